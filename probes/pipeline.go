@@ -1,0 +1,242 @@
+// Package probes speaks SMB to one host through a transport.Conn: an ordered pipeline of
+// stages, each func(ctx, *Session, *Result) error, sharing one SMB2 connection where the
+// protocol allows. A stage failure is recorded in the Result; stages that need it are skipped
+// with a reason.
+package probes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/smbsweep/smbsweep/transport"
+)
+
+// Target is one host to probe.
+type Target struct {
+	Addr netip.Addr
+	Port uint16
+	Host string // the name as given, "" for a literal address
+}
+
+// String returns addr:port ([v6]:port).
+func (t Target) String() string {
+	return netip.AddrPortFrom(t.Addr, t.Port).String()
+}
+
+// Dialer opens TCP connections. scanner.Dialer (rate limit, connect retries) satisfies it.
+type Dialer interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Options configures what the stages do. One Options is shared, read-only, by every host.
+type Options struct {
+	Dialer Dialer
+	// Shares are tree-connected by the tree stage in addition to IPC$.
+	Shares []string
+	// StatShare and StatPath select what the stat stage opens ("" path = share root).
+	StatShare string
+	StatPath  string
+	// SessionTimeout is the session stages' own deadline (failed logons may be delayed by the
+	// server); 0 uses the host deadline alone.
+	SessionTimeout time.Duration
+	// Trace, when set, sees every SMB message of every connection (debug and golden capture).
+	Trace func(t Target, conn string, dir transport.Direction, msg []byte)
+	// MaxFrame caps frames accepted from servers (0: transport.DefaultMaxFrame).
+	MaxFrame int
+	// Now is the clock (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// StageFunc is the one probe signature every stage has.
+type StageFunc func(ctx context.Context, s *Session, r *Result) error
+
+// Stage is one named step of a pipeline.
+type Stage struct {
+	Name string
+	// Needs lists stages that must have finished "ok" for this one to run.
+	Needs []string
+	// Gate, when set, decides from what earlier stages learned whether to run; a non-empty
+	// reason skips the stage.
+	Gate func(s *Session, r *Result) (skipReason string)
+	// Timeout is the stage's own deadline inside the host's (0: the host deadline only).
+	Timeout time.Duration
+	Run     StageFunc
+}
+
+// Pipeline runs stages in order against one host at a time; it is safe for concurrent use by
+// many workers (all per-host state lives in the Session).
+type Pipeline struct {
+	Stages []Stage
+	Opts   *Options
+}
+
+// Run probes t and returns its result. ctx carries the host deadline. Run never panics: a
+// panic in a stage becomes an "error" result naming the stage.
+func (p *Pipeline) Run(ctx context.Context, t Target) (r *Result) {
+	start := p.Opts.now()
+	r = &Result{
+		Schema:    SchemaVersion,
+		Type:      "host",
+		IP:        t.Addr.String(),
+		Host:      t.Host,
+		Port:      t.Port,
+		Timestamp: start.UTC(),
+		Stages:    make(map[string]*StageResult, len(p.Stages)),
+		Shares:    []Share{},
+		Findings:  []Finding{},
+	}
+	s := &Session{Target: t, Opts: p.Opts}
+	defer s.close()
+	defer func() {
+		if v := recover(); v != nil {
+			r.Status = StatusError
+			r.Error = fmt.Sprintf("internal error (panic) probing %s: %v", t, v)
+			if p.Opts.Trace != nil {
+				r.Error += "\n" + string(debug.Stack())
+			}
+		}
+		r.DurationSeconds = p.Opts.now().Sub(start).Seconds()
+	}()
+	for i := range p.Stages {
+		st := &p.Stages[i]
+		sr := &StageResult{}
+		r.Stages[st.Name] = sr
+		if reason := p.skipReason(st, s, r); reason != "" {
+			sr.Status, sr.Reason = StageSkipped, reason
+			continue
+		}
+		sctx, cancel := ctx, context.CancelFunc(func() {})
+		if st.Timeout > 0 {
+			sctx, cancel = context.WithTimeout(ctx, st.Timeout)
+		}
+		t0 := p.Opts.now()
+		err := st.Run(sctx, s, r)
+		cancel()
+		sr.DurationSeconds = p.Opts.now().Sub(t0).Seconds()
+		s.record(st.Name, sr, err)
+	}
+	p.finish(s, r)
+	return r
+}
+
+func (p *Pipeline) skipReason(st *Stage, s *Session, r *Result) string {
+	for _, need := range st.Needs {
+		prev, ok := r.Stages[need]
+		switch {
+		case !ok:
+			return "needs stage " + need + ", which is not in the pipeline"
+		case prev.Status != StageOK:
+			why := string(prev.Status)
+			if prev.NTStatus != "" {
+				why += " with " + prev.NTStatus
+			} else if prev.Error != "" {
+				why += ": " + prev.Error
+			} else if prev.Reason != "" {
+				why += ": " + prev.Reason
+			}
+			return need + " " + why
+		}
+	}
+	if st.Gate != nil {
+		return st.Gate(s, r)
+	}
+	return ""
+}
+
+// record files a stage's outcome: ok, failed (the server refused with an NT status) or error.
+func (s *Session) record(stage string, sr *StageResult, err error) {
+	if err == nil {
+		sr.Status = StageOK
+		return
+	}
+	if errors.Is(err, errNotApplicable) {
+		sr.Status, sr.Reason = StageSkipped, err.Error()
+		return
+	}
+	var ref *ntRefusal
+	if errors.As(err, &ref) {
+		sr.Status, sr.NTStatus = StageFailed, ref.status.String()
+		sr.Error = (&StageError{Stage: stage, Host: s.Target.String(), NTStatus: ref.status, HasNT: true, Err: errors.New(ref.what + " refused")}).Error()
+		return
+	}
+	sr.Status = StageError
+	sr.Error = (&StageError{Stage: stage, Host: s.Target.String(), Err: err}).Error()
+	if s.firstErr == nil {
+		s.firstErr = err
+	}
+}
+
+// finish derives the host status and the findings from what the stages recorded.
+func (p *Pipeline) finish(s *Session, r *Result) {
+	switch {
+	case s.spokeSMB:
+		r.Status = StatusSMB
+	case s.firstErr != nil:
+		r.Status = Classify(s.firstErr)
+		r.Error = s.firstErr.Error()
+	default:
+		r.Status = StatusError
+		r.Error = "no stage reached the host"
+	}
+	evaluateFindings(r)
+}
+
+// Session is the per-host state stages share: connections and what earlier stages learned.
+// Nothing in it outlives the host.
+type Session struct {
+	Target Target
+	Opts   *Options
+
+	conn     *transport.Conn // the SMB2 connection shared by negotiate, session, tree, stat
+	spokeSMB bool            // some stage received a valid SMB reply
+	firstErr error           // first transport/protocol error, for the host status
+
+	// What negotiate learned.
+	dialect      uint16
+	securityMode uint16
+	capabilities uint32
+	maxRead      uint32
+	maxWrite     uint32
+	maxTransact  uint32
+
+	// What the null session stage left.
+	nullSession bool   // SESSION_SETUP succeeded anonymously
+	sessionID   uint64 // of the null session
+	ipcTree     uint32
+	hasIPC      bool
+}
+
+// dial opens a new connection to the target through the configured dialer.
+func (s *Session) dial(ctx context.Context, name string) (*transport.Conn, error) {
+	addr := net.JoinHostPort(s.Target.Addr.String(), strconv.Itoa(int(s.Target.Port)))
+	nc, err := s.Opts.Dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, &dialError{err: err}
+	}
+	opts := transport.Options{MaxFrame: s.Opts.MaxFrame}
+	if tr := s.Opts.Trace; tr != nil {
+		t := s.Target
+		opts.Trace = func(dir transport.Direction, msg []byte) { tr(t, name, dir, msg) }
+	}
+	return transport.New(ctx, nc, opts), nil
+}
+
+func (s *Session) close() {
+	if s.conn != nil {
+		_ = s.conn.Close()
+		s.conn = nil
+	}
+}

@@ -1,0 +1,209 @@
+package probes
+
+import "time"
+
+// SchemaVersion names the result schema every record carries (docs/schema.md).
+const SchemaVersion = "smbsweep/v1"
+
+// Status is a host's overall outcome. The vocabulary is closed: the same strings are JSON
+// values and Prometheus label values.
+type Status string
+
+// Host status vocabulary (docs/schema.md).
+const (
+	StatusSMB               Status = "smb"                // the host spoke SMB (SMB1 or SMB2/3)
+	StatusNotSMB            Status = "not-smb"            // something answered, but not SMB
+	StatusConnectionRefused Status = "connection-refused" // TCP RST to our SYN
+	StatusConnectionTimeout Status = "connection-timeout" // no TCP handshake within the connect timeout
+	StatusConnectionReset   Status = "connection-reset"   // connected, then reset before any SMB reply
+	StatusIOTimeout         Status = "io-timeout"         // connected, but no complete reply in time
+	StatusProtocolError     Status = "protocol-error"     // an SMB reply that fails validation
+	StatusError             Status = "error"              // anything else (resolution, local resources, panic)
+)
+
+// Statuses lists every Status in a fixed order (metrics pre-register one series per value).
+var Statuses = []Status{StatusSMB, StatusNotSMB, StatusConnectionRefused, StatusConnectionTimeout,
+	StatusConnectionReset, StatusIOTimeout, StatusProtocolError, StatusError}
+
+// Result is one scanned target: the JSONL record of docs/schema.md. Pointer fields are null when
+// unknown or not probed; tri-state findings use *bool (true, false, null = unknown).
+type Result struct {
+	Schema          string                  `json:"schema"`
+	Type            string                  `json:"type"` // always "host"
+	IP              string                  `json:"ip"`
+	Host            string                  `json:"host,omitempty"` // the name as given, when the target was a name
+	Port            uint16                  `json:"port"`
+	Status          Status                  `json:"status"`
+	Error           string                  `json:"error,omitempty"`
+	Timestamp       time.Time               `json:"timestamp"` // when the probe of this host started, UTC
+	DurationSeconds float64                 `json:"duration_seconds"`
+	SMB1            *SMB1Info               `json:"smb1"`
+	Negotiate       *NegotiateInfo          `json:"negotiate"`
+	NTLM            *NTLMInfo               `json:"ntlm"`
+	Sessions        Sessions                `json:"sessions"`
+	Shares          []Share                 `json:"shares"`
+	Findings        []Finding               `json:"findings"`
+	Stages          map[string]*StageResult `json:"stages"`
+}
+
+// SMB1Info is what a dedicated SMB1 "NT LM 0.12" NEGOTIATE on its own connection showed.
+type SMB1Info struct {
+	Enabled          *bool      `json:"enabled"`
+	Dialect          string     `json:"dialect,omitempty"`
+	SigningEnabled   *bool      `json:"signing_enabled"`
+	SigningRequired  *bool      `json:"signing_required"`
+	ExtendedSecurity *bool      `json:"extended_security"`
+	Capabilities     []string   `json:"capabilities"`
+	CapabilitiesRaw  string     `json:"capabilities_raw,omitempty"` // hex, e.g. "0x8000e3fd"
+	SystemTime       *time.Time `json:"system_time"`
+	ServerGUID       string     `json:"server_guid,omitempty"`
+	DomainName       string     `json:"domain_name,omitempty"` // non-extended-security responses only
+	ServerName       string     `json:"server_name,omitempty"`
+	Evidence         string     `json:"evidence"`
+}
+
+// NegotiateInfo is the SMB2/3 NEGOTIATE response.
+type NegotiateInfo struct {
+	Dialect            string     `json:"dialect"`          // "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"
+	DialectRevision    string     `json:"dialect_revision"` // hex, e.g. "0x0311"
+	Dialects           []string   `json:"dialects,omitempty"`
+	ServerGUID         string     `json:"server_guid"`
+	SecurityMode       uint16     `json:"security_mode"`
+	SigningEnabled     *bool      `json:"signing_enabled"`
+	SigningRequired    *bool      `json:"signing_required"`
+	Capabilities       []string   `json:"capabilities"`
+	CapabilitiesRaw    string     `json:"capabilities_raw"`
+	MaxTransactSize    uint32     `json:"max_transact_size"`
+	MaxReadSize        uint32     `json:"max_read_size"`
+	MaxWriteSize       uint32     `json:"max_write_size"`
+	SystemTime         *time.Time `json:"system_time"`
+	BootTime           *time.Time `json:"boot_time"`
+	PreauthHash        string     `json:"preauth_hash,omitempty"`      // 3.1.1: "SHA-512"
+	Cipher             string     `json:"cipher,omitempty"`            // 3.1.1: "AES-128-GCM", ...
+	SigningAlgorithm   string     `json:"signing_algorithm,omitempty"` // 3.1.1: "AES-CMAC", ...
+	Compression        []string   `json:"compression_algorithms,omitempty"`
+	SecurityMechanisms []string   `json:"security_mechanisms,omitempty"` // SPNEGO hint in the security buffer
+}
+
+// NTLMInfo is what the server's NTLMSSP CHALLENGE revealed (MS-NLMP 2.2.1.2, 2.2.2.1).
+type NTLMInfo struct {
+	NetBIOSComputerName string     `json:"netbios_computer_name"`
+	NetBIOSDomainName   string     `json:"netbios_domain_name"`
+	DNSComputerName     string     `json:"dns_computer_name"`
+	DNSDomainName       string     `json:"dns_domain_name"`
+	DNSTreeName         string     `json:"dns_tree_name"`
+	OSVersion           string     `json:"os_version"` // NTLM-reported "major.minor.build", "" when absent
+	NegotiateFlags      string     `json:"negotiate_flags"`
+	ServerTime          *time.Time `json:"server_time"`
+	ClockSkewSeconds    *float64   `json:"clock_skew_seconds"` // server minus local, null without a timestamp
+}
+
+// Sessions groups the unauthenticated session attempts.
+type Sessions struct {
+	Null  *SessionInfo `json:"null"`
+	Guest *SessionInfo `json:"guest"`
+}
+
+// SessionInfo is one session attempt.
+type SessionInfo struct {
+	SetupOK  *bool    `json:"setup_ok"` // the SESSION_SETUP exchange alone succeeded
+	Allowed  *bool    `json:"allowed"`  // the session could actually use IPC$
+	Status   string   `json:"status"`   // NT status name of the final SESSION_SETUP
+	Flags    []string `json:"flags"`    // SessionFlags: IS_GUEST, IS_NULL, ENCRYPT_DATA
+	Evidence string   `json:"evidence"`
+}
+
+// Share is one share seen by some identity.
+type Share struct {
+	Name    string        `json:"name"`
+	Type    string        `json:"type,omitempty"` // disk, pipe, print
+	Comment string        `json:"comment,omitempty"`
+	Access  []ShareAccess `json:"access"`
+}
+
+// ShareAccess is what one identity could do on one share.
+type ShareAccess struct {
+	Identity      string   `json:"identity"`     // anonymous, guest, user
+	TreeConnect   string   `json:"tree_connect"` // NT status name
+	ShareType     string   `json:"share_type,omitempty"`
+	ShareFlags    []string `json:"share_flags,omitempty"`
+	Capabilities  []string `json:"capabilities,omitempty"`
+	MaximalAccess string   `json:"maximal_access,omitempty"` // hex access mask
+	Read          *bool    `json:"read"`
+	Write         *bool    `json:"write"`
+	Stat          *Stat    `json:"stat,omitempty"`
+}
+
+// Stat is a CREATE + QUERY_INFO of one path.
+type Stat struct {
+	Path           string     `json:"path"`
+	Status         string     `json:"status"`
+	IsDirectory    *bool      `json:"is_directory"`
+	Size           *uint64    `json:"size"`
+	AllocationSize *uint64    `json:"allocation_size"`
+	Attributes     []string   `json:"attributes"`
+	AttributesRaw  string     `json:"attributes_raw"`
+	CreationTime   *time.Time `json:"creation_time"`
+	LastAccessTime *time.Time `json:"last_access_time"`
+	LastWriteTime  *time.Time `json:"last_write_time"`
+	ChangeTime     *time.Time `json:"change_time"`
+}
+
+// Finding ids (stable; docs/schema.md).
+const (
+	FindingSMB1Enabled            = "smb1_enabled"
+	FindingSigningNotRequired     = "signing_not_required"
+	FindingNullSession            = "null_session"
+	FindingGuestSession           = "guest_session"
+	FindingAnonymousShareReadable = "anonymous_share_readable"
+	FindingShareWritable          = "share_writable"
+	FindingSMB3Unsupported        = "smb3_unsupported"
+	FindingEncryptionUnsupported  = "encryption_unsupported"
+)
+
+// Finding is one evaluated check. Value is tri-state: true (the exposure is present), false
+// (checked and absent), null (could not be decided, e.g. a timeout). Reason gives the evidence.
+type Finding struct {
+	ID       string `json:"id"`
+	Value    *bool  `json:"value"`
+	Severity string `json:"severity"` // info, low, medium, high
+	Reason   string `json:"reason"`
+}
+
+// StageStatus is the outcome of one pipeline stage.
+type StageStatus string
+
+// Stage outcomes.
+const (
+	StageOK      StageStatus = "ok"      // the stage ran and learned what it set out to
+	StageFailed  StageStatus = "failed"  // the server answered with a refusal (nt_status says which)
+	StageError   StageStatus = "error"   // transport or protocol error, timeout
+	StageSkipped StageStatus = "skipped" // not run: a stage it needs did not succeed (reason says which)
+)
+
+// StageResult records one stage.
+type StageResult struct {
+	Status          StageStatus `json:"status"`
+	NTStatus        string      `json:"nt_status,omitempty"`
+	DurationSeconds float64     `json:"duration_seconds"`
+	Error           string      `json:"error,omitempty"`
+	Reason          string      `json:"reason,omitempty"`
+}
+
+// Summary closes a run: {"type":"summary",...}.
+type Summary struct {
+	Schema          string         `json:"schema"`
+	Type            string         `json:"type"` // always "summary"
+	Started         time.Time      `json:"started"`
+	Finished        time.Time      `json:"finished"`
+	DurationSeconds float64        `json:"duration_seconds"`
+	Targets         uint64         `json:"targets"`
+	Scanned         uint64         `json:"scanned"`
+	Interrupted     bool           `json:"interrupted"`
+	Statuses        map[string]int `json:"statuses"`
+	Findings        map[string]int `json:"findings"` // hosts per finding id where value is true
+	Errors          []string       `json:"errors,omitempty"`
+}
+
+// Bool returns a pointer to b, for tri-state fields.
+func Bool(b bool) *bool { return &b }

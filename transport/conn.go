@@ -1,0 +1,332 @@
+// Package transport is the framed SMB connection: NetBIOS session framing, deadlines taken from
+// the context before every read and write, SMB2 message ids and credits, and one reusable buffer
+// per connection. It sits between the pure codec (package wire) and the probes; signing and
+// encryption attach here.
+package transport
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/smbsweep/smbsweep/wire"
+)
+
+const (
+	// DefaultMaxFrame caps the size of a frame accepted from the peer unless Options says
+	// otherwise: large enough for every unauthenticated exchange, small enough that a hostile
+	// length field cannot make the scanner allocate much.
+	DefaultMaxFrame = 1 << 20
+	// HardMaxFrame is the largest frame any configuration accepts (8 MiB reads plus headers).
+	HardMaxFrame = 8<<20 + 64<<10
+
+	initialBuffer = 4 << 10
+	// creditRequest is how many credits each request asks for.
+	creditRequest = 64
+	// maxInterim caps interim (STATUS_PENDING) responses skipped for one request.
+	maxInterim = 16
+)
+
+// Direction tells a Tracer which way a frame went.
+type Direction int
+
+// Directions.
+const (
+	Sent Direction = iota
+	Received
+)
+
+// Tracer sees every SMB message (without the NetBIOS header) sent or received. The slice is
+// only valid during the call.
+type Tracer func(dir Direction, msg []byte)
+
+// Options configures a Conn.
+type Options struct {
+	// MaxFrame caps an accepted frame; 0 means DefaultMaxFrame; larger than HardMaxFrame is clamped.
+	MaxFrame int
+	// Trace, when set, sees every message (debugging and golden capture).
+	Trace Tracer
+}
+
+// ErrNotSMB is returned (wrapped in *NotSMBError) when the peer answered with something that
+// is not an SMB message.
+var ErrNotSMB = errors.New("peer did not answer with SMB")
+
+// NotSMBError carries the first bytes a non-SMB peer sent, as evidence.
+type NotSMBError struct {
+	First []byte
+}
+
+func (e *NotSMBError) Error() string {
+	return fmt.Sprintf("peer did not answer with SMB (first bytes %x)", e.First)
+}
+
+// Unwrap makes errors.Is(err, ErrNotSMB) true.
+func (e *NotSMBError) Unwrap() error { return ErrNotSMB }
+
+// ProtocolError is a reply that fails validation: framing or header that is not what the
+// protocol allows. Err wraps the wire sentinel.
+type ProtocolError struct {
+	Op  string
+	Err error
+}
+
+func (e *ProtocolError) Error() string { return e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *ProtocolError) Unwrap() error { return e.Err }
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, initialBuffer); return &b }}
+
+// Conn is one SMB connection. It is not safe for concurrent use: a probe drives it from one
+// goroutine, one request at a time.
+type Conn struct {
+	nc       net.Conn
+	bufp     *[]byte
+	buf      []byte
+	maxFrame int
+	trace    Tracer
+	stop     func() bool
+
+	nextMessageID uint64
+	credits       uint32 // credits the server has granted and we have not used
+
+	// SessionID is placed in every SMB2 header; set after SESSION_SETUP.
+	SessionID uint64
+	// Dialect is the negotiated SMB2 dialect revision (0 before NEGOTIATE).
+	Dialect uint16
+}
+
+// New wraps nc. When ctx is cancelled every blocked read or write returns at once (the
+// connection's deadline is moved to the past), so a cancelled scan never waits on a socket.
+func New(ctx context.Context, nc net.Conn, opts Options) *Conn {
+	c := &Conn{nc: nc, maxFrame: opts.MaxFrame, trace: opts.Trace, credits: 1}
+	if c.maxFrame <= 0 {
+		c.maxFrame = DefaultMaxFrame
+	}
+	if c.maxFrame > HardMaxFrame {
+		c.maxFrame = HardMaxFrame
+	}
+	c.bufp = bufPool.Get().(*[]byte)
+	c.buf = (*c.bufp)[:0]
+	c.stop = context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
+	return c
+}
+
+// SetMaxFrame changes the largest frame accepted (e.g. after NEGOTIATE announced MaxReadSize).
+func (c *Conn) SetMaxFrame(n int) {
+	if n > HardMaxFrame {
+		n = HardMaxFrame
+	}
+	if n > 0 {
+		c.maxFrame = n
+	}
+}
+
+// RemoteAddr returns the peer address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// Close closes the connection and returns its buffer to the pool.
+func (c *Conn) Close() error {
+	if c.stop != nil {
+		c.stop()
+	}
+	err := c.nc.Close()
+	if c.bufp != nil {
+		if cap(c.buf) <= 64<<10 {
+			*c.bufp = c.buf[:0]
+			bufPool.Put(c.bufp)
+		}
+		c.bufp, c.buf = nil, nil
+	}
+	return err
+}
+
+func (c *Conn) setDeadline(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d, _ := ctx.Deadline() // zero time means no deadline
+	return c.nc.SetDeadline(d)
+}
+
+// Buffer returns the connection's reusable buffer, emptied, with room reserved for the
+// NetBIOS header: append a message to it and pass the result to WriteFrame.
+func (c *Conn) Buffer() []byte {
+	return append(c.buf[:0], 0, 0, 0, 0)
+}
+
+// WriteFrame sends frame, which must come from Buffer (4 reserved bytes, then the message).
+func (c *Conn) WriteFrame(ctx context.Context, frame []byte) error {
+	if len(frame) < wire.NetBIOSHeaderSize {
+		return fmt.Errorf("write frame: %w", wire.ErrShort)
+	}
+	if err := wire.PutNetBIOSHeader(frame, len(frame)-wire.NetBIOSHeaderSize); err != nil {
+		return err
+	}
+	if cap(frame) > cap(c.buf) {
+		c.buf = frame[:0] // keep the grown buffer
+	}
+	if c.trace != nil {
+		c.trace(Sent, frame[wire.NetBIOSHeaderSize:])
+	}
+	if err := c.setDeadline(ctx); err != nil {
+		return err
+	}
+	_, err := c.nc.Write(frame)
+	return err
+}
+
+// ReadFrame reads one NetBIOS session message and returns its payload, a view into the
+// connection's buffer valid until the next call. Keep-alive frames are skipped; a length over
+// the cap is a protocol error, never an allocation.
+func (c *Conn) ReadFrame(ctx context.Context) ([]byte, error) {
+	if err := c.setDeadline(ctx); err != nil {
+		return nil, err
+	}
+	for skipped := 0; ; skipped++ {
+		hdr := c.buf[:4]
+		if _, err := io.ReadFull(c.nc, hdr); err != nil {
+			return nil, err
+		}
+		typ, n, _ := wire.ParseNetBIOSHeader(hdr)
+		if typ == wire.NetBIOSKeepAlive && n == 0 && skipped < maxInterim {
+			continue
+		}
+		if typ != wire.NetBIOSSessionMessage {
+			return nil, c.notSMB(hdr, n)
+		}
+		if n > c.maxFrame {
+			// Something that is not SMB may look like a huge frame (e.g. "HTTP" = 0x48 type).
+			return nil, &ProtocolError{Op: "read frame", Err: fmt.Errorf("netbios length %d over limit %d: %w", n, c.maxFrame, wire.ErrTooLarge)}
+		}
+		if n < 4 {
+			return nil, c.notSMB(hdr, n)
+		}
+		if cap(c.buf) < n {
+			c.buf = make([]byte, n)
+		}
+		msg := c.buf[:n]
+		if _, err := io.ReadFull(c.nc, msg); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, &ProtocolError{Op: "read frame", Err: fmt.Errorf("connection closed after %d-byte header announced %d bytes: %w", 4, n, wire.ErrShort)}
+			}
+			return nil, err
+		}
+		if c.trace != nil {
+			c.trace(Received, msg)
+		}
+		return msg, nil
+	}
+}
+
+// notSMB builds the evidence for a peer that does not frame like SMB: the header bytes plus
+// whatever else arrives promptly.
+func (c *Conn) notSMB(hdr []byte, _ int) error {
+	first := make([]byte, 16)
+	copy(first, hdr)
+	_ = c.nc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	k, _ := io.ReadAtLeast(c.nc, first[4:], 1)
+	return &NotSMBError{First: first[:4+k]}
+}
+
+// Response is a received SMB2 message. Msg (header included) is a view into the connection's
+// buffer, valid until the next request.
+type Response struct {
+	Header wire.Header
+	Msg    []byte
+}
+
+// Body is an encodable SMB2 request body (every request type in package wire).
+type Body interface {
+	AppendTo(dst []byte) []byte
+}
+
+// Call sends one SMB2 request and returns the matching response, skipping interim
+// STATUS_PENDING replies. A non-success NT status is not an error here: it is in
+// Response.Header.Status for the caller to judge. Errors are transport or protocol failures.
+func (c *Conn) Call(ctx context.Context, cmd wire.Command, treeID uint32, body Body) (Response, error) {
+	return c.CallCharge(ctx, cmd, treeID, 1, body)
+}
+
+// CallCharge is Call with an explicit CreditCharge (multi-credit READ/WRITE/IOCTL).
+func (c *Conn) CallCharge(ctx context.Context, cmd wire.Command, treeID uint32, charge uint16, body Body) (Response, error) {
+	if charge == 0 {
+		charge = 1
+	}
+	if cmd != wire.CmdNegotiate && c.credits < uint32(charge) {
+		return Response{}, fmt.Errorf("%s: server granted %d credits, request needs %d", cmd, c.credits, charge)
+	}
+	h := wire.Header{
+		Command:   cmd,
+		Credits:   creditRequest,
+		MessageID: c.nextMessageID,
+		TreeID:    treeID,
+		SessionID: c.SessionID,
+	}
+	if c.Dialect != 0 && c.Dialect != 0x0202 {
+		h.CreditCharge = charge
+	}
+	frame := c.Buffer()
+	frame = h.AppendTo(frame)
+	frame = body.AppendTo(frame)
+	if err := c.WriteFrame(ctx, frame); err != nil {
+		return Response{}, err
+	}
+	c.credits -= min(c.credits, uint32(charge))
+	c.nextMessageID += uint64(charge)
+	for interim := 0; ; interim++ {
+		msg, err := c.ReadFrame(ctx)
+		if err != nil {
+			return Response{}, err
+		}
+		var r Response
+		if err := c.decodeSMB2(msg, &r.Header); err != nil {
+			return Response{}, err
+		}
+		r.Msg = msg
+		c.credits += uint32(r.Header.Credits)
+		if r.Header.MessageID != h.MessageID {
+			if r.Header.MessageID == ^uint64(0) && interim < maxInterim {
+				continue // unsolicited oplock/lease break notification
+			}
+			return Response{}, &ProtocolError{Op: cmd.String(), Err: fmt.Errorf("response message id %d, sent %d: %w", r.Header.MessageID, h.MessageID, wire.ErrMalformed)}
+		}
+		if r.Header.Status == wire.StatusPending && r.Header.Flags&wire.FlagAsyncCommand != 0 {
+			if interim >= maxInterim {
+				return Response{}, &ProtocolError{Op: cmd.String(), Err: fmt.Errorf("more than %d interim responses: %w", maxInterim, wire.ErrMalformed)}
+			}
+			continue
+		}
+		if r.Header.Command != cmd {
+			return Response{}, &ProtocolError{Op: cmd.String(), Err: fmt.Errorf("response to %s: %w", r.Header.Command, wire.ErrBadCommand)}
+		}
+		return r, nil
+	}
+}
+
+func (c *Conn) decodeSMB2(msg []byte, h *wire.Header) error {
+	if len(msg) >= 4 {
+		switch binary.LittleEndian.Uint32(msg) {
+		case wire.ProtocolSMB2:
+		case wire.ProtocolSMB1:
+			return &ProtocolError{Op: "smb2 header", Err: fmt.Errorf("SMB1 reply to an SMB2 request: %w", wire.ErrBadProtocol)}
+		case wire.ProtocolSMB2Transform:
+			return &ProtocolError{Op: "smb2 header", Err: fmt.Errorf("encrypted reply on an unencrypted session: %w", wire.ErrBadProtocol)}
+		default:
+			return &NotSMBError{First: append([]byte(nil), msg[:min(len(msg), 16)]...)}
+		}
+	}
+	if err := wire.DecodeHeader(msg, h); err != nil {
+		return &ProtocolError{Op: "smb2 header", Err: err}
+	}
+	if h.Flags&wire.FlagServerToRedir == 0 {
+		return &ProtocolError{Op: "smb2 header", Err: fmt.Errorf("reply without SERVER_TO_REDIR flag: %w", wire.ErrMalformed)}
+	}
+	return nil
+}
