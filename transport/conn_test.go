@@ -1,0 +1,187 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/smbsweep/smbsweep/wire"
+)
+
+// peer runs fn on the server side of a loopback TCP connection and returns the client side.
+func peer(t *testing.T, fn func(c net.Conn)) net.Conn {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		fn(c)
+	}()
+	t.Cleanup(func() { <-done })
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc
+}
+
+// readRequest reads one framed SMB2 request on the server side.
+func readRequest(c net.Conn) (wire.Header, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		return wire.Header{}, err
+	}
+	_, n, _ := wire.ParseNetBIOSHeader(hdr[:])
+	msg := make([]byte, n)
+	if _, err := io.ReadFull(c, msg); err != nil {
+		return wire.Header{}, err
+	}
+	var h wire.Header
+	return h, wire.DecodeHeader(msg, &h)
+}
+
+func reply(c net.Conn, h wire.Header, body []byte) {
+	h.Flags |= wire.FlagServerToRedir
+	msg := h.AppendTo(nil)
+	msg = append(msg, body...)
+	c.Write(append(wire.AppendNetBIOSHeader(nil, len(msg)), msg...))
+}
+
+type rawBody []byte
+
+func (b rawBody) AppendTo(dst []byte) []byte { return append(dst, b...) }
+
+func TestCallMatchesAndSkipsInterim(t *testing.T) {
+	nc := peer(t, func(c net.Conn) {
+		for {
+			h, err := readRequest(c)
+			if err != nil {
+				return
+			}
+			// A keep-alive, an unsolicited break notification, an interim response, then the answer.
+			c.Write([]byte{0x85, 0, 0, 0})
+			reply(c, wire.Header{Command: wire.CmdOplockBreak, MessageID: ^uint64(0)}, []byte{24, 0})
+			reply(c, wire.Header{Command: h.Command, MessageID: h.MessageID, Status: wire.StatusPending, Flags: wire.FlagAsyncCommand, AsyncID: 1}, nil)
+			reply(c, wire.Header{Command: h.Command, MessageID: h.MessageID, Credits: 10, Status: wire.StatusAccessDenied}, []byte{9, 0, 0, 0, 0, 0, 0, 0, 0})
+		}
+	})
+	c := New(context.Background(), nc, Options{})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := 0; i < 3; i++ {
+		r, err := c.Call(ctx, wire.CmdTreeConnect, 0, rawBody{9, 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Header.Status != wire.StatusAccessDenied || r.Header.MessageID != uint64(i) {
+			t.Fatalf("call %d: got status %s id %d", i, r.Header.Status, r.Header.MessageID)
+		}
+	}
+}
+
+func TestNotSMB(t *testing.T) {
+	nc := peer(t, func(c net.Conn) {
+		readRequest(c)
+		c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n"))
+	})
+	c := New(context.Background(), nc, Options{})
+	defer c.Close()
+	_, err := c.Call(context.Background(), wire.CmdNegotiate, 0, rawBody{36, 0})
+	var ns *NotSMBError
+	if !errors.As(err, &ns) || !errors.Is(err, ErrNotSMB) || string(ns.First[:4]) != "HTTP" {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestOversizeFrameIsProtocolError(t *testing.T) {
+	nc := peer(t, func(c net.Conn) {
+		readRequest(c)
+		c.Write([]byte{0, 0xff, 0xff, 0xff})
+		time.Sleep(100 * time.Millisecond)
+	})
+	c := New(context.Background(), nc, Options{MaxFrame: 4096})
+	defer c.Close()
+	_, err := c.Call(context.Background(), wire.CmdNegotiate, 0, rawBody{36, 0})
+	var pe *ProtocolError
+	if !errors.As(err, &pe) || !errors.Is(err, wire.ErrTooLarge) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestTruncatedFrame(t *testing.T) {
+	nc := peer(t, func(c net.Conn) {
+		readRequest(c)
+		c.Write([]byte{0, 0, 0x10, 0, 0xfe, 'S', 'M', 'B'}) // announces 4096, sends 4, closes
+	})
+	c := New(context.Background(), nc, Options{})
+	defer c.Close()
+	_, err := c.Call(context.Background(), wire.CmdNegotiate, 0, rawBody{36, 0})
+	if !errors.Is(err, wire.ErrShort) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestWrongMessageID(t *testing.T) {
+	nc := peer(t, func(c net.Conn) {
+		h, _ := readRequest(c)
+		reply(c, wire.Header{Command: h.Command, MessageID: h.MessageID + 5}, nil)
+	})
+	c := New(context.Background(), nc, Options{})
+	defer c.Close()
+	_, err := c.Call(context.Background(), wire.CmdNegotiate, 0, rawBody{36, 0})
+	if !errors.Is(err, wire.ErrMalformed) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestDeadlineAndCancel(t *testing.T) {
+	silent := func(c net.Conn) { io.Copy(io.Discard, c) }
+	// The context deadline bounds the read.
+	c := New(context.Background(), peer(t, silent), Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	_, err := c.Call(ctx, wire.CmdNegotiate, 0, rawBody{36, 0})
+	cancel()
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("deadline: got %v", err)
+	}
+	c.Close()
+	// Cancelling the connection's context unblocks a read that has no deadline.
+	cctx, ccancel := context.WithCancel(context.Background())
+	c = New(cctx, peer(t, silent), Options{})
+	defer c.Close()
+	go func() { time.Sleep(50 * time.Millisecond); ccancel() }()
+	if _, err := c.Call(context.Background(), wire.CmdNegotiate, 0, rawBody{36, 0}); err == nil {
+		t.Fatal("read returned without error after cancel")
+	}
+}
+
+func TestCreditsEnforced(t *testing.T) {
+	nc := peer(t, func(c net.Conn) {
+		h, _ := readRequest(c)
+		reply(c, wire.Header{Command: h.Command, MessageID: h.MessageID, Credits: 1}, []byte{65, 0})
+		io.Copy(io.Discard, c)
+	})
+	c := New(context.Background(), nc, Options{})
+	defer c.Close()
+	c.Dialect = 0x0311
+	if _, err := c.Call(context.Background(), wire.CmdNegotiate, 0, rawBody{36, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CallCharge(context.Background(), wire.CmdRead, 1, 4, rawBody{49, 0}); err == nil {
+		t.Fatal("a 4-credit request with 1 credit granted must fail")
+	}
+}
