@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/smbsweep/smbsweep/transport"
@@ -217,6 +218,7 @@ type Session struct {
 	sessionID   uint64 // of the null session
 	ipcTree     uint32
 	hasIPC      bool
+	trees       map[string]uint32 // other shares tree-connected anonymously, by upper-case name
 }
 
 // dial opens a new connection to the target through the configured dialer.
@@ -239,4 +241,19 @@ func (s *Session) close() {
 		_ = s.conn.Close()
 		s.conn = nil
 	}
+}
+
+func (s *Session) setTree(share string, tid uint32) {
+	if s.trees == nil {
+		s.trees = make(map[string]uint32, 2)
+	}
+	s.trees[strings.ToUpper(share)] = tid
+}
+
+func (s *Session) tree(share string) (uint32, bool) {
+	if strings.EqualFold(share, "IPC$") && s.hasIPC {
+		return s.ipcTree, true
+	}
+	tid, ok := s.trees[strings.ToUpper(share)]
+	return tid, ok
 }

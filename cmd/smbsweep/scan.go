@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/smbsweep/smbsweep/output"
+	"github.com/smbsweep/smbsweep/probes"
+	"github.com/smbsweep/smbsweep/scanner"
+)
+
+const scanSynopsis = `Usage: smbsweep scan [flags] TARGETS...
+
+Sweeps TARGETS for SMB: SMB1 and SMB2/3 NEGOTIATE, the anonymous (null) session, IPC$ and
+the shares you name. TARGETS are IPv4/IPv6 addresses, CIDRs (10.0.0.0/24), ranges
+(10.0.0.1-10.0.0.9, 10.0.0.1-9), hostnames, host:port and [v6]:port.
+Results stream as JSONL (the default when stdout is not a terminal), CSV, or a readable view.
+
+Examples:
+  smbsweep scan 10.0.0.0/24
+  smbsweep scan -l hosts.txt -eh 10.0.0.5 -o results.jsonl -stats
+  smbsweep scan -csv -o out.csv 192.168.1.0/24
+  smbsweep scan -share public -path docs 10.0.0.7
+`
+
+// scanFlags holds the parsed scan command line.
+type scanFlags struct {
+	list, excludeHosts, excludeFile string
+	port                            int
+	strict                          bool
+
+	out         string
+	jsonl, csv  bool
+	silent      bool
+	stats       bool
+	noColor     bool
+	metricsAddr string
+
+	concurrency    int
+	rateLimit      float64
+	timeout        time.Duration
+	connectTimeout time.Duration
+	sessionTimeout time.Duration
+	retries        int
+	seed           uint64
+
+	shares listFlag
+	path   string
+
+	trace string
+}
+
+func defineScanFlags(g *groupedFlags, f *scanFlags) {
+	g.group("Input")
+	g.StringVar(&f.list, "l", "", "read targets from `FILE` (one or more per line, # comments; - for stdin)")
+	g.StringVar(&f.excludeHosts, "eh", "", "exclude `TARGETS` (comma-separated IPs, CIDRs, ranges)")
+	g.StringVar(&f.excludeFile, "ef", "", "exclude the targets listed in `FILE`")
+	g.IntVar(&f.port, "port", 445, "default TCP `PORT` for targets without one")
+	g.BoolVar(&f.strict, "strict", false, "treat a bad line in a target file as fatal instead of reporting and skipping it")
+	g.add("l", "eh", "ef", "port", "strict")
+
+	g.group("Output")
+	g.StringVar(&f.out, "o", "-", "write results to `FILE` (- for stdout); format from -jsonl/-csv or the .csv extension")
+	g.BoolVar(&f.jsonl, "jsonl", false, "JSON Lines output (default when stdout is not a terminal)")
+	g.BoolVar(&f.csv, "csv", false, "CSV output (fixed column order, see docs/schema.md)")
+	g.BoolVar(&f.silent, "silent", false, "print results only: no progress, warnings or summary text")
+	g.BoolVar(&f.stats, "stats", false, "print progress (done/total, hosts/s, in flight, ETA) to stderr")
+	g.BoolVar(&f.noColor, "no-color", false, "no colors in the terminal view")
+	g.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9446) while scanning")
+	g.add("o", "jsonl", "csv", "silent", "stats", "no-color", "metrics-addr")
+
+	g.group("Rate")
+	g.IntVar(&f.concurrency, "c", 256, "hosts probed at once")
+	g.Float64Var(&f.rateLimit, "rl", 0, "new TCP connections per `second` (0 = unlimited)")
+	g.DurationVar(&f.timeout, "timeout", 10*time.Second, "deadline for each host, all stages included")
+	g.DurationVar(&f.connectTimeout, "connect-timeout", 3*time.Second, "deadline for one TCP connect attempt")
+	g.IntVar(&f.retries, "retries", 1, "extra connect attempts after a timed-out connect (within the host deadline)")
+	g.Uint64Var(&f.seed, "seed", 0, "seed of the target order permutation (0 = random; set it to repeat an order)")
+	g.add("c", "rl", "timeout", "connect-timeout", "retries", "seed")
+
+	g.group("Probes")
+	g.Var(&f.shares, "share", "also tree-connect `SHARE` anonymously (repeatable or comma-separated); the first is used by -path")
+	g.StringVar(&f.path, "path", "", "stat `PATH` (backslashes or slashes) on the first -share: CREATE + QUERY_INFO, read-only")
+	g.DurationVar(&f.sessionTimeout, "session-timeout", 5*time.Second, "own deadline of the session stage (servers delay failed logons)")
+	g.add("share", "path", "session-timeout")
+
+	g.group("Debug")
+	g.StringVar(&f.trace, "trace", "", "write every SMB message sent and received under `DIR` (one file per message)")
+	g.add("trace")
+}
+
+// usageError is a bad flag or target: exit 2 with a message that says how to fix it.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
+
+func (f *scanFlags) validate(nArgs int) error {
+	switch {
+	case nArgs == 0 && f.list == "":
+		return usagef("no targets: give TARGETS as arguments or -l FILE (e.g. smbsweep scan 10.0.0.0/24)")
+	case f.port < 1 || f.port > 65535:
+		return usagef("-port %d: must be 1-65535", f.port)
+	case f.concurrency < 1 || f.concurrency > 100000:
+		return usagef("-c %d: must be 1-100000 hosts at once", f.concurrency)
+	case f.rateLimit < 0:
+		return usagef("-rl %g: must be 0 (unlimited) or a positive number of connections per second", f.rateLimit)
+	case f.timeout <= 0:
+		return usagef("-timeout %s: must be positive (e.g. -timeout 10s)", f.timeout)
+	case f.connectTimeout <= 0:
+		return usagef("-connect-timeout %s: must be positive (e.g. -connect-timeout 3s)", f.connectTimeout)
+	case f.sessionTimeout < 0:
+		return usagef("-session-timeout %s: must not be negative", f.sessionTimeout)
+	case f.retries < 0 || f.retries > 10:
+		return usagef("-retries %d: must be 0-10", f.retries)
+	case f.jsonl && f.csv:
+		return usagef("-jsonl and -csv both given: choose one output format")
+	case f.path != "" && len(f.shares) == 0:
+		return usagef("-path %q needs -share to say which share it is on", f.path)
+	}
+	if f.metricsAddr != "" {
+		if _, _, err := net.SplitHostPort(f.metricsAddr); err != nil {
+			return usagef("-metrics-addr %q: want HOST:PORT, e.g. 127.0.0.1:9446", f.metricsAddr)
+		}
+	}
+	for _, s := range f.shares {
+		if strings.ContainsAny(s, `\/`) {
+			return usagef("-share %q: give the share name only (e.g. public), not a path", s)
+		}
+	}
+	return nil
+}
+
+func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var f scanFlags
+	g := newGroupedFlags("smbsweep scan")
+	defineScanFlags(g, &f)
+	g.SetOutput(io.Discard)
+	if err := g.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			g.printUsage(stdout, scanSynopsis)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "smbsweep scan: %v\nRun 'smbsweep scan -h' for the flags.\n", err)
+		return exitUsage
+	}
+	if err := f.validate(g.NArg()); err != nil {
+		fmt.Fprintf(stderr, "smbsweep scan: %v\n", err)
+		return exitUsage
+	}
+	code, err := scan(&f, g.Args(), stdin, stdout, stderr)
+	if err != nil {
+		var ue *usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "smbsweep scan: %v\n", err)
+			return exitUsage
+		}
+		fmt.Fprintf(stderr, "smbsweep scan: %v\n", err)
+		if code == exitOK {
+			code = exitFailure
+		}
+	}
+	return code
+}
+
+// buildTargets expands the command line's targets and exclusions.
+func buildTargets(ctx context.Context, f *scanFlags, args []string, stdin io.Reader, stderr io.Writer) (*scanner.TargetSet, error) {
+	b := scanner.NewTargetBuilder(uint16(f.port))
+	for _, a := range args {
+		if err := b.Add(a); err != nil {
+			return nil, &usageError{msg: err.Error()}
+		}
+	}
+	if f.list != "" {
+		r, name, closeFn, err := openInput(f.list, stdin)
+		if err != nil {
+			return nil, usagef("-l %s: %v", f.list, err)
+		}
+		bad, err := b.AddReader(r, name, f.strict)
+		closeFn()
+		if err != nil {
+			return nil, &usageError{msg: err.Error()}
+		}
+		if !f.silent {
+			for i, e := range bad {
+				if i == 20 {
+					fmt.Fprintf(stderr, "warning: %d more bad lines in %s skipped\n", len(bad)-20, name)
+					break
+				}
+				fmt.Fprintf(stderr, "warning: skipped %v\n", e)
+			}
+		}
+	}
+	if f.excludeHosts != "" {
+		for _, e := range strings.Split(f.excludeHosts, ",") {
+			if e = strings.TrimSpace(e); e == "" {
+				continue
+			}
+			if err := b.Exclude(e); err != nil {
+				return nil, usagef("-eh: %v", err)
+			}
+		}
+	}
+	if f.excludeFile != "" {
+		r, name, closeFn, err := openInput(f.excludeFile, stdin)
+		if err != nil {
+			return nil, usagef("-ef %s: %v", f.excludeFile, err)
+		}
+		err = b.ExcludeReader(r, name)
+		closeFn()
+		if err != nil {
+			return nil, usagef("-ef: %v", err)
+		}
+	}
+	set, err := b.Build(ctx, net.DefaultResolver)
+	if err != nil {
+		return nil, &usageError{msg: err.Error()}
+	}
+	return set, nil
+}
+
+func openInput(name string, stdin io.Reader) (io.Reader, string, func(), error) {
+	if name == "-" {
+		return stdin, "stdin", func() {}, nil
+	}
+	fh, err := os.Open(name)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return fh, name, func() { fh.Close() }, nil
+}
+
+// openOutput picks the sink for -o and the format flags.
+func openOutput(f *scanFlags, stdout io.Writer) (output.Sink, func() error, error) {
+	var w io.Writer = stdout
+	closeFn := func() error { return nil }
+	tty := isTerminal(stdout)
+	if f.out != "-" && f.out != "" {
+		fh, err := os.OpenFile(f.out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		if err != nil {
+			return nil, nil, usagef("-o %s: %v", f.out, err)
+		}
+		w, closeFn, tty = fh, fh.Close, false
+	}
+	switch {
+	case f.csv || (!f.jsonl && strings.EqualFold(filepath.Ext(f.out), ".csv")):
+		return output.NewCSV(w), closeFn, nil
+	case f.jsonl || !tty:
+		return output.NewJSONL(w), closeFn, nil
+	}
+	return output.NewText(w, !f.noColor), closeFn, nil
+}
+
+func isTerminal(w any) bool {
+	fh, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := fh.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	// First SIGINT/SIGTERM stops dispatch; in-flight hosts finish or time out. A second one
+	// aborts them too. Either way every sink is flushed and the exit code is non-zero.
+	dispatch, stopDispatch := context.WithCancel(context.Background())
+	defer stopDispatch()
+	abort, abortAll := context.WithCancel(context.Background())
+	defer abortAll()
+	var interrupted atomic.Bool
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		n := 0
+		for range sigs {
+			n++
+			interrupted.Store(true)
+			if n == 1 {
+				if !f.silent {
+					fmt.Fprintln(stderr, "\ninterrupted: finishing hosts in flight (interrupt again to abort them)")
+				}
+				stopDispatch()
+				continue
+			}
+			abortAll()
+		}
+	}()
+
+	set, err := buildTargets(dispatch, f, args, stdin, stderr)
+	if err != nil {
+		return exitUsage, err
+	}
+
+	sink, closeOut, err := openOutput(f, stdout)
+	if err != nil {
+		return exitUsage, err
+	}
+	reg := prometheus.NewRegistry()
+	metrics := output.NewScanMetrics(reg)
+	metrics.SetTargets(float64(set.Len()))
+	writer := output.NewWriter(sink, metrics)
+
+	if f.metricsAddr != "" {
+		srv, err := serveMetrics(f.metricsAddr, reg)
+		if err != nil {
+			return exitFailure, err
+		}
+		defer srv.Close()
+	}
+
+	dialer := &scanner.Dialer{ConnectTimeout: f.connectTimeout, Retries: f.retries}
+	if f.rateLimit > 0 {
+		dialer.Limiter = rate.NewLimiter(rate.Limit(f.rateLimit), max(1, int(f.rateLimit/10)))
+	}
+	opts := &probes.Options{Dialer: dialer, Shares: f.shares, SessionTimeout: f.sessionTimeout}
+	if len(f.shares) > 0 && f.path != "" {
+		opts.StatShare, opts.StatPath = f.shares[0], f.path
+	}
+	if f.trace != "" {
+		tr, err := newTracer(f.trace)
+		if err != nil {
+			return exitUsage, usagef("-trace %s: %v", f.trace, err)
+		}
+		opts.Trace = tr.trace
+	}
+	pipeline := probes.DefaultPipeline(opts)
+
+	progress := &scanner.Progress{}
+	cfg := scanner.Config{Concurrency: f.concurrency, HostTimeout: f.timeout, Seed: f.seed, Progress: progress}
+	if cfg.Seed == 0 {
+		cfg.Seed = uint64(time.Now().UnixNano())
+	}
+	stopStats := make(chan struct{})
+	statsDone := make(chan struct{})
+	if f.stats && !f.silent {
+		go func() {
+			defer close(statsDone)
+			progress.Print(stderr, isTerminal(stderr), time.Second, stopStats)
+		}()
+	} else {
+		close(statsDone)
+	}
+
+	// Stop dispatching when output fails: results that cannot be written must not be probed.
+	go func() {
+		select {
+		case <-writer.Failed():
+			stopDispatch()
+		case <-dispatch.Done():
+		}
+	}()
+
+	started := time.Now()
+	probe := func(ctx context.Context, t scanner.Target) *probes.Result {
+		metrics.HostStarted()
+		defer metrics.HostDone()
+		if t.Err != nil {
+			return probes.TargetErrorResult(toProbeTarget(t), t.Err)
+		}
+		return pipeline.Run(ctx, toProbeTarget(t))
+	}
+	onPanic := func(t scanner.Target, v any, stack []byte) *probes.Result {
+		return probes.PanicResult(toProbeTarget(t), v, stack)
+	}
+	stats := scanner.Run(dispatch, abort, cfg, set, probe, onPanic, writer.Write)
+	close(stopStats)
+	<-statsDone
+
+	summary := &probes.Summary{
+		Schema: probes.SchemaVersion, Type: "summary", Started: started.UTC(), Finished: time.Now().UTC(),
+		Targets: set.Len(), Scanned: stats.Completed, Interrupted: interrupted.Load() || stats.Interrupted,
+	}
+	summary.DurationSeconds = summary.Finished.Sub(summary.Started).Seconds()
+	werr := writer.Close(summary)
+	if cerr := closeOut(); werr == nil && cerr != nil {
+		werr = fmt.Errorf("close %s: %w", f.out, cerr)
+	}
+	if werr != nil {
+		return exitFailure, werr
+	}
+	if summary.Interrupted {
+		return exitInterrupted, nil
+	}
+	return exitOK, nil
+}
+
+func toProbeTarget(t scanner.Target) probes.Target {
+	return probes.Target{Addr: t.Addr, Port: t.Port, Host: t.Host}
+}
+
+func serveMetrics(addr string, reg *prometheus.Registry) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("-metrics-addr %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", output.Handler(reg))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return srv, nil
+}

@@ -1,0 +1,57 @@
+package probes
+
+import (
+	"fmt"
+	"time"
+)
+
+// unreachable gates stages that need a live host: when the negotiate connection was refused or
+// timed out, or the peer is not SMB, another connection would only repeat the answer.
+func unreachable(s *Session, r *Result) string {
+	neg, ok := r.Stages["negotiate"]
+	if !ok || neg.Status != StageError || s.firstErr == nil {
+		return ""
+	}
+	switch st := Classify(s.firstErr); st {
+	case StatusConnectionRefused, StatusConnectionTimeout, StatusNotSMB:
+		return "negotiate found the host " + string(st)
+	}
+	return ""
+}
+
+// DefaultPipeline returns the issue-2 scan pipeline: negotiate (SMB2/3) → smb1 (own
+// connection) → anonymous session → IPC$ and -share tree connects → stat of -path.
+func DefaultPipeline(opts *Options) *Pipeline {
+	stages := []Stage{
+		{Name: "negotiate", Run: stageNegotiate},
+		{Name: "smb1", Gate: unreachable, Run: stageSMB1},
+		{Name: "session", Needs: []string{"negotiate"}, Timeout: opts.SessionTimeout, Run: stageNullSession},
+		{Name: "tree", Needs: []string{"session"}, Run: stageTree},
+	}
+	if opts.StatShare != "" {
+		stages = append(stages, Stage{Name: "stat", Needs: []string{"tree"}, Run: stageStat})
+	}
+	return &Pipeline{Stages: stages, Opts: opts}
+}
+
+// TargetErrorResult is the record of a target that could not be probed at all (e.g. a name
+// that did not resolve): nothing given on the command line is silently dropped.
+func TargetErrorResult(t Target, err error) *Result {
+	return &Result{
+		Schema: SchemaVersion, Type: "host", IP: ipString(t), Host: t.Host, Port: t.Port,
+		Status: StatusError, Error: err.Error(), Timestamp: time.Now().UTC(),
+		Shares: []Share{}, Findings: []Finding{}, Stages: map[string]*StageResult{},
+	}
+}
+
+// PanicResult is the record of a target whose probe panicked outside a pipeline.
+func PanicResult(t Target, v any, _ []byte) *Result {
+	return TargetErrorResult(t, fmt.Errorf("internal error (panic) probing %s: %v", t, v))
+}
+
+func ipString(t Target) string {
+	if !t.Addr.IsValid() {
+		return ""
+	}
+	return t.Addr.String()
+}

@@ -1,0 +1,138 @@
+package probes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/smbsweep/smbsweep/transport"
+	"github.com/smbsweep/smbsweep/wire"
+	"github.com/smbsweep/smbsweep/wire/ntlmssp"
+	"github.com/smbsweep/smbsweep/wire/spnego"
+)
+
+// stageNullSession attempts an anonymous NTLMSSP null session (MS-NLMP 3.2.5.1.2) inside
+// SPNEGO on the negotiate connection. The server's CHALLENGE is recorded as the NTLM
+// fingerprint whatever the outcome of the AUTHENTICATE. Null sessions are never signed.
+func stageNullSession(ctx context.Context, s *Session, r *Result) error {
+	info := &SessionInfo{Flags: []string{}}
+	r.Sessions.Null = info
+	setupOK, status, flags, err := s.ntlmSession(ctx, r, ntlmssp.AnonymousAuthenticate)
+	info.Status = status.String()
+	if err != nil {
+		info.Evidence = "anonymous SESSION_SETUP did not complete: " + err.Error()
+		if errors.As(err, new(*ntRefusal)) {
+			info.SetupOK, info.Allowed = Bool(false), Bool(false)
+			info.Evidence = fmt.Sprintf("server refused the anonymous SESSION_SETUP with %s", status)
+		}
+		return err
+	}
+	info.SetupOK = Bool(setupOK)
+	info.Flags = wire.SessionFlagNames(info.Flags, flags)
+	if !setupOK {
+		info.Allowed = Bool(false)
+		info.Evidence = fmt.Sprintf("server refused the anonymous SESSION_SETUP with %s", status)
+		return refusal(status, "anonymous SESSION_SETUP")
+	}
+	s.nullSession = true
+	info.Evidence = "anonymous SESSION_SETUP succeeded; IPC$ access decided by the tree stage"
+	return nil
+}
+
+// ntlmSession runs the two SESSION_SETUP round trips of an NTLMSSP logon. authFor builds the
+// AUTHENTICATE from the negotiated flags. It returns whether the final status was success, that
+// status, and the SessionFlags. The NTLM CHALLENGE fills r.NTLM on the way.
+func (s *Session) ntlmSession(ctx context.Context, r *Result, authFor func(ntlmssp.Flags) ntlmssp.Authenticate) (bool, wire.NTStatus, uint16, error) {
+	var scratch [1024]byte
+	neg := ntlmssp.DefaultNegotiate()
+	negTok := neg.AppendTo(scratch[:0])
+	tok := spnego.AppendNegTokenInit(scratch[len(negTok):len(negTok)], negTok)
+	req := wire.SessionSetupRequest{SecurityMode: wire.NegotiateSigningEnabled, SecurityBuffer: tok}
+	resp, err := s.conn.Call(ctx, wire.CmdSessionSetup, 0, &req)
+	if err != nil {
+		return false, 0, 0, err
+	}
+	if resp.Header.Status != wire.StatusMoreProcessingRequired {
+		if resp.Header.Status == wire.StatusSuccess {
+			return false, resp.Header.Status, 0, &transport.ProtocolError{Op: "SESSION_SETUP", Err: fmt.Errorf("logon completed without an NTLM CHALLENGE: %w", wire.ErrMalformed)}
+		}
+		return false, resp.Header.Status, 0, refusal(resp.Header.Status, "SESSION_SETUP (NTLM NEGOTIATE)")
+	}
+	ssr := wire.SessionSetupResponse(resp.Msg)
+	if err := ssr.Validate(); err != nil {
+		return false, resp.Header.Status, 0, &transport.ProtocolError{Op: "SESSION_SETUP response", Err: err}
+	}
+	received := s.Opts.now()
+	challenge, err := challengeFrom(ssr.SecurityBuffer())
+	if err != nil {
+		return false, resp.Header.Status, 0, &transport.ProtocolError{Op: "NTLM CHALLENGE", Err: err}
+	}
+	if r.NTLM == nil {
+		r.NTLM = decodeChallenge(challenge, received)
+	}
+	s.conn.SessionID = resp.Header.SessionID
+
+	auth := authFor(challenge.Flags() & neg.Flags)
+	var authBuf [1024]byte
+	authTok := auth.AppendTo(authBuf[:0])
+	tok = spnego.AppendNegTokenResp(scratch[:0], authTok, nil)
+	req = wire.SessionSetupRequest{SecurityMode: wire.NegotiateSigningEnabled, SecurityBuffer: tok}
+	resp, err = s.conn.Call(ctx, wire.CmdSessionSetup, 0, &req)
+	if err != nil {
+		return false, 0, 0, err
+	}
+	st := resp.Header.Status
+	if st != wire.StatusSuccess {
+		return false, st, 0, nil
+	}
+	ssr = wire.SessionSetupResponse(resp.Msg)
+	if err := ssr.Validate(); err != nil {
+		return false, st, 0, &transport.ProtocolError{Op: "SESSION_SETUP response", Err: err}
+	}
+	s.sessionID = resp.Header.SessionID
+	return true, st, ssr.SessionFlags(), nil
+}
+
+// challengeFrom extracts the NTLM CHALLENGE from a SPNEGO NegTokenResp (or a raw NTLMSSP
+// token, which some servers send) and validates it.
+func challengeFrom(buf []byte) (ntlmssp.Challenge, error) {
+	tok := buf
+	if !spnego.IsRawNTLMSSP(buf) {
+		resp, err := spnego.DecodeNegTokenResp(buf)
+		if err != nil {
+			return nil, err
+		}
+		tok = resp.ResponseToken
+	}
+	c := ntlmssp.Challenge(tok)
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decodeChallenge records the server's self-description from the CHALLENGE: names from the
+// AV pairs, the NTLM-reported OS version, and the server clock.
+func decodeChallenge(c ntlmssp.Challenge, received time.Time) *NTLMInfo {
+	info := &NTLMInfo{NegotiateFlags: fmt.Sprintf("0x%08x", uint32(c.Flags()))}
+	var av ntlmssp.AVInfo
+	if err := c.AVInfo(&av); err == nil {
+		info.NetBIOSComputerName = wire.DecodeUTF16LE(av.NbComputerName)
+		info.NetBIOSDomainName = wire.DecodeUTF16LE(av.NbDomainName)
+		info.DNSComputerName = wire.DecodeUTF16LE(av.DnsComputerName)
+		info.DNSDomainName = wire.DecodeUTF16LE(av.DnsDomainName)
+		info.DNSTreeName = wire.DecodeUTF16LE(av.DnsTreeName)
+		if av.HasTimestamp {
+			if t, ok := wire.FiletimeToTime(av.Timestamp); ok {
+				info.ServerTime = &t
+				skew := t.Sub(received).Seconds()
+				info.ClockSkewSeconds = &skew
+			}
+		}
+	}
+	if v, ok := c.Version(); ok {
+		info.OSVersion = fmt.Sprintf("%d.%d.%d", v.ProductMajor, v.ProductMinor, v.ProductBuild)
+	}
+	return info
+}

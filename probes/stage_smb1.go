@@ -1,0 +1,88 @@
+package probes
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/smbsweep/smbsweep/transport"
+	"github.com/smbsweep/smbsweep/wire"
+	"github.com/smbsweep/smbsweep/wire/smb1"
+)
+
+// stageSMB1 decides "SMB1 enabled" with a dedicated SMB1 NEGOTIATE offering only "NT LM 0.12"
+// on its own connection — never inferred from an SMB2 exchange (zgrab2 probes SMB1 only as a
+// fallback and so reports "no SMB1" for hosts that speak both).
+//
+// Evidence rules: an NT LM 0.12 acceptance is true; an explicit refusal (no dialect, an error
+// status, an SMB2 reply, or the server closing the connection in answer while it speaks SMB2
+// on another) is false; silence or a transport failure is unknown.
+func stageSMB1(ctx context.Context, s *Session, r *Result) error {
+	info := &SMB1Info{Capabilities: []string{}}
+	r.SMB1 = info
+	conn, err := s.dial(ctx, "smb1")
+	if err != nil {
+		info.Evidence = "could not connect for the SMB1 NEGOTIATE: " + err.Error()
+		return err
+	}
+	defer conn.Close()
+	frame := smb1.AppendProbeNegotiate(conn.Buffer())
+	if err := conn.WriteFrame(ctx, frame); err != nil {
+		info.Evidence = "SMB1 NEGOTIATE could not be sent: " + err.Error()
+		return err
+	}
+	msg, err := conn.ReadFrame(ctx)
+	if err != nil {
+		if Classify(err) == StatusConnectionReset && s.spokeSMB {
+			info.Enabled = Bool(false)
+			info.Evidence = "server closed the connection in answer to the SMB1 NEGOTIATE while it answers SMB2 (SMB1 disabled)"
+			return nil
+		}
+		info.Evidence = "no answer to the SMB1 NEGOTIATE: " + err.Error()
+		return err
+	}
+	if len(msg) >= 4 && binary.LittleEndian.Uint32(msg) == wire.ProtocolSMB2 {
+		s.spokeSMB = true
+		info.Enabled = Bool(false)
+		info.Evidence = "server answered the SMB1 NEGOTIATE with an SMB2 message"
+		return nil
+	}
+	nr := smb1.NegotiateResponse(msg)
+	if err := nr.Validate(); err != nil {
+		if len(msg) < 4 || binary.LittleEndian.Uint32(msg) != wire.ProtocolSMB1 {
+			return &transport.NotSMBError{First: append([]byte(nil), msg[:min(len(msg), 16)]...)}
+		}
+		info.Evidence = "SMB1 NEGOTIATE reply failed validation: " + err.Error()
+		return &transport.ProtocolError{Op: "SMB1 NEGOTIATE response", Err: err}
+	}
+	s.spokeSMB = true
+	if err := nr.Err(); err != nil {
+		info.Enabled = Bool(false)
+		info.Evidence = "server refused the SMB1 NEGOTIATE: " + string(nr.Status().AppendText(nil, nr.UsesNTStatus()))
+		return nil
+	}
+	if !nr.DialectAccepted() {
+		info.Enabled = Bool(false)
+		info.Evidence = fmt.Sprintf("server accepted no SMB1 dialect (DialectIndex 0x%04x for NT LM 0.12)", nr.DialectIndex())
+		return nil
+	}
+	info.Enabled = Bool(true)
+	info.Dialect = smb1.DialectNTLM012
+	info.Evidence = "server accepted NT LM 0.12 on a dedicated SMB1 NEGOTIATE"
+	if !nr.NTLanManager() {
+		return nil
+	}
+	info.SigningEnabled = Bool(nr.SigningEnabled())
+	info.SigningRequired = Bool(nr.SigningRequired())
+	info.ExtendedSecurity = Bool(nr.ExtendedSecurity())
+	info.Capabilities = smb1.AppendCapabilityNames(info.Capabilities, nr.Capabilities())
+	info.CapabilitiesRaw = fmt.Sprintf("0x%08x", nr.Capabilities())
+	info.SystemTime = filetime(nr.SystemTime())
+	if nr.ExtendedSecurity() {
+		info.ServerGUID = wire.GUID(nr.ServerGUID()).String()
+	} else {
+		info.DomainName = string(nr.AppendDomainName(nil))
+		info.ServerName = string(nr.AppendServerName(nil))
+	}
+	return nil
+}

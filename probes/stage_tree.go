@@ -1,0 +1,91 @@
+package probes
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/smbsweep/smbsweep/transport"
+	"github.com/smbsweep/smbsweep/wire"
+)
+
+// treeConnect sends TREE_CONNECT for \\host\share on the session's connection. It returns the
+// access record (always filled, with the NT status as evidence), the status, and the tree id.
+func (s *Session) treeConnect(ctx context.Context, share, identity string) (ShareAccess, wire.NTStatus, uint32, error) {
+	acc := ShareAccess{Identity: identity}
+	host := s.Target.Host
+	if host == "" {
+		host = s.Target.Addr.String()
+	}
+	req := wire.TreeConnectRequest{Path: `\\` + host + `\` + share}
+	resp, err := s.conn.Call(ctx, wire.CmdTreeConnect, 0, &req)
+	if err != nil {
+		return acc, 0, 0, err
+	}
+	st := resp.Header.Status
+	acc.TreeConnect = st.String()
+	if st != wire.StatusSuccess {
+		return acc, st, 0, nil
+	}
+	tr := wire.TreeConnectResponse(resp.Msg)
+	if err := tr.Validate(); err != nil {
+		return acc, st, 0, &transport.ProtocolError{Op: "TREE_CONNECT response", Err: err}
+	}
+	acc.ShareType = wire.ShareTypeName(tr.ShareType())
+	acc.ShareFlags = wire.ShareFlagNames(nil, tr.ShareFlags())
+	acc.Capabilities = wire.ShareCapabilityNames(nil, tr.Capabilities())
+	acc.MaximalAccess = fmt.Sprintf("0x%08x", tr.MaximalAccess())
+	return acc, st, resp.Header.TreeID, nil
+}
+
+// stageTree tree-connects IPC$ with the null session, which decides sessions.null.allowed
+// (Samba's "restrict anonymous = 2" accepts the anonymous SESSION_SETUP and refuses every tree
+// connect: that is not an exposure), then each share named with -share.
+func stageTree(ctx context.Context, s *Session, r *Result) error {
+	null := r.Sessions.Null
+	acc, ipcStatus, tid, err := s.treeConnect(ctx, "IPC$", "anonymous")
+	if err != nil {
+		null.Evidence = "anonymous session set up, but the IPC$ TREE_CONNECT did not complete: " + err.Error()
+		return err
+	}
+	if ipcStatus == wire.StatusSuccess {
+		s.ipcTree, s.hasIPC = tid, true
+		null.Allowed = Bool(true)
+		null.Evidence = "anonymous session tree-connected IPC$ (maximal access " + acc.MaximalAccess + ")"
+	} else {
+		null.Allowed = Bool(false)
+		null.Evidence = "anonymous SESSION_SETUP succeeded but TREE_CONNECT to IPC$ was refused with " + acc.TreeConnect
+	}
+	addShareAccess(r, "IPC$", acc)
+
+	for _, share := range s.Opts.Shares {
+		if share == "IPC$" {
+			continue
+		}
+		acc, st, tid, err := s.treeConnect(ctx, share, "anonymous")
+		if err != nil {
+			return err
+		}
+		if st == wire.StatusSuccess {
+			s.setTree(share, tid)
+		}
+		addShareAccess(r, share, acc)
+	}
+	if ipcStatus != wire.StatusSuccess {
+		return refusal(ipcStatus, "TREE_CONNECT to IPC$")
+	}
+	return nil
+}
+
+// addShareAccess files an access record under its share, creating the share entry if needed.
+func addShareAccess(r *Result, share string, acc ShareAccess) {
+	for i := range r.Shares {
+		if r.Shares[i].Name == share {
+			r.Shares[i].Access = append(r.Shares[i].Access, acc)
+			if r.Shares[i].Type == "" {
+				r.Shares[i].Type = acc.ShareType
+			}
+			return
+		}
+	}
+	r.Shares = append(r.Shares, Share{Name: share, Type: acc.ShareType, Access: []ShareAccess{acc}})
+}
