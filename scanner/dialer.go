@@ -1,0 +1,143 @@
+package scanner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Dialer defaults.
+const (
+	DefaultConnectTimeout = 3 * time.Second
+	DefaultRetryBackoff   = 250 * time.Millisecond
+)
+
+// ErrRateLimitWait reports that a connection was never attempted because the host's deadline
+// would pass while waiting for the new-connection rate limiter. It means the scan is configured
+// with more concurrency than the rate can serve within the host timeout (lower the concurrency
+// or raise the rate); it says nothing about the host.
+var ErrRateLimitWait = errors.New("host deadline would pass while waiting for the connection rate limiter")
+
+// Dialer makes TCP connections for probes under a global new-connection rate limit. Its zero
+// value is usable (no limit, 3 s connect timeout, no retries). It is safe for concurrent use if
+// the fields are not changed after first use.
+//
+// The limiter is shared by every host of a scan and waited on before every connection attempt,
+// retries included, within the host's deadline. Keep Concurrency at most about rate × host
+// timeout, or hosts will spend their deadline queueing (ErrRateLimitWait).
+type Dialer struct {
+	Limiter        *rate.Limiter // new connections per second; nil = unlimited
+	ConnectTimeout time.Duration // per attempt, capped by the ctx deadline (default 3s)
+	Retries        int           // extra attempts after a connect timeout (a dropped SYN); 0 = none
+	RetryBackoff   time.Duration // pause before the first retry, doubled for each next one (default 250ms)
+
+	// dial replaces the real connect in tests.
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// DialContext connects to addr on network ("tcp", "tcp4", "tcp6"). Before every attempt it waits
+// for the limiter; each attempt is bounded by min(ConnectTimeout, ctx deadline). An attempt that
+// times out is retried up to Retries times after a short backoff while the ctx deadline leaves
+// room; a refused connection and every other error are returned at once. Errors keep their
+// cause for errors.Is and ClassifyDialError.
+func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	ct := d.ConnectTimeout
+	if ct <= 0 {
+		ct = DefaultConnectTimeout
+	}
+	backoff := d.RetryBackoff
+	if backoff <= 0 {
+		backoff = DefaultRetryBackoff
+	}
+	dial := d.dial
+	if dial == nil {
+		nd := &net.Dialer{Timeout: ct}
+		dial = nd.DialContext
+	}
+	var lastErr error // the previous attempt's timeout, when retrying
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			if lastErr != nil {
+				return nil, fmt.Errorf("%w (after %d attempts)", lastErr, attempt)
+			}
+			return nil, fmt.Errorf("dial %s %s: %w", network, addr, err)
+		}
+		if d.Limiter != nil {
+			if err := d.Limiter.Wait(ctx); err != nil {
+				switch {
+				case lastErr != nil:
+					return nil, fmt.Errorf("%w (after %d attempts)", lastErr, attempt)
+				case errors.Is(ctx.Err(), context.Canceled):
+					return nil, fmt.Errorf("dial %s %s: %w", network, addr, ctx.Err())
+				}
+				return nil, fmt.Errorf("dial %s %s: %w", network, addr, ErrRateLimitWait)
+			}
+		}
+		c, err := dial(ctx, network, addr)
+		if err == nil {
+			return c, nil
+		}
+		if attempt >= d.Retries || ctx.Err() != nil || !isTimeout(err) || errors.Is(err, syscall.ECONNREFUSED) {
+			if attempt > 0 {
+				err = fmt.Errorf("%w (after %d attempts)", err, attempt+1)
+			}
+			return nil, err
+		}
+		// A connect timeout with time left: back off, then try again, unless the backoff
+		// alone would use up the host's deadline.
+		lastErr = err
+		wait := backoff << min(attempt, 10)
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+			return nil, fmt.Errorf("%w (after %d attempts)", err, attempt+1)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w (after %d attempts)", err, attempt+1)
+		case <-t.C:
+		}
+	}
+}
+
+// isTimeout reports whether err is a timeout.
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Dial error classes returned by ClassifyDialError; they match the host status vocabulary.
+const (
+	DialRefused = "connection-refused"
+	DialTimeout = "connection-timeout"
+	DialReset   = "connection-reset"
+	DialError   = "error"
+)
+
+// ClassifyDialError maps a DialContext error to "connection-refused", "connection-timeout",
+// "connection-reset" or "error" (anything else, including cancellation, unreachable networks and
+// ErrRateLimitWait). It returns "" for a nil error.
+func ClassifyDialError(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrRateLimitWait), errors.Is(err, context.Canceled):
+		return DialError
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return DialRefused
+	case errors.Is(err, syscall.ECONNRESET):
+		return DialReset
+	case isTimeout(err):
+		return DialTimeout
+	}
+	return DialError
+}

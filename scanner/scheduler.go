@@ -1,0 +1,148 @@
+package scanner
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Scheduler defaults.
+const (
+	DefaultConcurrency = 256
+	DefaultHostTimeout = 10 * time.Second
+)
+
+// Config configures Run.
+type Config struct {
+	Concurrency int           // maximum targets probed at once (default 256)
+	HostTimeout time.Duration // one deadline per target, covering its whole probe (default 10s)
+	Seed        uint64        // permutation seed; shards of one scan must share it
+	Shard       Shard         // zero value = everything
+	Progress    *Progress     // updated as targets start and finish, when not nil
+}
+
+// RunStats summarises a Run.
+type RunStats struct {
+	Total       uint64 // targets in the shard
+	Dispatched  uint64 // targets whose probe was started
+	Completed   uint64 // results emitted (equals Dispatched when Run returns)
+	Panics      uint64 // probes that panicked (their results came from onPanic)
+	Interrupted bool   // ctx or abort ended before every target was dispatched
+}
+
+// Run probes every target of set that belongs to cfg.Shard, in the order of
+// NewPermutation(set.Len(), cfg.Seed), with at most cfg.Concurrency probes at once.
+//
+// Cancelling ctx stops the dispatch of new targets; probes already running keep their own
+// deadline: their context is context.WithoutCancel(ctx) (so it carries ctx's values) plus
+// cfg.HostTimeout, and it is cancelled early only when abort ends. abort may be nil (never).
+//
+// probe is called once per dispatched target, from one of a fixed set of worker goroutines. A
+// panic inside probe is recovered and turned into the result onPanic(t, v, stack) (onPanic must
+// not be nil). emit is called from the worker goroutines with every result, including those from
+// onPanic; it must be safe for concurrent use (typically it hands the result to one writer
+// goroutine). Run returns when every dispatched probe has finished and its result was emitted;
+// it leaves no goroutine behind.
+//
+// Run panics if cfg.Shard is invalid (check it with Shard.Validate when parsing flags) or if
+// probe, onPanic or emit is nil.
+func Run[R any](ctx, abort context.Context, cfg Config, set *TargetSet, probe func(context.Context, Target) R,
+	onPanic func(Target, any, []byte) R, emit func(R)) RunStats {
+	if err := cfg.Shard.Validate(); err != nil {
+		panic("scanner.Run: " + err.Error())
+	}
+	if probe == nil || onPanic == nil || emit == nil {
+		panic("scanner.Run: probe, onPanic and emit must not be nil")
+	}
+	if abort == nil {
+		abort = context.Background()
+	}
+	conc := cfg.Concurrency
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	timeout := cfg.HostTimeout
+	if timeout <= 0 {
+		timeout = DefaultHostTimeout
+	}
+	n := set.Len()
+	perm := NewPermutation(n, cfg.Seed)
+	total := cfg.Shard.Len(n)
+	if p := cfg.Progress; p != nil {
+		p.begin(total)
+	}
+
+	var (
+		next       atomic.Uint64 // next shard position to dispatch
+		dispatched atomic.Uint64
+		completed  atomic.Uint64
+		panics     atomic.Uint64
+	)
+	// call runs probe with panic recovery.
+	call := func(hctx context.Context, t Target) (r R) {
+		defer func() {
+			if v := recover(); v != nil {
+				panics.Add(1)
+				r = onPanic(t, v, debug.Stack())
+			}
+		}()
+		return probe(hctx, t)
+	}
+	one := func(t Target) {
+		r := func() R {
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+			defer cancel()
+			stop := context.AfterFunc(abort, cancel)
+			defer stop()
+			return call(hctx, t)
+		}()
+		emit(r)
+	}
+	worker := func() {
+		for ctx.Err() == nil && abort.Err() == nil {
+			j := next.Add(1) - 1
+			if j >= total {
+				return
+			}
+			dispatched.Add(1)
+			t := set.At(perm.At(cfg.Shard.Position(j)))
+			if p := cfg.Progress; p != nil {
+				p.InFlight.Add(1)
+			}
+			one(t)
+			completed.Add(1)
+			if p := cfg.Progress; p != nil {
+				p.InFlight.Add(-1)
+				p.Done.Add(1)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(uint64(conc), total) {
+		wg.Go(worker)
+	}
+	wg.Wait()
+	st := RunStats{
+		Total:      total,
+		Dispatched: dispatched.Load(),
+		Completed:  completed.Load(),
+		Panics:     panics.Load(),
+	}
+	st.Interrupted = st.Dispatched < total
+	return st
+}
+
+// String formats the statistics for logs.
+func (s RunStats) String() string {
+	str := fmt.Sprintf("%d/%d targets probed", s.Completed, s.Total)
+	if s.Panics > 0 {
+		str += fmt.Sprintf(", %d probe panics", s.Panics)
+	}
+	if s.Interrupted {
+		str += ", interrupted"
+	}
+	return str
+}
