@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -764,6 +767,11 @@ func FuzzNegotiateResponse(f *testing.F) {
 	s = fullNegResp()
 	s.padLastContextTo8 = true
 	f.Add(s.build())
+	for _, name := range []string{"samba-4.17-negotiate-311.bin", "samba-4.17-negotiate-210.bin"} {
+		if raw, err := os.ReadFile(filepath.Join("testdata", name)); err == nil {
+			f.Add(raw)
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := NegotiateResponse(data)
 		if r.Validate() != nil {
@@ -802,4 +810,70 @@ func FuzzNegotiateResponse(f *testing.F) {
 			t.Fatalf("iterated %d of %d contexts", n, r.NegotiateContextCount())
 		}
 	})
+}
+
+func TestNegotiateResponseSambaGolden(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "samba-4.17-negotiate-311.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NegotiateResponse(raw)
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var h Header
+	if err := DecodeHeader(raw, &h); err != nil || h.Status != StatusSuccess || h.Flags&FlagServerToRedir == 0 {
+		t.Fatalf("header: %v status %v flags %x", err, h.Status, h.Flags)
+	}
+	if r.DialectRevision() != Dialect311 || r.ServerGUID().IsZero() || !r.SigningEnabled() || r.SigningRequired() {
+		t.Fatalf("dialect %v guid %v security mode %x", r.DialectRevision(), r.ServerGUID(), r.SecurityMode())
+	}
+	// Samba 4.17 fills the GUID with its lower-cased NetBIOS name.
+	if g := r.ServerGUID(); !bytes.HasPrefix(g[:], []byte("smbsweepneg")) {
+		t.Errorf("server GUID %x", g[:])
+	}
+	if names := CapabilityNames(nil, r.Capabilities()); !slices.Equal(names, []string{"DFS", "LEASING", "LARGE_MTU"}) {
+		t.Errorf("capabilities %v", names)
+	}
+	if r.MaxReadSize() != 8<<20 || r.MaxWriteSize() != 8<<20 || r.MaxTransactSize() != 8<<20 {
+		t.Errorf("max sizes %d %d %d", r.MaxTransactSize(), r.MaxReadSize(), r.MaxWriteSize())
+	}
+	if _, ok := FiletimeToTime(r.SystemTime()); !ok {
+		t.Errorf("system time %d", r.SystemTime())
+	}
+	if _, ok := FiletimeToTime(r.ServerStartTime()); ok {
+		t.Errorf("Samba sends ServerStartTime 0, got %d", r.ServerStartTime())
+	}
+	if sb := r.SecurityBuffer(); len(sb) != 74 || sb[0] != 0x60 {
+		t.Errorf("security buffer %d bytes", len(sb))
+	}
+	var c NegotiateContexts
+	if err := r.Contexts(&c); err != nil {
+		t.Fatal(err)
+	}
+	if !c.Has(NegotiateContextPreauthIntegrity) || HashAlgorithmName(c.PreauthHash) != "SHA-512" || c.PreauthSaltLen != 32 {
+		t.Errorf("preauth %v hash %d salt %d", c.Has(NegotiateContextPreauthIntegrity), c.PreauthHash, c.PreauthSaltLen)
+	}
+	offered := DefaultNegotiateRequest(GUID{}, [32]byte{})
+	if !c.Has(NegotiateContextEncryption) || !slices.Contains(offered.Ciphers, c.Cipher) {
+		t.Errorf("cipher %s not among those offered", CipherName(c.Cipher))
+	}
+	if c.Cipher != CipherAES128GCM || !c.Has(NegotiateContextSigning) || c.SigningAlgorithm != SigningAESGMAC {
+		t.Errorf("cipher %s signing %s", CipherName(c.Cipher), SigningAlgorithmName(c.SigningAlgorithm))
+	}
+	if c.Has(NegotiateContextCompression) || c.Unknown != 0 || r.NegotiateContextCount() != 3 {
+		t.Errorf("present %b unknown %d count %d", c.Present, c.Unknown, r.NegotiateContextCount())
+	}
+
+	raw, err = os.ReadFile(filepath.Join("testdata", "samba-4.17-negotiate-210.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = NegotiateResponse(raw)
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r.DialectRevision() != Dialect210 || r.DialectRevision().String() != "2.1" || r.Contexts(&c) != nil || c.Present != 0 {
+		t.Fatalf("2.1 reply: dialect %v contexts %b", r.DialectRevision(), c.Present)
+	}
 }
