@@ -16,9 +16,9 @@ const (
 	AvEOL             AVID = 0x0000 // MsvAvEOL: ends the list
 	AvNbComputerName  AVID = 0x0001 // MsvAvNbComputerName: NetBIOS computer name, UTF-16LE
 	AvNbDomainName    AVID = 0x0002 // MsvAvNbDomainName: NetBIOS domain name, UTF-16LE
-	AvDNSComputerName AVID = 0x0003 // MsvAvDnsComputerName: FQDN of the computer, UTF-16LE
-	AvDNSDomainName   AVID = 0x0004 // MsvAvDnsDomainName: FQDN of the domain, UTF-16LE
-	AvDNSTreeName     AVID = 0x0005 // MsvAvDnsTreeName: FQDN of the forest, UTF-16LE
+	AvDnsComputerName AVID = 0x0003 // MsvAvDnsComputerName: FQDN of the computer, UTF-16LE
+	AvDnsDomainName   AVID = 0x0004 // MsvAvDnsDomainName: FQDN of the domain, UTF-16LE
+	AvDnsTreeName     AVID = 0x0005 // MsvAvDnsTreeName: FQDN of the forest, UTF-16LE
 	AvFlags           AVID = 0x0006 // MsvAvFlags: 32-bit flags, see AvFlag*
 	AvTimestamp       AVID = 0x0007 // MsvAvTimestamp: FILETIME of the server's clock
 	AvSingleHost      AVID = 0x0008 // MsvAvSingleHost: Single_Host_Data structure
@@ -118,13 +118,14 @@ func (it *AVPairIter) Err() error { return it.err }
 func (it *AVPairIter) Offset() int { return it.off }
 
 // AVInfo is what a server's TargetInfo says about it (MS-NLMP 2.2.2.1). The names are raw
-// UTF-16LE views into the message (decode with wire.DecodeUTF16LE); nil means absent.
+// UTF-16LE views into the message (decode with wire.DecodeUTF16LE); nil means absent. Field
+// names follow the specification's MsvAv* names (hence Dns, not DNS).
 type AVInfo struct {
 	NbComputerName  []byte
 	NbDomainName    []byte
-	DNSComputerName []byte
-	DNSDomainName   []byte
-	DNSTreeName     []byte
+	DnsComputerName []byte
+	DnsDomainName   []byte
+	DnsTreeName     []byte
 	TargetName      []byte
 	Timestamp       uint64 // FILETIME; meaningful when HasTimestamp
 	HasTimestamp    bool
@@ -156,12 +157,12 @@ func DecodeAVInfo(b []byte, info *AVInfo) error {
 			info.NbComputerName = p.Value
 		case AvNbDomainName:
 			info.NbDomainName = p.Value
-		case AvDNSComputerName:
-			info.DNSComputerName = p.Value
-		case AvDNSDomainName:
-			info.DNSDomainName = p.Value
-		case AvDNSTreeName:
-			info.DNSTreeName = p.Value
+		case AvDnsComputerName:
+			info.DnsComputerName = p.Value
+		case AvDnsDomainName:
+			info.DnsDomainName = p.Value
+		case AvDnsTreeName:
+			info.DnsTreeName = p.Value
 		case AvTargetName:
 			info.TargetName = p.Value
 		case AvTimestamp:

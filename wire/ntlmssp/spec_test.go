@@ -112,7 +112,7 @@ func TestSpecChallenge(t *testing.T) {
 	if wire.DecodeUTF16LE(info.NbDomainName) != "Domain" || wire.DecodeUTF16LE(info.NbComputerName) != "Server" {
 		t.Errorf("av names = %q %q", info.NbDomainName, info.NbComputerName)
 	}
-	if info.Pairs != 2 || info.HasTimestamp || info.HasFlags || info.DNSComputerName != nil {
+	if info.Pairs != 2 || info.HasTimestamp || info.HasFlags || info.DnsComputerName != nil {
 		t.Errorf("av info = %+v", info)
 	}
 }
@@ -242,15 +242,15 @@ func TestWindowsCaptureChallenge(t *testing.T) {
 	for name, got := range map[string][]byte{
 		"WS2008R2":                   info.NbDomainName,
 		"DC-WS2008R2":                info.NbComputerName,
-		"ws2008r2.local":             info.DNSDomainName,
-		"DC-ws2008r2.ws2008r2.local": info.DNSComputerName,
+		"ws2008r2.local":             info.DnsDomainName,
+		"DC-ws2008r2.ws2008r2.local": info.DnsComputerName,
 	} {
 		if wire.DecodeUTF16LE(got) != name {
 			t.Errorf("av name %q, want %q", wire.DecodeUTF16LE(got), name)
 		}
 	}
-	if wire.DecodeUTF16LE(info.DNSTreeName) != "ws2008r2.local" {
-		t.Errorf("tree %q", info.DNSTreeName)
+	if wire.DecodeUTF16LE(info.DnsTreeName) != "ws2008r2.local" {
+		t.Errorf("tree %q", info.DnsTreeName)
 	}
 	if !info.HasTimestamp || info.Timestamp != 0x01cdde0bc33fe77b || info.Pairs != 6 {
 		t.Errorf("av info %+v", info)
