@@ -51,8 +51,8 @@ func TestOIDs(t *testing.T) {
 		{OID{0x00}, "0.0", "0.0"},
 		{OID{0x88, 0x37, 0x03}, "2.999.3", "2.999.3"},
 		{OID{}, "invalid-oid", "invalid-oid"},
-		{OID{0x2b, 0x86}, "invalid-oid", "invalid-oid"},                     // unterminated
-		{OID{0x2b, 0x80, 0x01}, "invalid-oid", "invalid-oid"},               // non-minimal sub-identifier
+		{OID{0x2b, 0x86}, "invalid-oid", "invalid-oid"},                    // unterminated
+		{OID{0x2b, 0x80, 0x01}, "invalid-oid", "invalid-oid"},              // non-minimal sub-identifier
 		{OID(bytes.Repeat([]byte{0xff}, 9)), "invalid-oid", "invalid-oid"}, // overflow
 	} {
 		if got := c.oid.String(); got != c.dotted {
@@ -215,8 +215,8 @@ func TestNegTokenInitEncodeVariants(t *testing.T) {
 	l.Add(OIDMSKerberos)
 	l.Add(OIDNTLMSSP)
 	for _, c := range []NegTokenInit{
-		{MechTypeList: l, MechToken: []byte("tok"), MechListMIC: []byte("mic")},              // RFC 4178: MIC at [3]
-		{MechTypeList: l, HintName: []byte(HintNameIgnore), MechListMIC: []byte("mic")},      // MS-SPNG: MIC at [4]
+		{MechTypeList: l, MechToken: []byte("tok"), MechListMIC: []byte("mic")},               // RFC 4178: MIC at [3]
+		{MechTypeList: l, HintName: []byte(HintNameIgnore), MechListMIC: []byte("mic")},       // MS-SPNG: MIC at [4]
 		{MechTypeList: l, HintAddress: []byte{1, 2}, MechToken: bytes.Repeat([]byte{1}, 300)}, // long lengths
 		{HintName: []byte{}},
 		{},
