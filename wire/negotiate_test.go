@@ -86,7 +86,7 @@ type negResp struct {
 	padLastContextTo8        bool
 	secBufLenOverride        int
 	structureSizeOverride    uint16
-	commandOverride, cmdSet  Command
+	wrongCommand             bool        // send it as a SESSION_SETUP response
 	contextDataLenOverridden map[int]int // context index -> DataLength to write
 }
 
@@ -147,8 +147,8 @@ func (s *negResp) build() []byte {
 		le.PutUint32(body[60:], uint32(s.ctxOffOverride))
 	}
 	cmd := CmdNegotiate
-	if s.cmdSet != 0 || s.commandOverride != 0 {
-		cmd = s.commandOverride
+	if s.wrongCommand {
+		cmd = CmdSessionSetup
 	}
 	return testResponse(cmd, body)
 }
@@ -633,7 +633,7 @@ func TestNegotiateResponseHostile(t *testing.T) {
 		{"security buffer length past end", func(s *negResp) { s.secBufLenOverride = 0xffff }, ErrBadOffset},
 		{"security buffer offset past end", func(s *negResp) { s.secOffOverride = 0xfff0 }, ErrBadOffset},
 		{"structure size", func(s *negResp) { s.structureSizeOverride = 9 }, ErrBadStructureSize},
-		{"wrong command", func(s *negResp) { s.commandOverride, s.cmdSet = CmdSessionSetup, 1 }, ErrBadCommand},
+		{"wrong command", func(s *negResp) { s.wrongCommand = true }, ErrBadCommand},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
