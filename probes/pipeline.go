@@ -173,7 +173,7 @@ func (s *Session) record(stage string, sr *StageResult, err error) {
 		sr.Error = (&StageError{Stage: stage, Host: s.Target.String(), NTStatus: ref.status, HasNT: true, Err: errors.New(ref.what + " refused")}).Error()
 		return
 	}
-	sr.Status = StageError
+	sr.Status = StageErrored
 	sr.Error = (&StageError{Stage: stage, Host: s.Target.String(), Err: err}).Error()
 	if s.firstErr == nil {
 		s.firstErr = err

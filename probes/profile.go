@@ -9,7 +9,7 @@ import (
 // timed out, or the peer is not SMB, another connection would only repeat the answer.
 func unreachable(s *Session, r *Result) string {
 	neg, ok := r.Stages["negotiate"]
-	if !ok || neg.Status != StageError || s.firstErr == nil {
+	if !ok || neg.Status != StageErrored || s.firstErr == nil {
 		return ""
 	}
 	switch st := Classify(s.firstErr); st {

@@ -177,7 +177,7 @@ type StageStatus string
 const (
 	StageOK      StageStatus = "ok"      // the stage ran and learned what it set out to
 	StageFailed  StageStatus = "failed"  // the server answered with a refusal (nt_status says which)
-	StageError   StageStatus = "error"   // transport or protocol error, timeout
+	StageErrored StageStatus = "error"   // transport or protocol error, timeout
 	StageSkipped StageStatus = "skipped" // not run: a stage it needs did not succeed (reason says which)
 )
 

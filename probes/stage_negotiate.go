@@ -84,16 +84,16 @@ func decodeNegotiate(nr wire.NegotiateResponse) (*NegotiateInfo, error) {
 	if err := nr.Contexts(&ctxs); err != nil {
 		return info, &transport.ProtocolError{Op: "NEGOTIATE contexts", Err: err}
 	}
-	if ctxs.Has(wire.ContextPreauthIntegrity) {
+	if ctxs.Has(wire.NegotiateContextPreauthIntegrity) {
 		info.PreauthHash = wire.HashAlgorithmName(ctxs.PreauthHash)
 	}
-	if ctxs.Has(wire.ContextEncryption) {
+	if ctxs.Has(wire.NegotiateContextEncryption) {
 		info.Cipher = wire.CipherName(ctxs.Cipher)
 	}
-	if ctxs.Has(wire.ContextSigning) {
+	if ctxs.Has(wire.NegotiateContextSigning) {
 		info.SigningAlgorithm = wire.SigningAlgorithmName(ctxs.SigningAlgorithm)
 	}
-	if ctxs.Has(wire.ContextCompression) {
+	if ctxs.Has(wire.NegotiateContextCompression) {
 		for _, a := range ctxs.Compression[:ctxs.NCompression] {
 			info.Compression = append(info.Compression, wire.CompressionAlgorithmName(a))
 		}

@@ -48,7 +48,7 @@ func (s *Session) ntlmSession(ctx context.Context, r *Result, authFor func(ntlms
 	neg := ntlmssp.DefaultNegotiate()
 	negTok := neg.AppendTo(scratch[:0])
 	tok := spnego.AppendNegTokenInit(scratch[len(negTok):len(negTok)], negTok)
-	req := wire.SessionSetupRequest{SecurityMode: wire.NegotiateSigningEnabled, SecurityBuffer: tok}
+	req := wire.SessionSetupRequest{SecurityMode: uint8(wire.NegotiateSigningEnabled), SecurityBuffer: tok}
 	resp, err := s.conn.Call(ctx, wire.CmdSessionSetup, 0, &req)
 	if err != nil {
 		return false, 0, 0, err
@@ -77,7 +77,7 @@ func (s *Session) ntlmSession(ctx context.Context, r *Result, authFor func(ntlms
 	var authBuf [1024]byte
 	authTok := auth.AppendTo(authBuf[:0])
 	tok = spnego.AppendNegTokenResp(scratch[:0], authTok, nil)
-	req = wire.SessionSetupRequest{SecurityMode: wire.NegotiateSigningEnabled, SecurityBuffer: tok}
+	req = wire.SessionSetupRequest{SecurityMode: uint8(wire.NegotiateSigningEnabled), SecurityBuffer: tok}
 	resp, err = s.conn.Call(ctx, wire.CmdSessionSetup, 0, &req)
 	if err != nil {
 		return false, 0, 0, err

@@ -222,8 +222,11 @@ func buildTargets(ctx context.Context, f *scanFlags, args []string, stdin io.Rea
 		if err != nil {
 			return nil, usagef("-ef %s: %v", f.excludeFile, err)
 		}
-		err = b.ExcludeReader(r, name)
+		bad, err := b.ExcludeReader(r, name, true)
 		closeFn()
+		if err == nil && len(bad) > 0 {
+			err = bad[0]
+		}
 		if err != nil {
 			return nil, usagef("-ef: %v", err)
 		}
@@ -249,6 +252,7 @@ func openInput(name string, stdin io.Reader) (io.Reader, string, func(), error) 
 // openOutput picks the sink for -o and the format flags.
 func openOutput(f *scanFlags, stdout io.Writer) (output.Sink, func() error, error) {
 	var w io.Writer = stdout
+	name := "stdout"
 	closeFn := func() error { return nil }
 	tty := isTerminal(stdout)
 	if f.out != "-" && f.out != "" {
@@ -256,15 +260,15 @@ func openOutput(f *scanFlags, stdout io.Writer) (output.Sink, func() error, erro
 		if err != nil {
 			return nil, nil, usagef("-o %s: %v", f.out, err)
 		}
-		w, closeFn, tty = fh, fh.Close, false
+		w, closeFn, tty, name = fh, fh.Close, false, f.out
 	}
 	switch {
 	case f.csv || (!f.jsonl && strings.EqualFold(filepath.Ext(f.out), ".csv")):
-		return output.NewCSV(w), closeFn, nil
+		return output.NewCSV(w, name), closeFn, nil
 	case f.jsonl || !tty:
-		return output.NewJSONL(w), closeFn, nil
+		return output.NewJSONL(w, name), closeFn, nil
 	}
-	return output.NewText(w, !f.noColor), closeFn, nil
+	return output.NewText(w, name, !f.noColor), closeFn, nil
 }
 
 func isTerminal(w any) bool {
@@ -314,7 +318,8 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	}
 	reg := prometheus.NewRegistry()
 	metrics := output.NewScanMetrics(reg)
-	metrics.SetTargets(float64(set.Len()))
+	metrics.SetTargets(set.Len())
+	metrics.SetStartTime(time.Now())
 	writer := output.NewWriter(sink, metrics)
 
 	if f.metricsAddr != "" {
@@ -359,13 +364,11 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	}
 
 	// Stop dispatching when output fails: results that cannot be written must not be probed.
-	go func() {
-		select {
-		case <-writer.Failed():
+	emit := func(r *probes.Result) {
+		if err := writer.Write(r); err != nil {
 			stopDispatch()
-		case <-dispatch.Done():
 		}
-	}()
+	}
 
 	started := time.Now()
 	probe := func(ctx context.Context, t scanner.Target) *probes.Result {
@@ -379,7 +382,7 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	onPanic := func(t scanner.Target, v any, stack []byte) *probes.Result {
 		return probes.PanicResult(toProbeTarget(t), v, stack)
 	}
-	stats := scanner.Run(dispatch, abort, cfg, set, probe, onPanic, writer.Write)
+	stats := scanner.Run(dispatch, abort, cfg, set, probe, onPanic, emit)
 	close(stopStats)
 	<-statsDone
 
