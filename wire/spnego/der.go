@@ -122,10 +122,13 @@ func derError(s []byte, tag asn1.Tag, what string) error {
 }
 
 // read reads the next element, which must carry tag, and returns its contents.
+// On failure s is left as it was (cryptobyte consumes an element whose tag does not match).
 func read(s *cryptobyte.String, tag byte, what string) (cryptobyte.String, error) {
 	var out cryptobyte.String
+	orig := *s
 	if !s.ReadASN1(&out, asn1.Tag(tag)) {
-		return nil, derError(*s, asn1.Tag(tag), what)
+		*s = orig
+		return nil, derError(orig, asn1.Tag(tag), what)
 	}
 	return out, nil
 }

@@ -251,8 +251,8 @@ func (t *NegTokenInit) decodeFields(seq cryptobyte.String) error {
 		return err
 	} else if ok {
 		var der cryptobyte.String
-		if !c0.ReadASN1Element(&der, tagSequence) {
-			return derError(c0, tagSequence, "mechTypes")
+		if orig := c0; !c0.ReadASN1Element(&der, tagSequence) {
+			return derError(orig, tagSequence, "mechTypes")
 		}
 		if !c0.Empty() {
 			return trailing("mechTypes", len(c0))
