@@ -31,9 +31,9 @@ type spec struct {
 // quote renders user input for an error message, shortened so that a megabyte of garbage on
 // one line does not become a megabyte error.
 func quote(s string) string {
-	const max = 80
-	if len(s) > max {
-		s = s[:max-3] + "..."
+	const maxLen = 80
+	if len(s) > maxLen {
+		s = s[:maxLen-3] + "..."
 	}
 	return strconv.Quote(s)
 }
@@ -55,7 +55,7 @@ func parseSpec(s, what string, target bool) (spec, error) {
 	if s == "" {
 		return spec{}, fmt.Errorf("invalid %s %q: empty", what, s)
 	}
-	if i := strings.Index(s, "://"); i >= 0 {
+	if strings.Contains(s, "://") {
 		return spec{}, fmt.Errorf("invalid %s %s: looks like a URL; give only the host name or address", what, quote(s))
 	}
 	hostPart, portPart, hasPort, err := splitPort(s, what)
@@ -65,7 +65,7 @@ func parseSpec(s, what string, target bool) (spec, error) {
 	var sp spec
 	if hasPort {
 		if !target {
-			return spec{}, fmt.Errorf("invalid %s %s: exclusions apply to all ports; remove %q", what, quote(s), ":"+portPart)
+			return spec{}, fmt.Errorf("invalid %s %s: exclusions apply to all ports; remove %s", what, quote(s), quote(":"+portPart))
 		}
 		p, ok := parsePort(portPart)
 		if !ok {

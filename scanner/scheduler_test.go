@@ -332,3 +332,23 @@ func TestRunEdges(t *testing.T) {
 	}
 	checkNoLeak(t, before)
 }
+
+// BenchmarkRun measures the pool's own cost per target (context, deadline, dispatch).
+func BenchmarkRun(b *testing.B) {
+	bl := NewTargetBuilder(445)
+	last := u128ToAddr(u128{0, uint64(min(b.N, 1<<32) - 1)}, false)
+	if err := bl.Add("0.0.0.0-" + last.String()); err != nil {
+		b.Fatal(err)
+	}
+	set, err := bl.Build(context.Background(), &fakeResolver{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	st := Run(context.Background(), nil, Config{Concurrency: 8}, set,
+		func(context.Context, Target) int { return 1 }, func(Target, any, []byte) int { return 0 }, func(int) {})
+	if st.Completed != set.Len() {
+		b.Fatalf("stats %+v", st)
+	}
+}
