@@ -1,0 +1,157 @@
+package output
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/smbsweep/smbsweep/probes"
+)
+
+// StageNames is the closed set of pipeline stage names allowed as the "stage" label value; any
+// other name is counted as "other". A new stage is a one-line addition here.
+var StageNames = []string{
+	"smb1", "negotiate", "session", "tree", "stat",
+	"dialects", "guest", "shares", "access", "auth", "ls", "read",
+}
+
+// StageStatuses is the closed set of stage outcomes allowed as a label value.
+var StageStatuses = []probes.StageStatus{probes.StageOK, probes.StageFailed, probes.StageErrored, probes.StageSkipped}
+
+// otherLabel replaces any label value outside its closed set, so that no server- or
+// target-controlled string (an IP, host or share name) can ever become a series.
+const otherLabel = "other"
+
+// stageBuckets suit network probes: 1 ms (loopback, LAN) to 30 s (a host deadline).
+var stageBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+
+// ScanMetrics are the scan's Prometheus metrics, fed from finished Result records (never from
+// inside the protocol code). It is also a Sink (Name "metrics"), so the Writer can feed it from the
+// same stream as the files. Its methods are safe for concurrent use.
+type ScanMetrics struct {
+	hostsScanned  *prometheus.CounterVec
+	stageDuration *prometheus.HistogramVec
+	findings      *prometheus.CounterVec
+	inFlight      prometheus.Gauge
+	targets       prometheus.Gauge
+	startTime     prometheus.Gauge
+
+	statuses map[string]bool
+	stages   map[string]bool
+	stageSts map[string]bool
+	ids      map[string]bool
+}
+
+// NewScanMetrics creates the metrics and registers them with reg (when reg is non-nil; it panics
+// if they are already registered there). Every status and finding series starts at zero.
+func NewScanMetrics(reg prometheus.Registerer) *ScanMetrics {
+	m := &ScanMetrics{
+		hostsScanned: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smbsweep_hosts_scanned_total",
+			Help: "Targets whose scan finished, by host status.",
+		}, []string{"status"}),
+		stageDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "smbsweep_stage_duration_seconds",
+			Help:    "Duration of pipeline stages, by stage and stage status.",
+			Buckets: stageBuckets,
+		}, []string{"stage", "status"}),
+		findings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smbsweep_findings_total",
+			Help: "Hosts on which a finding was true, by finding id.",
+		}, []string{"finding"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smbsweep_hosts_in_flight",
+			Help: "Targets being scanned right now.",
+		}),
+		targets: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smbsweep_targets",
+			Help: "Targets in this scan.",
+		}),
+		startTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smbsweep_scan_start_time_seconds",
+			Help: "Start time of the scan, seconds since the Unix epoch.",
+		}),
+		statuses: make(map[string]bool),
+		stages:   make(map[string]bool),
+		stageSts: make(map[string]bool),
+		ids:      make(map[string]bool),
+	}
+	for _, s := range probes.Statuses {
+		m.statuses[string(s)] = true
+		m.hostsScanned.WithLabelValues(string(s))
+	}
+	for _, s := range StageNames {
+		m.stages[s] = true
+	}
+	for _, s := range StageStatuses {
+		m.stageSts[string(s)] = true
+	}
+	for _, id := range FindingIDs {
+		m.ids[id] = true
+		m.findings.WithLabelValues(id)
+	}
+	if reg != nil {
+		reg.MustRegister(m.hostsScanned, m.stageDuration, m.findings, m.inFlight, m.targets, m.startTime)
+	}
+	return m
+}
+
+// closed returns v when set holds it, else "other".
+func closed(set map[string]bool, v string) string {
+	if set[v] {
+		return v
+	}
+	return otherLabel
+}
+
+// Observe counts one finished record: its status, each stage's duration, and each finding that is
+// true (once per host).
+func (m *ScanMetrics) Observe(r *probes.Result) {
+	m.hostsScanned.WithLabelValues(closed(m.statuses, string(r.Status))).Inc()
+	for name, st := range r.Stages {
+		if st == nil || st.Status == probes.StageSkipped {
+			continue // a skipped stage did not run: its zero duration would skew the histogram
+		}
+		m.stageDuration.WithLabelValues(closed(m.stages, name), closed(m.stageSts, string(st.Status))).
+			Observe(st.DurationSeconds)
+	}
+	for _, id := range trueFindings(r) {
+		m.findings.WithLabelValues(closed(m.ids, id)).Inc()
+	}
+}
+
+// HostStarted marks one more target in flight.
+func (m *ScanMetrics) HostStarted() { m.inFlight.Inc() }
+
+// HostDone marks one target no longer in flight.
+func (m *ScanMetrics) HostDone() { m.inFlight.Dec() }
+
+// SetTargets records the number of targets in the scan.
+func (m *ScanMetrics) SetTargets(n uint64) { m.targets.Set(float64(n)) }
+
+// SetStartTime records when the scan started.
+func (m *ScanMetrics) SetStartTime(t time.Time) {
+	m.startTime.Set(float64(t.UnixNano()) / 1e9)
+}
+
+// Name implements Sink.
+func (m *ScanMetrics) Name() string { return "metrics" }
+
+// WriteResult implements Sink by calling Observe.
+func (m *ScanMetrics) WriteResult(r *probes.Result) error {
+	m.Observe(r)
+	return nil
+}
+
+// WriteSummary implements Sink; the counters already hold everything the summary says.
+func (m *ScanMetrics) WriteSummary(*probes.Summary) error { return nil }
+
+// Flush implements Sink.
+func (m *ScanMetrics) Flush() error { return nil }
+
+// Handler serves reg's metrics in the Prometheus exposition format.
+func Handler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}

@@ -1,0 +1,349 @@
+package output
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/smbsweep/smbsweep/probes"
+)
+
+// Text writes a terminal view: one banner line per host, the host's true findings indented below
+// it (in nmap's wording where nmap has one), its shares with per-identity access, and a closing
+// summary block. Every server-controlled string passes through SanitizeTerminal; ANSI colours are
+// used only when enabled (for a TTY) and only from this code, never from record contents.
+type Text struct {
+	name  string
+	color bool
+	out   recordBuffer
+	b     bytes.Buffer // one host block, reused
+}
+
+// NewText returns a text sink writing to w; name identifies it in errors; color enables ANSI
+// colours (pass true only when w is a terminal).
+func NewText(w io.Writer, name string, color bool) *Text {
+	return &Text{name: name, color: color, out: newRecordBuffer(w)}
+}
+
+// Name implements Sink.
+func (t *Text) Name() string { return t.name }
+
+// Flush implements Sink.
+func (t *Text) Flush() error { return t.out.flush() }
+
+// ANSI SGR sequences.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+	ansiDim    = "\x1b[2m"
+)
+
+func (t *Text) paint(code, s string) string {
+	if !t.color || code == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+// unknown is how the text view shows a value that is null or empty.
+const unknown = "?"
+
+// WriteResult implements Sink.
+func (t *Text) WriteResult(r *probes.Result) error {
+	b := &t.b
+	b.Reset()
+	addr := net.JoinHostPort(SanitizeTerminal(r.IP), strconv.Itoa(int(r.Port)))
+	b.WriteString(t.paint(ansiBold, addr))
+	if r.Host != "" {
+		b.WriteString(" (" + SanitizeTerminal(r.Host) + ")")
+	}
+	if r.Status == probes.StatusSMB {
+		t.banner(b, r)
+	} else {
+		b.WriteString("  " + t.paint(ansiDim, SanitizeTerminal(string(r.Status))))
+		if r.Error != "" {
+			b.WriteString("  error: " + SanitizeTerminal(r.Error))
+		}
+	}
+	b.WriteByte('\n')
+	t.findings(b, r)
+	t.shares(b, r)
+	return t.out.add(b.Bytes())
+}
+
+func (t *Text) banner(b *bytes.Buffer, r *probes.Result) {
+	version := "SMB " + unknown
+	switch {
+	case r.Negotiate != nil && r.Negotiate.Dialect != "":
+		version = "SMB " + SanitizeTerminal(r.Negotiate.Dialect)
+	case r.SMB1 != nil && r.SMB1.Enabled != nil && *r.SMB1.Enabled:
+		version = "SMB 1"
+	}
+	signing := unknown
+	if n := r.Negotiate; n != nil {
+		signing = signingMode(n.SigningEnabled, n.SigningRequired)
+	} else if s := r.SMB1; s != nil {
+		signing = signingMode(s.SigningEnabled, s.SigningRequired)
+	}
+	var smb1, null *bool
+	if r.SMB1 != nil {
+		smb1 = r.SMB1.Enabled
+	}
+	if r.Sessions.Null != nil {
+		null = r.Sessions.Null.Allowed
+	}
+	var name, domain, os string
+	if n := r.NTLM; n != nil {
+		name, domain, os = n.NetBIOSComputerName, n.NetBIOSDomainName, n.OSVersion
+	}
+	fmt.Fprintf(b, "  %s  signing:%s  smb1:%s  null:%s  name:%s  domain:%s  os:%s",
+		version, signing, yesNo(smb1), yesNo(null), orUnknown(name), orUnknown(domain), orUnknown(os))
+}
+
+// signingMode condenses the SecurityMode bits: required, optional (enabled, not required),
+// disabled, or ? when unknown.
+func signingMode(enabled, required *bool) string {
+	switch {
+	case required != nil && *required:
+		return "required"
+	case required == nil:
+		return unknown
+	case enabled != nil && *enabled:
+		return "optional"
+	case enabled != nil:
+		return "disabled"
+	}
+	return unknown
+}
+
+func yesNo(b *bool) string {
+	switch {
+	case b == nil:
+		return unknown
+	case *b:
+		return "yes"
+	}
+	return "no"
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return unknown
+	}
+	return SanitizeTerminal(s)
+}
+
+func (t *Text) severity(sev string) string {
+	label := "[" + SanitizeTerminal(sev) + "]"
+	pad := ""
+	if n := utf8.RuneCountInString(label); n < 8 {
+		pad = "        "[:8-n]
+	}
+	code := ""
+	switch sev {
+	case "high":
+		code = ansiRed
+	case "medium":
+		code = ansiYellow
+	case "low":
+		code = ansiCyan
+	}
+	return t.paint(code, label) + pad
+}
+
+// findings writes the host's true findings, one line each.
+func (t *Text) findings(b *bytes.Buffer, r *probes.Result) {
+	seen := make(map[string]bool, len(r.Findings))
+	for _, f := range r.Findings {
+		if f.Value == nil || !*f.Value || seen[f.ID] {
+			continue
+		}
+		seen[f.ID] = true
+		for _, line := range findingLines(f.ID, r) {
+			b.WriteString("  " + t.severity(f.Severity) + " " + line + "\n")
+		}
+	}
+}
+
+// findingLines words one true finding, nmap-style where nmap has a phrase for it. Share findings
+// name each share the record shows with that access (as docs/schema.md defines the finding: IPC$
+// does not count as a readable share; writes count for the anonymous and guest identities).
+func findingLines(id string, r *probes.Result) []string {
+	switch id {
+	case probes.FindingSMB1Enabled:
+		return []string{"SMBv1 enabled"}
+	case probes.FindingSigningNotRequired:
+		// nmap smb2-security-mode's phrases.
+		var enabled *bool
+		if r.Negotiate != nil {
+			enabled = r.Negotiate.SigningEnabled
+		} else if r.SMB1 != nil {
+			enabled = r.SMB1.SigningEnabled
+		}
+		if enabled != nil && !*enabled {
+			return []string{"Message signing is disabled and not required!"}
+		}
+		return []string{"Message signing enabled but not required"}
+	case probes.FindingNullSession:
+		return []string{"Anonymous (null) session allowed"}
+	case probes.FindingGuestSession:
+		return []string{"Guest session allowed"}
+	case probes.FindingAnonymousShareReadable:
+		return shareLines("Share readable anonymously", r, func(s probes.Share, a probes.ShareAccess) bool {
+			return !strings.EqualFold(s.Name, "IPC$") && a.Identity == "anonymous" && a.Read != nil && *a.Read
+		})
+	case probes.FindingShareWritable:
+		return shareLines("Share writable", r, func(_ probes.Share, a probes.ShareAccess) bool {
+			return (a.Identity == "anonymous" || a.Identity == "guest") && a.Write != nil && *a.Write
+		})
+	case probes.FindingSMB3Unsupported:
+		return []string{"SMB 3.x not supported"}
+	case probes.FindingEncryptionUnsupported:
+		return []string{"SMB encryption not supported"}
+	}
+	return []string{SanitizeTerminal(id)}
+}
+
+func shareLines(phrase string, r *probes.Result, match func(probes.Share, probes.ShareAccess) bool) []string {
+	var lines []string
+	for _, s := range r.Shares {
+		for _, a := range s.Access {
+			if match(s, a) {
+				lines = append(lines, phrase+": "+SanitizeTerminal(s.Name))
+				break
+			}
+		}
+	}
+	if lines == nil {
+		lines = []string{phrase}
+	}
+	return lines
+}
+
+// shares writes the share list: name, type, each identity's access, and the comment.
+func (t *Text) shares(b *bytes.Buffer, r *probes.Result) {
+	if len(r.Shares) == 0 {
+		return
+	}
+	names := make([]string, len(r.Shares))
+	nameWidth, typeWidth := 0, 0
+	for i, s := range r.Shares {
+		names[i] = SanitizeTerminal(s.Name)
+		nameWidth = max(nameWidth, utf8.RuneCountInString(names[i]))
+		typeWidth = max(typeWidth, utf8.RuneCountInString(orUnknown(s.Type)))
+	}
+	b.WriteString("  shares:\n")
+	for i, s := range r.Shares {
+		fmt.Fprintf(b, "    %s%*s  %s%*s", names[i], nameWidth-utf8.RuneCountInString(names[i]), "",
+			orUnknown(s.Type), typeWidth-utf8.RuneCountInString(orUnknown(s.Type)), "")
+		for _, a := range s.Access {
+			b.WriteString("  " + orUnknown(a.Identity) + ":" + accessWord(a))
+		}
+		if s.Comment != "" {
+			b.WriteString(`  "` + SanitizeTerminal(s.Comment) + `"`)
+		}
+		// Trim the padding of a share without access entries or comment.
+		trimTrailingSpaces(b)
+		b.WriteByte('\n')
+	}
+}
+
+func trimTrailingSpaces(b *bytes.Buffer) {
+	p := b.Bytes()
+	n := len(p)
+	for n > 0 && p[n-1] == ' ' {
+		n--
+	}
+	b.Truncate(n)
+}
+
+// accessWord summarizes one identity's access to a share: the tree connect status when it failed,
+// else read, write, read+write, none (both false) or ? (not decided).
+func accessWord(a probes.ShareAccess) string {
+	if a.TreeConnect != "" && a.TreeConnect != "STATUS_SUCCESS" {
+		return SanitizeTerminal(a.TreeConnect)
+	}
+	read := a.Read != nil && *a.Read
+	write := a.Write != nil && *a.Write
+	switch {
+	case read && write:
+		return "read+write"
+	case read:
+		return "read"
+	case write:
+		return "write"
+	case a.Read != nil && a.Write != nil:
+		return "none"
+	}
+	return unknown
+}
+
+// WriteSummary implements Sink: a closing block with the counts per status and per finding
+// (non-zero ones only) and the run's errors.
+func (t *Text) WriteSummary(s *probes.Summary) error {
+	b := &t.b
+	b.Reset()
+	dur := time.Duration(s.DurationSeconds * float64(time.Second)).Round(time.Millisecond)
+	fmt.Fprintf(b, "\n%s %d of %d targets scanned in %s", t.paint(ansiBold, "Summary:"), s.Scanned, s.Targets, dur)
+	if s.Interrupted {
+		b.WriteString(" " + t.paint(ansiYellow, "(interrupted)"))
+	}
+	b.WriteByte('\n')
+	writeCounts(b, "statuses", s.Statuses, statusOrder())
+	writeCounts(b, "findings", s.Findings, FindingIDs)
+	for _, e := range s.Errors {
+		b.WriteString("  error: " + SanitizeTerminal(e) + "\n")
+	}
+	return t.out.add(b.Bytes())
+}
+
+func statusOrder() []string {
+	order := make([]string, len(probes.Statuses))
+	for i, s := range probes.Statuses {
+		order[i] = string(s)
+	}
+	return order
+}
+
+// writeCounts writes the non-zero counts of m, known keys in order first, then any others sorted.
+func writeCounts(b *bytes.Buffer, title string, m map[string]int, order []string) {
+	known := make(map[string]bool, len(order))
+	keys := make([]string, 0, len(m))
+	for _, k := range order {
+		known[k] = true
+		if m[k] != 0 {
+			keys = append(keys, k)
+		}
+	}
+	var extra []string
+	for k, v := range m {
+		if !known[k] && v != 0 {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(extra)
+	keys = append(keys, extra...)
+	fmt.Fprintf(b, "  %s:", title)
+	if len(keys) == 0 {
+		b.WriteString(" none\n")
+		return
+	}
+	b.WriteByte('\n')
+	width := 0
+	for _, k := range keys {
+		width = max(width, utf8.RuneCountInString(SanitizeTerminal(k)))
+	}
+	for _, k := range keys {
+		name := SanitizeTerminal(k)
+		fmt.Fprintf(b, "    %s%*s  %d\n", name, width-utf8.RuneCountInString(name), "", m[k])
+	}
+}

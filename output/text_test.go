@@ -1,0 +1,120 @@
+package output
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/smbsweep/smbsweep/probes"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
+	}
+}
+
+func textSummary() *probes.Summary {
+	return &probes.Summary{
+		Schema: probes.SchemaVersion, Type: "summary",
+		Started: testTime, Finished: testTime, DurationSeconds: 1.2345,
+		Targets: 4, Scanned: 3, Interrupted: true,
+		Statuses: map[string]int{"smb": 2, "not-smb": 0, "connection-refused": 1, "io-timeout": 0},
+		Findings: map[string]int{"smb1_enabled": 1, "signing_not_required": 2, "null_session": 1, "guest_session": 0},
+		Errors:   []string{"write results to stdout: broken pipe\x1b[31m"},
+	}
+}
+
+func renderText(t *testing.T, color bool) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tx := NewText(&buf, "stdout", color)
+	for _, r := range []*probes.Result{sambaRecord(), refusedRecord(), hostileRecord()} {
+		if err := tx.WriteResult(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.WriteSummary(textSummary()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestTextGolden(t *testing.T) {
+	got := renderText(t, false)
+	golden(t, "text/plain.golden", got)
+	if bytes.IndexByte(got, 0x1b) >= 0 {
+		t.Error("uncoloured output contains ESC")
+	}
+	// The hostile record cannot add lines: 3 hosts produce exactly these banner lines.
+	banners := 0
+	for _, l := range strings.Split(string(got), "\n") {
+		if strings.HasPrefix(l, "127.") {
+			banners++
+		}
+	}
+	if banners != 3 {
+		t.Errorf("%d banner lines, want 3", banners)
+	}
+}
+
+func TestTextGoldenColor(t *testing.T) {
+	got := renderText(t, true)
+	golden(t, "text/color.golden", got)
+	// Every ESC in the output starts one of our own SGR sequences.
+	for i := bytes.IndexByte(got, 0x1b); i >= 0; {
+		rest := got[i:]
+		ok := false
+		for _, sgr := range []string{ansiReset, ansiBold, ansiRed, ansiYellow, ansiCyan, ansiDim} {
+			if bytes.HasPrefix(rest, []byte(sgr)) {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Fatalf("foreign escape sequence at %d: %q", i, rest[:min(len(rest), 10)])
+		}
+		j := bytes.IndexByte(got[i+1:], 0x1b)
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+}
+
+func TestSigningMode(t *testing.T) {
+	tr, fa := probes.Bool(true), probes.Bool(false)
+	for _, tc := range []struct {
+		enabled, required *bool
+		want              string
+	}{
+		{tr, tr, "required"}, {fa, tr, "required"}, {tr, fa, "optional"},
+		{fa, fa, "disabled"}, {nil, fa, "?"}, {tr, nil, "?"}, {nil, nil, "?"},
+	} {
+		if got := signingMode(tc.enabled, tc.required); got != tc.want {
+			t.Errorf("signingMode(%v, %v) = %s, want %s", yesNo(tc.enabled), yesNo(tc.required), got, tc.want)
+		}
+	}
+}
