@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 
 	"github.com/smbsweep/smbsweep/transport"
@@ -28,9 +29,24 @@ func (e *StageError) Error() string {
 		msg += ": " + e.NTStatus.String()
 	}
 	if e.Err != nil {
-		msg += ": " + e.Err.Error()
+		msg += ": " + briefError(e.Err)
 	}
 	return msg
+}
+
+// briefError renders err without the socket addresses a net.OpError repeats (the StageError
+// already names the host): "dial tcp 10.0.0.1:445: connect: connection refused" becomes
+// "connect: connection refused", "read tcp a->b: i/o timeout" becomes "read: i/o timeout".
+func briefError(err error) string {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Err == nil {
+		return err.Error()
+	}
+	inner := op.Err.Error()
+	if op.Op == "dial" {
+		return inner // the inner syscall error already says "connect: ..."
+	}
+	return op.Op + ": " + inner
 }
 
 // Unwrap returns the cause.
@@ -101,5 +117,14 @@ func isTimeout(err error) bool {
 // "connection-timeout" (no handshake) from "io-timeout" (handshake, then silence).
 type dialError struct{ err error }
 
-func (e *dialError) Error() string { return "connect: " + e.err.Error() }
+func (e *dialError) Error() string {
+	var op *net.OpError
+	if errors.As(e.err, &op) && op.Err != nil {
+		if s := op.Err.Error(); strings.HasPrefix(s, "connect: ") {
+			return s
+		}
+		return "connect: " + op.Err.Error()
+	}
+	return "connect: " + e.err.Error()
+}
 func (e *dialError) Unwrap() error { return e.err }

@@ -119,6 +119,13 @@ func (p *Pipeline) Run(ctx context.Context, t Target) (r *Result) {
 			sr.Status, sr.Reason = StageSkipped, reason
 			continue
 		}
+		if ctx.Err() != nil {
+			sr.Status, sr.Reason = StageSkipped, "host deadline (-timeout) reached before this stage"
+			if errors.Is(ctx.Err(), context.Canceled) {
+				sr.Reason = "scan aborted before this stage"
+			}
+			continue
+		}
 		sctx, cancel := ctx, context.CancelFunc(func() {})
 		if st.Timeout > 0 {
 			sctx, cancel = context.WithTimeout(ctx, st.Timeout)
@@ -140,15 +147,7 @@ func (p *Pipeline) skipReason(st *Stage, s *Session, r *Result) string {
 		case !ok:
 			return "needs stage " + need + ", which is not in the pipeline"
 		case prev.Status != StageOK:
-			why := string(prev.Status)
-			if prev.NTStatus != "" {
-				why += " with " + prev.NTStatus
-			} else if prev.Error != "" {
-				why += ": " + prev.Error
-			} else if prev.Reason != "" {
-				why += ": " + prev.Reason
-			}
-			return need + " " + why
+			return "needs " + need + ", which " + outcome(prev, s.errClass[need])
 		}
 	}
 	if st.Gate != nil {
@@ -175,9 +174,26 @@ func (s *Session) record(stage string, sr *StageResult, err error) {
 	}
 	sr.Status = StageErrored
 	sr.Error = (&StageError{Stage: stage, Host: s.Target.String(), Err: err}).Error()
-	if s.firstErr == nil {
-		s.firstErr = err
+	if s.errClass == nil {
+		s.errClass = make(map[string]Status, 2)
 	}
+	s.errClass[stage] = Classify(err)
+	if s.firstErr == nil {
+		s.firstErr, s.firstErrStage = err, stage
+	}
+}
+
+// outcome says briefly how a stage that did not succeed ended, for skip reasons.
+func outcome(prev *StageResult, class Status) string {
+	switch prev.Status {
+	case StageFailed:
+		return "failed with " + prev.NTStatus
+	case StageErrored:
+		return "ended in error (" + string(class) + ")"
+	case StageSkipped:
+		return "was skipped"
+	}
+	return string(prev.Status)
 }
 
 // finish derives the host status and the findings from what the stages recorded.
@@ -187,7 +203,7 @@ func (p *Pipeline) finish(s *Session, r *Result) {
 		r.Status = StatusSMB
 	case s.firstErr != nil:
 		r.Status = Classify(s.firstErr)
-		r.Error = s.firstErr.Error()
+		r.Error = s.firstErrStage + ": " + briefError(s.firstErr)
 	default:
 		r.Status = StatusError
 		r.Error = "no stage reached the host"
@@ -201,9 +217,11 @@ type Session struct {
 	Target Target
 	Opts   *Options
 
-	conn     *transport.Conn // the SMB2 connection shared by negotiate, session, tree, stat
-	spokeSMB bool            // some stage received a valid SMB reply
-	firstErr error           // first transport/protocol error, for the host status
+	conn          *transport.Conn   // the SMB2 connection shared by negotiate, session, tree, stat
+	spokeSMB      bool              // some stage received a valid SMB reply
+	firstErr      error             // first transport/protocol error, for the host status
+	errClass      map[string]Status // status class of each stage that ended in error
+	firstErrStage string
 
 	// What negotiate learned.
 	dialect      uint16

@@ -9,10 +9,10 @@ import (
 // timed out, or the peer is not SMB, another connection would only repeat the answer.
 func unreachable(s *Session, r *Result) string {
 	neg, ok := r.Stages["negotiate"]
-	if !ok || neg.Status != StageErrored || s.firstErr == nil {
+	if !ok || neg.Status != StageErrored {
 		return ""
 	}
-	switch st := Classify(s.firstErr); st {
+	switch st := s.errClass["negotiate"]; st {
 	case StatusConnectionRefused, StatusConnectionTimeout, StatusNotSMB:
 		return "negotiate found the host " + string(st)
 	}
