@@ -131,7 +131,7 @@ func (w *Writer) Close(s *probes.Summary) error {
 			w.fillSummary(s)
 			for i, sink := range w.sinks {
 				if !w.failed[i] {
-					w.call(i, sink.WriteSummary(s))
+					w.call(i, guard(func() error { return sink.WriteSummary(s) }))
 				}
 			}
 		}
@@ -204,7 +204,7 @@ func (w *Writer) handle(r *probes.Result) {
 	}
 	for i, sink := range w.sinks {
 		if !w.failed[i] {
-			w.call(i, sink.WriteResult(r))
+			w.call(i, guard(func() error { return sink.WriteResult(r) }))
 		}
 	}
 }
@@ -212,9 +212,20 @@ func (w *Writer) handle(r *probes.Result) {
 func (w *Writer) flushAll() {
 	for i, sink := range w.sinks {
 		if !w.failed[i] {
-			w.call(i, sink.Flush())
+			w.call(i, guard(sink.Flush))
 		}
 	}
+}
+
+// guard runs a sink method, turning a panic into that sink's error: a sink that panics must not
+// kill the writer goroutine, or every scan worker would block in Write forever.
+func guard(f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic: %v", v)
+		}
+	}()
+	return f()
 }
 
 // call records err from sink i: the sink is disabled and the first error is kept.

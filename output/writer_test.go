@@ -366,3 +366,23 @@ func TestWriterWriteAfterCloseIsDropped(t *testing.T) {
 		t.Errorf("record written after Close: %q", out.String())
 	}
 }
+
+type panickySink struct{ blockingSink }
+
+func (p *panickySink) Name() string                     { return "panicky" }
+func (p *panickySink) WriteResult(*probes.Result) error { panic("boom") }
+
+func TestWriterSurvivesPanickingSink(t *testing.T) {
+	var out syncBuffer
+	w := NewWriter(&panickySink{}, NewJSONL(&out, "x"))
+	for i := 0; i < queueSize*2; i++ { // more than the queue holds: the goroutine must keep draining
+		_ = w.Write(refusedRecord())
+	}
+	err := w.Close(&probes.Summary{})
+	if err == nil || err.Error() != "write results to panicky: panic: boom" {
+		t.Fatalf("Close = %v", err)
+	}
+	if n := len(lines(out.String())); n != queueSize*2+1 {
+		t.Errorf("healthy sink has %d lines, want %d", n, queueSize*2+1)
+	}
+}
