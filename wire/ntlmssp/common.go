@@ -59,14 +59,15 @@ func (v Version) String() string {
 
 // field is a decoded payload descriptor: the Len, MaxLen and BufferOffset triple that every
 // variable field of an NTLM message uses (MS-NLMP 2.2.1.1 to 2.2.1.3).
+// MaxLen is not kept: see check.
 type field struct {
-	len, maxLen uint16
-	off         uint32
+	len uint16
+	off uint32
 }
 
 func readField(b []byte) field {
 	le := binary.LittleEndian
-	return field{len: le.Uint16(b), maxLen: le.Uint16(b[2:]), off: le.Uint32(b[4:])}
+	return field{len: le.Uint16(b), off: le.Uint32(b[4:])}
 }
 
 // check verifies that a non-empty field lies inside a message of msgLen bytes and starts at or
