@@ -29,7 +29,7 @@ func DefaultPipeline(opts *Options) *Pipeline {
 		{Name: "tree", Needs: []string{"session"}, Run: stageTree},
 	}
 	if opts.StatShare != "" {
-		stages = append(stages, Stage{Name: "stat", Needs: []string{"tree"}, Run: stageStat})
+		stages = append(stages, Stage{Name: "stat", Needs: []string{"session"}, Gate: treeRan, Run: stageStat})
 	}
 	return &Pipeline{Stages: stages, Opts: opts}
 }
@@ -54,4 +54,13 @@ func ipString(t Target) string {
 		return ""
 	}
 	return t.Addr.String()
+}
+
+// treeRan gates stages that use trees the tree stage connected: they need it to have run, not
+// to have succeeded on IPC$ (a server may refuse IPC$ and still serve a share anonymously).
+func treeRan(_ *Session, r *Result) string {
+	if tr, ok := r.Stages["tree"]; !ok || tr.Status == StageSkipped {
+		return "needs the tree stage, which did not run"
+	}
+	return ""
 }

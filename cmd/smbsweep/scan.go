@@ -291,6 +291,11 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	// With SIGPIPE subscribed, a write to a closed stdout returns EPIPE, which the writer
+	// reports ("write results to stdout: broken pipe") instead of the process dying silently.
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	defer signal.Stop(pipes)
 	go func() {
 		n := 0
 		for range sigs {

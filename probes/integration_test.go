@@ -1,0 +1,211 @@
+package probes_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/probes"
+)
+
+func TestMain(m *testing.M) { sambatest.Main(m) }
+
+func scanOne(t *testing.T, opts *probes.Options, ap netip.AddrPort, timeout time.Duration) *probes.Result {
+	t.Helper()
+	if opts.Dialer == nil {
+		opts.Dialer = &net.Dialer{Timeout: 2 * time.Second}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return probes.DefaultPipeline(opts).Run(ctx, probes.Target{Addr: ap.Addr(), Port: ap.Port()})
+}
+
+func tri(b *bool) string {
+	if b == nil {
+		return "null"
+	}
+	return fmt.Sprint(*b)
+}
+
+func finding(r *probes.Result, id string) *probes.Finding {
+	for i := range r.Findings {
+		if r.Findings[i].ID == id {
+			return &r.Findings[i]
+		}
+	}
+	return nil
+}
+
+// TestFleetFingerprint scans every Samba configuration of the harness and checks each field its
+// smb.conf determines: status, SMB1, dialect, signing, null session, and the matching findings.
+func TestFleetFingerprint(t *testing.T) {
+	fleet := sambatest.Require(t)
+	for _, srv := range fleet.Servers {
+		t.Run(srv.Name, func(t *testing.T) {
+			want := srv.Config.Expect
+			r := scanOne(t, &probes.Options{SessionTimeout: 5 * time.Second}, srv.AddrPort(), 10*time.Second)
+			if r.Status != probes.StatusSMB {
+				t.Fatalf("status %s (%s), want smb", r.Status, r.Error)
+			}
+			for name, st := range r.Stages {
+				if st.Status == probes.StageErrored {
+					t.Errorf("stage %s ended in error: %s", name, st.Error)
+				}
+			}
+			if r.SMB1 == nil || tri(r.SMB1.Enabled) != fmt.Sprint(want.SMB1) {
+				t.Errorf("smb1.enabled = %v, want %v", r.SMB1, want.SMB1)
+			} else if r.SMB1.Evidence == "" {
+				t.Error("smb1 without evidence")
+			}
+			n := r.Negotiate
+			if n == nil {
+				t.Fatal("no negotiate record")
+			}
+			if n.Dialect != want.MaxDialect {
+				t.Errorf("dialect %s, want %s", n.Dialect, want.MaxDialect)
+			}
+			if tri(n.SigningEnabled) != "true" || tri(n.SigningRequired) != fmt.Sprint(want.SigningRequired) {
+				t.Errorf("signing enabled/required = %s/%s, want true/%v", tri(n.SigningEnabled), tri(n.SigningRequired), want.SigningRequired)
+			}
+			if n.ServerGUID == "" || n.ServerGUID == "00000000-0000-0000-0000-000000000000" {
+				t.Errorf("server guid %q", n.ServerGUID)
+			}
+			if n.SystemTime == nil || time.Since(*n.SystemTime).Abs() > time.Hour {
+				t.Errorf("system time %v not near now", n.SystemTime)
+			}
+			if n.BootTime != nil {
+				t.Errorf("Samba sends ServerStartTime 0, which must be null, got %v", n.BootTime)
+			}
+			if want.MaxDialect == "3.1.1" && (n.PreauthHash != "SHA-512" || n.Cipher == "" || n.SigningAlgorithm == "") {
+				t.Errorf("3.1.1 posture incomplete: hash %q cipher %q signing %q", n.PreauthHash, n.Cipher, n.SigningAlgorithm)
+			}
+			if r.NTLM == nil || r.NTLM.NetBIOSComputerName != "SWEEP-"+strings.ToUpper(strings.ReplaceAll(srv.Name, "_", "-")) {
+				t.Errorf("ntlm record %+v", r.NTLM)
+			} else if r.NTLM.ClockSkewSeconds == nil || *r.NTLM.ClockSkewSeconds > 5 || *r.NTLM.ClockSkewSeconds < -5 {
+				t.Errorf("clock skew %v", r.NTLM.ClockSkewSeconds)
+			}
+			null := r.Sessions.Null
+			if null == nil || tri(null.Allowed) != fmt.Sprint(want.NullSession) {
+				t.Fatalf("sessions.null = %+v, want allowed %v", null, want.NullSession)
+			}
+			if null.Evidence == "" || null.Status == "" {
+				t.Errorf("null session without evidence: %+v", null)
+			}
+
+			// Findings follow the fields, with the same tri-state values.
+			checks := map[string]bool{
+				probes.FindingSMB1Enabled:        want.SMB1,
+				probes.FindingSigningNotRequired: !want.SigningRequired,
+				probes.FindingNullSession:        want.NullSession,
+			}
+			for id, v := range checks {
+				f := finding(r, id)
+				if f == nil || tri(f.Value) != fmt.Sprint(v) || f.Reason == "" || f.Severity == "" {
+					t.Errorf("finding %s = %+v, want value %v with a reason", id, f, v)
+				}
+			}
+		})
+	}
+	// Per-configuration details beyond the Expect table.
+	r := scanOne(t, &probes.Options{}, fleet.Server("nonull").AddrPort(), 10*time.Second)
+	if n := r.Sessions.Null; tri(n.SetupOK) != "true" || tri(n.Allowed) != "false" || r.Stages["tree"].NTStatus != "STATUS_ACCESS_DENIED" {
+		t.Errorf("nonull: anonymous setup must succeed and IPC$ be refused: %+v, tree %+v", n, r.Stages["tree"])
+	}
+	r = scanOne(t, &probes.Options{}, fleet.Server("encrypt").AddrPort(), 10*time.Second)
+	if n := r.Sessions.Null; tri(n.SetupOK) != "false" || n.Status != "STATUS_ACCESS_DENIED" || r.Stages["tree"].Status != probes.StageSkipped {
+		t.Errorf("encrypt: anonymous setup must be refused: %+v, tree %+v", n, r.Stages["tree"])
+	}
+	r = scanOne(t, &probes.Options{}, fleet.Server("smb1").AddrPort(), 10*time.Second)
+	if s := r.SMB1; s == nil || s.Dialect != "NT LM 0.12" || tri(s.ExtendedSecurity) != "true" || s.SystemTime == nil || len(s.Capabilities) == 0 {
+		t.Errorf("smb1 details: %+v", s)
+	}
+}
+
+// TestFleetNotSMB checks the non-Samba endpoints: silence is io-timeout (unknown findings, never
+// false), HTTP is not-smb, a closed port is connection-refused.
+func TestFleetNotSMB(t *testing.T) {
+	fleet := sambatest.Require(t)
+	cases := []struct {
+		ap   netip.AddrPort
+		want probes.Status
+	}{
+		{fleet.Silent, probes.StatusIOTimeout},
+		{fleet.HTTP, probes.StatusNotSMB},
+		{fleet.Closed, probes.StatusConnectionRefused},
+	}
+	for _, c := range cases {
+		r := scanOne(t, &probes.Options{}, c.ap, 1500*time.Millisecond)
+		if r.Status != c.want {
+			t.Errorf("%s: status %s (%s), want %s", c.ap, r.Status, r.Error, c.want)
+		}
+		if r.Error == "" || !strings.HasPrefix(r.Error, "negotiate: ") {
+			t.Errorf("%s: error %q should name the stage", c.ap, r.Error)
+		}
+		for _, f := range r.Findings {
+			if f.Value != nil {
+				t.Errorf("%s: finding %s = %v on a host that never spoke SMB; must be null (unknown)", c.ap, f.ID, *f.Value)
+			}
+		}
+		if r.DurationSeconds > 5 {
+			t.Errorf("%s: took %.1fs, beyond the host deadline", c.ap, r.DurationSeconds)
+		}
+	}
+}
+
+// TestFleetTreeAndStat tree-connects a named share anonymously and stats a file and a directory
+// on it: one CREATE each, whatever the kind of object, with 64-bit sizes and real times.
+func TestFleetTreeAndStat(t *testing.T) {
+	fleet := sambatest.Require(t)
+	srv := fleet.Server("default")
+	for _, c := range []struct {
+		path  string
+		dir   bool
+		size  uint64
+		attrs string
+	}{
+		{"docs/manual.txt", false, uint64(len(strings.Repeat("public manual line\n", 64))), ""},
+		{`docs\nested`, true, 0, "DIRECTORY"},
+		{"", true, 0, "DIRECTORY"},
+	} {
+		opts := &probes.Options{Shares: []string{"public"}, StatShare: "public", StatPath: c.path}
+		r := scanOne(t, opts, srv.AddrPort(), 10*time.Second)
+		if st := r.Stages["stat"]; st == nil || st.Status != probes.StageOK {
+			t.Fatalf("stat %q: stage %+v", c.path, st)
+		}
+		var got *probes.Stat
+		for _, sh := range r.Shares {
+			if sh.Name == "public" {
+				if sh.Type != "disk" || sh.Access[0].TreeConnect != "STATUS_SUCCESS" || sh.Access[0].MaximalAccess == "" {
+					t.Errorf("public share record %+v", sh)
+				}
+				got = sh.Access[0].Stat
+			}
+		}
+		if got == nil || got.IsDirectory == nil || *got.IsDirectory != c.dir || got.LastWriteTime == nil {
+			t.Fatalf("stat %q: %+v", c.path, got)
+		}
+		if !c.dir && (got.Size == nil || *got.Size != c.size) {
+			t.Errorf("stat %q: size %v, want %d", c.path, got.Size, c.size)
+		}
+		if c.attrs != "" && !strings.Contains(strings.Join(got.Attributes, ","), c.attrs) {
+			t.Errorf("stat %q: attributes %v lack %s", c.path, got.Attributes, c.attrs)
+		}
+	}
+	// A missing path fails the stage with the NT status named.
+	opts := &probes.Options{Shares: []string{"public"}, StatShare: "public", StatPath: "no/such/file"}
+	r := scanOne(t, opts, srv.AddrPort(), 10*time.Second)
+	if st := r.Stages["stat"]; st.Status != probes.StageFailed || !strings.HasPrefix(st.NTStatus, "STATUS_OBJECT_") {
+		t.Errorf("missing path: %+v", st)
+	}
+	// An unknown share is STATUS_BAD_NETWORK_NAME, and stat says why it did not run.
+	opts = &probes.Options{Shares: []string{"nosuchshare"}, StatShare: "nosuchshare", StatPath: "x"}
+	r = scanOne(t, opts, srv.AddrPort(), 10*time.Second)
+	if len(r.Shares) < 2 || r.Shares[1].Access[0].TreeConnect != "STATUS_BAD_NETWORK_NAME" || r.Stages["stat"].Status != probes.StageSkipped {
+		t.Errorf("unknown share: shares %+v stat %+v", r.Shares, r.Stages["stat"])
+	}
+}
