@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -181,8 +182,9 @@ func save(t *testing.T, name string, b []byte) {
 	}
 }
 
-// startSmbd runs one smbd for the test and stops it (by PID) at cleanup.
-func startSmbd(t *testing.T) {
+// startSmbd runs one smbd for the test and stops it (by PID) at cleanup. It returns the path
+// of its smb.conf.
+func startSmbd(t *testing.T) string {
 	dir := t.TempDir()
 	for _, d := range []string{"private", "lock", "state", "cache", "pid", "ncalrpc"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
@@ -228,8 +230,119 @@ func startSmbd(t *testing.T) {
 		c, err := net.DialTimeout("tcp", captureAddr, time.Second)
 		if err == nil {
 			c.Close()
-			return
+			return conf
 		}
 	}
 	t.Fatalf("smbd (pid %d) not reachable on %s", pid, captureAddr)
+	return ""
+}
+
+// TestCaptureSambaNTLMv2 logs on to the throwaway smbd with a password, the way the later
+// credentialed stage will: NTLMv2 with KEY_EXCH, with and without a MIC, and with a wrong
+// password and a corrupted MIC, which Samba must refuse. It writes nothing. A correct MIC gets
+// past Samba's MIC check (a corrupted one is refused), but the logon then needs the SPNEGO
+// mechListMIC, which is not implemented yet.
+//
+//	go test -tags capture -run TestCaptureSambaNTLMv2 -v ./wire/ntlmssp
+func TestCaptureSambaNTLMv2(t *testing.T) {
+	if _, err := os.Stat(smbdPath); err != nil {
+		t.Skipf("no smbd: %v", err)
+	}
+	conf := startSmbd(t)
+	// A Samba account for the existing unix user "nobody", in the instance's own passdb.
+	const user, password = "nobody", "Sm8sweep-Pw"
+	cmd := exec.Command("/usr/bin/pdbedit", "--configfile="+conf, "-a", "-u", user, "-t")
+	cmd.Stdin = strings.NewReader(password + "\n" + password + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pdbedit: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		name     string
+		password string
+		mic      bool
+		corrupt  bool
+		want     wire.NTStatus
+	}{
+		{"password", password, false, false, wire.StatusSuccess},
+		// Samba checks the NTLM MIC, then (MsvAvFlags announcing it makes this "new SPNEGO")
+		// waits for the SPNEGO mechListMIC, which this client does not send.
+		{"password+MIC", password, true, false, wire.StatusMoreProcessingRequired},
+		{"wrong password", "wrong", false, false, 0xc000006d}, // STATUS_LOGON_FAILURE
+		{"corrupted MIC", password, true, true, 0xc000000d},   // STATUS_INVALID_PARAMETER
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, flags := ntlmv2Logon(t, user, c.password, c.mic, c.corrupt)
+			t.Logf("status %v, session flags 0x%04x", st, flags)
+			if st != c.want {
+				t.Errorf("status %v, want %v", st, c.want)
+			}
+		})
+	}
+}
+
+// ntlmv2Logon runs NEGOTIATE and both SESSION_SETUP round trips with a password and returns the
+// final status and session flags.
+func ntlmv2Logon(t *testing.T, user, password string, mic, corrupt bool) (wire.NTStatus, uint16) {
+	conn, err := net.DialTimeout("tcp", captureAddr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	var guid wire.GUID
+	var salt [32]byte
+	_, _ = rand.Read(guid[:])
+	nreq := wire.DefaultNegotiateRequest(guid, salt)
+	nreq.Dialects = []wire.Dialect{wire.Dialect210, wire.Dialect300}
+	if nr := wire.NegotiateResponse(roundTrip(t, conn, wire.Header{Command: wire.CmdNegotiate, Credits: 1}, &nreq)); nr.Validate() != nil {
+		t.Fatal("negotiate")
+	}
+	neg := Negotiate{Flags: DefaultNegotiateFlags | FlagKeyExch | FlagSign, Version: DefaultVersion}
+	negBytes := neg.AppendTo(nil)
+	sreq := wire.SessionSetupRequest{SecurityMode: uint8(wire.NegotiateSigningEnabled), SecurityBuffer: spnego.AppendNegTokenInit(nil, negBytes)}
+	reply := roundTrip(t, conn, wire.Header{Command: wire.CmdSessionSetup, Credits: 1, MessageID: 1}, &sreq)
+	var h wire.Header
+	if err := wire.DecodeHeader(reply, &h); err != nil || h.Status != wire.StatusMoreProcessingRequired {
+		t.Fatalf("SESSION_SETUP 1: %v %v", err, h.Status)
+	}
+	resp, err := spnego.DecodeNegTokenResp(wire.SessionSetupResponse(reply).SecurityBuffer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := Challenge(resp.ResponseToken)
+	if err := ch.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var info AVInfo
+	if err := ch.AVInfo(&info); err != nil {
+		t.Fatal(err)
+	}
+	domain := wire.DecodeUTF16LE(info.NbDomainName)
+	p := NTLMv2Auth{User: user, Domain: domain, Workstation: "SMBSWEEP", ResponseKeyNT: NTOWFv2(password, user, domain),
+		Time: wire.TimeToFiletime(time.Now()), IncludeMIC: mic}
+	_, _ = rand.Read(p.ClientChallenge[:])
+	_, _ = rand.Read(p.ExportedSessionKey[:])
+	auth, _, err := p.AppendAuthenticate(nil, ch.Flags()&neg.Flags, negBytes, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if corrupt {
+		auth[MICOffset] ^= 0xff
+	}
+	sreq.SecurityBuffer = spnego.AppendNegTokenResp(nil, auth, nil)
+	reply = roundTrip(t, conn, wire.Header{Command: wire.CmdSessionSetup, Credits: 1, MessageID: 2, SessionID: h.SessionID}, &sreq)
+	if err := wire.DecodeHeader(reply, &h); err != nil {
+		t.Fatal(err)
+	}
+	if h.Status != wire.StatusSuccess && h.Status != wire.StatusMoreProcessingRequired {
+		return h.Status, 0
+	}
+	sr := wire.SessionSetupResponse(reply)
+	if err := sr.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := spnego.DecodeNegTokenResp(sr.SecurityBuffer()); err == nil {
+		t.Logf("negState %v (present %v), response token %d bytes, mechListMIC %x", r.NegState, r.HasNegState, len(r.ResponseToken), r.MechListMIC)
+	}
+	return h.Status, sr.SessionFlags()
 }
