@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/output"
+	"github.com/smbsweep/smbsweep/probes"
+)
+
+func TestMain(m *testing.M) { sambatest.Main(m) }
+
+func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"scan"}, "no targets: give TARGETS as arguments or -l FILE"},
+		{[]string{"scan", "-c", "0", "127.0.0.1"}, "-c 0: must be 1-100000"},
+		{[]string{"scan", "-port", "70000", "127.0.0.1"}, "-port 70000: must be 1-65535"},
+		{[]string{"scan", "-timeout", "0s", "127.0.0.1"}, "-timeout 0s: must be positive"},
+		{[]string{"scan", "-jsonl", "-csv", "127.0.0.1"}, "-jsonl and -csv both given"},
+		{[]string{"scan", "-path", "a", "127.0.0.1"}, "-path \"a\" needs -share"},
+		{[]string{"scan", "-share", `a\b`, "127.0.0.1"}, "give the share name only"},
+		{[]string{"scan", "-metrics-addr", "nope", "127.0.0.1"}, "want HOST:PORT"},
+		{[]string{"scan", "-bogus", "127.0.0.1"}, "flag provided but not defined: -bogus\nRun 'smbsweep scan -h'"},
+		{[]string{"scan", "10.0.0.300"}, `invalid target "10.0.0.300"`},
+		{[]string{"scan", "-l", "/nonexistent/targets.txt"}, "-l /nonexistent/targets.txt: open"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+	}
+	for _, c := range cases {
+		code, _, stderr := runCLI(t, "", c.args...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", c.args, code, exitUsage)
+		}
+		if !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: stderr %q lacks %q", c.args, stderr, c.want)
+		}
+	}
+}
+
+func TestHelpIsGrouped(t *testing.T) {
+	code, out, _ := runCLI(t, "", "scan", "-h")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	last := -1
+	for _, g := range []string{"INPUT:", "OUTPUT:", "RATE:", "PROBES:", "DEBUG:"} {
+		i := strings.Index(out, g)
+		if i <= last {
+			t.Fatalf("group %s missing or out of order in:\n%s", g, out)
+		}
+		last = i
+	}
+	for _, f := range []string{"-l FILE", "-eh TARGETS", "-c int", "-rl second", "-timeout duration", "-share SHARE", "-stats", "-silent"} {
+		if !strings.Contains(out, f) {
+			t.Errorf("help lacks %q", f)
+		}
+	}
+	if code, out, _ := runCLI(t, "", "version"); code != 0 || !strings.HasPrefix(out, "smbsweep ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+// TestScanFleetJSONL runs the whole CLI against the Samba fleet and checks the stream: one
+// record per target, schema and required keys, then the summary line with the counts.
+func TestScanFleetJSONL(t *testing.T) {
+	fleet := sambatest.Require(t)
+	targets := fleet.Targets()
+	args := append([]string{"scan", "-jsonl", "-timeout", "3s", "-c", "16"}, targets...)
+	code, out, stderr := runCLI(t, "", args...)
+	if code != exitOK {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(targets)+1 {
+		t.Fatalf("%d lines for %d targets:\n%s", len(lines), len(targets), out)
+	}
+	seen := map[string]map[string]any{}
+	for _, l := range lines[:len(lines)-1] {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("bad JSON line %q: %v", l, err)
+		}
+		for _, k := range []string{"schema", "ip", "port", "status", "timestamp", "duration_seconds", "smb1", "negotiate", "ntlm", "sessions", "shares", "findings", "stages"} {
+			if _, ok := rec[k]; !ok {
+				t.Errorf("record lacks %q: %s", k, l)
+			}
+		}
+		if rec["schema"] != "smbsweep/v1" || rec["type"] != "host" {
+			t.Errorf("schema/type: %s", l)
+		}
+		seen[rec["ip"].(string)] = rec
+	}
+	def := seen[fleet.Server("default").Addr.String()]
+	if def["status"] != "smb" || def["negotiate"].(map[string]any)["dialect"] != "3.1.1" {
+		t.Errorf("default server record: %v", def)
+	}
+	var sum map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil || sum["type"] != "summary" {
+		t.Fatalf("last line is not the summary: %s", lines[len(lines)-1])
+	}
+	st := sum["statuses"].(map[string]any)
+	if st["smb"] != float64(len(fleet.Servers)) || st["io-timeout"] != 1.0 || st["not-smb"] != 1.0 || st["connection-refused"] != 1.0 {
+		t.Errorf("summary statuses %v", st)
+	}
+	if f := sum["findings"].(map[string]any); f["smb1_enabled"] != 1.0 || f["null_session"] != 4.0 {
+		t.Errorf("summary findings %v", f)
+	}
+	if sum["targets"] != float64(len(targets)) || sum["scanned"] != float64(len(targets)) {
+		t.Errorf("summary counts %v", sum)
+	}
+}
+
+// TestScanFleetCSVAndFile writes CSV to a file through -o: the header is the documented column
+// order and there is one row per target.
+func TestScanFleetCSVAndFile(t *testing.T) {
+	fleet := sambatest.Require(t)
+	path := filepath.Join(t.TempDir(), "out.csv")
+	srv := fleet.Server("smb1")
+	code, out, stderr := runCLI(t, srv.Target()+"\n# comment\n\n"+fleet.Server("signing").Target()+"\n", "scan", "-o", path, "-l", "-")
+	if code != exitOK || out != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %s", code, out, stderr)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 3 || strings.Join(rows[0], ",") != strings.Join(output.CSVColumns, ",") {
+		t.Fatalf("csv rows %v", rows)
+	}
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	for _, row := range rows[1:] {
+		switch row[col["ip"]] {
+		case srv.Addr.String():
+			if row[col["smb1_enabled"]] != "true" || !strings.Contains(row[col["findings"]], "smb1_enabled") {
+				t.Errorf("smb1 row %v", row)
+			}
+		default:
+			if row[col["signing_required"]] != "true" || row[col["smb1_enabled"]] != "false" {
+				t.Errorf("signing row %v", row)
+			}
+		}
+	}
+}
+
+// TestScanTextView renders a real scan record of the SMB1 server through the text view and
+// checks nmap's wording for its findings and the banner fields.
+func TestScanTextView(t *testing.T) {
+	fleet := sambatest.Require(t)
+	srv := fleet.Server("smb1")
+	code, out, stderr := runCLI(t, "", "scan", srv.Target())
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// stdout is not a terminal here, so JSONL is the default.
+	first := strings.SplitN(out, "\n", 2)[0]
+	var rec probes.Result
+	if err := json.Unmarshal([]byte(first), &rec); err != nil {
+		t.Fatalf("non-TTY default is not JSONL: %v: %q", err, first)
+	}
+	var text bytes.Buffer
+	w := output.NewWriter(output.NewText(&text, "stdout", false))
+	if err := w.Write(&rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{srv.Target(), "SMB 3.1.1", "smb1:yes", "SMBv1 enabled", "Message signing enabled but not required", "SWEEP-SMB1"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text view lacks %q:\n%s", want, text.String())
+		}
+	}
+}
