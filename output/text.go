@@ -267,7 +267,8 @@ func trimTrailingSpaces(b *bytes.Buffer) {
 }
 
 // accessWord summarizes one identity's access to a share: the tree connect status when it failed,
-// else read, write, read+write, none (both false) or ? (not decided).
+// else read, write, read+write, none (both false), "connected" when the tree connect succeeded
+// but access was not checked, or ? (not decided).
 func accessWord(a probes.ShareAccess) string {
 	if a.TreeConnect != "" && a.TreeConnect != "STATUS_SUCCESS" {
 		return SanitizeTerminal(a.TreeConnect)
@@ -283,6 +284,8 @@ func accessWord(a probes.ShareAccess) string {
 		return "write"
 	case a.Read != nil && a.Write != nil:
 		return "none"
+	case a.TreeConnect == "STATUS_SUCCESS" && a.Read == nil && a.Write == nil:
+		return "connected"
 	}
 	return unknown
 }

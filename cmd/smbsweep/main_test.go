@@ -65,7 +65,7 @@ func TestHelpIsGrouped(t *testing.T) {
 		}
 		last = i
 	}
-	for _, f := range []string{"-l FILE", "-eh TARGETS", "-c int", "-rl second", "-timeout duration", "-share SHARE", "-stats", "-silent"} {
+	for _, f := range []string{"-l FILE", "-eh TARGETS", "-c int", "-rl N", "-timeout duration", "-share SHARE", "-stats", "-silent"} {
 		if !strings.Contains(out, f) {
 			t.Errorf("help lacks %q", f)
 		}

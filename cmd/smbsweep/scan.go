@@ -86,7 +86,7 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 
 	g.group("Rate")
 	g.IntVar(&f.concurrency, "c", 256, "hosts probed at once")
-	g.Float64Var(&f.rateLimit, "rl", 0, "new TCP connections per `second` (0 = unlimited)")
+	g.Float64Var(&f.rateLimit, "rl", 0, "at most `N` new TCP connections per second (0 = unlimited)")
 	g.DurationVar(&f.timeout, "timeout", 10*time.Second, "deadline for each host, all stages included")
 	g.DurationVar(&f.connectTimeout, "connect-timeout", 3*time.Second, "deadline for one TCP connect attempt")
 	g.IntVar(&f.retries, "retries", 1, "extra connect attempts after a timed-out connect (within the host deadline)")
@@ -271,7 +271,21 @@ func openOutput(f *scanFlags, stdout io.Writer) (output.Sink, func() error, erro
 	return output.NewText(w, name, !f.noColor), closeFn, nil
 }
 
+// progressClearingWriter erases the progress line on term before every write to w.
+type progressClearingWriter struct {
+	w    io.Writer
+	term io.Writer
+}
+
+func (p *progressClearingWriter) Write(b []byte) (int, error) {
+	_, _ = io.WriteString(p.term, "\r\x1b[K")
+	return p.w.Write(b)
+}
+
 func isTerminal(w any) bool {
+	if p, ok := w.(*progressClearingWriter); ok {
+		w = p.w
+	}
 	fh, ok := w.(*os.File)
 	if !ok {
 		return false
@@ -317,7 +331,13 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		return exitUsage, err
 	}
 
-	sink, closeOut, err := openOutput(f, stdout)
+	out := stdout
+	if f.stats && !f.silent && isTerminal(stdout) && isTerminal(stderr) && (f.out == "-" || f.out == "") {
+		// Results and the progress line share the terminal: clear the progress line before
+		// each result so they do not interleave; the next tick redraws it.
+		out = &progressClearingWriter{w: stdout, term: stderr}
+	}
+	sink, closeOut, err := openOutput(f, out)
 	if err != nil {
 		return exitUsage, err
 	}
