@@ -239,9 +239,8 @@ func startSmbd(t *testing.T) string {
 
 // TestCaptureSambaNTLMv2 logs on to the throwaway smbd with a password, the way the later
 // credentialed stage will: NTLMv2 with KEY_EXCH, with and without a MIC, and with a wrong
-// password and a corrupted MIC, which Samba must refuse. It writes nothing. A correct MIC gets
-// past Samba's MIC check (a corrupted one is refused), but the logon then needs the SPNEGO
-// mechListMIC, which is not implemented yet.
+// password and a corrupted MIC, which Samba must refuse; with a MIC, the logon completes only
+// with the SPNEGO mechListMIC too, and Samba's own mechListMIC is verified. It writes nothing.
 //
 //	go test -tags capture -run TestCaptureSambaNTLMv2 -v ./wire/ntlmssp
 func TestCaptureSambaNTLMv2(t *testing.T) {
@@ -257,21 +256,23 @@ func TestCaptureSambaNTLMv2(t *testing.T) {
 		t.Fatalf("pdbedit: %v\n%s", err, out)
 	}
 	for _, c := range []struct {
-		name     string
-		password string
-		mic      bool
-		corrupt  bool
-		want     wire.NTStatus
+		name        string
+		password    string
+		mic         bool
+		mechListMIC bool
+		corrupt     bool
+		want        wire.NTStatus
 	}{
-		{"password", password, false, false, wire.StatusSuccess},
-		// Samba checks the NTLM MIC, then (MsvAvFlags announcing it makes this "new SPNEGO")
-		// waits for the SPNEGO mechListMIC, which this client does not send.
-		{"password+MIC", password, true, false, wire.StatusMoreProcessingRequired},
-		{"wrong password", "wrong", false, false, 0xc000006d}, // STATUS_LOGON_FAILURE
-		{"corrupted MIC", password, true, true, 0xc000000d},   // STATUS_INVALID_PARAMETER
+		{"password", password, false, false, false, wire.StatusSuccess},
+		// With the MIC (MsvAvFlags announcing it makes this "new SPNEGO"), Samba checks it and
+		// then also wants the SPNEGO mechListMIC.
+		{"password+MIC without mechListMIC", password, true, false, false, wire.StatusMoreProcessingRequired},
+		{"password+MIC+mechListMIC", password, true, true, false, wire.StatusSuccess},
+		{"wrong password", "wrong", false, false, false, 0xc000006d}, // STATUS_LOGON_FAILURE
+		{"corrupted MIC", password, true, true, true, 0xc000000d},    // STATUS_INVALID_PARAMETER
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			st, flags := ntlmv2Logon(t, user, c.password, c.mic, c.corrupt)
+			st, flags := ntlmv2Logon(t, user, c.password, c.mic, c.mechListMIC, c.corrupt)
 			t.Logf("status %v, session flags 0x%04x", st, flags)
 			if st != c.want {
 				t.Errorf("status %v, want %v", st, c.want)
@@ -282,7 +283,7 @@ func TestCaptureSambaNTLMv2(t *testing.T) {
 
 // ntlmv2Logon runs NEGOTIATE and both SESSION_SETUP round trips with a password and returns the
 // final status and session flags.
-func ntlmv2Logon(t *testing.T, user, password string, mic, corrupt bool) (wire.NTStatus, uint16) {
+func ntlmv2Logon(t *testing.T, user, password string, mic, mechListMIC, corrupt bool) (wire.NTStatus, uint16) {
 	conn, err := net.DialTimeout("tcp", captureAddr, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -322,14 +323,26 @@ func ntlmv2Logon(t *testing.T, user, password string, mic, corrupt bool) (wire.N
 		Time: wire.TimeToFiletime(time.Now()), IncludeMIC: mic}
 	_, _ = rand.Read(p.ClientChallenge[:])
 	_, _ = rand.Read(p.ExportedSessionKey[:])
-	auth, _, err := p.AppendAuthenticate(nil, ch.Flags()&neg.Flags, negBytes, ch)
+	flags := ch.Flags() & neg.Flags
+	auth, exported, err := p.AppendAuthenticate(nil, flags, negBytes, ch)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if corrupt {
 		auth[MICOffset] ^= 0xff
 	}
-	sreq.SecurityBuffer = spnego.AppendNegTokenResp(nil, auth, nil)
+	// mechListMIC: GSS_GetMIC of the mechTypes the client sent, with the client's keys.
+	mechTypes := spnego.NTLMMechTypeList()
+	der := mechTypes.AppendDER(nil)
+	var listMIC []byte
+	if mechListMIC {
+		s, err := NewSigner(flags, exported, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listMIC = s.Sign(nil, der)
+	}
+	sreq.SecurityBuffer = spnego.AppendNegTokenResp(nil, auth, listMIC)
 	reply = roundTrip(t, conn, wire.Header{Command: wire.CmdSessionSetup, Credits: 1, MessageID: 2, SessionID: h.SessionID}, &sreq)
 	if err := wire.DecodeHeader(reply, &h); err != nil {
 		t.Fatal(err)
@@ -341,8 +354,20 @@ func ntlmv2Logon(t *testing.T, user, password string, mic, corrupt bool) (wire.N
 	if err := sr.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := spnego.DecodeNegTokenResp(sr.SecurityBuffer()); err == nil {
-		t.Logf("negState %v (present %v), response token %d bytes, mechListMIC %x", r.NegState, r.HasNegState, len(r.ResponseToken), r.MechListMIC)
+	r, err := spnego.DecodeNegTokenResp(sr.SecurityBuffer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("negState %v (present %v), response token %d bytes, mechListMIC %x", r.NegState, r.HasNegState, len(r.ResponseToken), r.MechListMIC)
+	if r.MechListMIC != nil {
+		// Samba's mechListMIC over the same list, with the server's keys.
+		s, err := NewSigner(flags, exported, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.Verify(der, r.MechListMIC) {
+			t.Error("Samba's mechListMIC does not verify")
+		}
 	}
 	return h.Status, sr.SessionFlags()
 }

@@ -221,9 +221,11 @@ type NTLMv2Auth struct {
 	// Time is the current FILETIME, used when the server's TargetInfo has no MsvAvTimestamp.
 	Time uint64
 	// IncludeMIC adds the MIC (and the MsvAvFlags bit announcing it). MS-NLMP 3.1.5.1.2 says a
-	// client SHOULD send one when the server sent a timestamp. Windows acceptors that see it may
-	// then also expect a SPNEGO mechListMIC, which needs NTLM message signing (not implemented);
-	// a scanner that leaves it off (as impacket does) interoperates with both Windows and Samba.
+	// client SHOULD send one when the server sent a timestamp. An acceptor that sees it then
+	// also requires the SPNEGO mechListMIC (Samba 4.17 answers MORE_PROCESSING_REQUIRED
+	// without it): sign the mechTypes DER with NewSigner(flags, exportedSessionKey, true) and
+	// send it beside the AUTHENTICATE (spnego.AppendNegTokenResp). Leaving IncludeMIC off (as
+	// impacket does) avoids both.
 	IncludeMIC bool
 	// Version is sent when the flags have FlagVersion; the zero value means DefaultVersion.
 	Version Version

@@ -57,8 +57,9 @@ func (l *MechTypeList) contentsSize() int {
 	return n
 }
 
-// appendDER appends the DER SEQUENCE OF MechType.
-func (l *MechTypeList) appendDER(dst []byte) []byte {
+// AppendDER appends the DER encoding of the list (SEQUENCE OF MechType): the bytes the
+// mechListMIC of an exchange covers (RFC 4178 section 5), for the list the client sent.
+func (l *MechTypeList) AppendDER(dst []byte) []byte {
 	dst = appendHeader(dst, tagSequence, l.contentsSize())
 	for i := 0; i < l.n; i++ {
 		dst = appendTLV(dst, tagOID, l.mechs[i])
@@ -144,7 +145,7 @@ func (t *NegTokenInit) AppendTo(dst []byte) []byte {
 	dst = appendHeader(dst, tagSequence, seq)
 	if t.Len() > 0 {
 		dst = appendHeader(dst, tagContext0, tlvSize(t.contentsSize()))
-		dst = t.appendDER(dst)
+		dst = t.AppendDER(dst)
 	}
 	if t.MechToken != nil {
 		dst = appendExplicit(dst, tagContext2, tagOctetString, t.MechToken)
@@ -168,8 +169,9 @@ func (t *NegTokenInit) AppendTo(dst []byte) []byte {
 	return dst
 }
 
-// ntlmOnly is the mechTypes list smbsweep offers: NTLMSSP alone.
-func ntlmOnly() MechTypeList {
+// NTLMMechTypeList returns the mechTypes list AppendNegTokenInit offers: NTLMSSP alone. Its
+// AppendDER is what the client's mechListMIC signs.
+func NTLMMechTypeList() MechTypeList {
 	var l MechTypeList
 	l.Add(OIDNTLMSSP)
 	return l
@@ -179,7 +181,7 @@ func ntlmOnly() MechTypeList {
 // (an NTLM NEGOTIATE_MESSAGE) as the optimistic token. mechToken may share dst's backing
 // array as long as it lies before len(dst).
 func AppendNegTokenInit(dst, mechToken []byte) []byte {
-	t := NegTokenInit{MechTypeList: ntlmOnly(), MechToken: mechToken}
+	t := NegTokenInit{MechTypeList: NTLMMechTypeList(), MechToken: mechToken}
 	if mechToken == nil {
 		t.MechToken = empty[:0:0]
 	}

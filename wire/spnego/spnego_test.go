@@ -282,3 +282,16 @@ func TestIsRawNTLMSSP(t *testing.T) {
 		}
 	}
 }
+
+func TestNTLMMechTypeListDER(t *testing.T) {
+	l := NTLMMechTypeList()
+	der := l.AppendDER(nil)
+	tok, err := DecodeNegTokenInit(AppendNegTokenInit(nil, []byte("x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The DER the client signs is the one it sent.
+	if !bytes.Equal(der, tok.MechTypesDER) || !bytes.Equal(der, unhex(t, "300c060a2b06010401823702020a")) {
+		t.Errorf("der %x, sent %x", der, tok.MechTypesDER)
+	}
+}
