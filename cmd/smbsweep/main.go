@@ -33,6 +33,9 @@ const topUsage = `smbsweep scans networks for SMB exposure.
 
 Usage:
   smbsweep scan [flags] TARGETS...   sweep targets (IPs, CIDRs, ranges, hostnames, host:port)
+  smbsweep serve [-config FILE]      run the daemon: scheduled scan jobs, HTTP API, /metrics
+  smbsweep config check FILE         validate a daemon config file
+  smbsweep diff OLD.jsonl NEW.jsonl  what changed between two scans
   smbsweep version                   print the version
   smbsweep help [COMMAND]            show help
 
@@ -47,6 +50,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "scan":
 		return runScan(args[1:], stdin, stdout, stderr)
+	case "serve":
+		return runServe(args[1:], stdout, stderr)
+	case "config":
+		return runConfig(args[1:], stdout, stderr)
+	case "diff":
+		return runDiff(args[1:], stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "smbsweep %s%s\n", version, commitSuffix())
 		return exitOK

@@ -22,6 +22,7 @@ import (
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"
+	"github.com/smbsweep/smbsweep/sweep"
 )
 
 const scanSynopsis = `Usage: smbsweep scan [flags] TARGETS...
@@ -343,8 +344,6 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	}
 	reg := prometheus.NewRegistry()
 	metrics := output.NewScanMetrics(reg)
-	metrics.SetTargets(set.Len())
-	metrics.SetStartTime(time.Now())
 	writer := output.NewWriter(sink, metrics)
 
 	if f.metricsAddr != "" {
@@ -370,13 +369,8 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		}
 		opts.Trace = tr.trace
 	}
-	pipeline := probes.DefaultPipeline(opts)
 
 	progress := &scanner.Progress{}
-	cfg := scanner.Config{Concurrency: f.concurrency, HostTimeout: f.timeout, Seed: f.seed, Progress: progress}
-	if cfg.Seed == 0 {
-		cfg.Seed = uint64(time.Now().UnixNano())
-	}
 	stopStats := make(chan struct{})
 	statsDone := make(chan struct{})
 	if f.stats && !f.silent {
@@ -387,36 +381,16 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	} else {
 		close(statsDone)
 	}
-
-	// Stop dispatching when output fails: results that cannot be written must not be probed.
-	emit := func(r *probes.Result) {
-		if err := writer.Write(r); err != nil {
-			stopDispatch()
-		}
-	}
-
-	started := time.Now()
-	probe := func(ctx context.Context, t scanner.Target) *probes.Result {
-		metrics.HostStarted()
-		defer metrics.HostDone()
-		if t.Err != nil {
-			return probes.TargetErrorResult(toProbeTarget(t), t.Err)
-		}
-		return pipeline.Run(ctx, toProbeTarget(t))
-	}
-	onPanic := func(t scanner.Target, v any, stack []byte) *probes.Result {
-		return probes.PanicResult(toProbeTarget(t), v, stack)
-	}
-	stats := scanner.Run(dispatch, abort, cfg, set, probe, onPanic, emit)
+	summary, werr := sweep.Run(dispatch, abort, sweep.Config{
+		Targets:  set,
+		Pipeline: probes.DefaultPipeline(opts),
+		Scanner:  scanner.Config{Concurrency: f.concurrency, HostTimeout: f.timeout, Seed: f.seed, Progress: progress},
+		Writer:   writer,
+		Metrics:  metrics,
+	})
 	close(stopStats)
 	<-statsDone
-
-	summary := &probes.Summary{
-		Schema: probes.SchemaVersion, Type: "summary", Started: started.UTC(), Finished: time.Now().UTC(),
-		Targets: set.Len(), Scanned: stats.Completed, Interrupted: interrupted.Load() || stats.Interrupted,
-	}
-	summary.DurationSeconds = summary.Finished.Sub(summary.Started).Seconds()
-	werr := writer.Close(summary)
+	summary.Interrupted = summary.Interrupted || interrupted.Load()
 	if cerr := closeOut(); werr == nil && cerr != nil {
 		werr = fmt.Errorf("close %s: %w", f.out, cerr)
 	}
@@ -427,10 +401,6 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		return exitInterrupted, nil
 	}
 	return exitOK, nil
-}
-
-func toProbeTarget(t scanner.Target) probes.Target {
-	return probes.Target{Addr: t.Addr, Port: t.Port, Host: t.Host}
 }
 
 func serveMetrics(addr string, reg *prometheus.Registry) (*http.Server, error) {
