@@ -1,0 +1,116 @@
+package dcerpc
+
+import (
+	"encoding/binary"
+	"fmt"
+	"unicode/utf16"
+
+	"github.com/smbsweep/smbsweep/wire"
+)
+
+// NDR20 (C706 chapter 14) as used here: little-endian, every primitive aligned to its size
+// relative to the start of the stub, unique pointers as a 4-byte referent ID (0 = NULL) whose
+// pointee is deferred to after the structure that embeds it.
+
+// ndrReader walks NDR20 stub data. Offsets are relative to the start of the stub, which the
+// RESPONSE header (24 bytes) keeps 8-aligned within the PDU.
+type ndrReader struct {
+	b   []byte
+	off int
+}
+
+// u32 reads an aligned uint32.
+func (r *ndrReader) u32(what string) (uint32, error) {
+	at := (r.off + 3) &^ 3
+	if at+4 > len(r.b) {
+		return 0, fmt.Errorf("%s at %d: stub of %d bytes: %w", what, at, len(r.b), wire.ErrShort)
+	}
+	r.off = at + 4
+	return binary.LittleEndian.Uint32(r.b[at:]), nil
+}
+
+// wstring reads a conformant varying string of wchar_t ([string] wchar_t*, C706 14.3.3.4 and
+// 14.3.4.2): maximum count, offset, actual count, then actual count UTF-16 code units. It
+// requires offset 0, actual count <= maximum count <= maxChars, and returns the code units as
+// UTF-16LE bytes without one terminating NUL (a view into the stub, capacity-limited).
+func (r *ndrReader) wstring(what string, maxChars uint32) ([]byte, error) {
+	maxCount, err := r.u32(what)
+	if err != nil {
+		return nil, err
+	}
+	offset, err := r.u32(what)
+	if err != nil {
+		return nil, err
+	}
+	actual, err := r.u32(what)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case maxCount > maxChars:
+		return nil, fmt.Errorf("%s: maximum count %d > %d: %w", what, maxCount, maxChars, wire.ErrTooLarge)
+	case offset != 0:
+		return nil, fmt.Errorf("%s: offset %d: %w", what, offset, wire.ErrMalformed)
+	case actual > maxCount:
+		return nil, fmt.Errorf("%s: actual count %d > maximum count %d: %w", what, actual, maxCount, wire.ErrMalformed)
+	}
+	n := 2 * int(actual)
+	if r.off+n > len(r.b) {
+		return nil, fmt.Errorf("%s: %d characters at %d: stub of %d bytes: %w", what, actual, r.off, len(r.b), wire.ErrBadOffset)
+	}
+	s := r.b[r.off : r.off+n : r.off+n]
+	r.off += n
+	if n >= 2 && s[n-2] == 0 && s[n-1] == 0 {
+		s = s[:n-2]
+	}
+	return s, nil
+}
+
+// utf16Units returns the number of UTF-16 code units of s, cut at a character boundary so as
+// not to exceed maxUnits.
+func utf16Units(s string, maxUnits int) int {
+	n := 0
+	for _, c := range s {
+		w := utf16.RuneLen(c)
+		if w < 0 {
+			w = 1 // invalid UTF-8 is sent as U+FFFD
+		}
+		if n+w > maxUnits {
+			break
+		}
+		n += w
+	}
+	return n
+}
+
+// appendUTF16Units appends the first units code units of s (as counted by utf16Units) as
+// UTF-16LE.
+func appendUTF16Units(dst []byte, s string, units int) []byte {
+	n := 0
+	for _, c := range s {
+		w := utf16.RuneLen(c)
+		if w < 0 {
+			c, w = 0xfffd, 1
+		}
+		if n+w > units {
+			break
+		}
+		n += w
+		if w == 2 {
+			r1, r2 := utf16.EncodeRune(c)
+			dst = binary.LittleEndian.AppendUint16(dst, uint16(r1))
+			dst = binary.LittleEndian.AppendUint16(dst, uint16(r2))
+			continue
+		}
+		dst = binary.LittleEndian.AppendUint16(dst, uint16(c))
+	}
+	return dst
+}
+
+// pad4 appends zero bytes to dst until its length, counted from start, is a multiple of 4.
+func pad4(dst []byte, start int) []byte {
+	for (len(dst)-start)%4 != 0 {
+		dst = append(dst, 0)
+	}
+	return dst
+}
