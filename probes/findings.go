@@ -1,5 +1,10 @@
 package probes
 
+import (
+	"slices"
+	"strings"
+)
+
 // Findings are derived from the result fields, never from a client library's defaults: every
 // finding is tri-state (true = exposure present, false = checked and absent, null = could not
 // be decided) with the evidence that decided it. A timeout is never "false".
@@ -29,11 +34,68 @@ func evaluateFindings(r *Result) {
 	if _, ran := r.Stages["negotiate"]; ran {
 		v, why := signingFinding(r)
 		addFinding(r, FindingSigningNotRequired, v, why)
+		v, why = smb3Finding(r)
+		addFinding(r, FindingSMB3Unsupported, v, why)
+		v, why = encryptionFinding(r)
+		addFinding(r, FindingEncryptionUnsupported, v, why)
 	}
 	if _, ran := r.Stages["tree"]; ran {
 		v, why := nullSessionFinding(r)
 		addFinding(r, FindingNullSession, v, why)
 	}
+	if _, ran := r.Stages["guest"]; ran {
+		v, why := sessionFinding(r.Sessions.Guest, r, "guest")
+		addFinding(r, FindingGuestSession, v, why)
+	}
+}
+
+// smb3Finding: no SMB 3.x dialect. Decided by the enumerated dialect list when the dialects
+// stage ran, else by the highest dialect the server chose when offered all.
+func smb3Finding(r *Result) (*bool, string) {
+	n := r.Negotiate
+	if n == nil || n.Dialect == "" {
+		return nil, "unknown: " + stageWhy(r, "negotiate")
+	}
+	if n.Dialects != nil {
+		for _, d := range n.Dialects {
+			if strings.HasPrefix(d, "3.") {
+				return Bool(false), "server accepts SMB " + d + " (dialects enumerated: " + strings.Join(n.Dialects, ", ") + ")"
+			}
+		}
+		return Bool(true), "no SMB 3.x dialect accepted (dialects enumerated: " + strings.Join(n.Dialects, ", ") + ")"
+	}
+	if strings.HasPrefix(n.Dialect, "3.") {
+		return Bool(false), "server chose SMB " + n.Dialect + " when offered 2.0.2 through 3.1.1"
+	}
+	return Bool(true), "server chose SMB " + n.Dialect + " when offered 2.0.2 through 3.1.1: no SMB 3.x"
+}
+
+// encryptionFinding: the server cannot encrypt SMB traffic. 3.1.1 decides by the cipher the
+// server chose in its ENCRYPTION_CAPABILITIES context (or the enumerated cipher list); 3.0 and
+// 3.0.2 by the ENCRYPTION capability; 2.x has no encryption.
+func encryptionFinding(r *Result) (*bool, string) {
+	n := r.Negotiate
+	if n == nil || n.Dialect == "" {
+		return nil, "unknown: " + stageWhy(r, "negotiate")
+	}
+	switch {
+	case n.Dialect == "3.1.1" && n.Ciphers != nil:
+		if len(n.Ciphers) == 0 {
+			return Bool(true), "3.1.1 server accepted none of AES-128/256-CCM/GCM (ciphers enumerated)"
+		}
+		return Bool(false), "3.1.1 server accepts " + strings.Join(n.Ciphers, ", ")
+	case n.Dialect == "3.1.1":
+		if n.Cipher == "" {
+			return Bool(true), "3.1.1 NEGOTIATE response chose no cipher (no ENCRYPTION_CAPABILITIES context)"
+		}
+		return Bool(false), "3.1.1 NEGOTIATE response chose " + n.Cipher
+	case strings.HasPrefix(n.Dialect, "3."):
+		if slices.Contains(n.Capabilities, "ENCRYPTION") {
+			return Bool(false), "SMB " + n.Dialect + " with the ENCRYPTION capability (AES-128-CCM)"
+		}
+		return Bool(true), "SMB " + n.Dialect + " without the ENCRYPTION capability"
+	}
+	return Bool(true), "SMB " + n.Dialect + " has no encryption (SMB 3.x only)"
 }
 
 func smb1Finding(r *Result) (*bool, string) {
@@ -68,9 +130,12 @@ func signingFinding(r *Result) (*bool, string) {
 }
 
 func nullSessionFinding(r *Result) (*bool, string) {
-	n := r.Sessions.Null
+	return sessionFinding(r.Sessions.Null, r, "session")
+}
+
+func sessionFinding(n *SessionInfo, r *Result, stage string) (*bool, string) {
 	if n == nil {
-		return nil, "unknown: " + stageWhy(r, "session")
+		return nil, "unknown: " + stageWhy(r, stage)
 	}
 	if n.Allowed == nil {
 		return nil, "unknown: " + n.Evidence

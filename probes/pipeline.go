@@ -232,11 +232,13 @@ type Session struct {
 	maxTransact  uint32
 
 	// What the null session stage left.
-	nullSession bool   // SESSION_SETUP succeeded anonymously
-	sessionID   uint64 // of the null session
-	ipcTree     uint32
-	hasIPC      bool
-	trees       map[string]uint32 // other shares tree-connected anonymously, by upper-case name
+	nullSession    bool   // SESSION_SETUP succeeded anonymously
+	nullSessionID  uint64 // of the null session
+	guestSession   bool   // SESSION_SETUP succeeded for a random user
+	guestSessionID uint64
+	ipcTree        uint32
+	hasIPC         bool
+	trees          map[string]uint32 // other shares tree-connected anonymously, by upper-case name
 }
 
 // dial opens a new connection to the target through the configured dialer.
@@ -274,4 +276,20 @@ func (s *Session) tree(share string) (uint32, bool) {
 	}
 	tid, ok := s.trees[strings.ToUpper(share)]
 	return tid, ok
+}
+
+// Identities a share access record is filed under.
+const (
+	identityAnonymous = "anonymous"
+	identityGuest     = "guest"
+)
+
+// useIdentity points the shared connection at the session of identity for the next requests.
+func (s *Session) useIdentity(identity string) {
+	switch identity {
+	case identityAnonymous:
+		s.conn.SessionID = s.nullSessionID
+	case identityGuest:
+		s.conn.SessionID = s.guestSessionID
+	}
 }

@@ -19,21 +19,6 @@ func unreachable(s *Session, r *Result) string {
 	return ""
 }
 
-// DefaultPipeline returns the issue-2 scan pipeline: negotiate (SMB2/3) → smb1 (own
-// connection) → anonymous session → IPC$ and -share tree connects → stat of -path.
-func DefaultPipeline(opts *Options) *Pipeline {
-	stages := []Stage{
-		{Name: "negotiate", Run: stageNegotiate},
-		{Name: "smb1", Gate: unreachable, Run: stageSMB1},
-		{Name: "session", Needs: []string{"negotiate"}, Timeout: opts.SessionTimeout, Run: stageNullSession},
-		{Name: "tree", Needs: []string{"session"}, Run: stageTree},
-	}
-	if opts.StatShare != "" {
-		stages = append(stages, Stage{Name: "stat", Needs: []string{"session"}, Gate: treeRan, Run: stageStat})
-	}
-	return &Pipeline{Stages: stages, Opts: opts}
-}
-
 // TargetErrorResult is the record of a target that could not be probed at all (e.g. a name
 // that did not resolve): nothing given on the command line is silently dropped.
 func TargetErrorResult(t Target, err error) *Result {

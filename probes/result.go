@@ -64,9 +64,10 @@ type SMB1Info struct {
 
 // NegotiateInfo is the SMB2/3 NEGOTIATE response.
 type NegotiateInfo struct {
-	Dialect            string     `json:"dialect"`          // "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"
-	DialectRevision    string     `json:"dialect_revision"` // hex, e.g. "0x0311"
-	Dialects           []string   `json:"dialects,omitempty"`
+	Dialect            string     `json:"dialect"`            // "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"
+	DialectRevision    string     `json:"dialect_revision"`   // hex, e.g. "0x0311"
+	Dialects           []string   `json:"dialects,omitempty"` // enumerated: every dialect the server accepts
+	Ciphers            []string   `json:"ciphers,omitempty"`  // enumerated: every 3.1.1 cipher the server accepts
 	ServerGUID         string     `json:"server_guid"`
 	SecurityMode       uint16     `json:"security_mode"`
 	SigningEnabled     *bool      `json:"signing_enabled"`

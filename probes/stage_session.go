@@ -18,7 +18,7 @@ import (
 func stageNullSession(ctx context.Context, s *Session, r *Result) error {
 	info := &SessionInfo{Flags: []string{}}
 	r.Sessions.Null = info
-	setupOK, status, flags, err := s.ntlmSession(ctx, r, ntlmssp.AnonymousAuthenticate)
+	setupOK, status, flags, err := s.ntlmSession(ctx, r, anonymousAuth)
 	info.Status = status.String()
 	if err != nil {
 		info.Evidence = "anonymous SESSION_SETUP did not complete: " + err.Error()
@@ -35,15 +35,28 @@ func stageNullSession(ctx context.Context, s *Session, r *Result) error {
 		info.Evidence = fmt.Sprintf("server refused the anonymous SESSION_SETUP with %s", status)
 		return refusal(status, "anonymous SESSION_SETUP")
 	}
-	s.nullSession = true
+	s.nullSession, s.nullSessionID = true, s.conn.SessionID
 	info.Evidence = "anonymous SESSION_SETUP succeeded; IPC$ access decided by the tree stage"
 	return nil
 }
 
-// ntlmSession runs the two SESSION_SETUP round trips of an NTLMSSP logon. authFor builds the
-// AUTHENTICATE from the negotiated flags. It returns whether the final status was success, that
-// status, and the SessionFlags. The NTLM CHALLENGE fills r.NTLM on the way.
-func (s *Session) ntlmSession(ctx context.Context, r *Result, authFor func(ntlmssp.Flags) ntlmssp.Authenticate) (bool, wire.NTStatus, uint16, error) {
+// authBuilder appends the AUTHENTICATE_MESSAGE answering challenge to dst; flags are the
+// negotiated flags and negotiate the exact NEGOTIATE_MESSAGE sent (for the MIC).
+type authBuilder func(dst []byte, flags ntlmssp.Flags, negotiate []byte, challenge ntlmssp.Challenge) ([]byte, error)
+
+// anonymousAuth is the null session's AUTHENTICATE (MS-NLMP 3.2.5.1.2): empty user, domain and
+// NT response, LM response Z(1).
+func anonymousAuth(dst []byte, flags ntlmssp.Flags, _ []byte, _ ntlmssp.Challenge) ([]byte, error) {
+	a := ntlmssp.AnonymousAuthenticate(flags)
+	return a.AppendTo(dst), nil
+}
+
+// ntlmSession runs the two SESSION_SETUP round trips of an NTLMSSP logon as a new session on the
+// shared connection. auth builds the AUTHENTICATE. It returns whether the final status was
+// success, that status, and the SessionFlags; on success the connection's SessionID is the new
+// session's. The NTLM CHALLENGE fills r.NTLM on the way (first session only).
+func (s *Session) ntlmSession(ctx context.Context, r *Result, auth authBuilder) (bool, wire.NTStatus, uint16, error) {
+	s.conn.SessionID = 0
 	var scratch [1024]byte
 	neg := ntlmssp.DefaultNegotiate()
 	negTok := neg.AppendTo(scratch[:0])
@@ -73,9 +86,11 @@ func (s *Session) ntlmSession(ctx context.Context, r *Result, authFor func(ntlms
 	}
 	s.conn.SessionID = resp.Header.SessionID
 
-	auth := authFor(challenge.Flags() & neg.Flags)
 	var authBuf [1024]byte
-	authTok := auth.AppendTo(authBuf[:0])
+	authTok, err := auth(authBuf[:0], challenge.Flags()&neg.Flags, negTok, challenge)
+	if err != nil {
+		return false, resp.Header.Status, 0, err
+	}
 	tok = spnego.AppendNegTokenResp(scratch[:0], authTok, nil)
 	req = wire.SessionSetupRequest{SecurityMode: uint8(wire.NegotiateSigningEnabled), SecurityBuffer: tok}
 	resp, err = s.conn.Call(ctx, wire.CmdSessionSetup, 0, &req)
@@ -90,7 +105,6 @@ func (s *Session) ntlmSession(ctx context.Context, r *Result, authFor func(ntlms
 	if err := ssr.Validate(); err != nil {
 		return false, st, 0, &transport.ProtocolError{Op: "SESSION_SETUP response", Err: err}
 	}
-	s.sessionID = resp.Header.SessionID
 	return true, st, ssr.SessionFlags(), nil
 }
 

@@ -12,6 +12,7 @@ import (
 // access record (always filled, with the NT status as evidence), the status, and the tree id.
 func (s *Session) treeConnect(ctx context.Context, share, identity string) (ShareAccess, wire.NTStatus, uint32, error) {
 	acc := ShareAccess{Identity: identity}
+	s.useIdentity(identity)
 	host := s.Target.Host
 	if host == "" {
 		host = s.Target.Addr.String()
@@ -42,7 +43,7 @@ func (s *Session) treeConnect(ctx context.Context, share, identity string) (Shar
 // connect: that is not an exposure), then each share named with -share.
 func stageTree(ctx context.Context, s *Session, r *Result) error {
 	null := r.Sessions.Null
-	acc, ipcStatus, tid, err := s.treeConnect(ctx, "IPC$", "anonymous")
+	acc, ipcStatus, tid, err := s.treeConnect(ctx, "IPC$", identityAnonymous)
 	if err != nil {
 		null.Evidence = "anonymous session set up, but the IPC$ TREE_CONNECT did not complete: " + err.Error()
 		return err
@@ -61,7 +62,7 @@ func stageTree(ctx context.Context, s *Session, r *Result) error {
 		if share == "IPC$" {
 			continue
 		}
-		acc, st, tid, err := s.treeConnect(ctx, share, "anonymous")
+		acc, st, tid, err := s.treeConnect(ctx, share, identityAnonymous)
 		if err != nil {
 			return err
 		}

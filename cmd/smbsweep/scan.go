@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/smbsweep/smbsweep/configs"
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"
@@ -60,8 +61,14 @@ type scanFlags struct {
 	retries        int
 	seed           uint64
 
-	shares listFlag
-	path   string
+	shares       listFlag
+	path         string
+	profile      string
+	stages       listFlag
+	profileFile  string
+	enumDialects bool
+	relayList    string
+	smb1List     string
 
 	trace string
 }
@@ -83,7 +90,9 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.BoolVar(&f.stats, "stats", false, "print progress (done/total, hosts/s, in flight, ETA) to stderr")
 	g.BoolVar(&f.noColor, "no-color", false, "no colors in the terminal view")
 	g.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9446) while scanning")
-	g.add("o", "jsonl", "csv", "silent", "stats", "no-color", "metrics-addr")
+	g.StringVar(&f.relayList, "relay-list", "", "also write hosts whose signing is not required (NTLM relay targets) to `FILE`, one per line")
+	g.StringVar(&f.smb1List, "smb1-list", "", "also write hosts with SMB1 enabled to `FILE`, one per line")
+	g.add("o", "jsonl", "csv", "silent", "stats", "no-color", "metrics-addr", "relay-list", "smb1-list")
 
 	g.group("Rate")
 	g.IntVar(&f.concurrency, "c", 256, "hosts probed at once")
@@ -95,10 +104,14 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.add("c", "rl", "timeout", "connect-timeout", "retries", "seed")
 
 	g.group("Probes")
+	g.StringVar(&f.profile, "profile", "default", "probe profile `NAME`: quick, default, full (see configs/profiles.yaml)")
+	g.Var(&f.stages, "probes", "run these `STAGES` (comma-separated) instead of the profile's; needed stages are added")
+	g.BoolVar(&f.enumDialects, "enum-dialects", false, "enumerate every accepted dialect and 3.1.1 cipher (one connection each)")
+	g.StringVar(&f.profileFile, "config", "", "read probe profiles from `FILE` instead of the built-in configs/profiles.yaml")
 	g.Var(&f.shares, "share", "also tree-connect `SHARE` anonymously (repeatable or comma-separated); the first is used by -path")
 	g.StringVar(&f.path, "path", "", "stat `PATH` (backslashes or slashes) on the first -share: CREATE + QUERY_INFO, read-only")
 	g.DurationVar(&f.sessionTimeout, "session-timeout", 5*time.Second, "own deadline of the session stage (servers delay failed logons)")
-	g.add("share", "path", "session-timeout")
+	g.add("profile", "probes", "enum-dialects", "config", "share", "path", "session-timeout")
 
 	g.group("Debug")
 	g.StringVar(&f.trace, "trace", "", "write every SMB message sent and received under `DIR` (one file per message)")
@@ -156,6 +169,7 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := g.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			g.printUsage(stdout, scanSynopsis)
+			fmt.Fprint(stdout, "\nSTAGES (for -probes; profiles in configs/profiles.yaml):\n"+probes.StageHelp())
 			return exitOK
 		}
 		fmt.Fprintf(stderr, "smbsweep scan: %v\nRun 'smbsweep scan -h' for the flags.\n", err)
@@ -344,7 +358,19 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	}
 	reg := prometheus.NewRegistry()
 	metrics := output.NewScanMetrics(reg)
-	writer := output.NewWriter(sink, metrics)
+	sinks := []output.Sink{sink, metrics}
+	for _, l := range []struct{ path, finding string }{{f.relayList, probes.FindingSigningNotRequired}, {f.smb1List, probes.FindingSMB1Enabled}} {
+		if l.path == "" {
+			continue
+		}
+		fh, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		if err != nil {
+			return exitUsage, usagef("%s: %v", l.path, err)
+		}
+		defer fh.Close()
+		sinks = append(sinks, output.NewHostList(fh, l.path, l.finding))
+	}
+	writer := output.NewWriter(sinks...)
 
 	if f.metricsAddr != "" {
 		srv, err := serveMetrics(f.metricsAddr, reg)
@@ -370,6 +396,11 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		opts.Trace = tr.trace
 	}
 
+	pipeline, err := buildPipeline(f, opts)
+	if err != nil {
+		return exitUsage, err
+	}
+
 	progress := &scanner.Progress{}
 	stopStats := make(chan struct{})
 	statsDone := make(chan struct{})
@@ -383,7 +414,7 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	}
 	summary, werr := sweep.Run(dispatch, abort, sweep.Config{
 		Targets:  set,
-		Pipeline: probes.DefaultPipeline(opts),
+		Pipeline: pipeline,
 		Scanner:  scanner.Config{Concurrency: f.concurrency, HostTimeout: f.timeout, Seed: f.seed, Progress: progress},
 		Writer:   writer,
 		Metrics:  metrics,
@@ -413,4 +444,37 @@ func serveMetrics(addr string, reg *prometheus.Registry) (*http.Server, error) {
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return srv, nil
+}
+
+// buildPipeline chooses the stages: -probes if given, else the -profile from the built-in or
+// -config profile file; -enum-dialects adds the dialects stage.
+func buildPipeline(f *scanFlags, opts *probes.Options) (*probes.Pipeline, error) {
+	profiles := configs.BuiltinProfiles()
+	if f.profileFile != "" {
+		data, err := os.ReadFile(f.profileFile)
+		if err != nil {
+			return nil, usagef("-config %s: %v", f.profileFile, err)
+		}
+		if profiles, err = configs.LoadProfiles(data, f.profileFile); err != nil {
+			return nil, usagef("-config %v", err)
+		}
+	}
+	var stages []string
+	if len(f.stages) > 0 {
+		stages = append(stages, f.stages...)
+	} else {
+		p, ok := profiles[f.profile]
+		if !ok {
+			return nil, usagef("-profile %q: unknown profile: choose one of %s", f.profile, strings.Join(configs.ProfileNames(profiles), ", "))
+		}
+		stages = append(stages, p.Stages...)
+	}
+	if f.enumDialects {
+		stages = append(stages, "dialects")
+	}
+	p, err := probes.NewPipeline(stages, opts)
+	if err != nil {
+		return nil, usagef("-probes: %v", err)
+	}
+	return p, nil
 }

@@ -1,0 +1,111 @@
+package probes
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// stageDef describes a stage for pipeline construction: its place in the canonical order, what
+// it needs (added automatically when a pipeline names the stage), and how to build it.
+type stageDef struct {
+	name  string
+	about string
+	needs []string
+	build func(opts *Options) Stage
+}
+
+// stageDefs is every stage in the order pipelines run them.
+var stageDefs = []stageDef{
+	{name: "negotiate", about: "SMB2/3 NEGOTIATE: dialect, GUID, signing, capabilities, 3.1.1 posture",
+		build: func(*Options) Stage { return Stage{Name: "negotiate", Run: stageNegotiate} }},
+	{name: "smb1", about: "dedicated SMB1 NEGOTIATE (NT LM 0.12) on its own connection",
+		build: func(*Options) Stage { return Stage{Name: "smb1", Gate: unreachable, Run: stageSMB1} }},
+	{name: "dialects", about: "enumerate accepted dialects and 3.1.1 ciphers (one connection each)", needs: []string{"negotiate"},
+		build: func(*Options) Stage { return Stage{Name: "dialects", Needs: []string{"negotiate"}, Run: stageDialects} }},
+	{name: "session", about: "anonymous NTLMSSP null session; records the NTLM CHALLENGE", needs: []string{"negotiate"},
+		build: func(o *Options) Stage {
+			return Stage{Name: "session", Needs: []string{"negotiate"}, Timeout: o.SessionTimeout, Run: stageNullSession}
+		}},
+	{name: "guest", about: "logon as a non-existent user with a random password (guest mapping)", needs: []string{"negotiate"},
+		build: func(o *Options) Stage {
+			return Stage{Name: "guest", Needs: []string{"negotiate"}, Timeout: o.SessionTimeout, Run: stageGuest}
+		}},
+	{name: "tree", about: "TREE_CONNECT IPC$ (decides null session allowed) and each -share", needs: []string{"session"},
+		build: func(*Options) Stage { return Stage{Name: "tree", Needs: []string{"session"}, Run: stageTree} }},
+	{name: "stat", about: "CREATE + QUERY_INFO of -path on the first -share", needs: []string{"session", "tree"},
+		build: func(*Options) Stage {
+			return Stage{Name: "stat", Needs: []string{"session"}, Gate: treeRan, Run: stageStat}
+		}},
+}
+
+// StageNames lists every stage name in pipeline order.
+func StageNames() []string {
+	names := make([]string, len(stageDefs))
+	for i, d := range stageDefs {
+		names[i] = d.name
+	}
+	return names
+}
+
+// StageHelp returns one "name: what it does" line per stage, for -h.
+func StageHelp() string {
+	var b strings.Builder
+	for _, d := range stageDefs {
+		fmt.Fprintf(&b, "  %-10s %s\n", d.name, d.about)
+	}
+	return b.String()
+}
+
+// NewPipeline builds a pipeline of the named stages plus every stage they need, in pipeline
+// order whatever the order given. The stat stage is added when opts names a -share/-path.
+// Unknown names are an error listing the valid ones.
+func NewPipeline(names []string, opts *Options) (*Pipeline, error) {
+	want := map[string]bool{}
+	var add func(string) error
+	add = func(n string) error {
+		i := slices.IndexFunc(stageDefs, func(d stageDef) bool { return d.name == n })
+		if i < 0 {
+			return fmt.Errorf("unknown probe stage %q: valid stages are %s", n, strings.Join(StageNames(), ", "))
+		}
+		if want[n] {
+			return nil
+		}
+		want[n] = true
+		for _, dep := range stageDefs[i].needs {
+			if err := add(dep); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, n := range names {
+		if err := add(strings.TrimSpace(n)); err != nil {
+			return nil, err
+		}
+	}
+	if opts.StatShare != "" {
+		if err := add("stat"); err != nil {
+			return nil, err
+		}
+	}
+	p := &Pipeline{Opts: opts}
+	for _, d := range stageDefs {
+		if want[d.name] {
+			p.Stages = append(p.Stages, d.build(opts))
+		}
+	}
+	return p, nil
+}
+
+// DefaultStages is the default profile's stage list when no profile file says otherwise.
+var DefaultStages = []string{"negotiate", "smb1", "session", "tree"}
+
+// DefaultPipeline returns the pipeline of DefaultStages (plus stat when opts asks for it).
+func DefaultPipeline(opts *Options) *Pipeline {
+	p, err := NewPipeline(DefaultStages, opts)
+	if err != nil {
+		panic(err) // DefaultStages are known names
+	}
+	return p
+}
