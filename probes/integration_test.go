@@ -209,3 +209,76 @@ func TestFleetTreeAndStat(t *testing.T) {
 		t.Errorf("unknown share: shares %+v stat %+v", r.Shares, r.Stages["stat"])
 	}
 }
+
+// TestFleetFullProfile runs the full profile against every configuration: the enumerated
+// dialect set is what Samba's min/max protocol allow, every 3.1.1 cipher is accepted, and
+// guest vs null vs refused matches the configuration.
+func TestFleetFullProfile(t *testing.T) {
+	fleet := sambatest.Require(t)
+	for _, srv := range fleet.Servers {
+		t.Run(srv.Name, func(t *testing.T) {
+			want := srv.Config.Expect
+			opts := &probes.Options{Dialer: &net.Dialer{Timeout: 2 * time.Second}, SessionTimeout: 5 * time.Second}
+			p, err := probes.NewPipeline([]string{"negotiate", "smb1", "dialects", "session", "guest", "tree"}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			ap := srv.AddrPort()
+			r := p.Run(ctx, probes.Target{Addr: ap.Addr(), Port: ap.Port()})
+			wantDialects := "2.0.2,2.1,3.0,3.0.2,3.1.1"
+			if want.MaxDialect == "2.1" {
+				wantDialects = "2.0.2,2.1"
+			}
+			if got := strings.Join(r.Negotiate.Dialects, ","); got != wantDialects {
+				t.Errorf("dialects %s, want %s", got, wantDialects)
+			}
+			if want.MaxDialect == "3.1.1" && len(r.Negotiate.Ciphers) != 4 {
+				t.Errorf("ciphers %v, want all four", r.Negotiate.Ciphers)
+			}
+			g := r.Sessions.Guest
+			if g == nil || tri(g.Allowed) != fmt.Sprint(want.Guest) {
+				t.Fatalf("guest %+v, want allowed %v", g, want.Guest)
+			}
+			if want.Guest && !strings.Contains(strings.Join(g.Flags, ","), "IS_GUEST") {
+				t.Errorf("guest flags %v lack IS_GUEST", g.Flags)
+			}
+			if !want.Guest && g.Status != "STATUS_ACCESS_DENIED" && g.Status != "STATUS_LOGON_FAILURE" {
+				t.Errorf("refused guest status %s", g.Status)
+			}
+			for id, v := range map[string]bool{
+				probes.FindingGuestSession:          want.Guest,
+				probes.FindingSMB3Unsupported:       want.MaxDialect == "2.1",
+				probes.FindingEncryptionUnsupported: want.MaxDialect == "2.1",
+			} {
+				if f := finding(r, id); f == nil || tri(f.Value) != fmt.Sprint(v) {
+					t.Errorf("finding %s = %+v, want %v", id, f, v)
+				}
+			}
+			// The null session result must not be disturbed by the guest session on the same
+			// connection: the tree stage uses the anonymous session.
+			if tri(r.Sessions.Null.Allowed) != fmt.Sprint(want.NullSession) {
+				t.Errorf("null session allowed %s after guest stage, want %v", tri(r.Sessions.Null.Allowed), want.NullSession)
+			}
+		})
+	}
+}
+
+func TestNewPipelineNamesAndDependencies(t *testing.T) {
+	p, err := probes.NewPipeline([]string{"tree"}, &probes.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range p.Stages {
+		names = append(names, s.Name)
+	}
+	if strings.Join(names, ",") != "negotiate,session,tree" {
+		t.Errorf("tree pulls in %v", names)
+	}
+	_, err = probes.NewPipeline([]string{"negotiate", "bogus"}, &probes.Options{})
+	if err == nil || !strings.Contains(err.Error(), `unknown probe stage "bogus": valid stages are negotiate, smb1`) {
+		t.Errorf("unknown stage error: %v", err)
+	}
+}
