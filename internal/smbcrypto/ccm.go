@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // ccm is the CCM mode of NIST SP800-38C (also RFC 3610) over a 128-bit block cipher, with a
@@ -13,8 +14,9 @@ import (
 // 11-byte nonce and a 16-byte tag (MS-SMB2 2.2.41: AES_CCM_Nonce; RFC 4309 via 3.1.4.3).
 //
 // The payload-length field is q = 15 - nonceSize bytes long, so the payload is limited to
-// 2^(8q) - 1 bytes (2^32 - 1 for SMB). All work happens in fixed arrays: seal and open do not
-// allocate.
+// 2^(8q) - 1 bytes (2^32 - 1 for SMB). All work happens in fixed arrays, taken from a pool
+// (the block cipher is an interface, so a stack array handed to it would escape): seal and
+// open do not allocate once the pool is warm, and a ccm is safe for concurrent use.
 type ccm struct {
 	block     cipher.Block
 	nonceSize int
@@ -42,6 +44,8 @@ func (c *ccm) maxPayload() uint64 {
 	}
 	return 1<<(8*uint(q)) - 1
 }
+
+var ccmStates = sync.Pool{New: func() any { return new(ccmState) }}
 
 // ccmState carries the CBC-MAC chaining value and the counter block through one operation.
 type ccmState struct {
@@ -135,42 +139,51 @@ func putLen(b []byte, v uint64) {
 // seal encrypts buf in place, authenticating nonce, aad and the plaintext, and writes the
 // tag (tagSize bytes) into tag. aad must not overlap buf.
 func (c *ccm) seal(buf, nonce, aad []byte, tag []byte) {
-	var st ccmState
-	c.start(&st, nonce, aad, len(buf))
+	st := ccmStates.Get().(*ccmState)
+	defer ccmStates.Put(st)
+	c.start(st, nonce, aad, len(buf))
 	for p := buf; len(p) > 0; {
 		n := min(len(p), 16)
 		// MAC the plaintext block (zero-padded), then encrypt it.
-		copy(st.blk[:], p[:n])
-		clear(st.blk[n:])
-		c.macBlock(&st, st.blk[:])
-		c.nextKeystream(&st)
+		if n == 16 {
+			c.macBlock(st, p[:16])
+		} else {
+			copy(st.blk[:], p[:n])
+			clear(st.blk[n:])
+			c.macBlock(st, st.blk[:])
+		}
+		c.nextKeystream(st)
 		subtle.XORBytes(p[:n], p[:n], st.ks[:n])
 		p = p[n:]
 	}
 	subtle.XORBytes(tag[:c.tagSize], st.mac[:c.tagSize], st.tagS[:c.tagSize])
-	clear(st.ks[:])
-	clear(st.blk[:])
+	*st = ccmState{}
 }
 
 // open decrypts buf in place and checks tag in constant time. On failure buf is zeroed, so
 // no unauthenticated plaintext is left behind.
 func (c *ccm) open(buf, nonce, aad, tag []byte) bool {
-	var st ccmState
-	c.start(&st, nonce, aad, len(buf))
+	st := ccmStates.Get().(*ccmState)
+	defer ccmStates.Put(st)
+	c.start(st, nonce, aad, len(buf))
 	for p := buf; len(p) > 0; {
 		n := min(len(p), 16)
-		c.nextKeystream(&st)
+		c.nextKeystream(st)
 		subtle.XORBytes(p[:n], p[:n], st.ks[:n])
-		copy(st.blk[:], p[:n])
-		clear(st.blk[n:])
-		c.macBlock(&st, st.blk[:])
+		if n == 16 {
+			c.macBlock(st, p[:16])
+		} else {
+			copy(st.blk[:], p[:n])
+			clear(st.blk[n:])
+			c.macBlock(st, st.blk[:])
+		}
 		p = p[n:]
 	}
-	var want [16]byte
-	subtle.XORBytes(want[:c.tagSize], st.mac[:c.tagSize], st.tagS[:c.tagSize])
-	clear(st.ks[:])
-	clear(st.blk[:])
-	if subtle.ConstantTimeCompare(want[:c.tagSize], tag) != 1 {
+	want := st.blk[:c.tagSize]
+	subtle.XORBytes(want, st.mac[:c.tagSize], st.tagS[:c.tagSize])
+	ok := subtle.ConstantTimeCompare(want, tag) == 1
+	*st = ccmState{}
+	if !ok {
 		clear(buf)
 		return false
 	}

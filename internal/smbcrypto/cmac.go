@@ -22,6 +22,7 @@ type CMACState struct {
 	x      [16]byte // chaining value over the blocks already processed
 	buf    [16]byte // the last, possibly complete, block: kept back until Sum
 	nbuf   int
+	last   [16]byte // scratch for the final block, kept here so that it does not escape
 }
 
 // NewCMAC returns an AES-CMAC state for key, which must be 16, 24 or 32 bytes.
@@ -104,16 +105,18 @@ func (c *CMACState) Write(p []byte) (int, error) {
 func (c *CMACState) SumInto(out *[16]byte) {
 	// RFC 4493 section 2.4 steps 4 and 6: the last block is xored with K1 when complete,
 	// otherwise padded with 10* and xored with K2; then one more AES over it.
-	var last [16]byte
+	last := &c.last
 	if c.nbuf == 16 {
 		subtle.XORBytes(last[:], c.buf[:], c.k1[:])
 	} else {
+		*last = [16]byte{}
 		copy(last[:], c.buf[:c.nbuf])
 		last[c.nbuf] = 0x80
 		subtle.XORBytes(last[:], last[:], c.k2[:])
 	}
 	subtle.XORBytes(last[:], last[:], c.x[:])
-	c.block.Encrypt(out[:], last[:])
+	c.block.Encrypt(last[:], last[:])
+	*out = *last
 }
 
 // Sum appends the tag of the message written so far to b without changing the state.
