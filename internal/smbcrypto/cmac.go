@@ -15,7 +15,7 @@ const CMACSize = 16
 // without allocating (SumInto; Sum allocates only when its argument lacks capacity).
 //
 // SMB uses AES-128-CMAC; the construction works for any AES key size and NewCMAC accepts
-// 16-, 24- and 32-byte keys.
+// 16-, 24- and 32-byte keys. The zero value is not usable: create states with NewCMAC.
 type CMACState struct {
 	block  cipher.Block
 	k1, k2 [16]byte // subkeys (RFC 4493 section 2.3)

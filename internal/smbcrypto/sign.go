@@ -19,9 +19,10 @@ const (
 	hdrOffFlags     = 16
 	hdrOffMessageID = 24
 	hdrOffSignature = 48
-	// SignatureSize is the size of the SMB2 header's Signature field.
-	SignatureSize = 16
 )
+
+// SignatureSize is the size of the SMB2 header's Signature field (bytes 48..64).
+const SignatureSize = 16
 
 // SigningKeySize is the size of every SMB2 signing key: Session.SessionKey for HMAC-SHA256,
 // Session.SigningKey or Channel.SigningKey for AES-128-CMAC and AES-128-GMAC.

@@ -165,8 +165,8 @@ func OpenMessage(c AEAD, msg []byte, dst []byte) ([]byte, error) {
 // their first nonces. Next fails rather than wrap when the counter is exhausted.
 //
 // Use exactly one generator per key (per session and direction); it is not safe for
-// concurrent use. For AES-GCM this counter construction is the one NIST SP800-38D 8.2.1
-// recommends over random nonces, whose 96 bits would allow only about 2^32 messages per key.
+// concurrent use. For AES-GCM this is the deterministic construction of NIST SP800-38D
+// 8.2.1; random 96-bit nonces (8.2.2) would limit a key to 2^32 messages (8.3).
 type NonceGenerator struct {
 	size    int
 	counter uint64
