@@ -3,6 +3,7 @@ package smbcrypto
 import (
 	"bytes"
 	"crypto/aes"
+	"crypto/cipher"
 	"testing"
 )
 
@@ -140,6 +141,92 @@ func TestCCMLengths(t *testing.T) {
 			}
 			if !c.open(buf, nonce, aad, tag[:]) || !bytes.Equal(buf, pt) {
 				t.Fatalf("aad %d plen %d: round trip failed", alen, plen)
+			}
+		}
+	}
+}
+
+// referenceCCM is a second, independent CCM written straight from SP800-38C section 6.1 and
+// Appendix A with the standard library's CBC and CTR modes: format B_0, the encoded
+// associated data and the payload into one buffer, take the last CBC-MAC block with a zero
+// IV, and draw S_0, S_1, ... from CTR mode started at Ctr_0.
+func referenceCCM(t *testing.T, key, nonce, aad, pt []byte, tagSize int) (ct, tag []byte) {
+	t.Helper()
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := 15 - len(nonce)
+	pad := func(x []byte) []byte {
+		for len(x)%16 != 0 {
+			x = append(x, 0)
+		}
+		return x
+	}
+	b0 := make([]byte, 16)
+	if len(aad) > 0 {
+		b0[0] = 0x40
+	}
+	b0[0] |= byte((tagSize-2)/2)<<3 | byte(q-1)
+	copy(b0[1:], nonce)
+	for i, n := 15, len(pt); i > 15-q; i, n = i-1, n>>8 {
+		b0[i] = byte(n)
+	}
+	data := b0
+	if a := len(aad); a > 0 {
+		var enc []byte
+		switch {
+		case a < 0xff00:
+			enc = []byte{byte(a >> 8), byte(a)}
+		default:
+			enc = []byte{0xff, 0xfe, byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}
+		}
+		data = append(data, pad(append(enc, aad...))...)
+	}
+	data = append(data, pad(bytes.Clone(pt))...)
+	mac := make([]byte, len(data))
+	cipher.NewCBCEncrypter(b, make([]byte, 16)).CryptBlocks(mac, data)
+	t0 := mac[len(mac)-16:]
+
+	ctr0 := make([]byte, 16)
+	ctr0[0] = byte(q - 1)
+	copy(ctr0[1:], nonce)
+	stream := make([]byte, 16+len(pt))
+	copy(stream[16:], pt)
+	cipher.NewCTR(b, ctr0).XORKeyStream(stream, stream)
+	tag = make([]byte, tagSize)
+	for i := range tag {
+		tag[i] = t0[i] ^ stream[i]
+	}
+	return stream[16:], tag
+}
+
+// TestCCMAgainstReference compares ccm with referenceCCM across the associated-data lengths
+// where the length encoding changes (2 bytes below 0xFF00, 0xFFFE and 4 bytes from there),
+// and payload lengths around block boundaries, with the SMB nonce and tag sizes and others.
+func TestCCMAgainstReference(t *testing.T) {
+	key := bytes.Repeat([]byte{0x3c}, 16)
+	for _, sz := range [][2]int{{11, 16}, {7, 4}, {13, 8}} {
+		b, _ := aes.NewCipher(key)
+		c, err := newCCM(b, sz[0], sz[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		nonce := bytes.Repeat([]byte{0x5e}, sz[0])
+		for _, alen := range []int{0, 1, 15, 16, 17, 0xfeff, 0xff00, 0xffff, 0x10000, 70000} {
+			aad := make([]byte, alen)
+			for i := range aad {
+				aad[i] = byte(i * 31)
+			}
+			for _, plen := range []int{0, 1, 15, 16, 17, 33, 100} {
+				pt := bytes.Repeat([]byte{byte(plen + 1)}, plen)
+				wantCT, wantTag := referenceCCM(t, key, nonce, aad, pt, sz[1])
+				buf := bytes.Clone(pt)
+				tag := make([]byte, sz[1])
+				c.seal(buf, nonce, aad, tag)
+				if !bytes.Equal(buf, wantCT) || !bytes.Equal(tag, wantTag) {
+					t.Fatalf("nonce %d tag %d aad %d payload %d: differs from the reference", sz[0], sz[1], alen, plen)
+				}
 			}
 		}
 	}
