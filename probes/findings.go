@@ -43,6 +43,15 @@ func evaluateFindings(r *Result) {
 		v, why := nullSessionFinding(r)
 		addFinding(r, FindingNullSession, v, why)
 	}
+	if _, ran := r.Stages["access"]; ran {
+		v, why := shareFinding(r, func(a ShareAccess) *bool { return a.Read }, "readable")
+		addFinding(r, FindingAnonymousShareReadable, v, why)
+		v, why = shareFinding(r, func(a ShareAccess) *bool { return a.Write }, "writable")
+		if v == nil && !strings.Contains(why, "stage") {
+			why = "write access not checked (it is intrusive: enable with -check-write)"
+		}
+		addFinding(r, FindingShareWritable, v, why)
+	}
 	if _, ran := r.Stages["guest"]; ran {
 		v, why := sessionFinding(r.Sessions.Guest, r, "guest")
 		addFinding(r, FindingGuestSession, v, why)
@@ -161,4 +170,35 @@ func stageWhy(r *Result, name string) string {
 		return name + " " + string(sr.Status) + " with " + sr.NTStatus
 	}
 	return name + " " + string(sr.Status)
+}
+
+// shareFinding decides a share finding over the anonymous and guest access records of disk
+// shares (IPC$ and pipes excluded): true when any is true (naming them), false when every
+// checked one is false, null when none was decided.
+func shareFinding(r *Result, field func(ShareAccess) *bool, what string) (*bool, string) {
+	var yes, no []string
+	for _, sh := range r.Shares {
+		if strings.EqualFold(sh.Name, "IPC$") || strings.HasPrefix(sh.Type, "pipe") {
+			continue
+		}
+		for _, a := range sh.Access {
+			if a.Identity != identityAnonymous && a.Identity != identityGuest {
+				continue
+			}
+			switch v := field(a); {
+			case v == nil:
+			case *v:
+				yes = append(yes, sh.Name+" ("+a.Identity+")")
+			default:
+				no = append(no, sh.Name+" ("+a.Identity+")")
+			}
+		}
+	}
+	switch {
+	case len(yes) > 0:
+		return Bool(true), what + " without credentials: " + strings.Join(yes, ", ")
+	case len(no) > 0:
+		return Bool(false), "not " + what + " without credentials: " + strings.Join(no, ", ")
+	}
+	return nil, "unknown: no disk share access was decided (" + stageWhy(r, "access") + ")"
 }

@@ -43,6 +43,9 @@ type Options struct {
 	// StatShare and StatPath select what the stat stage opens ("" path = share root).
 	StatShare string
 	StatPath  string
+	// CheckWrite lets the access stage test write access by creating and removing a uniquely
+	// named empty directory (intrusive; off by default).
+	CheckWrite bool
 	// SessionTimeout is the session stages' own deadline (failed logons may be delayed by the
 	// server); 0 uses the host deadline alone.
 	SessionTimeout time.Duration
@@ -236,6 +239,7 @@ type Session struct {
 	nullSessionID  uint64 // of the null session
 	guestSession   bool   // SESSION_SETUP succeeded for a random user
 	guestSessionID uint64
+	guestIPC       uint32 // IPC$ tree of the guest session, 0 until connected
 	ipcTree        uint32
 	hasIPC         bool
 	trees          map[string]uint32 // other shares tree-connected anonymously, by upper-case name

@@ -49,3 +49,16 @@ func treeRan(_ *Session, r *Result) string {
 	}
 	return ""
 }
+
+// anySession gates stages that need an anonymous or guest session.
+func anySession(s *Session, r *Result) string {
+	if s.nullSession || s.guestSession {
+		return ""
+	}
+	_, n := r.Stages["session"]
+	_, g := r.Stages["guest"]
+	if !n && !g {
+		return "needs the session or guest stage"
+	}
+	return "no anonymous or guest session was granted"
+}

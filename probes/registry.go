@@ -33,6 +33,14 @@ var stageDefs = []stageDef{
 		}},
 	{name: "tree", about: "TREE_CONNECT IPC$ (decides null session allowed) and each -share", needs: []string{"session"},
 		build: func(*Options) Stage { return Stage{Name: "tree", Needs: []string{"session"}, Run: stageTree} }},
+	{name: "shares", about: "list shares over SRVSVC (NetrShareEnum on \\srvsvc, no SMB1) as anonymous and guest", needs: []string{"session"},
+		build: func(o *Options) Stage {
+			return Stage{Name: "shares", Needs: []string{"negotiate"}, Gate: anySession, Timeout: o.SessionTimeout, Run: stageShares}
+		}},
+	{name: "access", about: "per share and identity: tree connect, read check; write check with -check-write", needs: []string{"session"},
+		build: func(*Options) Stage {
+			return Stage{Name: "access", Needs: []string{"negotiate"}, Gate: anySession, Run: stageAccess}
+		}},
 	{name: "stat", about: "CREATE + QUERY_INFO of -path on the first -share", needs: []string{"session", "tree"},
 		build: func(*Options) Stage {
 			return Stage{Name: "stat", Needs: []string{"session"}, Gate: treeRan, Run: stageStat}
@@ -99,7 +107,7 @@ func NewPipeline(names []string, opts *Options) (*Pipeline, error) {
 }
 
 // DefaultStages is the default profile's stage list when no profile file says otherwise.
-var DefaultStages = []string{"negotiate", "smb1", "session", "tree"}
+var DefaultStages = []string{"negotiate", "smb1", "session", "tree", "shares"}
 
 // DefaultPipeline returns the pipeline of DefaultStages (plus stat when opts asks for it).
 func DefaultPipeline(opts *Options) *Pipeline {

@@ -116,10 +116,11 @@ type SessionInfo struct {
 
 // Share is one share seen by some identity.
 type Share struct {
-	Name    string        `json:"name"`
-	Type    string        `json:"type,omitempty"` // disk, pipe, print
-	Comment string        `json:"comment,omitempty"`
-	Access  []ShareAccess `json:"access"`
+	Name     string        `json:"name"`
+	Type     string        `json:"type,omitempty"` // disk, pipe, print
+	Comment  string        `json:"comment,omitempty"`
+	ListedBy []string      `json:"listed_by,omitempty"` // identities whose share enumeration returned it
+	Access   []ShareAccess `json:"access"`
 }
 
 // ShareAccess is what one identity could do on one share.
@@ -131,7 +132,9 @@ type ShareAccess struct {
 	Capabilities  []string `json:"capabilities,omitempty"`
 	MaximalAccess string   `json:"maximal_access,omitempty"` // hex access mask
 	Read          *bool    `json:"read"`
+	ReadStatus    string   `json:"read_status,omitempty"` // evidence: the NT status that decided read
 	Write         *bool    `json:"write"`
+	WriteStatus   string   `json:"write_status,omitempty"` // evidence: the NT status that decided write
 	Stat          *Stat    `json:"stat,omitempty"`
 }
 

@@ -95,6 +95,9 @@ type Conn struct {
 
 	nextMessageID uint64
 	credits       uint32 // credits the server has granted and we have not used
+	// broken is the first transport or protocol error: after it the stream's position is
+	// unknown (a late reply may still arrive), so every later call fails with it.
+	broken error
 
 	// SessionID is placed in every SMB2 header; set after SESSION_SETUP.
 	SessionID uint64
@@ -256,6 +259,17 @@ func (c *Conn) Call(ctx context.Context, cmd wire.Command, treeID uint32, body B
 
 // CallCharge is Call with an explicit CreditCharge (multi-credit READ/WRITE/IOCTL).
 func (c *Conn) CallCharge(ctx context.Context, cmd wire.Command, treeID uint32, charge uint16, body Body) (Response, error) {
+	if c.broken != nil {
+		return Response{}, fmt.Errorf("%s not sent: connection unusable after an earlier failure: %w", cmd, c.broken)
+	}
+	r, err := c.call(ctx, cmd, treeID, charge, body)
+	if err != nil {
+		c.broken = err
+	}
+	return r, err
+}
+
+func (c *Conn) call(ctx context.Context, cmd wire.Command, treeID uint32, charge uint16, body Body) (Response, error) {
 	if charge == 0 {
 		charge = 1
 	}

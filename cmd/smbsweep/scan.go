@@ -67,6 +67,7 @@ type scanFlags struct {
 	stages       listFlag
 	profileFile  string
 	enumDialects bool
+	checkWrite   bool
 	relayList    string
 	smb1List     string
 
@@ -107,11 +108,12 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.StringVar(&f.profile, "profile", "default", "probe profile `NAME`: quick, default, full (see configs/profiles.yaml)")
 	g.Var(&f.stages, "probes", "run these `STAGES` (comma-separated) instead of the profile's; needed stages are added")
 	g.BoolVar(&f.enumDialects, "enum-dialects", false, "enumerate every accepted dialect and 3.1.1 cipher (one connection each)")
+	g.BoolVar(&f.checkWrite, "check-write", false, "INTRUSIVE: test write access by creating and removing a uniquely named empty directory in each share (access stage)")
 	g.StringVar(&f.profileFile, "config", "", "read probe profiles from `FILE` instead of the built-in configs/profiles.yaml")
 	g.Var(&f.shares, "share", "also tree-connect `SHARE` anonymously (repeatable or comma-separated); the first is used by -path")
 	g.StringVar(&f.path, "path", "", "stat `PATH` (backslashes or slashes) on the first -share: CREATE + QUERY_INFO, read-only")
 	g.DurationVar(&f.sessionTimeout, "session-timeout", 5*time.Second, "own deadline of the session stage (servers delay failed logons)")
-	g.add("profile", "probes", "enum-dialects", "config", "share", "path", "session-timeout")
+	g.add("profile", "probes", "enum-dialects", "check-write", "config", "share", "path", "session-timeout")
 
 	g.group("Debug")
 	g.StringVar(&f.trace, "trace", "", "write every SMB message sent and received under `DIR` (one file per message)")
@@ -384,7 +386,7 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	if f.rateLimit > 0 {
 		dialer.Limiter = rate.NewLimiter(rate.Limit(f.rateLimit), max(1, int(f.rateLimit/10)))
 	}
-	opts := &probes.Options{Dialer: dialer, Shares: f.shares, SessionTimeout: f.sessionTimeout}
+	opts := &probes.Options{Dialer: dialer, Shares: f.shares, SessionTimeout: f.sessionTimeout, CheckWrite: f.checkWrite}
 	if len(f.shares) > 0 && f.path != "" {
 		opts.StatShare, opts.StatPath = f.shares[0], f.path
 	}
@@ -471,6 +473,9 @@ func buildPipeline(f *scanFlags, opts *probes.Options) (*probes.Pipeline, error)
 	}
 	if f.enumDialects {
 		stages = append(stages, "dialects")
+	}
+	if f.checkWrite {
+		stages = append(stages, "access")
 	}
 	p, err := probes.NewPipeline(stages, opts)
 	if err != nil {
