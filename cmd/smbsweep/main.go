@@ -36,6 +36,7 @@ Usage:
   smbsweep serve [-config FILE]      run the daemon: scheduled scan jobs, HTTP API, /metrics
   smbsweep config check FILE         validate a daemon config file
   smbsweep diff OLD.jsonl NEW.jsonl  what changed between two scans
+  smbsweep ls|get|stat|put //HOST/SHARE/PATH   credentialed file access (see 'smbsweep ls -h')
   smbsweep version                   print the version
   smbsweep help [COMMAND]            show help
 
@@ -56,6 +57,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runConfig(args[1:], stdout, stderr)
 	case "diff":
 		return runDiff(args[1:], stdout, stderr)
+	case "ls", "get", "stat", "put":
+		return runFiles(args[0], args[1:], stdin, stdout, stderr)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "smbsweep %s%s\n", version, commitSuffix())
 		return exitOK
