@@ -26,7 +26,7 @@ func addFinding(r *Result, id string, v *bool, reason string) {
 }
 
 // evaluateFindings appends a finding for every check the pipeline's stages could inform.
-func evaluateFindings(r *Result) {
+func evaluateFindings(r *Result, opts *Options) {
 	if _, ran := r.Stages["smb1"]; ran {
 		v, why := smb1Finding(r)
 		addFinding(r, FindingSMB1Enabled, v, why)
@@ -47,7 +47,7 @@ func evaluateFindings(r *Result) {
 		v, why := shareFinding(r, func(a ShareAccess) *bool { return a.Read }, "readable")
 		addFinding(r, FindingAnonymousShareReadable, v, why)
 		v, why = shareFinding(r, func(a ShareAccess) *bool { return a.Write }, "writable")
-		if v == nil && !strings.Contains(why, "stage") {
+		if v == nil && !opts.CheckWrite {
 			why = "write access not checked (it is intrusive: enable with -check-write)"
 		}
 		addFinding(r, FindingShareWritable, v, why)
@@ -173,10 +173,10 @@ func stageWhy(r *Result, name string) string {
 }
 
 // shareFinding decides a share finding over the anonymous and guest access records of disk
-// shares (IPC$ and pipes excluded): true when any is true (naming them), false when every
-// checked one is false, null when none was decided.
+// shares (IPC$ and pipes excluded): true when any is true (naming them), false only when every
+// record was decided false, null when any is undecided (an unchecked share may be the exposed one).
 func shareFinding(r *Result, field func(ShareAccess) *bool, what string) (*bool, string) {
-	var yes, no []string
+	var yes, no, unknown []string
 	for _, sh := range r.Shares {
 		if strings.EqualFold(sh.Name, "IPC$") || strings.HasPrefix(sh.Type, "pipe") {
 			continue
@@ -187,6 +187,7 @@ func shareFinding(r *Result, field func(ShareAccess) *bool, what string) (*bool,
 			}
 			switch v := field(a); {
 			case v == nil:
+				unknown = append(unknown, sh.Name+" ("+a.Identity+")")
 			case *v:
 				yes = append(yes, sh.Name+" ("+a.Identity+")")
 			default:
@@ -197,6 +198,8 @@ func shareFinding(r *Result, field func(ShareAccess) *bool, what string) (*bool,
 	switch {
 	case len(yes) > 0:
 		return Bool(true), what + " without credentials: " + strings.Join(yes, ", ")
+	case len(unknown) > 0:
+		return nil, "unknown: not decided for " + strings.Join(unknown, ", ")
 	case len(no) > 0:
 		return Bool(false), "not " + what + " without credentials: " + strings.Join(no, ", ")
 	}

@@ -211,7 +211,7 @@ func (p *Pipeline) finish(s *Session, r *Result) {
 		r.Status = StatusError
 		r.Error = "no stage reached the host"
 	}
-	evaluateFindings(r)
+	evaluateFindings(r, p.Opts)
 }
 
 // Session is the per-host state stages share: connections and what earlier stages learned.

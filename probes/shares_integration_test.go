@@ -1,0 +1,161 @@
+package probes_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/probes"
+)
+
+// smbclientShares lists the shares `smbclient -N -L` reports (the oracle for anonymous share
+// enumeration), sorted, or nil when smbclient is refused.
+func smbclientShares(t *testing.T, srv *sambatest.Server) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "smbclient", "-N", "-L", "//"+srv.Addr.String(), "-p", itoa(srv.Port), "-g").CombinedOutput()
+	var names []string
+	for _, line := range strings.Split(string(out), "\n") {
+		// -g (grepable) lines look like "Disk|public|Public files".
+		f := strings.SplitN(line, "|", 3)
+		if len(f) == 3 && (f[0] == "Disk" || f[0] == "IPC" || f[0] == "Printer") {
+			names = append(names, f[1])
+		}
+	}
+	if err != nil && len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	return names
+}
+
+func itoa(p uint16) string { return strconv.Itoa(int(p)) }
+
+func runStages(t *testing.T, srv *sambatest.Server, opts *probes.Options, stages ...string) *probes.Result {
+	t.Helper()
+	opts.Dialer = &net.Dialer{Timeout: 2 * time.Second}
+	if opts.SessionTimeout == 0 {
+		opts.SessionTimeout = 10 * time.Second
+	}
+	p, err := probes.NewPipeline(stages, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ap := srv.AddrPort()
+	return p.Run(ctx, probes.Target{Addr: ap.Addr(), Port: ap.Port()})
+}
+
+// TestFleetShareEnumeration compares the shares listed over SRVSVC with what smbclient -N -L
+// reports for the same server, for every configuration.
+func TestFleetShareEnumeration(t *testing.T) {
+	fleet := sambatest.Require(t)
+	for _, srv := range fleet.Servers {
+		t.Run(srv.Name, func(t *testing.T) {
+			want := smbclientShares(t, srv)
+			r := runStages(t, srv, &probes.Options{}, "shares")
+			st := r.Stages["shares"]
+			var got []string
+			for _, sh := range r.Shares {
+				if contains(sh.ListedBy, "anonymous") {
+					got = append(got, sh.Name)
+				}
+			}
+			sort.Strings(got)
+			if want == nil {
+				// smbclient was refused: so must our anonymous enumeration be.
+				if len(got) != 0 || (st.Status != probes.StageFailed && st.Status != probes.StageSkipped) {
+					t.Fatalf("smbclient -N -L is refused but we listed %v (stage %+v)", got, st)
+				}
+				return
+			}
+			if st.Status != probes.StageOK {
+				t.Fatalf("shares stage %+v", st)
+			}
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("shares %v, smbclient -N -L says %v", got, want)
+			}
+			for _, sh := range r.Shares {
+				if sh.Name == "public" && (sh.Type != "disk" || sh.Comment != "Public files") {
+					t.Errorf("public share: type %q comment %q", sh.Type, sh.Comment)
+				}
+				if sh.Name == "IPC$" && sh.Type != "pipe,special" {
+					t.Errorf("IPC$ type %q", sh.Type)
+				}
+			}
+		})
+	}
+}
+
+// TestFleetShareAccess checks read access per share and identity on the default server, and
+// that -check-write finds the writable guest share and leaves nothing behind.
+func TestFleetShareAccess(t *testing.T) {
+	fleet := sambatest.Require(t)
+	srv := fleet.Server("default")
+	r := runStages(t, srv, &probes.Options{CheckWrite: true}, "session", "guest", "tree", "shares", "access")
+	if st := r.Stages["access"]; st.Status != probes.StageOK {
+		t.Fatalf("access stage %+v", st)
+	}
+	access := map[string]probes.ShareAccess{}
+	for _, sh := range r.Shares {
+		for _, a := range sh.Access {
+			access[sh.Name+"/"+a.Identity] = a
+		}
+	}
+	check := func(key string, read, write string) {
+		t.Helper()
+		a, ok := access[key]
+		if !ok {
+			t.Errorf("%s: no access record", key)
+			return
+		}
+		if tri(a.Read) != read || tri(a.Write) != write {
+			t.Errorf("%s: read %s (%s) write %s (%s), want %s/%s", key, tri(a.Read), a.ReadStatus, tri(a.Write), a.WriteStatus, read, write)
+		}
+	}
+	check("public/anonymous", "true", "false")
+	check("dropbox/anonymous", "true", "true")
+	check("public/guest", "true", "false")
+	check("private/anonymous", "false", "false")
+	if f := finding(r, probes.FindingAnonymousShareReadable); f == nil || tri(f.Value) != "true" || !strings.Contains(f.Reason, "public") {
+		t.Errorf("anonymous_share_readable %+v", f)
+	}
+	if f := finding(r, probes.FindingShareWritable); f == nil || tri(f.Value) != "true" || !strings.Contains(f.Reason, "dropbox") {
+		t.Errorf("share_writable %+v", f)
+	}
+	// Nothing left behind in any share directory.
+	for _, share := range []string{"public", "dropbox", "private"} {
+		ents, err := os.ReadDir(srv.SharePath(share))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), probes.WriteCheckPrefix) {
+				t.Errorf("write check left %s/%s behind", share, e.Name())
+			}
+		}
+	}
+	// Without -check-write, write stays unknown and the finding says why.
+	r = runStages(t, srv, &probes.Options{}, "session", "tree", "shares", "access")
+	if f := finding(r, probes.FindingShareWritable); f == nil || f.Value != nil || !strings.Contains(f.Reason, "-check-write") {
+		t.Errorf("share_writable without -check-write: %+v", f)
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
