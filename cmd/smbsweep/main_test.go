@@ -12,6 +12,7 @@ import (
 	"github.com/smbsweep/smbsweep/internal/sambatest"
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
+	"github.com/smbsweep/smbsweep/scanner"
 )
 
 func TestMain(m *testing.M) { sambatest.Main(m) }
@@ -192,5 +193,26 @@ func TestScanTextView(t *testing.T) {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text view lacks %q:\n%s", want, text.String())
 		}
+	}
+}
+
+func TestShardFlag(t *testing.T) {
+	for _, c := range []struct{ spec, want string }{
+		{"1", "want I/N"}, {"4/4", "0 <= I < N"}, {"-1/4", "0 <= I < N"}, {"a/b", "0 <= I < N"},
+	} {
+		code, _, stderr := runCLI(t, "", "scan", "-shard", c.spec, "127.0.0.1")
+		if code != exitUsage || !strings.Contains(stderr, c.want) {
+			t.Errorf("-shard %s: exit %d, %q", c.spec, code, stderr)
+		}
+	}
+	if sh, err := parseShard("3/8"); err != nil || sh.Index != 3 || sh.Count != 8 {
+		t.Errorf("parseShard(3/8) = %+v, %v", sh, err)
+	}
+	t.Setenv("JOB_COMPLETION_INDEX", "2")
+	t.Setenv("SMBSWEEP_SHARDS", "5")
+	var f scaleFlags
+	var cfg scanner.Config
+	if err := f.apply(&cfg); err != nil || cfg.Shard.Index != 2 || cfg.Shard.Count != 5 {
+		t.Errorf("shard from the Indexed Job environment: %+v %v", cfg.Shard, err)
 	}
 }

@@ -72,6 +72,7 @@ type scanFlags struct {
 	smb1List     string
 
 	trace string
+	scale scaleFlags
 }
 
 func defineScanFlags(g *groupedFlags, f *scanFlags) {
@@ -115,6 +116,8 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.DurationVar(&f.sessionTimeout, "session-timeout", 5*time.Second, "own deadline of the session stage (servers delay failed logons)")
 	g.add("profile", "probes", "enum-dialects", "check-write", "config", "share", "path", "session-timeout")
 
+	defineScaleFlags(g, &f.scale)
+
 	g.group("Debug")
 	g.StringVar(&f.trace, "trace", "", "write every SMB message sent and received under `DIR` (one file per message)")
 	g.add("trace")
@@ -149,6 +152,9 @@ func (f *scanFlags) validate(nArgs int) error {
 		return usagef("-jsonl and -csv both given: choose one output format")
 	case f.path != "" && len(f.shares) == 0:
 		return usagef("-path %q needs -share to say which share it is on", f.path)
+	}
+	if err := f.scale.apply(&scanner.Config{}); err != nil {
+		return err
 	}
 	if f.metricsAddr != "" {
 		if _, _, err := net.SplitHostPort(f.metricsAddr); err != nil {
@@ -414,10 +420,14 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	} else {
 		close(statsDone)
 	}
+	scfg := scanner.Config{Concurrency: f.concurrency, HostTimeout: f.timeout, Seed: f.seed, Progress: progress}
+	if err := f.scale.apply(&scfg); err != nil {
+		return exitUsage, err
+	}
 	summary, werr := sweep.Run(dispatch, abort, sweep.Config{
 		Targets:  set,
 		Pipeline: pipeline,
-		Scanner:  scanner.Config{Concurrency: f.concurrency, HostTimeout: f.timeout, Seed: f.seed, Progress: progress},
+		Scanner:  scfg,
 		Writer:   writer,
 		Metrics:  metrics,
 	})
