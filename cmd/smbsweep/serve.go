@@ -1,23 +1,210 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/smbsweep/smbsweep/daemon"
+	"github.com/smbsweep/smbsweep/diff"
 )
 
-// The daemon subcommands (issue 5). Until they land they say so plainly and exit non-zero.
+const serveSynopsis = `Usage: smbsweep serve [-config FILE] [flags]
 
-func runServe(_ []string, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "smbsweep serve: not implemented yet")
-	return exitFailure
+Runs the daemon: the scan jobs of FILE on their schedules (each run written to
+<output_dir>/<job>/<start>.jsonl with a .diff.jsonl against the previous run), the HTTP API
+(docs/API.md), /probe for Prometheus, and /metrics. Without -config it serves the API alone.
+Flags override the file. SIGHUP reloads the file; SIGTERM stops cleanly.
+
+The API listens on 127.0.0.1:9445 by default; listening anywhere else needs bearer tokens
+(-token-file or api.token_file). Targets are limited to -allow-targets (default loopback).
+
+Flags:
+`
+
+const configSynopsis = `Usage: smbsweep config check FILE
+
+Validates a daemon configuration file: syntax, unknown keys, every value, and the files and
+environment variables it names. Prints "ok: N jobs" or the error (exit 2).
+`
+
+const diffSynopsis = `Usage: smbsweep diff [-jsonl | -text] OLD.jsonl NEW.jsonl
+
+Lists what changed between two scans, one change per line: SMB service appeared or
+disappeared, SMB1 turned on or off, signing requirement flipped, null session access changed,
+an anonymous share added or removed, dialect changed. JSONL in a pipe, a readable view on a
+terminal. Exit 0 whether or not anything changed; non-zero only on errors.
+
+Flags:
+`
+
+// serveFlags holds the parsed serve command line.
+type serveFlags struct {
+	config       string
+	listen       string
+	allowTargets string
+	allowWrite   bool
+	tokenFile    string
+	logLevel     string
 }
 
-func runConfig(_ []string, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "smbsweep config: not implemented yet")
-	return exitFailure
+func runServe(args []string, stdout, stderr io.Writer) int {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, os.Interrupt)
+	defer signal.Stop(sigs)
+	return serve(context.Background(), args, stdout, stderr, sigs)
 }
 
-func runDiff(_ []string, _, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "smbsweep diff: not implemented yet")
-	return exitFailure
+// serve runs the daemon until ctx ends or sigs delivers SIGTERM/SIGINT; SIGHUP reloads. It
+// returns the exit code: 0 after a clean shutdown, 2 for a bad command line or configuration,
+// 1 when the daemon could not run (e.g. the address is in use).
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
+	var f serveFlags
+	fs := flag.NewFlagSet("smbsweep serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&f.config, "config", "", "daemon configuration `FILE` (YAML, see configs/smbsweep.yml); none: API only")
+	fs.StringVar(&f.listen, "listen", "", "HTTP `ADDR` of the API and /metrics (default "+daemon.DefaultListen+", or the file's listen)")
+	fs.StringVar(&f.allowTargets, "allow-targets", "", "`CIDRS` the API may probe, comma-separated (default loopback only, or the file's api.allow_targets)")
+	fs.BoolVar(&f.allowWrite, "allow-write", false, "enable /api/cifs/write (default off)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "bearer tokens `FILE`, one per line (replaces the file's tokens)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, serveSynopsis)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "smbsweep serve: %v\nRun 'smbsweep serve -h' for the flags.\n", err)
+		return exitUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "smbsweep serve: unexpected argument %q: the configuration file is given with -config FILE\n", fs.Arg(0))
+		return exitUsage
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		fmt.Fprintf(stderr, "smbsweep serve: -log-level %q: want debug, info, warn or error\n", f.logLevel)
+		return exitUsage
+	}
+	ov := daemon.Overrides{Listen: f.listen, AllowWrite: f.allowWrite, TokenFile: f.tokenFile}
+	if f.allowTargets != "" {
+		for _, c := range strings.Split(f.allowTargets, ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				ov.AllowTargets = append(ov.AllowTargets, c)
+			}
+		}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	d, err := daemon.New(daemon.Options{ConfigFile: f.config, Overrides: ov, Version: version + commitSuffix(), Log: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "smbsweep serve: %v\n", err)
+		return exitUsage
+	}
+	if _, err := d.Listen(); err != nil {
+		fmt.Fprintf(stderr, "smbsweep serve: %v\n", err)
+		return exitFailure
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case sig := <-sigs:
+				if sig == syscall.SIGHUP {
+					if f.config == "" {
+						log.Info("SIGHUP: no configuration file to reload")
+						continue
+					}
+					_ = d.Reload() // logged; a bad file keeps the running configuration
+					continue
+				}
+				log.Info("signal received: shutting down", "signal", sig.String())
+				cancel()
+				return
+			}
+		}
+	}()
+	if err := d.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "smbsweep serve: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func runConfig(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprint(stdout, configSynopsis)
+		return exitOK
+	}
+	if len(args) != 2 || args[0] != "check" {
+		fmt.Fprint(stderr, "smbsweep config: want 'smbsweep config check FILE'\n\n"+configSynopsis)
+		return exitUsage
+	}
+	cfg, err := daemon.LoadFile(args[1], nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "smbsweep config: %v\n", err)
+		return exitUsage
+	}
+	noun := "jobs"
+	if len(cfg.Jobs) == 1 {
+		noun = "job"
+	}
+	fmt.Fprintf(stdout, "ok: %d %s\n", len(cfg.Jobs), noun)
+	return exitOK
+}
+
+func runDiff(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("smbsweep diff", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	jsonl := fs.Bool("jsonl", false, "JSON Lines output (default when stdout is not a terminal)")
+	text := fs.Bool("text", false, "readable output (default on a terminal)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, diffSynopsis)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "smbsweep diff: %v\nRun 'smbsweep diff -h' for usage.\n", err)
+		return exitUsage
+	}
+	if fs.NArg() != 2 {
+		fmt.Fprint(stderr, "smbsweep diff: want two files: smbsweep diff OLD.jsonl NEW.jsonl\n")
+		return exitUsage
+	}
+	if *jsonl && *text {
+		fmt.Fprint(stderr, "smbsweep diff: -jsonl and -text both given: choose one\n")
+		return exitUsage
+	}
+	old, err := diff.ReadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "smbsweep diff: %v\n", err)
+		return exitFailure
+	}
+	cur, err := diff.ReadFile(fs.Arg(1))
+	if err != nil {
+		fmt.Fprintf(stderr, "smbsweep diff: %v\n", err)
+		return exitFailure
+	}
+	changes := diff.Compare(old, cur)
+	if *text || (!*jsonl && isTerminal(stdout)) {
+		err = diff.WriteText(stdout, changes)
+	} else {
+		err = diff.WriteJSONL(stdout, changes)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "smbsweep diff: write: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
 }

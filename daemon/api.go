@@ -1,0 +1,302 @@
+package daemon
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// route is one HTTP endpoint.
+type route struct {
+	endpoint string // metric label (the path)
+	method   string // the one method allowed (GET also allows HEAD)
+	auth     bool   // bearer token required when tokens are configured
+	limited  bool   // counts against the per-client concurrency limit
+	handler  http.HandlerFunc
+}
+
+// apiServer is the daemon's HTTP handler: routing, 404/405, authentication, the per-client
+// concurrency limit, panic recovery and the request metrics around every endpoint.
+type apiServer struct {
+	d       *Daemon
+	routes  map[string]*route
+	clients clientLimiter
+	metrics http.Handler
+}
+
+func newAPIServer(d *Daemon) *apiServer {
+	s := &apiServer{d: d, routes: make(map[string]*route), clients: clientLimiter{n: make(map[string]int)}}
+	s.metrics = promhttp.HandlerFor(d.metrics.Registry, promhttp.HandlerOpts{})
+	post := func(path string, h http.HandlerFunc) {
+		s.routes[path] = &route{endpoint: path, method: http.MethodPost, auth: true, limited: true, handler: h}
+	}
+	post("/api/smb/connect", s.smbConnect)
+	post("/api/smb/negotiate", s.smbNegotiate)
+	post("/api/smb/session", s.smbSession)
+	post("/api/smb/tree", s.smbTree)
+	post("/api/smb/stat", s.smbStat)
+	post("/api/cifs/negotiate", s.cifsNegotiate)
+	post("/api/cifs/connect", s.cifsNegotiate)
+	post("/api/cifs/auth", s.cifsCredentialed("/api/cifs/auth"))
+	post("/api/cifs/ls", s.cifsCredentialed("/api/cifs/ls"))
+	post("/api/cifs/read", s.cifsCredentialed("/api/cifs/read"))
+	post("/api/cifs/stat", s.cifsStat)
+	post("/api/cifs/write", s.cifsWrite)
+	post("/api/v1/scans", s.scans)
+	s.routes["/probe"] = &route{endpoint: "/probe", method: http.MethodGet, auth: true, limited: true, handler: s.probe}
+	s.routes["/metrics"] = &route{endpoint: "/metrics", method: http.MethodGet, auth: true, handler: s.metrics.ServeHTTP}
+	s.routes["/-/reload"] = &route{endpoint: "/-/reload", method: http.MethodPost, auth: true, handler: s.reload}
+	s.routes["/-/healthy"] = &route{endpoint: "/-/healthy", method: http.MethodGet, handler: s.healthy}
+	s.routes["/-/ready"] = &route{endpoint: "/-/ready", method: http.MethodGet, handler: s.readyz}
+	return s
+}
+
+// statusRecorder remembers the status code for the metrics and the log.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach Flush.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rt := s.routes[r.URL.Path]
+	endpoint := "other"
+	if rt != nil {
+		endpoint = rt.endpoint
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	s.d.metrics.apiInFlight.Inc()
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.d.log.Error("panic serving request", "endpoint", endpoint, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if rec.code == 0 {
+				writeError(rec, http.StatusInternalServerError, "", "internal error")
+			}
+		}
+		s.d.metrics.apiInFlight.Dec()
+		code := rec.code
+		if code == 0 {
+			code = http.StatusOK
+		}
+		s.d.metrics.observeRequest(endpoint, code, time.Since(start))
+		s.d.log.Debug("request", "method", r.Method, "endpoint", endpoint, "code", code,
+			"remote", clientIP(r), "duration", time.Since(start).Round(time.Millisecond))
+	}()
+	w = rec
+	if rt == nil {
+		writeError(w, http.StatusNotFound, "", fmt.Sprintf("no endpoint %s (see docs/API.md)", strings.ToValidUTF8(r.URL.Path, "?")))
+		return
+	}
+	if r.Method != rt.method && !(rt.method == http.MethodGet && r.Method == http.MethodHead) {
+		allow := rt.method
+		if rt.method == http.MethodGet {
+			allow = "GET, HEAD"
+		}
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "", fmt.Sprintf("method %s not allowed on %s: use %s", r.Method, rt.endpoint, rt.method))
+		return
+	}
+	cfg := s.d.cfg.Load()
+	if rt.auth && cfg.API.HasTokens() && !checkBearer(r, &cfg.API) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="smbsweep"`)
+		writeError(w, http.StatusUnauthorized, "", "missing or invalid bearer token: send Authorization: Bearer <token>")
+		return
+	}
+	if rt.limited {
+		ip := clientIP(r)
+		if !s.clients.acquire(ip, cfg.API.MaxConcurrentPerClient) {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusTooManyRequests, "", fmt.Sprintf("too many concurrent requests from %s (api.max_concurrent_per_client is %d): retry when one finishes", ip, cfg.API.MaxConcurrentPerClient))
+			return
+		}
+		defer s.clients.release(ip)
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, cfg.API.MaxBodyBytes)
+	}
+	rt.handler(w, r)
+}
+
+// checkBearer compares the request's bearer token with every configured token in constant
+// time (the SHA-256 of each, so that length does not leak either).
+func checkBearer(r *http.Request, api *APIConfig) bool {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	match := 0
+	for i := range api.tokens {
+		match |= subtle.ConstantTimeCompare(sum[:], api.tokens[i][:])
+	}
+	return match == 1
+}
+
+// clientIP is the remote address without the port. Proxies are not trusted: X-Forwarded-For
+// is ignored.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// clientLimiter bounds concurrent requests per client address.
+type clientLimiter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (l *clientLimiter) acquire(ip string, limit int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n[ip] >= limit {
+		return false
+	}
+	l.n[ip]++
+	return true
+}
+
+func (l *clientLimiter) release(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n[ip]--; l.n[ip] <= 0 {
+		delete(l.n, ip)
+	}
+}
+
+// errorBody is the JSON of every refusal: success false, the error, and for a bad request the
+// field at fault.
+type errorBody struct {
+	Success bool   `json:"success"`
+	Error   string `json:"error"`
+	Field   string `json:"field,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, code int, field, msg string) {
+	writeJSON(w, code, errorBody{Error: msg, Field: field})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// apiError is a refusal decided before any probe: its HTTP code, the field at fault, the text.
+type apiError struct {
+	code  int
+	field string
+	msg   string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func badRequest(field, format string, a ...any) *apiError {
+	return &apiError{code: http.StatusBadRequest, field: field, msg: fmt.Sprintf(format, a...)}
+}
+
+func (e *apiError) write(w http.ResponseWriter) { writeError(w, e.code, e.field, e.msg) }
+
+// decodeJSON reads the request body into v: one JSON object, no unknown fields, within the
+// body limit.
+func decodeJSON(r *http.Request, v any) *apiError {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			return badRequest("", "the body must hold exactly one JSON object")
+		}
+		return nil
+	}
+	var mbe *http.MaxBytesError
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &mbe):
+		return &apiError{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request body over %d bytes (api.max_body_bytes)", mbe.Limit)}
+	case errors.Is(err, io.EOF):
+		return badRequest("", `empty body: send a JSON object, e.g. {"host":"127.0.0.1"}`)
+	case errors.As(err, &te):
+		return badRequest(te.Field, "%s: want a JSON %s, got %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
+	case errors.As(err, &se):
+		return badRequest("", "malformed JSON at byte %d: %v", se.Offset, err)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return badRequest(f, "unknown field %q (see docs/API.md for the request fields)", f)
+	}
+	return badRequest("", "bad JSON body: %v", err)
+}
+
+func jsonKind(k string) string {
+	switch {
+	case strings.HasPrefix(k, "int"), strings.HasPrefix(k, "uint"), strings.HasPrefix(k, "float"):
+		return "number (an integer)"
+	case k == "string":
+		return "string"
+	case k == "bool":
+		return "boolean"
+	case k == "slice":
+		return "array"
+	}
+	return k
+}
+
+func (s *apiServer) healthy(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "status": "healthy"})
+}
+
+func (s *apiServer) readyz(w http.ResponseWriter, _ *http.Request) {
+	if !s.d.ready.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"success": false, "status": "not ready (starting or shutting down)"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "status": "ready"})
+}
+
+// reload is POST /-/reload: the response says whether the new configuration was taken.
+func (s *apiServer) reload(w http.ResponseWriter, _ *http.Request) {
+	if err := s.d.Reload(); err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]any{
+			"success": false, "error": "reload rejected, the running configuration stays: " + err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "jobs": len(s.d.cfg.Load().Jobs)})
+}

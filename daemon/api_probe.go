@@ -1,0 +1,411 @@
+package daemon
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/smbsweep/smbsweep/probes"
+	"github.com/smbsweep/smbsweep/scanner"
+	"github.com/smbsweep/smbsweep/transport"
+	"github.com/smbsweep/smbsweep/wire"
+)
+
+// Limits of single-host API requests.
+const (
+	MaxRequestTimeout = 5 * time.Minute
+	maxShareLen       = 80
+	maxPathLen        = 2048
+)
+
+// apiRequest is the request body of the seed endpoints. Every field is optional except host;
+// which fields an endpoint uses is in docs/API.md. Password and content are never logged or
+// echoed.
+type apiRequest struct {
+	Host     string  `json:"host"`
+	Port     *int    `json:"port"`
+	Timeout  *int64  `json:"timeout"` // milliseconds, the whole request's budget
+	Share    *string `json:"share"`
+	Path     *string `json:"path"`
+	Username string  `json:"username"`
+	Password string  `json:"password"`
+	Domain   string  `json:"domain"`
+	Content  *string `json:"content"`
+	Base64   *string `json:"base64"`
+}
+
+// String never shows the password or the content.
+func (r *apiRequest) String() string {
+	return fmt.Sprintf("request{host:%q user:%q domain:%q password:redacted}", r.Host, r.Username, r.Domain)
+}
+
+// GoString never shows the password or the content.
+func (r *apiRequest) GoString() string { return r.String() }
+
+// probeSpec is what one endpoint probes.
+type probeSpec struct {
+	stages         []string // pipeline stages to run, by name
+	required       []string // stages whose transport error means "could not reach" (502/504)
+	defaultTimeout time.Duration
+	defaultShare   string // "" = the endpoint takes no share
+	shareRequired  bool   // the share has no default (the seed's file system endpoints)
+	stat           bool   // stat the path on the share
+	anonymousOnly  bool   // reject username/password
+	credentialed   string // with username/password: this endpoint needs the client (501)
+}
+
+// probeRun is one executed single-host probe.
+type probeRun struct {
+	req      apiRequest
+	host     string // as requested (trimmed)
+	share    string
+	path     string
+	target   probes.Target
+	res      *probes.Result
+	cap      *capture
+	expired  bool // the request's timeout budget ran out
+	httpCode int
+}
+
+// runProbe decodes and checks the request, resolves and allowlist-checks the host, and runs
+// the endpoint's stages within the request's one timeout budget. On a refusal it has written
+// the response and returns nil.
+func (s *apiServer) runProbe(w http.ResponseWriter, r *http.Request, spec probeSpec) *probeRun {
+	start := time.Now()
+	pr := &probeRun{}
+	if e := decodeJSON(r, &pr.req); e != nil {
+		e.write(w)
+		return nil
+	}
+	if e := s.checkRequest(pr, spec); e != nil {
+		e.write(w)
+		return nil
+	}
+	if spec.credentialed != "" && (pr.req.Username != "" || pr.req.Password != "") {
+		if e := s.checkTarget(r, &pr.req); e != nil {
+			e.write(w)
+			return nil
+		}
+		notImplemented(w, spec.credentialed)
+		return nil
+	}
+	timeout := spec.defaultTimeout
+	if pr.req.Timeout != nil {
+		timeout = time.Duration(*pr.req.Timeout) * time.Millisecond
+	}
+	// One budget for everything: resolution, connect, every round trip.
+	ctx, cancel := context.WithDeadline(r.Context(), start.Add(timeout))
+	defer cancel()
+	stop := context.AfterFunc(s.d.shutdown, cancel)
+	defer stop()
+	port := 445
+	if pr.req.Port != nil {
+		port = *pr.req.Port
+	}
+	addr, e := s.resolveAllowed(ctx, pr.host)
+	if e != nil {
+		e.write(w)
+		return nil
+	}
+	pr.target = probes.Target{Addr: addr, Port: uint16(port)}
+	if _, err := netip.ParseAddr(pr.host); err != nil {
+		pr.target.Host = pr.host
+	}
+	pr.cap = newCapture()
+	opts := &probes.Options{
+		Dialer: &scanner.Dialer{ConnectTimeout: timeout},
+		Trace:  pr.cap.trace,
+	}
+	if spec.defaultShare != "" {
+		opts.Shares = []string{pr.share}
+		if spec.stat {
+			opts.StatShare, opts.StatPath = pr.share, pr.path
+		}
+	}
+	p := pickStages(probes.DefaultPipeline(opts), spec.stages...)
+	pr.res = p.Run(ctx, pr.target)
+	pr.expired = errors.Is(ctx.Err(), context.DeadlineExceeded)
+	pr.httpCode = httpStatus(pr, spec)
+	return pr
+}
+
+// checkRequest validates the fields every probe endpoint shares.
+func (s *apiServer) checkRequest(pr *probeRun, spec probeSpec) *apiError {
+	q := &pr.req
+	pr.host = strings.TrimSpace(q.Host)
+	if e := checkHost(pr.host); e != nil {
+		return e
+	}
+	if q.Port != nil && (*q.Port < 1 || *q.Port > 65535) {
+		return badRequest("port", "port %d: must be 1-65535 (default 445)", *q.Port)
+	}
+	if q.Timeout != nil && (*q.Timeout < 1 || time.Duration(*q.Timeout)*time.Millisecond > MaxRequestTimeout) {
+		return badRequest("timeout", "timeout %d: must be 1-%d milliseconds (the budget of the whole request)", *q.Timeout, MaxRequestTimeout.Milliseconds())
+	}
+	if spec.anonymousOnly && (q.Username != "" || q.Password != "" || q.Domain != "") {
+		f := "username"
+		if q.Username == "" {
+			f = "password"
+			if q.Password == "" {
+				f = "domain"
+			}
+		}
+		return badRequest(f, "%s: the /api/smb endpoints probe anonymously and take no credentials (credentialed access is /api/cifs/*)", f)
+	}
+	if spec.defaultShare == "" {
+		if q.Share != nil {
+			return badRequest("share", "share: this endpoint does not use a share")
+		}
+		if q.Path != nil {
+			return badRequest("path", "path: this endpoint does not use a path")
+		}
+	} else {
+		pr.share = spec.defaultShare
+		if q.Share == nil && spec.shareRequired {
+			return badRequest("share", "share is required: the share name, e.g. public")
+		}
+		if q.Share != nil {
+			pr.share = strings.TrimSpace(*q.Share)
+		}
+		switch {
+		case pr.share == "":
+			return badRequest("share", "share: must not be empty (e.g. IPC$ or public)")
+		case strings.ContainsAny(pr.share, `\/:*?"<>|`) || len(pr.share) > maxShareLen:
+			return badRequest("share", "share %q: give the share name only (e.g. public), not a UNC path", pr.share)
+		}
+		if q.Path != nil {
+			if !spec.stat {
+				return badRequest("path", "path: this endpoint does not use a path")
+			}
+			pr.path = *q.Path
+			if len(pr.path) > maxPathLen || strings.ContainsRune(pr.path, 0) {
+				return badRequest("path", "path: at most %d characters, no NUL", maxPathLen)
+			}
+		}
+	}
+	if q.Content != nil || q.Base64 != nil {
+		f := "content"
+		if q.Content == nil {
+			f = "base64"
+		}
+		return badRequest(f, "%s: only /api/cifs/write takes content", f)
+	}
+	return nil
+}
+
+// checkTarget checks the host, port and allowlist of a request that will not be probed here.
+func (s *apiServer) checkTarget(r *http.Request, q *apiRequest) *apiError {
+	host := strings.TrimSpace(q.Host)
+	if e := checkHost(host); e != nil {
+		return e
+	}
+	if q.Port != nil && (*q.Port < 1 || *q.Port > 65535) {
+		return badRequest("port", "port %d: must be 1-65535 (default 445)", *q.Port)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeoutCIFSNegotiate)
+	defer cancel()
+	_, e := s.resolveAllowed(ctx, host)
+	return e
+}
+
+// checkHost accepts an IP address (IPv6 with or without brackets, no zone) or a DNS name.
+func checkHost(h string) *apiError {
+	if h == "" {
+		return badRequest("host", `host is required: an IP address or a DNS name, e.g. {"host":"127.0.0.1"}`)
+	}
+	if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
+		a, err := netip.ParseAddr(h[1 : len(h)-1])
+		if err != nil || !a.Is6() {
+			return badRequest("host", "host %q: brackets hold an IPv6 address, e.g. [::1]", h)
+		}
+		h = h[1 : len(h)-1]
+	}
+	if a, err := netip.ParseAddr(h); err == nil {
+		if a.Zone() != "" {
+			return badRequest("host", "host %q: IPv6 zones are not accepted", h)
+		}
+		return nil
+	}
+	if strings.Contains(h, ":") {
+		return badRequest("host", "host %q: give the port in the port field, not in host (IPv6 addresses are accepted as 2001:db8::1 or [2001:db8::1])", h)
+	}
+	if !validDNSName(h) {
+		return badRequest("host", "host %q: not an IP address or a DNS name", h)
+	}
+	return nil
+}
+
+// validDNSName checks RFC 1123 host name syntax (underscores allowed, as in the seed).
+func validDNSName(h string) bool {
+	h = strings.TrimSuffix(h, ".")
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range []byte(label) {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// resolveAllowed resolves host within ctx and checks every address against the allowlist: a
+// name that resolves to any address outside it is refused, so DNS cannot steer a probe out.
+func (s *apiServer) resolveAllowed(ctx context.Context, host string) (netip.Addr, *apiError) {
+	h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	var addrs []netip.Addr
+	if a, err := netip.ParseAddr(h); err == nil {
+		addrs = []netip.Addr{a.Unmap()}
+	} else {
+		res, err := s.d.resolver.LookupNetIP(ctx, "ip", host)
+		if err != nil || len(res) == 0 {
+			code := http.StatusBadGateway
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				code = http.StatusGatewayTimeout
+			}
+			msg := "no addresses"
+			if err != nil {
+				msg = err.Error()
+				var dnsErr *net.DNSError
+				if errors.As(err, &dnsErr) {
+					msg = dnsErr.Err
+				}
+			}
+			return netip.Addr{}, &apiError{code: code, field: "host", msg: fmt.Sprintf("host %q could not be resolved: %s", host, msg)}
+		}
+		for _, a := range res {
+			addrs = append(addrs, a.Unmap())
+		}
+	}
+	allow := s.d.cfg.Load().API.allow
+	for _, a := range addrs {
+		if !allowed(allow, a) {
+			return netip.Addr{}, &apiError{code: http.StatusForbidden, field: "host",
+				msg: fmt.Sprintf("target %s is outside the allowed networks (api.allow_targets or -allow-targets; default loopback only)", a)}
+		}
+	}
+	return addrs[0], nil
+}
+
+func allowed(allow []netip.Prefix, a netip.Addr) bool {
+	for _, p := range allow {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// httpStatus maps a probe onto the HTTP status scheme of docs/API.md: 200 when the target
+// answered in SMB (success says whether the answer was positive); 504 when the request's
+// timeout ran out before it did; 502 when it could not be reached or did not speak SMB.
+func httpStatus(pr *probeRun, spec probeSpec) int {
+	failed := string(pr.res.Status) != string(probes.StatusSMB)
+	for _, name := range spec.required {
+		if st, ok := pr.res.Stages[name]; ok && st.Status == probes.StageErrored {
+			failed = true
+		}
+	}
+	switch {
+	case !failed:
+		return http.StatusOK
+	case pr.expired || pr.res.Status == probes.StatusConnectionTimeout || pr.res.Status == probes.StatusIOTimeout:
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusBadGateway
+}
+
+// firstError returns the first stage error of the named stages, or the host's error.
+func firstError(res *probes.Result, stages []string) string {
+	for _, name := range stages {
+		if st, ok := res.Stages[name]; ok && st.Error != "" && st.Status == probes.StageErrored {
+			return st.Error
+		}
+	}
+	return res.Error
+}
+
+// capture watches the SMB2 messages of one probe (through probes.Options.Trace) for the raw
+// values the seed responses carry and the result schema does not: the 64-bit SessionId and
+// SessionFlags of the SESSION_SETUP, and per share the TreeId and TREE_CONNECT fields.
+type capture struct {
+	sessionID    uint64
+	sessionFlags uint16
+	haveSession  bool
+	pending      map[uint64]string // TREE_CONNECT message id → share (upper case)
+	trees        map[string]treeInfo
+}
+
+type treeInfo struct {
+	id            uint32
+	shareType     uint8
+	shareFlags    uint32
+	capabilities  uint32
+	maximalAccess uint32
+}
+
+func newCapture() *capture {
+	return &capture{pending: make(map[uint64]string), trees: make(map[string]treeInfo)}
+}
+
+// trace is a probes.Options.Trace. The pipeline of one host runs its stages one after the
+// other, so calls never overlap.
+func (c *capture) trace(_ probes.Target, conn string, dir transport.Direction, msg []byte) {
+	if conn != "smb2" {
+		return
+	}
+	var h wire.Header
+	if wire.DecodeHeader(msg, &h) != nil {
+		return
+	}
+	switch {
+	case dir == transport.Sent && h.Command == wire.CmdTreeConnect:
+		if share, ok := treeConnectShare(msg); ok {
+			c.pending[h.MessageID] = strings.ToUpper(share)
+		}
+	case dir == transport.Received && h.Command == wire.CmdSessionSetup && h.Status == wire.StatusSuccess && !c.haveSession:
+		r := wire.SessionSetupResponse(msg)
+		if r.Validate() == nil {
+			c.sessionID, c.sessionFlags, c.haveSession = h.SessionID, r.SessionFlags(), true
+		}
+	case dir == transport.Received && h.Command == wire.CmdTreeConnect && h.Status == wire.StatusSuccess:
+		share, ok := c.pending[h.MessageID]
+		r := wire.TreeConnectResponse(msg)
+		if ok && r.Validate() == nil {
+			c.trees[share] = treeInfo{id: h.TreeID, shareType: r.ShareType(), shareFlags: r.ShareFlags(),
+				capabilities: r.Capabilities(), maximalAccess: r.MaximalAccess()}
+		}
+	}
+}
+
+// treeConnectShare reads the share name from a TREE_CONNECT request (MS-SMB2 2.2.9): the
+// path \\server\share at PathOffset (from the header) for PathLength bytes.
+func treeConnectShare(msg []byte) (string, bool) {
+	if len(msg) < wire.HeaderSize+8 {
+		return "", false
+	}
+	off := int(binary.LittleEndian.Uint16(msg[wire.HeaderSize+4:]))
+	n := int(binary.LittleEndian.Uint16(msg[wire.HeaderSize+6:]))
+	if off < wire.HeaderSize || off+n > len(msg) {
+		return "", false
+	}
+	path := wire.DecodeUTF16LE(msg[off : off+n])
+	i := strings.LastIndexByte(path, '\\')
+	return path[i+1:], true
+}
+
+func (c *capture) tree(share string) (treeInfo, bool) {
+	t, ok := c.trees[strings.ToUpper(share)]
+	return t, ok
+}

@@ -1,0 +1,265 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/smbsweep/smbsweep/output"
+	"github.com/smbsweep/smbsweep/probes"
+	"github.com/smbsweep/smbsweep/scanner"
+	"github.com/smbsweep/smbsweep/sweep"
+)
+
+// Defaults of API scans and /probe.
+const (
+	defaultScanHostTimeout = 10 * time.Second
+	maxScanConcurrency     = 64
+	defaultProbeTimeout    = 10 * time.Second
+	maxProbeTimeout        = 2 * time.Minute
+)
+
+// scanRequest is the body of POST /api/v1/scans.
+type scanRequest struct {
+	Targets  []string `json:"targets"`
+	Excludes []string `json:"excludes"`
+	Profile  string   `json:"profile"`
+	Port     *int     `json:"port"`
+	Timeout  *int64   `json:"timeout"` // milliseconds per host
+}
+
+// streamSink writes each record as one JSON line and flushes it to the client at once.
+type streamSink struct {
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newStreamSink(w http.ResponseWriter) *streamSink {
+	s := &streamSink{w: w, rc: http.NewResponseController(w)}
+	s.enc = json.NewEncoder(&s.buf)
+	s.enc.SetEscapeHTML(false)
+	return s
+}
+
+func (s *streamSink) Name() string                           { return "response" }
+func (s *streamSink) WriteResult(r *probes.Result) error     { return s.line(r) }
+func (s *streamSink) WriteSummary(sum *probes.Summary) error { return s.line(sum) }
+func (s *streamSink) Flush() error                           { return nil }
+
+func (s *streamSink) line(v any) error {
+	s.buf.Reset()
+	if err := s.enc.Encode(v); err != nil {
+		return err
+	}
+	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
+		return err
+	}
+	return s.rc.Flush()
+}
+
+// scans is POST /api/v1/scans: every target checked against the allowlist first, then the
+// results streamed as JSONL (application/x-ndjson) as each host completes, the summary last.
+func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
+	var req scanRequest
+	if e := decodeJSON(r, &req); e != nil {
+		e.write(w)
+		return
+	}
+	cfg := s.d.cfg.Load()
+	if len(req.Targets) == 0 {
+		badRequest("targets", `targets is required: a list such as ["127.0.0.1", "127.0.0.0/30"]`).write(w)
+		return
+	}
+	if req.Profile == "" {
+		req.Profile = DefaultProfile
+	}
+	if err := checkProfile(req.Profile); err != nil {
+		badRequest("profile", "%v", err).write(w)
+		return
+	}
+	port := scanner.DefaultPort
+	if req.Port != nil {
+		if *req.Port < 1 || *req.Port > 65535 {
+			badRequest("port", "port %d: must be 1-65535 (default 445)", *req.Port).write(w)
+			return
+		}
+		port = *req.Port
+	}
+	hostTimeout := defaultScanHostTimeout
+	if req.Timeout != nil {
+		if *req.Timeout < 1 || time.Duration(*req.Timeout)*time.Millisecond > MaxRequestTimeout {
+			badRequest("timeout", "timeout %d: must be 1-%d milliseconds per host", *req.Timeout, MaxRequestTimeout.Milliseconds()).write(w)
+			return
+		}
+		hostTimeout = time.Duration(*req.Timeout) * time.Millisecond
+	}
+	b := scanner.NewTargetBuilder(uint16(port))
+	for i, t := range req.Targets {
+		if err := b.Add(t); err != nil {
+			badRequest("targets", "targets[%d]: %v", i, err).write(w)
+			return
+		}
+	}
+	for i, e := range req.Excludes {
+		if err := b.Exclude(e); err != nil {
+			badRequest("excludes", "excludes[%d]: %v", i, err).write(w)
+			return
+		}
+	}
+	rctx, cancel := context.WithTimeout(r.Context(), defaultProbeTimeout)
+	set, err := b.Build(rctx, s.d.resolver)
+	cancel()
+	if err != nil {
+		badRequest("targets", "%v", err).write(w)
+		return
+	}
+	if set.Len() > uint64(cfg.API.MaxScanTargets) {
+		badRequest("targets", "%d targets: at most %d per request (api.max_scan_targets)", set.Len(), cfg.API.MaxScanTargets).write(w)
+		return
+	}
+	for i := range set.Len() {
+		t := set.At(i)
+		if t.Err == nil && !allowed(cfg.API.allow, t.Addr.Unmap()) {
+			writeError(w, http.StatusForbidden, "targets", fmt.Sprintf("target %s is outside the allowed networks (api.allow_targets or -allow-targets; default loopback only)", t))
+			return
+		}
+	}
+
+	// The client going away aborts everything; shutdown stops dispatch.
+	dispatch, stop := context.WithCancel(r.Context())
+	defer stop()
+	defer context.AfterFunc(s.d.shutdown, stop)()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	opts := &probes.Options{Dialer: &scanner.Dialer{ConnectTimeout: min(scanner.DefaultConnectTimeout, hostTimeout), Retries: 1},
+		SessionTimeout: min(DefaultSessionTimeout, hostTimeout)}
+	_, werr := sweep.Run(dispatch, r.Context(), sweep.Config{
+		Targets:  set,
+		Pipeline: pipelineFor(req.Profile, opts),
+		Scanner:  scanner.Config{Concurrency: int(min(set.Len(), maxScanConcurrency)), HostTimeout: hostTimeout},
+		Writer:   output.NewWriter(newStreamSink(w)),
+	})
+	if werr != nil {
+		s.d.log.Debug("scan stream ended early", "err", werr)
+	}
+}
+
+// probe is GET /probe?target=HOST[:PORT]&module=PROFILE in the style of blackbox_exporter:
+// one probe, its metrics in a registry of its own. probe_success is 1 when the host spoke
+// SMB; a finding the probe could not decide leaves its metric out rather than reporting 0.
+func (s *apiServer) probe(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	target := q.Get("target")
+	if target == "" {
+		badRequest("target", "target parameter is missing: /probe?target=HOST[:PORT]&module=default").write(w)
+		return
+	}
+	host, port := target, 445
+	if h, p, err := net.SplitHostPort(target); err == nil {
+		n, perr := strconv.Atoi(p)
+		if perr != nil || n < 1 || n > 65535 {
+			badRequest("target", "target %q: port must be 1-65535", target).write(w)
+			return
+		}
+		host, port = h, n
+	}
+	if e := checkHost(host); e != nil {
+		e.field = "target"
+		e.write(w)
+		return
+	}
+	module := q.Get("module")
+	if module == "" {
+		module = DefaultProfile
+	}
+	if err := checkProfile(module); err != nil {
+		badRequest("module", "module: %v", err).write(w)
+		return
+	}
+	timeout := defaultProbeTimeout
+	if v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
+		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 {
+			timeout = max(time.Duration((secs-0.5)*float64(time.Second)), 500*time.Millisecond)
+		}
+	}
+	timeout = min(timeout, maxProbeTimeout)
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	defer context.AfterFunc(s.d.shutdown, cancel)()
+	addr, e := s.resolveAllowed(ctx, host)
+	if e != nil {
+		if e.code != http.StatusForbidden {
+			// Resolution failed: the probe ran and failed (blackbox reports probe_success 0).
+			s.writeProbeMetrics(w, r, nil, time.Since(start))
+			return
+		}
+		e.field = "target"
+		e.write(w)
+		return
+	}
+	t := probes.Target{Addr: addr, Port: uint16(port)}
+	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err != nil {
+		t.Host = host
+	}
+	opts := &probes.Options{Dialer: &scanner.Dialer{ConnectTimeout: min(scanner.DefaultConnectTimeout, timeout)},
+		SessionTimeout: min(DefaultSessionTimeout, timeout)}
+	res := pipelineFor(module, opts).Run(ctx, t)
+	s.writeProbeMetrics(w, r, res, time.Since(start))
+}
+
+func (s *apiServer) writeProbeMetrics(w http.ResponseWriter, r *http.Request, res *probes.Result, took time.Duration) {
+	reg := prometheus.NewRegistry()
+	gauge := func(name, help string, v float64) {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+		g.Set(v)
+		reg.MustRegister(g)
+	}
+	tri := func(name, help string, b *bool) {
+		if b == nil {
+			return
+		}
+		v := 0.0
+		if *b {
+			v = 1
+		}
+		gauge(name, help, v)
+	}
+	success := 0.0
+	if res != nil && res.Status == probes.StatusSMB {
+		success = 1
+	}
+	gauge("probe_success", "1 when the target answered in SMB, else 0.", success)
+	gauge("probe_duration_seconds", "How long the probe took.", took.Seconds())
+	if res != nil {
+		tri("probe_smb1_enabled", "1 when the server accepted SMB1 (NT LM 0.12) on a dedicated SMB1 NEGOTIATE; absent when unknown.", findingValue(res, probes.FindingSMB1Enabled, false))
+		tri("probe_smb_signing_required", "1 when the server requires message signing; absent when unknown.", findingValue(res, probes.FindingSigningNotRequired, true))
+		tri("probe_smb_null_session", "1 when an anonymous (null) session could use IPC$; absent when unknown.", findingValue(res, probes.FindingNullSession, false))
+	}
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+}
+
+// findingValue returns a finding's tri-state value (negated when invert), nil when unknown
+// or absent.
+func findingValue(res *probes.Result, id string, invert bool) *bool {
+	for _, f := range res.Findings {
+		if f.ID == id && f.Value != nil {
+			v := *f.Value != invert
+			return &v
+		}
+	}
+	return nil
+}

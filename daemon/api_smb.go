@@ -1,0 +1,476 @@
+package daemon
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/smbsweep/smbsweep/probes"
+	"github.com/smbsweep/smbsweep/wire"
+)
+
+// Default timeouts of the seed endpoints (the seed documents'), milliseconds in requests.
+const (
+	timeoutSMB           = 30 * time.Second
+	timeoutCIFSNegotiate = 10 * time.Second
+	timeoutCIFSStat      = 15 * time.Second
+)
+
+// SessionID is a 64-bit SMB2 SessionId in JSON: a number when it is at most 2^53 (exact in
+// every JSON parser), else a decimal string, so that no client silently rounds it.
+type SessionID uint64
+
+// MarshalJSON implements json.Marshaler.
+func (id SessionID) MarshalJSON() ([]byte, error) {
+	if uint64(id) <= 1<<53 {
+		return strconv.AppendUint(nil, uint64(id), 10), nil
+	}
+	return json.Marshal(strconv.FormatUint(uint64(id), 10))
+}
+
+// common are the fields of every probe response.
+type common struct {
+	Success bool   `json:"success"`
+	Host    string `json:"host"`
+	// IP is the address probed (host resolved).
+	IP   string `json:"ip"`
+	Port int    `json:"port"`
+	// LatencyMs is the time the probe took, in milliseconds.
+	LatencyMs int64 `json:"latencyMs"`
+	// Status is the host status of the result schema (smb, connection-refused, ...).
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Result is the full record of docs/schema.md.
+	Result *probes.Result `json:"result"`
+}
+
+func newCommon(pr *probeRun) common {
+	return common{
+		Host: pr.host, IP: pr.target.Addr.String(), Port: int(pr.target.Port),
+		LatencyMs: int64(math.Round(pr.res.DurationSeconds * 1000)), Status: string(pr.res.Status), Result: pr.res,
+	}
+}
+
+// smbCapabilityNames are the seed's /api/smb/negotiate names of the capability bits.
+var smbCapabilityNames = []string{"DFS", "Leasing", "LargeMTU", "MultiChannel", "PersistentHandles", "DirectoryLeasing", "Encryption", "Notifications"}
+
+// cifsCapabilityNames are the seed's /api/cifs/negotiate names.
+var cifsCapabilityNames = []string{"DFS", "LEASING", "LARGE_MTU", "MULTI_CHANNEL", "PERSISTENT_HANDLES", "DIR_LEASING", "ENCRYPTION", "NOTIFICATIONS"}
+
+func bitNames(v uint32, names []string) []string {
+	out := []string{}
+	for i := 0; i < 32; i++ {
+		if v&(1<<i) == 0 {
+			continue
+		}
+		if i < len(names) {
+			out = append(out, names[i])
+		} else {
+			out = append(out, fmt.Sprintf("0x%08x", uint32(1)<<i))
+		}
+	}
+	return out
+}
+
+func parseHex(s string) uint64 {
+	v, _ := strconv.ParseUint(s, 0, 64)
+	return v
+}
+
+// seedDialect is the seed's dialect form: "SMB 3.1.1".
+func seedDialect(d string) string { return "SMB " + d }
+
+// --- /api/smb/connect -------------------------------------------------------------------
+
+type connectResponse struct {
+	common
+	Message        string `json:"message"`
+	Dialect        string `json:"dialect"`
+	ServerResponse string `json:"serverResponse"`
+}
+
+func (s *apiServer) smbConnect(w http.ResponseWriter, r *http.Request) {
+	spec := probeSpec{stages: []string{"negotiate"}, required: []string{"negotiate"}, defaultTimeout: timeoutSMB, anonymousOnly: true}
+	pr := s.runProbe(w, r, spec)
+	if pr == nil {
+		return
+	}
+	resp := connectResponse{common: newCommon(pr), Message: "SMB connection failed"}
+	if n := pr.res.Negotiate; n != nil {
+		resp.Success = true
+		resp.Message = "SMB connection successful"
+		resp.Dialect = seedDialect(n.Dialect)
+		resp.ServerResponse = "SMB2 negotiate successful — dialect: " + resp.Dialect
+	} else {
+		resp.Error = firstError(pr.res, spec.stages)
+		resp.ServerResponse = resp.Error
+	}
+	writeJSON(w, pr.httpCode, resp)
+}
+
+// --- /api/smb/negotiate -----------------------------------------------------------------
+
+type negotiateFields struct {
+	Dialect           string     `json:"dialect"`
+	DialectCode       int        `json:"dialectCode"`
+	DialectName       string     `json:"dialectName"`
+	ServerGUID        string     `json:"serverGuid"`
+	SecurityMode      int        `json:"securityMode"`
+	SecurityModeFlags []string   `json:"securityModeFlags"`
+	SigningRequired   *bool      `json:"signingRequired"`
+	Capabilities      []string   `json:"capabilities"`
+	CapabilitiesRaw   uint32     `json:"capabilitiesRaw"`
+	SystemTime        *time.Time `json:"systemTime"`
+	Note              string     `json:"note,omitempty"`
+}
+
+type negotiateResponse struct {
+	common
+	*negotiateFields
+	// SMB1Enabled is the dedicated SMB1 NEGOTIATE's verdict (true, false, null = unknown).
+	SMB1Enabled *bool `json:"smb1Enabled"`
+}
+
+func (s *apiServer) smbNegotiate(w http.ResponseWriter, r *http.Request) {
+	spec := probeSpec{stages: []string{"negotiate", "smb1"}, defaultTimeout: timeoutSMB, anonymousOnly: true}
+	pr := s.runProbe(w, r, spec)
+	if pr == nil {
+		return
+	}
+	resp := negotiateResponse{common: newCommon(pr)}
+	if pr.res.SMB1 != nil {
+		resp.SMB1Enabled = pr.res.SMB1.Enabled
+	}
+	switch n, s1 := pr.res.Negotiate, pr.res.SMB1; {
+	case n != nil:
+		caps := uint32(parseHex(n.CapabilitiesRaw))
+		resp.Success = true
+		resp.negotiateFields = &negotiateFields{
+			Dialect: seedDialect(n.Dialect), DialectCode: int(parseHex(n.DialectRevision)), DialectName: seedDialect(n.Dialect),
+			ServerGUID: n.ServerGUID, SecurityMode: int(n.SecurityMode), SecurityModeFlags: securityModeFlags(n.SecurityMode),
+			SigningRequired: n.SigningRequired, Capabilities: bitNames(caps, smbCapabilityNames), CapabilitiesRaw: caps,
+			SystemTime: n.SystemTime,
+		}
+	case s1 != nil && s1.Enabled != nil && *s1.Enabled:
+		resp.Success = true
+		mode := 0
+		if s1.SigningEnabled != nil && *s1.SigningEnabled {
+			mode |= int(wire.NegotiateSigningEnabled)
+		}
+		if s1.SigningRequired != nil && *s1.SigningRequired {
+			mode |= int(wire.NegotiateSigningRequired)
+		}
+		resp.negotiateFields = &negotiateFields{
+			Dialect: "SMB 1.x (CIFS)", DialectCode: 1, DialectName: "SMB 1.x (CIFS)", ServerGUID: s1.ServerGUID,
+			SecurityMode: mode, SecurityModeFlags: securityModeFlags(uint16(mode)), SigningRequired: s1.SigningRequired,
+			Capabilities: s1.Capabilities, CapabilitiesRaw: uint32(parseHex(s1.CapabilitiesRaw)), SystemTime: s1.SystemTime,
+			Note: "Server answered only the dedicated SMB1 NEGOTIATE (NT LM 0.12); SMB2/3 negotiation failed",
+		}
+	default:
+		resp.Error = firstError(pr.res, spec.stages)
+	}
+	writeJSON(w, pr.httpCode, resp)
+}
+
+func securityModeFlags(mode uint16) []string {
+	out := []string{}
+	if mode&uint16(wire.NegotiateSigningEnabled) != 0 {
+		out = append(out, "SigningEnabled")
+	}
+	if mode&uint16(wire.NegotiateSigningRequired) != 0 {
+		out = append(out, "SigningRequired")
+	}
+	return out
+}
+
+// --- /api/smb/session -------------------------------------------------------------------
+
+type sessionResponse struct {
+	common
+	SessionID    SessionID `json:"sessionId"`
+	SessionFlags uint16    `json:"sessionFlags"`
+	Anonymous    bool      `json:"anonymous"`
+	Guest        bool      `json:"guest"`
+	Encrypted    bool      `json:"encrypted"`
+}
+
+func (s *apiServer) smbSession(w http.ResponseWriter, r *http.Request) {
+	spec := probeSpec{stages: []string{"negotiate", "session"}, required: []string{"negotiate", "session"},
+		defaultTimeout: timeoutSMB, anonymousOnly: true}
+	pr := s.runProbe(w, r, spec)
+	if pr == nil {
+		return
+	}
+	resp := sessionResponse{common: newCommon(pr)}
+	if st, ok := pr.res.Stages["session"]; ok && st.Status == probes.StageOK && pr.cap.haveSession {
+		resp.Success = true
+		resp.SessionID = SessionID(pr.cap.sessionID)
+		resp.SessionFlags = pr.cap.sessionFlags
+		resp.Anonymous = true
+		resp.Guest = pr.cap.sessionFlags&wire.SessionFlagIsGuest != 0
+		resp.Encrypted = pr.cap.sessionFlags&wire.SessionFlagEncryptData != 0
+	} else {
+		resp.Error = sessionError(pr.res)
+	}
+	writeJSON(w, pr.httpCode, resp)
+}
+
+func sessionError(res *probes.Result) string {
+	if n := res.Sessions.Null; n != nil && n.SetupOK != nil && !*n.SetupOK {
+		return "anonymous session rejected: " + n.Status
+	}
+	return firstError(res, []string{"negotiate", "session"})
+}
+
+// --- /api/smb/tree ----------------------------------------------------------------------
+
+type treeResponse struct {
+	common
+	SessionID     SessionID `json:"sessionId"`
+	TreeID        uint32    `json:"treeId"`
+	Share         string    `json:"share"`
+	ShareType     string    `json:"shareType,omitempty"`
+	ShareFlags    uint32    `json:"shareFlags"`
+	Capabilities  uint32    `json:"capabilities"`
+	MaximalAccess string    `json:"maximalAccess,omitempty"`
+	// NullSessionAllowed is whether the anonymous session could use IPC$ (result schema).
+	NullSessionAllowed *bool `json:"nullSessionAllowed"`
+}
+
+func (s *apiServer) smbTree(w http.ResponseWriter, r *http.Request) {
+	spec := probeSpec{stages: []string{"negotiate", "session", "tree"}, required: []string{"negotiate", "session", "tree"},
+		defaultTimeout: timeoutSMB, defaultShare: "IPC$", anonymousOnly: true}
+	pr := s.runProbe(w, r, spec)
+	if pr == nil {
+		return
+	}
+	resp := treeResponse{common: newCommon(pr), SessionID: SessionID(pr.cap.sessionID), Share: pr.share}
+	if n := pr.res.Sessions.Null; n != nil {
+		resp.NullSessionAllowed = n.Allowed
+	}
+	if t, ok := pr.cap.tree(pr.share); ok {
+		resp.Success = true
+		resp.TreeID = t.id
+		resp.ShareType = seedShareType(t.shareType)
+		resp.ShareFlags = t.shareFlags
+		resp.Capabilities = t.capabilities
+		resp.MaximalAccess = fmt.Sprintf("0x%08x", t.maximalAccess)
+	} else {
+		resp.Error = treeError(pr.res, pr.share)
+	}
+	writeJSON(w, pr.httpCode, resp)
+}
+
+func seedShareType(t uint8) string {
+	switch t {
+	case wire.ShareTypeDisk:
+		return "DISK"
+	case wire.ShareTypePipe:
+		return "PIPE"
+	case wire.ShareTypePrint:
+		return "PRINT"
+	}
+	return fmt.Sprintf("Unknown (%d)", t)
+}
+
+func treeError(res *probes.Result, share string) string {
+	for _, sh := range res.Shares {
+		if !strings.EqualFold(sh.Name, share) {
+			continue
+		}
+		for _, a := range sh.Access {
+			if a.Identity == "anonymous" && a.TreeConnect != "" && a.TreeConnect != "STATUS_SUCCESS" {
+				return "TREE_CONNECT failed: " + a.TreeConnect
+			}
+		}
+	}
+	if msg := sessionError(res); msg != "" {
+		return msg
+	}
+	return firstError(res, []string{"tree"})
+}
+
+// --- /api/smb/stat ----------------------------------------------------------------------
+
+type statFields struct {
+	CreationTime   *time.Time `json:"creationTime"`
+	LastAccessTime *time.Time `json:"lastAccessTime"`
+	LastWriteTime  *time.Time `json:"lastWriteTime"`
+	ChangeTime     *time.Time `json:"changeTime"`
+	FileAttributes string     `json:"fileAttributes,omitempty"`
+	IsDirectory    *bool      `json:"isDirectory"`
+	Size           *uint64    `json:"size"`
+	AllocationSize *uint64    `json:"allocationSize"`
+	Attributes     []string   `json:"attributes"`
+}
+
+type statResponse struct {
+	common
+	SessionID SessionID `json:"sessionId"`
+	TreeID    uint32    `json:"treeId"`
+	Share     string    `json:"share"`
+	Path      string    `json:"path"`
+	statFields
+}
+
+func (s *apiServer) smbStat(w http.ResponseWriter, r *http.Request) {
+	spec := probeSpec{stages: []string{"negotiate", "session", "tree", "stat"}, required: []string{"negotiate", "session", "tree", "stat"},
+		defaultTimeout: timeoutSMB, defaultShare: "C$", stat: true, anonymousOnly: true}
+	pr := s.runProbe(w, r, spec)
+	if pr == nil {
+		return
+	}
+	resp := statResponse{common: newCommon(pr), SessionID: SessionID(pr.cap.sessionID), Share: pr.share, Path: pr.path}
+	if t, ok := pr.cap.tree(pr.share); ok {
+		resp.TreeID = t.id
+	}
+	st := findStat(pr.res, pr.share)
+	if ok, msg := statOutcome(pr, st); ok {
+		resp.Success = true
+		resp.statFields = statFieldsOf(st)
+	} else {
+		resp.Error = msg
+	}
+	writeJSON(w, pr.httpCode, resp)
+}
+
+// findStat returns the anonymous stat record of share.
+func findStat(res *probes.Result, share string) *probes.Stat {
+	for _, sh := range res.Shares {
+		if !strings.EqualFold(sh.Name, share) {
+			continue
+		}
+		for _, a := range sh.Access {
+			if a.Identity == "anonymous" && a.Stat != nil {
+				return a.Stat
+			}
+		}
+	}
+	return nil
+}
+
+func statOutcome(pr *probeRun, st *probes.Stat) (bool, string) {
+	if sr, ok := pr.res.Stages["stat"]; ok && sr.Status == probes.StageOK && st != nil {
+		return true, ""
+	}
+	if st != nil && st.Status != "" && st.Status != "STATUS_SUCCESS" {
+		return false, "CREATE failed: " + st.Status
+	}
+	if _, ok := pr.cap.tree(pr.share); !ok {
+		return false, treeError(pr.res, pr.share)
+	}
+	return false, firstError(pr.res, []string{"stat"})
+}
+
+func statFieldsOf(st *probes.Stat) statFields {
+	attrs := uint32(parseHex(st.AttributesRaw))
+	return statFields{
+		CreationTime: st.CreationTime, LastAccessTime: st.LastAccessTime, LastWriteTime: st.LastWriteTime,
+		ChangeTime: st.ChangeTime, FileAttributes: fmt.Sprintf("0x%04x", attrs), IsDirectory: st.IsDirectory,
+		Size: st.Size, AllocationSize: st.AllocationSize, Attributes: st.Attributes,
+	}
+}
+
+// --- /api/cifs/negotiate and /api/cifs/connect ------------------------------------------
+
+type cifsNegotiateResponse struct {
+	common
+	// TCPLatency is connect + NEGOTIATE round trip, milliseconds.
+	TCPLatency      int64      `json:"tcpLatency"`
+	Dialect         string     `json:"dialect,omitempty"`
+	ServerGUID      string     `json:"serverGuid,omitempty"`
+	Capabilities    []string   `json:"capabilities"`
+	MaxTransactSize uint32     `json:"maxTransactSize"`
+	MaxReadSize     uint32     `json:"maxReadSize"`
+	MaxWriteSize    uint32     `json:"maxWriteSize"`
+	ServerTime      *time.Time `json:"serverTime"`
+}
+
+func (s *apiServer) cifsNegotiate(w http.ResponseWriter, r *http.Request) {
+	spec := probeSpec{stages: []string{"negotiate"}, required: []string{"negotiate"}, defaultTimeout: timeoutCIFSNegotiate, anonymousOnly: true}
+	pr := s.runProbe(w, r, spec)
+	if pr == nil {
+		return
+	}
+	resp := cifsNegotiateResponse{common: newCommon(pr), Capabilities: []string{}}
+	if st, ok := pr.res.Stages["negotiate"]; ok {
+		resp.TCPLatency = int64(math.Round(st.DurationSeconds * 1000))
+	}
+	if n := pr.res.Negotiate; n != nil {
+		resp.Success = true
+		resp.Dialect = seedDialect(n.Dialect)
+		resp.ServerGUID = n.ServerGUID
+		resp.Capabilities = bitNames(uint32(parseHex(n.CapabilitiesRaw)), cifsCapabilityNames)
+		resp.MaxTransactSize, resp.MaxReadSize, resp.MaxWriteSize = n.MaxTransactSize, n.MaxReadSize, n.MaxWriteSize
+		resp.ServerTime = n.SystemTime
+	} else {
+		resp.Error = firstError(pr.res, spec.stages)
+	}
+	writeJSON(w, pr.httpCode, resp)
+}
+
+// --- /api/cifs/stat (anonymous) ---------------------------------------------------------
+
+type cifsStatResponse struct {
+	common
+	Share         string `json:"share"`
+	Path          string `json:"path"`
+	RawAttributes uint32 `json:"rawAttributes"`
+	statFields
+}
+
+// cifsStat stats a path anonymously (no username). With credentials it needs the
+// credentialed client, which is not there yet (501).
+func (s *apiServer) cifsStat(w http.ResponseWriter, r *http.Request) {
+	spec := probeSpec{stages: []string{"negotiate", "session", "tree", "stat"}, required: []string{"negotiate", "session", "tree", "stat"},
+		defaultTimeout: timeoutCIFSStat, defaultShare: "IPC$", shareRequired: true, stat: true, credentialed: "/api/cifs/stat"}
+	pr := s.runProbe(w, r, spec)
+	if pr == nil {
+		return
+	}
+	resp := cifsStatResponse{common: newCommon(pr), Share: pr.share, Path: pr.path}
+	st := findStat(pr.res, pr.share)
+	if ok, msg := statOutcome(pr, st); ok {
+		resp.Success = true
+		resp.statFields = statFieldsOf(st)
+		resp.RawAttributes = uint32(parseHex(st.AttributesRaw))
+	} else {
+		resp.Error = msg
+	}
+	writeJSON(w, pr.httpCode, resp)
+}
+
+// notImplemented answers 501 for the endpoints that need the credentialed SMB client.
+func notImplemented(w http.ResponseWriter, endpoint string) {
+	writeError(w, http.StatusNotImplemented, "", endpoint+": credentialed access is not implemented yet")
+}
+
+// cifsCredentialed is /api/cifs/auth, /ls and /read: the request is checked (400, 413, 403)
+// and then answered 501 until the credentialed SMB client exists.
+func (s *apiServer) cifsCredentialed(endpoint string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req apiRequest
+		if e := decodeJSON(r, &req); e != nil {
+			e.write(w)
+			return
+		}
+		if e := s.checkTarget(r, &req); e != nil {
+			e.write(w)
+			return
+		}
+		notImplemented(w, endpoint)
+	}
+}
+
+// cifsWrite is refused with 403 unless api.allow_write is set, before the body is read.
+func (s *apiServer) cifsWrite(w http.ResponseWriter, r *http.Request) {
+	if !s.d.cfg.Load().API.AllowWrite {
+		writeError(w, http.StatusForbidden, "", "/api/cifs/write is disabled: set api.allow_write: true in the configuration (or start serve with -allow-write) to enable it")
+		return
+	}
+	s.cifsCredentialed("/api/cifs/write")(w, r)
+}

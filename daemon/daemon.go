@@ -1,0 +1,277 @@
+// Package daemon is `smbsweep serve`: scheduled scan jobs that write each run as JSONL (+ CSV)
+// with a diff against the previous run, the HTTP JSON API of the seed documents (single-host
+// SMB probes, streaming scans, blackbox-style /probe), and Prometheus metrics — secure by
+// default: loopback only unless bearer tokens are configured, targets limited to an
+// allowlist, write access off.
+//
+// The configuration format is docs/DAEMON.md (example: configs/smbsweep.yml); the API is
+// docs/API.md.
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/smbsweep/smbsweep/scanner"
+)
+
+// Overrides are command-line settings that take precedence over the file, on start and on
+// every reload.
+type Overrides struct {
+	Listen       string   // -listen
+	AllowTargets []string // -allow-targets (nil: keep the file's)
+	AllowWrite   bool     // -allow-write (can only enable)
+	TokenFile    string   // -token-file (replaces the file's tokens)
+}
+
+// Options configure a Daemon.
+type Options struct {
+	// ConfigFile is the YAML configuration; "" runs the API alone with defaults and Overrides.
+	ConfigFile string
+	Overrides  Overrides
+	// Version goes into smbsweep_build_info.
+	Version string
+	// Log receives the daemon's logs (default: text to stderr). Request bodies, credentials and
+	// tokens are never logged.
+	Log *slog.Logger
+	// Env looks up environment variables (default os.LookupEnv).
+	Env Env
+	// Resolver resolves target names (default net.DefaultResolver).
+	Resolver scanner.Resolver
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// OnRun, when set, is called after every job run (tests).
+	OnRun func(RunReport)
+}
+
+// Daemon is a running `smbsweep serve`.
+type Daemon struct {
+	opts     Options
+	log      *slog.Logger
+	env      Env
+	resolver scanner.Resolver
+	now      func() time.Time
+	onRun    func(RunReport)
+	metrics  *Metrics
+
+	cfg   atomic.Pointer[Config]
+	ready atomic.Bool
+
+	reloadMu sync.Mutex
+	sched    *scheduler
+	ln       net.Listener
+	srv      *http.Server
+	api      *apiServer
+
+	// shutdown ends API scans and job dispatch when Run's context ends.
+	shutdown       context.Context
+	cancelShutdown context.CancelFunc
+}
+
+// New loads and checks the configuration (an error here is the user's to fix: exit 2) and
+// prepares the metrics. Nothing listens or runs until Listen and Run.
+func New(opts Options) (*Daemon, error) {
+	d := &Daemon{opts: opts, log: opts.Log, env: opts.Env, resolver: opts.Resolver, now: opts.Now, onRun: opts.OnRun}
+	if d.log == nil {
+		d.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if d.env == nil {
+		d.env = os.LookupEnv
+	}
+	if d.resolver == nil {
+		d.resolver = net.DefaultResolver
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if opts.Version == "" {
+		opts.Version = "dev"
+	}
+	d.metrics = NewMetrics(opts.Version)
+	cfg, err := d.loadConfig()
+	if err != nil {
+		d.metrics.reloaded(false, d.now())
+		return nil, err
+	}
+	d.metrics.reloaded(true, d.now())
+	d.cfg.Store(cfg)
+	d.shutdown, d.cancelShutdown = context.WithCancel(context.Background())
+	d.api = newAPIServer(d)
+	return d, nil
+}
+
+// loadConfig reads the file (if any) and applies the overrides; the exposure check (no
+// tokens on a non-loopback listener) runs after the overrides, which may fix or cause it.
+func (d *Daemon) loadConfig() (*Config, error) {
+	cfg := NewConfig()
+	if d.opts.ConfigFile == "" {
+		if err := cfg.resolve("", d.env); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if cfg, err = loadFile(d.opts.ConfigFile, d.env, false); err != nil {
+			return nil, err
+		}
+	}
+	if err := cfg.ApplyOverrides(d.opts.Overrides); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// ApplyOverrides applies command-line settings, then checks again that a non-loopback
+// listener has tokens.
+func (c *Config) ApplyOverrides(o Overrides) error {
+	if o.Listen != "" {
+		if err := checkListen(o.Listen); err != nil {
+			return fmt.Errorf("-listen: %v", strings.TrimPrefix(err.Error(), "listen "))
+		}
+		c.Listen = o.Listen
+	}
+	if o.AllowTargets != nil {
+		allow, err := ParseAllowTargets(o.AllowTargets)
+		if err != nil {
+			return fmt.Errorf("-allow-targets: %v", err)
+		}
+		c.API.AllowTargets, c.API.allow = o.AllowTargets, allow
+	}
+	if o.AllowWrite {
+		c.API.AllowWrite = true
+	}
+	if o.TokenFile != "" {
+		c.API.tokens = nil
+		c.API.TokenFile = o.TokenFile
+		if err := c.API.LoadTokenFile(o.TokenFile); err != nil {
+			return fmt.Errorf("-token-file: %v", err)
+		}
+	}
+	return c.CheckExposure()
+}
+
+// Config returns the configuration in force.
+func (d *Daemon) Config() *Config { return d.cfg.Load() }
+
+// Metrics returns the daemon's metrics (its registry is what /metrics serves).
+func (d *Daemon) Metrics() *Metrics { return d.metrics }
+
+// Listen binds the configured address. Run calls it when it was not called before.
+func (d *Daemon) Listen() (net.Addr, error) {
+	if d.ln != nil {
+		return d.ln.Addr(), nil
+	}
+	ln, err := net.Listen("tcp", d.cfg.Load().Listen)
+	if err != nil {
+		return nil, err
+	}
+	d.ln = ln
+	return ln.Addr(), nil
+}
+
+// Run serves the API and runs the jobs until ctx ends, then shuts down: no new runs or API
+// scans start, job runs stop dispatching and let hosts in flight finish (aborted after
+// shutdown_timeout), every file is written whole, the HTTP server drains. It returns nil
+// after a clean shutdown.
+func (d *Daemon) Run(ctx context.Context) error {
+	if _, err := d.Listen(); err != nil {
+		return err
+	}
+	cfg := d.cfg.Load()
+	abort, abortAll := context.WithCancel(context.Background())
+	defer abortAll()
+	d.reloadMu.Lock()
+	d.sched = newScheduler(d, d.shutdown, abort)
+	d.sched.apply(cfg.Jobs)
+	d.reloadMu.Unlock()
+
+	d.srv = &http.Server{
+		Handler:           d.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- d.srv.Serve(d.ln) }()
+	d.ready.Store(true)
+	d.log.Info("smbsweep serve started", "listen", d.ln.Addr().String(), "jobs", len(cfg.Jobs),
+		"tokens", cfg.API.HasTokens(), "allow_write", cfg.API.AllowWrite)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		runErr = fmt.Errorf("http server: %w", err)
+	}
+	d.ready.Store(false)
+	grace := d.cfg.Load().ShutdownTimeout.D()
+	d.log.Info("shutting down: no new runs; hosts in flight finish", "grace", grace)
+	d.cancelShutdown()
+	timer := time.AfterFunc(grace, func() {
+		d.log.Warn("shutdown grace over: aborting hosts in flight")
+		abortAll()
+	})
+	defer timer.Stop()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), grace+5*time.Second)
+		defer cancel()
+		if err := d.srv.Shutdown(sctx); err != nil {
+			d.srv.Close()
+		}
+	}()
+	d.sched.wait()
+	wg.Wait()
+	d.log.Info("stopped")
+	return runErr
+}
+
+// Reload reads the configuration again and applies it atomically: a bad file is rejected
+// (the old configuration stays, smbsweep_config_last_reload_successful drops to 0); a good
+// one replaces the API settings and the jobs, without interrupting a run in progress.
+func (d *Daemon) Reload() error {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	cfg, err := d.loadConfig()
+	if err != nil {
+		d.metrics.reloaded(false, d.now())
+		d.log.Error("reload rejected; keeping the running configuration", "err", err)
+		return err
+	}
+	old := d.cfg.Load()
+	if cfg.Listen != old.Listen {
+		d.log.Warn("listen changed in the configuration; it takes effect on restart", "listen", cfg.Listen, "in_use", old.Listen)
+		cfg.Listen = old.Listen
+		if err := cfg.CheckExposure(); err != nil {
+			d.metrics.reloaded(false, d.now())
+			return err
+		}
+	}
+	d.cfg.Store(cfg)
+	if d.sched != nil {
+		d.sched.apply(cfg.Jobs)
+	}
+	d.metrics.reloaded(true, d.now())
+	d.log.Info("configuration reloaded", "jobs", len(cfg.Jobs))
+	return nil
+}
+
+// LastRuns returns the last run report of each job.
+func (d *Daemon) LastRuns() map[string]RunReport {
+	d.reloadMu.Lock()
+	s := d.sched
+	d.reloadMu.Unlock()
+	if s == nil {
+		return nil
+	}
+	return s.lastReports()
+}

@@ -1,0 +1,293 @@
+package daemon
+
+import (
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/smbsweep/smbsweep/output"
+	"github.com/smbsweep/smbsweep/probes"
+)
+
+// JobLabel is the label that carries a job's name on every per-job series. It is not "job":
+// Prometheus attaches its own "job" label to every scraped series and would rename ours to
+// "exported_job".
+const JobLabel = "scan_job"
+
+// Run results (label values of smbsweep_job_runs_total).
+const (
+	runSuccess     = "success"
+	runFailed      = "failed"
+	runInterrupted = "interrupted"
+)
+
+var runResults = []string{runSuccess, runFailed, runInterrupted}
+
+// Endpoints is the closed set of "endpoint" label values of the API metrics.
+var endpointLabels = []string{
+	"/api/smb/connect", "/api/smb/negotiate", "/api/smb/session", "/api/smb/tree", "/api/smb/stat",
+	"/api/cifs/negotiate", "/api/cifs/connect", "/api/cifs/auth", "/api/cifs/ls", "/api/cifs/read",
+	"/api/cifs/stat", "/api/cifs/write", "/api/v1/scans", "/probe", "/metrics", "/-/reload",
+	"/-/healthy", "/-/ready", "other",
+}
+
+// Metrics is the daemon's one registry and everything on it. Per-job series carry the
+// scan_job label (config-defined names); every other label comes from a closed set. Nothing
+// derived from a target, a host, a share or a request body becomes a label.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	lastRunHosts       *prometheus.GaugeVec
+	lastRunStatusHosts *prometheus.GaugeVec
+	lastRunStart       *prometheus.GaugeVec
+	lastSuccess        *prometheus.GaugeVec
+	lastDuration       *prometheus.GaugeVec
+	lastRunSuccess     *prometheus.GaugeVec
+	runs               *prometheus.CounterVec
+	skipped            *prometheus.CounterVec
+	running            *prometheus.GaugeVec
+	interval           *prometheus.GaugeVec
+	nextRun            *prometheus.GaugeVec
+	targetsDone        *prometheus.GaugeVec
+	reloadOK           prometheus.Gauge
+	reloadTime         prometheus.Gauge
+	apiRequests        *prometheus.CounterVec
+	apiDuration        *prometheus.HistogramVec
+	apiInFlight        prometheus.Gauge
+
+	mu   sync.Mutex
+	scan map[string]*jobScanMetrics // per job, registered with the scan_job label
+}
+
+// jobScanMetrics is output.ScanMetrics for one job plus the collectors it registered, so that
+// a job removed by a reload can take its series away.
+type jobScanMetrics struct {
+	m          *output.ScanMetrics
+	collectors []prometheus.Collector
+}
+
+// recorder registers with reg and remembers what it registered.
+type recorder struct {
+	reg  prometheus.Registerer
+	regd []prometheus.Collector
+}
+
+func (r *recorder) Register(c prometheus.Collector) error {
+	if err := r.reg.Register(c); err != nil {
+		return err
+	}
+	r.regd = append(r.regd, c)
+	return nil
+}
+
+func (r *recorder) MustRegister(cs ...prometheus.Collector) {
+	for _, c := range cs {
+		if err := r.Register(c); err != nil {
+			panic(err)
+		}
+	}
+}
+
+func (r *recorder) Unregister(c prometheus.Collector) bool { return r.reg.Unregister(c) }
+
+// NewMetrics builds the registry: process and Go collectors, build info, and the daemon's own
+// metrics.
+func NewMetrics(version string) *Metrics {
+	reg := prometheus.NewRegistry()
+	job := []string{JobLabel}
+	m := &Metrics{
+		Registry: reg,
+		lastRunHosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smbsweep_job_last_run_hosts",
+			Help: "Hosts on which a finding was true in the job's last completed run, by finding id.",
+		}, []string{JobLabel, "finding"}),
+		lastRunStatusHosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smbsweep_job_last_run_status_hosts",
+			Help: "Hosts per host status in the job's last completed run.",
+		}, []string{JobLabel, "status"}),
+		lastRunStart: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smbsweep_job_last_run_start_timestamp_seconds",
+			Help: "When the job's last run started, seconds since the Unix epoch.",
+		}, job),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smbsweep_job_last_success_timestamp_seconds",
+			Help: "When the job's last successful run finished, seconds since the Unix epoch.",
+		}, job),
+		lastDuration: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smbsweep_job_last_run_duration_seconds",
+			Help: "How long the job's last run took.",
+		}, job),
+		lastRunSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smbsweep_job_last_run_success",
+			Help: "1 when the job's last run scanned every target and wrote its files, else 0.",
+		}, job),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smbsweep_job_runs_total",
+			Help: "Runs of the job by result (success, failed, interrupted).",
+		}, []string{JobLabel, "result"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smbsweep_job_runs_skipped_total",
+			Help: "Scheduled runs not started because the job's previous run was still going.",
+		}, job),
+		running: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smbsweep_job_running",
+			Help: "1 while a run of the job is in progress.",
+		}, job),
+		interval: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smbsweep_job_interval_seconds",
+			Help: "The period of the job's schedule (the gap between its next two runs).",
+		}, job),
+		nextRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smbsweep_job_next_run_timestamp_seconds",
+			Help: "When the job runs next (jitter included), seconds since the Unix epoch.",
+		}, job),
+		targetsDone: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smbsweep_targets_done",
+			Help: "Targets of the current (or last) run whose result was written.",
+		}, job),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smbsweep_config_last_reload_successful",
+			Help: "1 when the last configuration (re)load succeeded, 0 when it was rejected.",
+		}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smbsweep_config_last_reload_success_timestamp_seconds",
+			Help: "When the configuration was last loaded successfully, seconds since the Unix epoch.",
+		}),
+		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smbsweep_api_requests_total",
+			Help: "HTTP requests by endpoint and status code.",
+		}, []string{"endpoint", "code"}),
+		apiDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "smbsweep_api_request_duration_seconds",
+			Help:    "Duration of HTTP requests by endpoint.",
+			Buckets: []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"endpoint"}),
+		apiInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smbsweep_api_requests_in_flight",
+			Help: "HTTP requests being served.",
+		}),
+		scan: make(map[string]*jobScanMetrics),
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "smbsweep_build_info",
+		Help: "Always 1; the labels say which smbsweep is running.",
+	}, []string{"version", "goversion"})
+	build.WithLabelValues(version, runtime.Version()).Set(1)
+	reg.MustRegister(m.lastRunHosts, m.lastRunStatusHosts, m.lastRunStart, m.lastSuccess, m.lastDuration,
+		m.lastRunSuccess, m.runs, m.skipped, m.running, m.interval, m.nextRun, m.targetsDone,
+		m.reloadOK, m.reloadTime, m.apiRequests, m.apiDuration, m.apiInFlight, build,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// addJob creates a job's series: its scan metrics, zeroed counters and its schedule period.
+func (m *Metrics) addJob(name string, interval time.Duration) *output.ScanMetrics {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.interval.WithLabelValues(name).Set(interval.Seconds())
+	if js, ok := m.scan[name]; ok {
+		return js.m
+	}
+	for _, r := range runResults {
+		m.runs.WithLabelValues(name, r)
+	}
+	m.skipped.WithLabelValues(name)
+	m.running.WithLabelValues(name).Set(0)
+	rec := &recorder{reg: prometheus.WrapRegistererWith(prometheus.Labels{JobLabel: name}, m.Registry)}
+	js := &jobScanMetrics{m: output.NewScanMetrics(rec)}
+	js.collectors = rec.regd
+	m.scan[name] = js
+	return js.m
+}
+
+// removeJob deletes every series of a job that a reload removed.
+func (m *Metrics) removeJob(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if js, ok := m.scan[name]; ok {
+		for _, c := range js.collectors {
+			m.Registry.Unregister(c)
+		}
+		delete(m.scan, name)
+	}
+	l := prometheus.Labels{JobLabel: name}
+	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
+		m.lastRunHosts, m.lastRunStatusHosts, m.lastRunStart, m.lastSuccess, m.lastDuration, m.lastRunSuccess,
+		m.runs, m.skipped, m.running, m.interval, m.nextRun, m.targetsDone,
+	} {
+		v.DeletePartialMatch(l)
+	}
+}
+
+// runStarted marks a run in progress.
+func (m *Metrics) runStarted(job string, start time.Time) {
+	m.running.WithLabelValues(job).Set(1)
+	m.lastRunStart.WithLabelValues(job).Set(unixSeconds(start))
+	m.targetsDone.WithLabelValues(job).Set(0)
+}
+
+// runFinished records a run's outcome. The per-finding and per-status gauges change only for
+// a run that scanned every target: an interrupted run would under-count.
+func (m *Metrics) runFinished(job, result string, start time.Time, dur time.Duration, s *probes.Summary) {
+	m.running.WithLabelValues(job).Set(0)
+	m.lastDuration.WithLabelValues(job).Set(dur.Seconds())
+	m.runs.WithLabelValues(job, result).Inc()
+	ok := 0.0
+	if result == runSuccess {
+		ok = 1
+		m.lastSuccess.WithLabelValues(job).Set(unixSeconds(start.Add(dur)))
+		m.setLastRunCounts(job, s)
+	}
+	m.lastRunSuccess.WithLabelValues(job).Set(ok)
+}
+
+// setLastRunCounts copies a complete run's summary into the last-run gauges.
+func (m *Metrics) setLastRunCounts(job string, s *probes.Summary) {
+	if s == nil {
+		return
+	}
+	for _, id := range output.FindingIDs {
+		m.lastRunHosts.WithLabelValues(job, id).Set(float64(s.Findings[id]))
+	}
+	for _, st := range probes.Statuses {
+		m.lastRunStatusHosts.WithLabelValues(job, string(st)).Set(float64(s.Statuses[string(st)]))
+	}
+}
+
+// restoreLastRun and restoreLastSuccess set the last-run gauges from run files found on disk
+// at start-up (the newest run, and the newest complete one), so that a restart does not blank
+// the dashboards or fire "no successful run" alerts.
+func (m *Metrics) restoreLastRun(job string, s *probes.Summary) {
+	m.lastRunStart.WithLabelValues(job).Set(unixSeconds(s.Started))
+	m.lastDuration.WithLabelValues(job).Set(s.DurationSeconds)
+	ok := 1.0
+	if s.Interrupted {
+		ok = 0
+	}
+	m.lastRunSuccess.WithLabelValues(job).Set(ok)
+}
+
+func (m *Metrics) restoreLastSuccess(job string, s *probes.Summary) {
+	m.lastSuccess.WithLabelValues(job).Set(unixSeconds(s.Finished))
+	m.setLastRunCounts(job, s)
+}
+
+func (m *Metrics) reloaded(ok bool, at time.Time) {
+	if ok {
+		m.reloadOK.Set(1)
+		m.reloadTime.Set(unixSeconds(at))
+		return
+	}
+	m.reloadOK.Set(0)
+}
+
+func (m *Metrics) observeRequest(endpoint string, code int, d time.Duration) {
+	m.apiRequests.WithLabelValues(endpoint, strconv.Itoa(code)).Inc()
+	m.apiDuration.WithLabelValues(endpoint).Observe(d.Seconds())
+}
+
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
