@@ -17,11 +17,15 @@ import (
 
 // smbclientShares lists the shares `smbclient -N -L` reports (the oracle for anonymous share
 // enumeration), sorted, or nil when smbclient is refused.
-func smbclientShares(t *testing.T, srv *sambatest.Server) []string {
+func smbclientShares(t *testing.T, srv *sambatest.Server, auth ...string) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "smbclient", "-N", "-L", "//"+srv.Addr.String(), "-p", itoa(srv.Port), "-g").CombinedOutput()
+	if auth == nil {
+		auth = []string{"-N"}
+	}
+	args := append(auth, "-L", "//"+srv.Addr.String(), "-p", itoa(srv.Port), "-g")
+	out, err := exec.CommandContext(ctx, "smbclient", args...).CombinedOutput()
 	var names []string
 	for _, line := range strings.Split(string(out), "\n") {
 		// -g (grepable) lines look like "Disk|public|Public files".
@@ -62,18 +66,17 @@ func TestFleetShareEnumeration(t *testing.T) {
 	for _, srv := range fleet.Servers {
 		t.Run(srv.Name, func(t *testing.T) {
 			want := smbclientShares(t, srv)
-			r := runStages(t, srv, &probes.Options{}, "shares")
+			r := runStages(t, srv, &probes.Options{}, "shares", "guest")
 			st := r.Stages["shares"]
-			var got []string
-			for _, sh := range r.Shares {
-				if contains(sh.ListedBy, "anonymous") {
-					got = append(got, sh.Name)
-				}
+			got := listedBy(r, "anonymous")
+			// The guest identity: smbclient logging on as a user that does not exist.
+			wantGuest := smbclientShares(t, srv, "-U", "smbsweep-nosuchuser%not-a-password")
+			if gotGuest := listedBy(r, "guest"); strings.Join(gotGuest, ",") != strings.Join(wantGuest, ",") {
+				t.Errorf("guest shares %v, smbclient as a non-existent user says %v", gotGuest, wantGuest)
 			}
-			sort.Strings(got)
 			if want == nil {
 				// smbclient was refused: so must our anonymous enumeration be.
-				if len(got) != 0 || (st.Status != probes.StageFailed && st.Status != probes.StageSkipped) {
+				if len(got) != 0 {
 					t.Fatalf("smbclient -N -L is refused but we listed %v (stage %+v)", got, st)
 				}
 				return
@@ -149,6 +152,17 @@ func TestFleetShareAccess(t *testing.T) {
 	if f := finding(r, probes.FindingShareWritable); f == nil || f.Value != nil || !strings.Contains(f.Reason, "-check-write") {
 		t.Errorf("share_writable without -check-write: %+v", f)
 	}
+}
+
+func listedBy(r *probes.Result, identity string) []string {
+	var names []string
+	for _, sh := range r.Shares {
+		if contains(sh.ListedBy, identity) {
+			names = append(names, sh.Name)
+		}
+	}
+	sort.Strings(names)
+	return names
 }
 
 func contains(list []string, s string) bool {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/smbsweep/smbsweep/internal/sambatest"
 	"github.com/smbsweep/smbsweep/output"
@@ -214,5 +215,39 @@ func TestShardFlag(t *testing.T) {
 	var cfg scanner.Config
 	if err := f.apply(&cfg); err != nil || cfg.Shard.Index != 2 || cfg.Shard.Count != 5 {
 		t.Errorf("shard from the Indexed Job environment: %+v %v", cfg.Shard, err)
+	}
+}
+
+// TestFullProfileWithinHostDeadline scans the whole fleet, silent server included, with the
+// full profile: every host record is written within one host deadline (plus scheduling slack),
+// and the silent server is io-timeout with its findings unknown.
+func TestFullProfileWithinHostDeadline(t *testing.T) {
+	fleet := sambatest.Require(t)
+	const deadline = 4 * time.Second
+	args := append([]string{"scan", "-jsonl", "-profile", "full", "-timeout", deadline.String(), "-session-timeout", "2s"}, fleet.Targets()...)
+	code, out, stderr := runCLI(t, "", args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, l := range lines[:len(lines)-1] {
+		var r probes.Result
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		// The deadline is a context on every stage and socket; what runs after it is bookkeeping.
+		if d := time.Duration(r.DurationSeconds * float64(time.Second)); d > deadline+time.Second {
+			t.Errorf("%s took %s, beyond the %s host deadline", r.IP, d, deadline)
+		}
+		if r.IP == fleet.Silent.Addr().String() {
+			if r.Status != probes.StatusIOTimeout {
+				t.Errorf("silent server: %s", r.Status)
+			}
+			for _, f := range r.Findings {
+				if f.Value != nil {
+					t.Errorf("silent server finding %s = %v, want unknown", f.ID, *f.Value)
+				}
+			}
+		}
 	}
 }
