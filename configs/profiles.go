@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -52,7 +53,7 @@ func LoadProfiles(data []byte, source string) (map[string]Profile, error) {
 			return nil, fmt.Errorf("%s: profile %q has no stages: list some of %s", source, name, strings.Join(valid, ", "))
 		}
 		for _, st := range p.Stages {
-			if !contains(valid, st) {
+			if !slices.Contains(valid, st) {
 				return nil, fmt.Errorf("%s: profile %q: unknown stage %q: valid stages are %s", source, name, st, strings.Join(valid, ", "))
 			}
 		}
@@ -77,13 +78,4 @@ func ProfileNames(p map[string]Profile) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
 )
 
@@ -109,23 +108,16 @@ func (s *Session) readCheck(ctx context.Context, tid uint32, acc *ShareAccess) e
 		CreateDisposition:  wire.DispositionOpen,
 		CreateOptions:      wire.CreateOptDirectoryFile,
 	}
-	resp, err := s.conn.Call(ctx, wire.CmdCreate, tid, &create)
+	cr, st, err := s.open(ctx, tid, &create)
 	if err != nil {
 		return err
 	}
-	if st := resp.Header.Status; st != wire.StatusSuccess {
+	if st != wire.StatusSuccess {
 		acc.Read, acc.ReadStatus = Bool(false), "CREATE "+st.String()
 		return nil
 	}
-	cr := wire.CreateResponse(resp.Msg)
-	if err := cr.Validate(); err != nil {
-		return &transport.ProtocolError{Op: "CREATE response", Err: err}
-	}
 	fid := cr.FileID()
-	defer func() {
-		c := wire.CloseRequest{FileID: fid}
-		_, _ = s.conn.Call(ctx, wire.CmdClose, tid, &c)
-	}()
+	defer func() { _ = s.closeFile(ctx, tid, fid) }()
 	q := wire.QueryDirectoryRequest{
 		FileInformationClass: wire.FileNamesInformationClass,
 		Flags:                wire.QueryDirReturnSingleEntry | wire.QueryDirRestartScans,
@@ -133,7 +125,7 @@ func (s *Session) readCheck(ctx context.Context, tid uint32, acc *ShareAccess) e
 		FileName:             "*",
 		OutputBufferLength:   4096,
 	}
-	resp, err = s.conn.Call(ctx, wire.CmdQueryDirectory, tid, &q)
+	resp, err := s.conn.Call(ctx, wire.CmdQueryDirectory, tid, &q)
 	if err != nil {
 		return err
 	}
@@ -161,20 +153,15 @@ func (s *Session) writeCheck(ctx context.Context, tid uint32, share string, acc 
 		CreateOptions:      wire.CreateOptDirectoryFile | wire.CreateOptDeleteOnClose,
 		Name:               name,
 	}
-	resp, err := s.conn.Call(ctx, wire.CmdCreate, tid, &create)
+	cr, st, err := s.open(ctx, tid, &create)
 	if err != nil {
 		return err
 	}
-	if st := resp.Header.Status; st != wire.StatusSuccess {
+	if st != wire.StatusSuccess {
 		acc.Write, acc.WriteStatus = Bool(false), "CREATE "+st.String()
 		return nil
 	}
-	cr := wire.CreateResponse(resp.Msg)
-	if err := cr.Validate(); err != nil {
-		return &transport.ProtocolError{Op: "CREATE response", Err: err}
-	}
-	c := wire.CloseRequest{FileID: cr.FileID()}
-	if _, err := s.conn.Call(ctx, wire.CmdClose, tid, &c); err != nil {
+	if err := s.closeFile(ctx, tid, cr.FileID()); err != nil {
 		return fmt.Errorf("write check created %s but closing it failed: %w", name, err)
 	}
 	acc.Write, acc.WriteStatus = Bool(true), "CREATE STATUS_SUCCESS (directory created and removed)"
@@ -186,15 +173,12 @@ func (s *Session) writeCheck(ctx context.Context, tid uint32, share string, acc 
 		CreateDisposition:  wire.DispositionOpen,
 		Name:               name,
 	}
-	resp, err = s.conn.Call(ctx, wire.CmdCreate, tid, &open)
+	cr, st, err = s.open(ctx, tid, &open)
 	if err != nil {
 		return fmt.Errorf("write check could not verify that %s was removed: %w", name, err)
 	}
-	if resp.Header.Status == wire.StatusSuccess {
-		if cr := wire.CreateResponse(resp.Msg); cr.Validate() == nil {
-			c := wire.CloseRequest{FileID: cr.FileID()}
-			_, _ = s.conn.Call(ctx, wire.CmdClose, tid, &c)
-		}
+	if st == wire.StatusSuccess {
+		_ = s.closeFile(ctx, tid, cr.FileID())
 		return fmt.Errorf(`write check left directory \%s\%s behind: the server did not honour DELETE_ON_CLOSE; remove it by hand`, share, name)
 	}
 	return nil

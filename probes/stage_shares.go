@@ -74,22 +74,15 @@ func (s *Session) enumShares(ctx context.Context, r *Result, identity string) er
 		CreateDisposition:  wire.DispositionOpen,
 		Name:               "srvsvc",
 	}
-	resp, err := s.conn.Call(ctx, wire.CmdCreate, tid, &create)
+	cr, st, err := s.open(ctx, tid, &create)
 	if err != nil {
 		return err
 	}
-	if resp.Header.Status != wire.StatusSuccess {
-		return refusal(resp.Header.Status, `CREATE of pipe \srvsvc`)
-	}
-	cr := wire.CreateResponse(resp.Msg)
-	if err := cr.Validate(); err != nil {
-		return &transport.ProtocolError{Op: "CREATE response", Err: err}
+	if st != wire.StatusSuccess {
+		return refusal(st, `CREATE of pipe \srvsvc`)
 	}
 	pipe := cr.FileID()
-	defer func() {
-		c := wire.CloseRequest{FileID: pipe}
-		_, _ = s.conn.Call(ctx, wire.CmdClose, tid, &c)
-	}()
+	defer func() { _ = s.closeFile(ctx, tid, pipe) }()
 
 	var buf [512]byte
 	bind := dcerpc.NewBind(1, dcerpc.SRVSVCSyntax)

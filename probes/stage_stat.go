@@ -30,26 +30,19 @@ func stageStat(ctx context.Context, s *Session, r *Result) error {
 		CreateDisposition:  wire.DispositionOpen,
 		Name:               name,
 	}
-	resp, err := s.conn.Call(ctx, wire.CmdCreate, tid, &create)
+	cr, status, err := s.open(ctx, tid, &create)
 	if err != nil {
 		return err
 	}
-	st.Status = resp.Header.Status.String()
-	if resp.Header.Status != wire.StatusSuccess {
-		return refusal(resp.Header.Status, "CREATE of "+s.Opts.StatPath)
-	}
-	cr := wire.CreateResponse(resp.Msg)
-	if err := cr.Validate(); err != nil {
-		return &transport.ProtocolError{Op: "CREATE response", Err: err}
+	st.Status = status.String()
+	if status != wire.StatusSuccess {
+		return refusal(status, "CREATE of "+s.Opts.StatPath)
 	}
 	fid := cr.FileID()
-	defer func() {
-		c := wire.CloseRequest{FileID: fid}
-		_, _ = s.conn.Call(ctx, wire.CmdClose, tid, &c)
-	}()
+	defer func() { _ = s.closeFile(ctx, tid, fid) }()
 
 	q := wire.QueryInfoRequest{InfoType: wire.InfoFile, FileInfoClass: wire.FileBasicInformationClass, OutputBufferLength: 256, FileID: fid}
-	resp, err = s.conn.Call(ctx, wire.CmdQueryInfo, tid, &q)
+	resp, err := s.conn.Call(ctx, wire.CmdQueryInfo, tid, &q)
 	if err != nil {
 		return err
 	}
