@@ -1,0 +1,85 @@
+# smbsweep developer targets. `make help` lists them.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+GO          ?= go
+BIN         := bin/smbsweep
+VERSION     := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT      := $(shell git rev-parse --short HEAD 2>/dev/null || true)
+LDFLAGS     := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# Each fuzz target runs this long in `make fuzz`.
+FUZZ_TIME   ?= 10s
+# staticcheck 2026.2.2; the proxy knows it only by its semver tag.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Packages that hold codecs and must each have at least one Fuzz target.
+FUZZ_REQUIRED := ./wire/...
+
+.PHONY: help build samba demo test fuzz bench lint goldens clean
+
+help: ## list the targets
+	@grep -E '^[a-z][a-z_-]*:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "} {printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## build bin/smbsweep with version information
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/smbsweep
+
+samba: ## install Samba and smbclient when smbd is missing (Debian, as root)
+	@if command -v smbd >/dev/null 2>&1 || [ -x /usr/sbin/smbd ]; then \
+		echo "samba: $$( (command -v smbd || echo /usr/sbin/smbd) ) present"; \
+	else \
+		echo "samba: installing samba and smbclient"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update && apt-get install -y --no-install-recommends samba smbclient; \
+	fi
+	@if ! command -v smbclient >/dev/null 2>&1; then \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends smbclient; \
+	fi
+
+demo: samba build ## start the Samba fleet on loopback and sweep it with bin/smbsweep
+	$(GO) run ./internal/sambatest/cmd/smbfleet -- ./$(BIN) scan -stats {targets}
+
+test: samba ## unit and integration tests against real Samba (race detector on)
+	SMBSWEEP_REQUIRE_SAMBA=1 $(GO) test -race -count=1 ./...
+
+fuzz: ## run every Fuzz* target of every package for FUZZ_TIME each
+	@required="$$($(GO) list $(FUZZ_REQUIRED))"; \
+	failed=0; total=0; \
+	for pkg in $$($(GO) list ./...); do \
+		if ! listing="$$($(GO) test -list '^Fuzz' "$$pkg" 2>&1)"; then \
+			echo "fuzz: cannot list the tests of $$pkg:"; echo "$$listing"; failed=1; continue; \
+		fi; \
+		targets="$$(grep -E '^Fuzz' <<<"$$listing" || true)"; \
+		if [ -z "$$targets" ]; then \
+			if grep -qxF "$$pkg" <<<"$$required"; then \
+				echo "fuzz: $$pkg has no Fuzz target (every codec package needs one)"; failed=1; \
+			fi; \
+			continue; \
+		fi; \
+		for t in $$targets; do \
+			total=$$((total + 1)); \
+			echo "fuzz: $$pkg $$t ($(FUZZ_TIME))"; \
+			if ! $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZ_TIME) "$$pkg"; then \
+				echo "fuzz: FAIL $$pkg $$t"; failed=1; \
+			fi; \
+		done; \
+	done; \
+	echo "fuzz: ran $$total targets"; \
+	[ "$$total" -gt 0 ] && [ "$$failed" -eq 0 ]
+
+bench: ## run the benchmarks of wire, scanner and output (also saved to bench.txt)
+	$(GO) test -run '^$$' -bench . -benchmem ./wire/... ./scanner/... ./output/... | tee bench.txt
+
+lint: ## gofmt, go vet and staticcheck
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt: these files need formatting:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+goldens: samba ## capture golden files from real Samba (placeholder: capture-tagged tests)
+	$(GO) test -tags capture -count=1 -run Capture -v ./...
+
+clean: ## remove build output and test artefacts
+	rm -rf bin/ bench.txt coverage.out coverage.html
+	$(GO) clean -testcache
