@@ -1,7 +1,10 @@
 // Package transport is the framed SMB connection: NetBIOS session framing, deadlines taken from
-// the context before every read and write, SMB2 message ids and credits, and one reusable buffer
-// per connection. It sits between the pure codec (package wire) and the probes; signing and
-// encryption attach here.
+// the context before every read and write, SMB2 message ids and credits, one reusable buffer
+// per connection, and the security of established sessions: the SMB 3.1.1 preauthentication
+// integrity hash over NEGOTIATE and SESSION_SETUP, key derivation, signing of requests and
+// verification of every reply (fail closed), and encryption under the TRANSFORM_HEADER (see
+// Conn.EstablishSession). It sits between the pure codec (package wire) and the probes and the
+// credentialed client. Null and guest sessions are never signed or encrypted.
 package transport
 
 import (
@@ -14,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/smbsweep/smbsweep/internal/smbcrypto"
 	"github.com/smbsweep/smbsweep/wire"
 )
 
@@ -30,6 +34,8 @@ const (
 	creditRequest = 64
 	// maxInterim caps interim (STATUS_PENDING) responses skipped for one request.
 	maxInterim = 16
+	// decryptSlack is room kept after a received frame for in-place decryption.
+	decryptSlack = smbcrypto.TagSize
 )
 
 // Direction tells a Tracer which way a frame went.
@@ -99,6 +105,12 @@ type Conn struct {
 	// unknown (a late reply may still arrive), so every later call fails with it.
 	broken error
 
+	neg      Negotiated
+	connHash smbcrypto.PreauthHash // Connection.PreauthIntegrityHashValue (3.1.1)
+	sessHash smbcrypto.PreauthHash // of the SESSION_SETUP exchange in progress (3.1.1)
+	sessions []*secSession         // established (signed) sessions
+	seal     []byte                // reusable buffer for encrypted frames
+
 	// SessionID is placed in every SMB2 header; set after SESSION_SETUP.
 	SessionID uint64
 	// Dialect is the negotiated SMB2 dialect revision (0 before NEGOTIATE).
@@ -147,6 +159,7 @@ func (c *Conn) Close() error {
 		}
 		c.bufp, c.buf = nil, nil
 	}
+	c.sessions, c.seal = nil, nil
 	return err
 }
 
@@ -166,14 +179,19 @@ func (c *Conn) Buffer() []byte {
 
 // WriteFrame sends frame, which must come from Buffer (4 reserved bytes, then the message).
 func (c *Conn) WriteFrame(ctx context.Context, frame []byte) error {
+	if cap(frame) > cap(c.buf) {
+		c.buf = frame[:0] // keep the grown buffer
+	}
+	return c.writeFrame(ctx, frame)
+}
+
+// writeFrame fills in the NetBIOS header of frame and sends it.
+func (c *Conn) writeFrame(ctx context.Context, frame []byte) error {
 	if len(frame) < wire.NetBIOSHeaderSize {
 		return fmt.Errorf("write frame: %w", wire.ErrShort)
 	}
 	if err := wire.PutNetBIOSHeader(frame, len(frame)-wire.NetBIOSHeaderSize); err != nil {
 		return err
-	}
-	if cap(frame) > cap(c.buf) {
-		c.buf = frame[:0] // keep the grown buffer
 	}
 	if c.trace != nil {
 		c.trace(Sent, frame[wire.NetBIOSHeaderSize:])
@@ -211,8 +229,9 @@ func (c *Conn) ReadFrame(ctx context.Context) ([]byte, error) {
 		if n < 4 {
 			return nil, c.notSMB(hdr, n)
 		}
-		if cap(c.buf) < n {
-			c.buf = make([]byte, n)
+		if cap(c.buf) < n+decryptSlack {
+			// The slack lets AES-GCM decrypt a TRANSFORM message in place without allocating.
+			c.buf = make([]byte, n, n+decryptSlack)
 		}
 		msg := c.buf[:n]
 		if _, err := io.ReadFull(c.nc, msg); err != nil {
@@ -278,7 +297,7 @@ func (c *Conn) call(ctx context.Context, cmd wire.Command, treeID uint32, charge
 	}
 	h := wire.Header{
 		Command:   cmd,
-		Credits:   creditRequest,
+		Credits:   max(creditRequest, charge),
 		MessageID: c.nextMessageID,
 		TreeID:    treeID,
 		SessionID: c.SessionID,
@@ -289,7 +308,28 @@ func (c *Conn) call(ctx context.Context, cmd wire.Command, treeID uint32, charge
 	frame := c.Buffer()
 	frame = h.AppendTo(frame)
 	frame = body.AppendTo(frame)
-	if err := c.WriteFrame(ctx, frame); err != nil {
+	c.buf = frame[:0] // keep a grown buffer
+	msg := frame[wire.NetBIOSHeaderSize:]
+	var negHash smbcrypto.PreauthHash
+	switch {
+	case cmd == wire.CmdNegotiate:
+		negHash = c.connHash
+		negHash.Update(msg)
+	case cmd == wire.CmdSessionSetup && c.neg.Dialect == uint16(wire.Dialect311):
+		if c.SessionID == 0 {
+			c.sessHash = c.connHash
+		}
+		c.sessHash.Update(msg)
+	}
+	sess := c.session(h.SessionID)
+	sentEncrypted := false
+	if sess != nil && cmd != wire.CmdSessionSetup {
+		var err error
+		if frame, sentEncrypted, err = c.protect(frame, sess, treeID); err != nil {
+			return Response{}, fmt.Errorf("%s: %w", cmd, err)
+		}
+	}
+	if err := c.writeFrame(ctx, frame); err != nil {
 		return Response{}, err
 	}
 	c.credits -= min(c.credits, uint32(charge))
@@ -298,6 +338,13 @@ func (c *Conn) call(ctx context.Context, cmd wire.Command, treeID uint32, charge
 		msg, err := c.ReadFrame(ctx)
 		if err != nil {
 			return Response{}, err
+		}
+		encrypted := false
+		if len(msg) >= 4 && binary.LittleEndian.Uint32(msg) == wire.ProtocolSMB2Transform && len(c.sessions) > 0 {
+			if msg, err = c.decrypt(cmd, msg); err != nil {
+				return Response{}, err
+			}
+			encrypted = true
 		}
 		var r Response
 		if err := c.decodeSMB2(msg, &r.Header); err != nil {
@@ -320,6 +367,19 @@ func (c *Conn) call(ctx context.Context, cmd wire.Command, treeID uint32, charge
 		if r.Header.Command != cmd {
 			return Response{}, &ProtocolError{Op: cmd.String(), Err: fmt.Errorf("response to %s: %w", r.Header.Command, wire.ErrBadCommand)}
 		}
+		switch {
+		case cmd == wire.CmdNegotiate:
+			c.recordNegotiate(msg, r.Header.Status, negHash)
+		case cmd == wire.CmdSessionSetup:
+			if r.Header.Status == wire.StatusMoreProcessingRequired && c.neg.Dialect == uint16(wire.Dialect311) {
+				c.sessHash.Update(msg)
+			}
+		case sess != nil:
+			if err := c.checkReply(cmd, sess, treeID, sentEncrypted, encrypted, &r.Header, msg); err != nil {
+				return Response{}, err
+			}
+			c.afterReply(cmd, sess, treeID, &r.Header, msg)
+		}
 		return r, nil
 	}
 }
@@ -332,6 +392,8 @@ func (c *Conn) decodeSMB2(msg []byte, h *wire.Header) error {
 			return &ProtocolError{Op: "smb2 header", Err: fmt.Errorf("SMB1 reply to an SMB2 request: %w", wire.ErrBadProtocol)}
 		case wire.ProtocolSMB2Transform:
 			return &ProtocolError{Op: "smb2 header", Err: fmt.Errorf("encrypted reply on an unencrypted session: %w", wire.ErrBadProtocol)}
+		case wire.ProtocolSMB2Compressed:
+			return &ProtocolError{Op: "smb2 header", Err: fmt.Errorf("compressed reply (COMPRESSION_TRANSFORM_HEADER), but smbsweep never asks for compression: %w", wire.ErrBadProtocol)}
 		default:
 			return &NotSMBError{First: append([]byte(nil), msg[:min(len(msg), 16)]...)}
 		}
