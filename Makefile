@@ -13,8 +13,10 @@ LDFLAGS     := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZ_TIME   ?= 10s
 # staticcheck 2026.2.2; the proxy knows it only by its semver tag.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# Packages `make fuzz` looks at (narrow it to fuzz one: FUZZ_PKGS=./wire/smb1).
+FUZZ_PKGS   ?= ./...
 # Packages that hold codecs and must each have at least one Fuzz target.
-FUZZ_REQUIRED := ./wire/...
+FUZZ_REQUIRED ?= ./wire/...
 
 .PHONY: help build samba demo test fuzz bench lint goldens clean
 
@@ -46,7 +48,7 @@ test: samba ## unit and integration tests against real Samba (race detector on)
 fuzz: ## run every Fuzz* target of every package for FUZZ_TIME each
 	@required="$$($(GO) list $(FUZZ_REQUIRED))"; \
 	failed=0; total=0; \
-	for pkg in $$($(GO) list ./...); do \
+	for pkg in $$($(GO) list $(FUZZ_PKGS)); do \
 		if ! listing="$$($(GO) test -list '^Fuzz' "$$pkg" 2>&1)"; then \
 			echo "fuzz: cannot list the tests of $$pkg:"; echo "$$listing"; failed=1; continue; \
 		fi; \

@@ -203,7 +203,7 @@ func startInstance(ctx context.Context, bins binaries, s *Server, timeout time.D
 		{p.PID, 0o755}, {p.NcalRPC, 0o755}, {p.BindDNS, 0o700}, {p.Winbindd, 0o755}, {p.NTPSignd, 0o750},
 		{p.Log, 0o755}, {p.Shares, 0o755},
 		// Samba only reads usershares from a root-owned sticky directory.
-		{p.UserShares, 0o1770},
+		{p.UserShares, 0o770 | os.ModeSticky},
 	}
 	for _, d := range dirs {
 		if err := os.MkdirAll(d.path, 0o700); err != nil {
@@ -288,6 +288,9 @@ func startDCERPCD(ctx context.Context, path string, s *Server, p instancePaths) 
 	if dl, ok := ctx.Deadline(); ok {
 		r.SetReadDeadline(dl)
 	}
+	// Cancellation ends the wait at once.
+	stop := context.AfterFunc(ctx, func() { r.SetReadDeadline(time.Now()) })
+	defer stop()
 	// samba-dcerpcd writes nothing; EOF means ready (or exited).
 	_, err = io.Copy(io.Discard, r)
 	if err != nil {
