@@ -22,6 +22,10 @@ type Config struct {
 	Seed        uint64        // permutation seed; shards of one scan must share it
 	Shard       Shard         // zero value = everything
 	Progress    *Progress     // updated as targets start and finish, when not nil
+	// Tracker, when set, hands out the positions to dispatch (resuming an earlier run when it
+	// was made from a checkpoint) and is told nothing by Run about completion: the caller marks
+	// a position Done once its result is durable. Its Total must equal Shard.Len(set.Len()).
+	Tracker *Tracker
 }
 
 // RunStats summarises a Run.
@@ -47,8 +51,11 @@ type RunStats struct {
 // goroutine). Run returns when every dispatched probe has finished and its result was emitted;
 // it leaves no goroutine behind.
 //
-// Run panics if cfg.Shard is invalid (check it with Shard.Validate when parsing flags) or if
-// probe, onPanic or emit is nil.
+// With cfg.Tracker, the positions come from the tracker (an earlier run's unfinished ones
+// first) and RunStats.Total counts only what was left to do.
+//
+// Run panics if cfg.Shard is invalid (check it with Shard.Validate when parsing flags), if
+// cfg.Tracker does not match the shard's size, or if probe, onPanic or emit is nil.
 func Run[R any](ctx, abort context.Context, cfg Config, set *TargetSet, probe func(context.Context, Target) R,
 	onPanic func(Target, any, []byte) R, emit func(R)) RunStats {
 	if err := cfg.Shard.Validate(); err != nil {
@@ -71,6 +78,14 @@ func Run[R any](ctx, abort context.Context, cfg Config, set *TargetSet, probe fu
 	n := set.Len()
 	perm := NewPermutation(n, cfg.Seed)
 	total := cfg.Shard.Len(n)
+	take := func() (uint64, bool) { return 0, false }
+	if tr := cfg.Tracker; tr != nil {
+		if tr.total != total {
+			panic(fmt.Sprintf("scanner.Run: tracker for %d positions, shard %v has %d", tr.total, cfg.Shard, total))
+		}
+		total = tr.Remaining()
+		take = tr.take
+	}
 	if p := cfg.Progress; p != nil {
 		p.begin(total)
 	}
@@ -103,12 +118,18 @@ func Run[R any](ctx, abort context.Context, cfg Config, set *TargetSet, probe fu
 	}
 	worker := func() {
 		for ctx.Err() == nil && abort.Err() == nil {
-			j := next.Add(1) - 1
-			if j >= total {
+			var j uint64
+			if cfg.Tracker != nil {
+				var ok bool
+				if j, ok = take(); !ok {
+					return
+				}
+			} else if j = next.Add(1) - 1; j >= total {
 				return
 			}
 			dispatched.Add(1)
 			t := set.At(perm.At(cfg.Shard.Position(j)))
+			t.Pos = j
 			if p := cfg.Progress; p != nil {
 				p.InFlight.Add(1)
 			}

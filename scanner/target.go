@@ -13,6 +13,9 @@ type Target struct {
 	Port uint16
 	Host string // the name as given, "" for literal IPs
 	Err  error  // set when Host could not be resolved; the probe emits an error record for it
+	// Pos is the target's position in the run's dispatch order (see Shard.Position and
+	// Tracker), set by Run; checkpoints record positions, not addresses.
+	Pos uint64
 }
 
 // AddrPort returns the address and port to dial.

@@ -5,6 +5,8 @@ package sweep
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"time"
 
 	"github.com/smbsweep/smbsweep/output"
@@ -23,16 +25,30 @@ type Config struct {
 	Writer *output.Writer
 	// Metrics, when set, counts hosts in flight (results reach it through Writer as a sink).
 	Metrics *output.ScanMetrics
+	// Checkpoint, when set, makes the scan resumable: Run takes the seed and the positions to
+	// scan from it, saves it every interval, as soon as ctx is cancelled, and at the end. The
+	// Writer's sinks must have been wrapped with Checkpoint.WrapSinks.
+	Checkpoint *Checkpoint
+}
+
+// item is a result with its position in the run's order.
+type item struct {
+	r   *probes.Result
+	pos uint64
 }
 
 // Run probes every target. Cancelling ctx stops dispatch (hosts in flight finish within their
 // deadline); cancelling abort stops those too. A failing output also stops dispatch: results
 // that cannot be written are not probed. Run closes cfg.Writer with the summary and returns the
-// summary and the writer's error.
+// summary and the writer's error (joined with a checkpoint save error, if any).
 func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	dispatch, stop := context.WithCancel(ctx)
 	defer stop()
 	sc := cfg.Scanner
+	cp := cfg.Checkpoint
+	if cp != nil {
+		sc.Seed, sc.Tracker = cp.seed, cp.tracker
+	}
 	if sc.Seed == 0 {
 		sc.Seed = uint64(time.Now().UnixNano())
 	}
@@ -40,24 +56,35 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 		cfg.Metrics.SetTargets(cfg.Targets.Len())
 		cfg.Metrics.SetStartTime(time.Now())
 	}
-	probe := func(hctx context.Context, t scanner.Target) *probes.Result {
+	probe := func(hctx context.Context, t scanner.Target) item {
 		if cfg.Metrics != nil {
 			cfg.Metrics.HostStarted()
 			defer cfg.Metrics.HostDone()
 		}
 		pt := ProbeTarget(t)
 		if t.Err != nil {
-			return probes.TargetErrorResult(pt, t.Err)
+			return item{probes.TargetErrorResult(pt, t.Err), t.Pos}
 		}
-		return cfg.Pipeline.Run(hctx, pt)
+		return item{cfg.Pipeline.Run(hctx, pt), t.Pos}
 	}
-	onPanic := func(t scanner.Target, v any, stack []byte) *probes.Result {
-		return probes.PanicResult(ProbeTarget(t), v, stack)
+	onPanic := func(t scanner.Target, v any, stack []byte) item {
+		return item{probes.PanicResult(ProbeTarget(t), v, stack), t.Pos}
 	}
-	emit := func(r *probes.Result) {
-		if err := cfg.Writer.Write(r); err != nil {
+	emit := func(it item) {
+		if cp != nil {
+			cp.bind(it.r, it.pos)
+		}
+		if err := cfg.Writer.Write(it.r); err != nil {
 			stop()
 		}
+	}
+	var (
+		saveErr  error
+		saveStop = make(chan struct{})
+		saveWG   sync.WaitGroup
+	)
+	if cp != nil {
+		saveWG.Go(func() { saveErr = saveLoop(ctx, cp, saveStop) })
 	}
 	started := time.Now()
 	stats := scanner.Run(dispatch, abort, sc, cfg.Targets, probe, onPanic, emit)
@@ -67,7 +94,41 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 		Interrupted: stats.Interrupted || ctx.Err() != nil,
 	}
 	summary.DurationSeconds = summary.Finished.Sub(summary.Started).Seconds()
-	return summary, cfg.Writer.Close(summary)
+	werr := cfg.Writer.Close(summary)
+	if cp != nil {
+		close(saveStop)
+		saveWG.Wait()
+		if err := cp.Save(); err != nil && saveErr == nil {
+			saveErr = err
+		}
+		return summary, errors.Join(werr, saveErr)
+	}
+	return summary, werr
+}
+
+// saveLoop saves cp every interval, and once more as soon as ctx is cancelled (the first
+// interrupt), until stop is closed. It returns the first save error.
+func saveLoop(ctx context.Context, cp *Checkpoint, stop <-chan struct{}) error {
+	var first error
+	save := func() {
+		if err := cp.Save(); err != nil && first == nil {
+			first = err
+		}
+	}
+	tick := time.NewTicker(cp.interval)
+	defer tick.Stop()
+	done := ctx.Done()
+	for {
+		select {
+		case <-stop:
+			return first
+		case <-done:
+			done = nil
+			save()
+		case <-tick.C:
+			save()
+		}
+	}
 }
 
 // ProbeTarget converts a scanner target to the probes' form.

@@ -1,33 +1,81 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/scanner"
+	"github.com/smbsweep/smbsweep/sweep"
 )
 
-// scaleFlags are the scale-out flags: shards (Kubernetes Indexed Jobs) and resume.
+// scaleFlags are the scale-out flags: shards (Kubernetes Indexed Jobs), resume, the file
+// descriptor budget and the Pushgateway push.
 type scaleFlags struct {
-	shard string
+	shard          string
+	shards         int
+	resume         string
+	resumeInterval time.Duration
+	push           pushFlags
+
+	// Set by prepare.
+	cp       *sweep.Checkpoint
+	appendTo map[string]bool // output files to append to (resuming)
+	shardSet scanner.Shard
 }
 
 func defineScaleFlags(g *groupedFlags, f *scaleFlags) {
 	g.group("Scale")
-	g.StringVar(&f.shard, "shard", "", "scan only shard `I/N` (0-based I) of the permuted targets; defaults to $JOB_COMPLETION_INDEX/$SMBSWEEP_SHARDS when both are set")
-	g.add("shard")
+	g.StringVar(&f.shard, "shard", "", "scan only shard `I/N` (0-based I) of the permuted targets; defaults to $JOB_COMPLETION_INDEX/N with N from -shards or $SMBSWEEP_SHARDS")
+	g.IntVar(&f.shards, "shards", 0, "number of shards `N` when the shard index comes from $JOB_COMPLETION_INDEX (Kubernetes Indexed Job)")
+	g.StringVar(&f.resume, "resume", "", "checkpoint `FILE`: record progress there and, when it exists, scan only what an earlier run left (same targets and flags)")
+	g.DurationVar(&f.resumeInterval, "resume-interval", sweep.DefaultCheckpointInterval, "how often the -resume checkpoint is saved while scanning")
+	g.add("shard", "shards", "resume", "resume-interval")
+	definePushFlags(g, &f.push)
+}
+
+// shardSpec returns the shard to scan as "I/N", or "" for the whole scan: -shard, else
+// $JOB_COMPLETION_INDEX with -shards or $SMBSWEEP_SHARDS.
+func (f *scaleFlags) shardSpec() (string, error) {
+	if f.shard != "" {
+		return f.shard, nil
+	}
+	idx := os.Getenv("JOB_COMPLETION_INDEX")
+	n := os.Getenv("SMBSWEEP_SHARDS")
+	if f.shards > 0 {
+		n = strconv.Itoa(f.shards)
+	}
+	switch {
+	case idx != "" && n != "":
+		return idx + "/" + n, nil
+	case f.shards > 1:
+		return "", usagef("-shards %d: the shard index comes from $JOB_COMPLETION_INDEX, which is not set: give -shard I/%d instead", f.shards, f.shards)
+	}
+	return "", nil
 }
 
 // apply validates the flags and configures the scan.
 func (f *scaleFlags) apply(cfg *scanner.Config) error {
-	spec := f.shard
-	if spec == "" {
-		idx, n := os.Getenv("JOB_COMPLETION_INDEX"), os.Getenv("SMBSWEEP_SHARDS")
-		if idx != "" && n != "" {
-			spec = idx + "/" + n
-		}
+	if f.shards < 0 {
+		return usagef("-shards %d: must be a positive number of shards", f.shards)
+	}
+	if f.resumeInterval <= 0 {
+		return usagef("-resume-interval %s: must be positive (e.g. 2s)", f.resumeInterval)
+	}
+	if err := f.push.validate(); err != nil {
+		return err
+	}
+	spec, err := f.shardSpec()
+	if err != nil {
+		return err
 	}
 	if spec == "" {
 		return nil
@@ -37,6 +85,7 @@ func (f *scaleFlags) apply(cfg *scanner.Config) error {
 		return usagef("-shard %q: %v", spec, err)
 	}
 	cfg.Shard = sh
+	f.shardSet = sh
 	return nil
 }
 
@@ -53,4 +102,149 @@ func parseShard(s string) (scanner.Shard, error) {
 	}
 	sh := scanner.Shard{Index: i, Count: n}
 	return sh, sh.Validate()
+}
+
+// fdsPerHost is the most sockets one host holds at once (the SMB2 connection stays open while
+// the SMB1 stage dials its own); fdReserve covers stdio, output files, the metrics listener and
+// the runtime.
+const (
+	fdsPerHost = 2
+	fdReserve  = 64
+)
+
+// prepare runs once the targets are known and before any output is opened: it fits -c to the
+// file descriptor limit and, with -resume, loads or starts the checkpoint, fixes the seed and
+// truncates the outputs to what the checkpoint recorded.
+func (f *scaleFlags) prepare(sf *scanFlags, set *scanner.TargetSet, stderr io.Writer) error {
+	warn := func(format string, a ...any) {
+		if !sf.silent {
+			fmt.Fprintf(stderr, "warning: "+format+"\n", a...)
+		}
+	}
+	if c := fitConcurrency(sf.concurrency, warn); c != sf.concurrency {
+		sf.concurrency = c
+	}
+	if f.resume == "" {
+		return nil
+	}
+	var cfg scanner.Config
+	if err := f.apply(&cfg); err != nil {
+		return err
+	}
+	hash, err := resumeHash(sf, set)
+	if err != nil {
+		return err
+	}
+	cp, err := sweep.OpenCheckpoint(f.resume, hash, sf.seed, cfg.Shard, cfg.Shard.Len(set.Len()))
+	if err != nil {
+		return usagef("-resume %s: %v", f.resume, err)
+	}
+	cp.SetInterval(f.resumeInterval)
+	f.appendTo = map[string]bool{}
+	for _, p := range []string{sf.out, sf.relayList, sf.smb1List} {
+		if p == "" || p == "-" {
+			continue
+		}
+		app, err := cp.PrepareOutput(p)
+		if err != nil {
+			return usagef("-resume %s: %v", f.resume, err)
+		}
+		f.appendTo[p] = app
+	}
+	if sf.out == "" || sf.out == "-" {
+		warn("-resume with results on stdout: after a hard kill (SIGKILL, OOM) results written after the last checkpoint are written again on resume; use -o FILE for exact resumes")
+	}
+	sf.seed = cp.Seed()
+	f.cp = cp
+	if cp.Resumed() && !sf.silent {
+		p := cp.Prior()
+		fmt.Fprintf(stderr, "resuming from %s: %d of %d targets done, %d left (seed %d, shard %s)\n",
+			f.resume, p.Done, p.Total, cp.Remaining(), p.Seed, p.Shard)
+	}
+	return nil
+}
+
+// resumeHash digests the flags that decide what is scanned and written (see sweep.ConfigHash):
+// not concurrency, rates or timeouts, which may change between a run and its resume.
+func resumeHash(sf *scanFlags, set *scanner.TargetSet) (string, error) {
+	profile := ""
+	if sf.profileFile != "" {
+		data, err := os.ReadFile(sf.profileFile)
+		if err != nil {
+			return "", usagef("-config %s: %v", sf.profileFile, err)
+		}
+		sum := sha256.Sum256(data)
+		profile = hex.EncodeToString(sum[:])
+	}
+	return sweep.ConfigHash(set,
+		"profile="+sf.profile, "probes="+sf.stages.String(), "config="+profile,
+		"enum-dialects="+strconv.FormatBool(sf.enumDialects), "check-write="+strconv.FormatBool(sf.checkWrite),
+		"share="+sf.shares.String(), "path="+sf.path,
+		"o="+sf.out, "jsonl="+strconv.FormatBool(sf.jsonl), "csv="+strconv.FormatBool(sf.csv),
+		"relay-list="+sf.relayList, "smb1-list="+sf.smb1List,
+	), nil
+}
+
+// create opens an output file: truncated for a new scan, appended to when resuming (the
+// checkpoint has already cut it back to the last checkpointed record). When appending to a file
+// that already has content, a first line identical to the file's first line (the CSV header)
+// is not written again.
+func (f *scaleFlags) create(path string) (io.WriteCloser, error) {
+	if !f.appendTo[path] {
+		return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	}
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	first, err := bufio.NewReader(io.NewSectionReader(fh, 0, 1<<20)).ReadBytes('\n')
+	if err != nil || len(first) == 0 {
+		return fh, nil // empty, or no complete first line: nothing to de-duplicate
+	}
+	return &skipRepeatedHeader{File: fh, header: first}, nil
+}
+
+// skipRepeatedHeader drops the header line from the first write when the file already begins
+// with it.
+type skipRepeatedHeader struct {
+	*os.File
+	header []byte
+	seen   bool
+}
+
+func (w *skipRepeatedHeader) Write(p []byte) (int, error) {
+	if !w.seen {
+		w.seen = true
+		if bytes.HasPrefix(p, w.header) {
+			n, err := w.File.Write(p[len(w.header):])
+			return n + len(w.header), err
+		}
+	}
+	return w.File.Write(p)
+}
+
+// wrapSinks adds the checkpoint's sink (last) when resuming is on.
+func (f *scaleFlags) wrapSinks(sinks []output.Sink) []output.Sink {
+	if f.cp == nil {
+		return sinks
+	}
+	return f.cp.WrapSinks(sinks)
+}
+
+// fitConcurrency keeps -c within the open-file limit: it raises the soft limit towards the hard
+// limit when -c needs it and, if that is still too low, lowers -c and warns, rather than letting
+// connections fail with "too many open files" (which would be reported as host errors).
+func fitConcurrency(c int, warn func(string, ...any)) int {
+	need := uint64(c)*fdsPerHost + fdReserve
+	limit, hard, err := raiseOpenFileLimit(need)
+	if err != nil || limit >= need {
+		return c
+	}
+	fit := 1
+	if limit > fdReserve+fdsPerHost {
+		fit = int((limit - fdReserve) / fdsPerHost)
+	}
+	warn("-c %d needs about %d open files, but the limit is %d (hard limit %d): scanning %d hosts at once instead; raise the limit (ulimit -n) for more",
+		c, need, limit, hard, fit)
+	return fit
 }

@@ -279,7 +279,7 @@ func openOutput(f *scanFlags, stdout io.Writer) (output.Sink, func() error, erro
 	closeFn := func() error { return nil }
 	tty := isTerminal(stdout)
 	if f.out != "-" && f.out != "" {
-		fh, err := os.OpenFile(f.out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		fh, err := f.scale.create(f.out)
 		if err != nil {
 			return nil, nil, usagef("-o %s: %v", f.out, err)
 		}
@@ -353,6 +353,9 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	if err != nil {
 		return exitUsage, err
 	}
+	if err := f.scale.prepare(f, set, stderr); err != nil {
+		return exitUsage, err
+	}
 
 	out := stdout
 	if f.stats && !f.silent && isTerminal(stdout) && isTerminal(stderr) && (f.out == "-" || f.out == "") {
@@ -371,14 +374,14 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		if l.path == "" {
 			continue
 		}
-		fh, err := os.OpenFile(l.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		fh, err := f.scale.create(l.path)
 		if err != nil {
 			return exitUsage, usagef("%s: %v", l.path, err)
 		}
 		defer fh.Close()
 		sinks = append(sinks, output.NewHostList(fh, l.path, l.finding))
 	}
-	writer := output.NewWriter(sinks...)
+	writer := output.NewWriter(f.scale.wrapSinks(sinks)...)
 
 	if f.metricsAddr != "" {
 		srv, err := serveMetrics(f.metricsAddr, reg)
@@ -425,12 +428,14 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		return exitUsage, err
 	}
 	summary, werr := sweep.Run(dispatch, abort, sweep.Config{
-		Targets:  set,
-		Pipeline: pipeline,
-		Scanner:  scfg,
-		Writer:   writer,
-		Metrics:  metrics,
+		Targets:    set,
+		Pipeline:   pipeline,
+		Scanner:    scfg,
+		Writer:     writer,
+		Metrics:    metrics,
+		Checkpoint: f.scale.cp,
 	})
+	f.scale.pushMetrics(reg, f.silent, stderr)
 	close(stopStats)
 	<-statsDone
 	summary.Interrupted = summary.Interrupted || interrupted.Load()
