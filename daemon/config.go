@@ -390,9 +390,11 @@ func (c *Config) resolve(baseDir string, env Env) error {
 			return fmt.Errorf("credentials[%d]: empty entry", i)
 		}
 		if _, dup := creds[cr.Name]; dup {
-			return fmt.Errorf("credential %q: defined twice", cr.Name)
+			return fmt.Errorf("credential %q: defined twice (credential names must be unique)", cr.Name)
 		}
 		creds[cr.Name] = cr
+	}
+	for _, cr := range c.Credentials {
 		if err := cr.resolve(baseDir, env); err != nil {
 			return err
 		}

@@ -44,10 +44,10 @@ func ParseSchedule(spec string, loc *time.Location) (Schedule, error) {
 		}
 		d, err := time.ParseDuration(arg)
 		if err != nil {
-			return nil, fmt.Errorf("@every %s: not a Go duration (e.g. 30s, 15m, 6h)", arg)
+			return nil, fmt.Errorf("@every: %q is not a Go duration (e.g. 30s, 15m, 6h)", arg)
 		}
 		if d < MinEvery {
-			return nil, fmt.Errorf("@every %s: must be at least %s", arg, MinEvery)
+			return nil, fmt.Errorf("@every: %s is shorter than the minimum %s", d, MinEvery)
 		}
 		return Every(d), nil
 	}

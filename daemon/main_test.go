@@ -1,0 +1,9 @@
+package daemon
+
+import (
+	"testing"
+
+	"github.com/smbsweep/smbsweep/internal/sambatest"
+)
+
+func TestMain(m *testing.M) { sambatest.Main(m) }
