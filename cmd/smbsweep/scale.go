@@ -67,7 +67,7 @@ func (f *scaleFlags) apply(cfg *scanner.Config) error {
 	if f.shards < 0 {
 		return usagef("-shards %d: must be a positive number of shards", f.shards)
 	}
-	if f.resumeInterval <= 0 {
+	if f.resumeInterval < 0 {
 		return usagef("-resume-interval %s: must be positive (e.g. 2s)", f.resumeInterval)
 	}
 	if err := f.push.validate(); err != nil {
