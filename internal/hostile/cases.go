@@ -1,0 +1,282 @@
+package hostile
+
+import (
+	"bytes"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/smbsweep/smbsweep/wire"
+	"github.com/smbsweep/smbsweep/wire/ntlmssp"
+)
+
+// Case is one named hostile server of the catalog.
+type Case struct {
+	Name  string
+	About string
+	New   func() Handler
+}
+
+// Huge is the length or count the "16 MiB" cases claim.
+const Huge = 0xFFFFFF
+
+// SlowLogonDelay is how long the slow-logon case waits before answering the AUTHENTICATE.
+const SlowLogonDelay = 2 * time.Second
+
+// Cases returns the catalog, sorted by name. Every case has a test in probes/hostile_test.go
+// saying what smbsweep must record for it.
+func Cases() []Case {
+	cs := []Case{
+		// Not SMB at all.
+		{"tarpit", "accepts, reads, never answers", Tarpit},
+		{"slowloris", "answers a valid NEGOTIATE one byte per second", func() Handler {
+			return Slowloris(append(netbios(len(Capture(CapNegotiate))), Capture(CapNegotiate)...), time.Second)
+		}},
+		{"http-banner", "an HTTP server answers 400 and closes", func() Handler { return Banner([]byte(HTTPResponse), false) }},
+		{"tls-banner", "a TLS terminator answers with a ServerHello and an alert", func() Handler { return Banner(TLSServerHello, false) }},
+		{"garbage", "4 KiB of random bytes, then close", func() Handler { return Garbage(7, 4096) }},
+		{"framed-garbage", "a correct NetBIOS header around random bytes", func() Handler { return FramedGarbage(11, 512) }},
+		{"netbios-length-0", "an empty NetBIOS session message", func() Handler { return NetBIOSLength(0, nil) }},
+		{"netbios-length-16m", "a NetBIOS header claiming 0xFFFFFF bytes, then 4 KiB", func() Handler {
+			return NetBIOSLength(Huge, randomBytes(3, 4096))
+		}},
+		{"netbios-length-short", "a header announcing 1000 bytes, 100 bytes of a NEGOTIATE, close", func() Handler {
+			return NetBIOSLength(1000, Capture(CapNegotiate)[:100])
+		}},
+		{"reset-on-accept", "RST right after the handshake", ResetOnAccept},
+
+		// SMB2 header and NEGOTIATE body bent.
+		{"smb2-header-structure-size", "NEGOTIATE reply whose header StructureSize is 65", negotiateMutation(PutU16(HeaderStructSize, 65))},
+		{"smb2-protocol-id", "NEGOTIATE reply whose protocol id is 'XSMB'", negotiateMutation(PutU32(0, 0x424d5358))},
+		{"smb2-transform-protocol-id", "NEGOTIATE reply with the TRANSFORM protocol id 0xFD 'SMB'", negotiateMutation(PutU32(0, wire.ProtocolSMB2Transform))},
+		{"negotiate-body-structure-size", "NEGOTIATE body StructureSize 64 instead of 65", negotiateMutation(PutU16(BodyStructureSize, 64))},
+		{"negotiate-secbuf-offset", "security buffer offset past the end", negotiateMutation(PutU16(NegSecBufOffset, 0xfff0))},
+		{"negotiate-secbuf-length", "security buffer length 0xFFFF", negotiateMutation(PutU16(NegSecBufLength, 0xffff))},
+		{"negotiate-context-offset", "negotiate context offset 0xFFFFFFF0", negotiateMutation(PutU32(NegContextOffset, 0xfffffff0))},
+		{"negotiate-context-count", "negotiate context count 0xFFFF", negotiateMutation(PutU16(NegContextCount, 0xffff))},
+		{"negotiate-context-count-plus-one", "one negotiate context more than the reply holds", negotiateMutation(func(b []byte) []byte {
+			return PutU16(NegContextCount, le.Uint16(b[NegContextCount:])+1)(b)
+		})},
+		{"negotiate-context-length", "first negotiate context claims 0xFFFF data bytes", negotiateMutation(func(b []byte) []byte {
+			return PutU16(int(le.Uint32(b[NegContextOffset:]))+2, 0xffff)(b)
+		})},
+
+		// NTLM and SPNEGO bent inside an otherwise valid logon.
+		{"ntlm-avpair-past-end", "an AV pair whose length runs past the target info", ntlmCase(func() []byte {
+			ti := ntlmssp.AppendAVPairString(nil, ntlmssp.AvNbDomainName, "SWEEP")
+			ti = ntlmssp.AppendAVPair(ti, ntlmssp.AvNbComputerName, []byte("AB"))
+			le.PutUint16(ti[len(ti)-4:], 0x7fff) // 2 bytes follow, 0x7fff claimed
+			return BuildChallenge(ti)
+		})},
+		{"ntlm-targetinfo-loop", "2000 AV pairs and no MsvAvEOL", ntlmCase(func() []byte {
+			var ti []byte
+			for range 2000 {
+				ti = ntlmssp.AppendAVPairString(ti, ntlmssp.AvNbComputerName, "LOOP")
+			}
+			return BuildChallenge(ti)
+		})},
+		{"ntlm-targetinfo-offset", "target info offset outside the CHALLENGE", ntlmCase(func() []byte {
+			return PutU32(44, 0xfffffff0)(BuildChallenge(TargetInfo(SambaNames())))
+		})},
+		{"spnego-non-minimal", "NegTokenResp with non-minimal DER lengths", spnegoCase(DERNonMinimal)},
+		{"spnego-indefinite", "NegTokenResp with indefinite BER lengths", spnegoCase(DERIndefinite)},
+
+		// DCE/RPC on \srvsvc.
+		{"rpc-frag-length-long", "RESPONSE whose frag_length exceeds the bytes present", rpcCase(func(pdu []byte) []byte {
+			return PutU16(8, uint16(len(pdu)+1000))(pdu)
+		})},
+		{"rpc-frag-length-short", "RESPONSE whose frag_length (10) is shorter than its header", rpcCase(PutU16(8, 10))},
+		{"ndr-huge-count", "NetrShareEnum claiming 0xFFFFFF entries", stubCase(nil, func(stub []byte) []byte {
+			stub = PutU32(StubEntriesRead, Huge)(stub)
+			return PutU32(StubMaxCount, Huge)(stub)
+		})},
+		{"ndr-huge-string", "a share name claiming 0xFFFFFF characters", stubCase([]ShareInfo{{Name: "x", Remark: "y"}}, func(stub []byte) []byte {
+			const name = 24 + 12 // fixed part, one entry
+			stub = PutU32(name, Huge)(stub)
+			return PutU32(name+8, Huge)(stub)
+		})},
+
+		// Resets after each stage.
+		{"rst-negotiate", "RST instead of the NEGOTIATE reply (and the SMB1 one)", steps(map[Step]Responder{StepNegotiate: ResetAt, StepSMB1: ResetAt})},
+		{"rst-session-setup-1", "RST instead of the NTLM CHALLENGE", steps(map[Step]Responder{StepSessionSetup1: ResetAt})},
+		{"rst-session-setup-2", "RST instead of the logon result", steps(map[Step]Responder{StepSessionSetup2: ResetAt})},
+		{"rst-tree-connect", "RST instead of the TREE_CONNECT reply", steps(map[Step]Responder{StepTreeConnect: ResetAt})},
+		{"rst-ioctl", "RST instead of the IOCTL carrying the SRVSVC bind", steps(map[Step]Responder{StepBind: ResetAt})},
+
+		// Valid but awkward.
+		{"slow-logon", "answers the AUTHENTICATE after 2 s (failed-logon delay of current Windows)", steps(map[Step]Responder{StepSessionSetup2: Delayed(SlowLogonDelay)})},
+		{"clock-zero", "SystemTime 0 and no NTLM timestamp", func() Handler {
+			n := SambaNames()
+			n.Timestamp = 0
+			s := &SMB{Challenge: BuildChallenge(TargetInfo(n)), Steps: map[Step]Responder{
+				StepNegotiate: Mutate(func(b []byte) []byte { return PutU64(NegServerStart, 0)(PutU64(NegSystemTime, 0)(b)) }),
+			}}
+			return s.Handler()
+		}},
+		{"shares-split-fragment", "700 shares in 4280-byte fragments; the IOCTL reply is cut mid-fragment (BUFFER_OVERFLOW), READ brings the rest", func() Handler {
+			return SplitShareList(ManyShares(700), 4280).Handler()
+		}},
+		{"hostile-strings", "NTLM names and share names with ANSI escapes, newlines and formulas", func() Handler {
+			return HostileStrings().Handler()
+		}},
+	}
+	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
+	return cs
+}
+
+// Lookup returns the catalog case called name.
+func Lookup(name string) (Case, bool) {
+	for _, c := range Cases() {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Case{}, false
+}
+
+// negotiateMutation bends the NEGOTIATE reply; the SMB1 connection is closed unanswered (as
+// Windows does with SMB1 disabled), so nothing valid ever reaches the client.
+func negotiateMutation(f func([]byte) []byte) func() Handler {
+	return steps(map[Step]Responder{StepNegotiate: Mutate(f), StepSMB1: CloseAt})
+}
+
+func steps(m map[Step]Responder) func() Handler {
+	return func() Handler { return (&SMB{Steps: m}).Handler() }
+}
+
+// ntlmCase sends challenge() as the NTLM CHALLENGE.
+func ntlmCase(challenge func() []byte) func() Handler {
+	return func() Handler { return (&SMB{Challenge: challenge()}).Handler() }
+}
+
+// spnegoCase wraps a valid CHALLENGE in a NegTokenResp whose lengths follow style.
+func spnegoCase(style DERStyle) func() Handler {
+	return func() Handler {
+		tok := NegTokenRespChallenge(BuildChallenge(TargetInfo(SambaNames())), style)
+		return (&SMB{Steps: map[Step]Responder{StepSessionSetup1: func(r *Request) Action {
+			return Reply(SessionSetupReply(r, wire.StatusMoreProcessingRequired, DefaultSessionID, 0, tok))
+		}}}).Handler()
+	}
+}
+
+// rpcCase bends the NetrShareEnum RESPONSE PDU.
+func rpcCase(f func(pdu []byte) []byte) func() Handler {
+	return steps(map[Step]Responder{StepRPC: Mutate(func(ioctl []byte) []byte {
+		const out = wire.HeaderSize + 48
+		pdu := f(bytes.Clone(ioctl[out:]))
+		return append(ioctl[:out:out], pdu...)
+	})})
+}
+
+// stubCase answers NetrShareEnum with the stub of shares (nil: the captured list's names)
+// bent by f, in one well-formed fragment.
+func stubCase(shares []ShareInfo, f func(stub []byte) []byte) func() Handler {
+	if shares == nil {
+		shares = SambaShares()
+	}
+	return steps(map[Step]Responder{StepRPC: func(r *Request) Action {
+		stub := f(NetShareEnumStub(shares, 0))
+		return Reply(IoctlReply(r, wire.StatusSuccess, ResponseFragments(rpcCallID(r.Msg), stub, 0)))
+	}})
+}
+
+// SambaShares is the share list of the NetrShareEnum capture.
+func SambaShares() []ShareInfo {
+	return []ShareInfo{
+		{Name: "public", Type: 0, Remark: "Öffentlich – café ☕"},
+		{Name: "emoji😀", Type: 0, Remark: "non-BMP share name"},
+		{Name: "hidden$", Type: 0, Remark: ""},
+		{Name: "IPC$", Type: 0x80000003, Remark: "IPC Service (Samba 4.17.12-Debian)"},
+	}
+}
+
+// ManyShares returns n disk shares named share0000, share0001, ... with 60-character remarks.
+func ManyShares(n int) []ShareInfo {
+	out := make([]ShareInfo, n)
+	for i := range out {
+		name := []byte("share0000")
+		for j, v := len(name)-1, i; j >= 5; j, v = j-1, v/10 {
+			name[j] = byte('0' + v%10)
+		}
+		out[i] = ShareInfo{Name: string(name), Remark: "a remark long enough to make the share list span fragments"}
+	}
+	return out
+}
+
+// SplitShareList is a server whose NetrShareEnum response is split the way Samba splits a long
+// one: RESPONSE fragments of at most maxFrag bytes, the FSCTL_PIPE_TRANSCEIVE reply carrying
+// only the first MaxOutputResponse bytes with STATUS_BUFFER_OVERFLOW (usually ending inside a
+// fragment), and READs returning the rest.
+func SplitShareList(shares []ShareInfo, maxFrag int) *SMB {
+	var mu sync.Mutex
+	pending := map[int][]byte{} // per connection: pipe bytes not yet read
+	s := &SMB{Shares: shares}
+	s.Steps = map[Step]Responder{
+		StepRPC: func(r *Request) Action {
+			data := ResponseFragments(rpcCallID(r.Msg), NetShareEnumStub(shares, 0), maxFrag-24)
+			n := min(len(data), int(ioctlMaxOutput(r.Msg)))
+			mu.Lock()
+			pending[r.Conn] = data[n:]
+			mu.Unlock()
+			st := wire.StatusSuccess
+			if n < len(data) {
+				st = wire.StatusBufferOverflow
+			}
+			return Reply(IoctlReply(r, st, data[:n]))
+		},
+		StepRead: func(r *Request) Action {
+			mu.Lock()
+			data := pending[r.Conn]
+			n := min(len(data), int(readLength(r.Msg)))
+			pending[r.Conn] = data[n:]
+			mu.Unlock()
+			if n == 0 {
+				return Reply(ErrorReply(r, wire.StatusPipeEmpty))
+			}
+			st := wire.StatusSuccess
+			if n < len(data) {
+				st = wire.StatusBufferOverflow
+			}
+			return Reply(ReadReply(r, st, data[:n]))
+		},
+	}
+	return s
+}
+
+// ioctlMaxOutput returns MaxOutputResponse of an IOCTL request.
+func ioctlMaxOutput(msg []byte) uint32 {
+	if len(msg) < wire.HeaderSize+48 {
+		return 0
+	}
+	return le.Uint32(msg[wire.HeaderSize+44:])
+}
+
+// readLength returns Length of a READ request.
+func readLength(msg []byte) uint32 {
+	if len(msg) < wire.HeaderSize+8 {
+		return 0
+	}
+	return le.Uint32(msg[wire.HeaderSize+4:])
+}
+
+// Hostile strings a server controls, for terminal and spreadsheet safety tests.
+var (
+	EvilComputer = "\x1b[2J\x1b[31mPWNED\x1b[0m"                 // clear screen, red text
+	EvilDomain   = "CORP\r\n127.0.0.9:445  SMB 3.1.1  fake:line" // a forged output line
+	EvilDNS      = "=cmd|' /C calc'!A0"                          // DDE formula
+	EvilShares   = []ShareInfo{
+		{Name: "=cmd|' /C calc'!A0", Remark: "+SUM(1,2)"},
+		{Name: "\x1b]0;owned\x07title", Remark: "@evil"},
+		{Name: "line\nbreak", Remark: "-2+3"},
+		{Name: "csi\u009b31mred", Remark: "\u202eright-to-left"},
+		{Name: "\tTAB", Remark: " =1+1"},
+	}
+)
+
+// HostileStrings is a well-behaved server whose NTLM names and share names are EvilComputer,
+// EvilDomain, EvilDNS and EvilShares.
+func HostileStrings() *SMB {
+	n := SambaNames()
+	n.NbComputer, n.NbDomain, n.DNSComputer, n.DNSDomain = EvilComputer, EvilDomain, EvilDNS, EvilDomain
+	return &SMB{Challenge: BuildChallenge(TargetInfo(n)), Shares: EvilShares}
+}
