@@ -1,0 +1,452 @@
+// Package replay is a fast SMB responder for benchmarks and tests: it answers smbsweep's
+// default probe exchanges with messages captured from Samba 4.17 (captures/, copied from the
+// golden files of package wire and its sub-packages), patched per request (MessageId,
+// SessionId, TreeId, credits, the DCE/RPC call id, the server time). It serves every connection
+// from one goroutine in this process — no fork per connection — so that in a sweep benchmark the
+// scanner, not the server, is the bottleneck.
+//
+// What it answers (everything else gets STATUS_NOT_SUPPORTED):
+//
+//   - SMB1 NEGOTIATE: Samba's "no dialect supported" reply, then it closes the connection, as a
+//     default Samba does (Options.SMB1 = true answers with the NT LM 0.12 acceptance instead);
+//   - SMB2 NEGOTIATE: Samba's 3.1.1 reply (whatever dialects were offered);
+//   - SESSION_SETUP: the NTLM CHALLENGE on the first leg, success on the second;
+//   - TREE_CONNECT (IPC$ reply for any share), CREATE, CLOSE;
+//   - IOCTL FSCTL_PIPE_TRANSCEIVE: BIND_ACK for a DCE/RPC BIND, the NetrShareEnum response
+//     for a REQUEST (4 shares).
+//
+// It listens only on loopback addresses, or on the wildcard address inside a network namespace
+// whose only interface is the loopback one (see Listen).
+package replay
+
+import (
+	"embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+//go:embed captures/*.bin
+var captures embed.FS
+
+// SMB2 commands and fields used here (MS-SMB2 2.2.1); the codec lives in package wire, but the
+// responder patches raw bytes and needs only offsets.
+const (
+	hdrSize = 64
+
+	cmdNegotiate    = 0x0000
+	cmdSessionSetup = 0x0001
+	cmdLogoff       = 0x0002
+	cmdTreeConnect  = 0x0003
+	cmdTreeDisc     = 0x0004
+	cmdCreate       = 0x0005
+	cmdClose        = 0x0006
+	cmdIoctl        = 0x000b
+
+	statusNotSupported = 0xc00000bb
+	statusSuccess      = 0
+
+	fsctlPipeTransceive = 0x0011c017
+
+	maxFrame    = 64 << 10
+	idleTimeout = 30 * time.Second
+)
+
+// templates are the captured replies.
+type templates struct {
+	negotiate, challenge, sessionOK, tree, create, close []byte
+	smb1Refused, smb1NT1                                 []byte
+	bindAck, shareEnum                                   []byte
+}
+
+func mustRead(name string) []byte {
+	b, err := captures.ReadFile("captures/" + name)
+	if err != nil {
+		panic("replay: missing capture " + name)
+	}
+	return b
+}
+
+var tpl = sync.OnceValue(func() *templates {
+	return &templates{
+		negotiate:   mustRead("samba-default-negotiate.bin"),
+		challenge:   mustRead("samba-default-session-setup-more-processing-required.bin"),
+		sessionOK:   mustRead("samba-default-session-setup.bin"),
+		tree:        mustRead("samba-default-tree-connect.bin"),
+		create:      mustRead("samba-default-create.bin"),
+		close:       mustRead("samba-default-close.bin"),
+		smb1Refused: mustRead("samba-4.17-smb1-disabled-negotiate.bin"),
+		smb1NT1:     mustRead("samba-4.17-nt1-negotiate.bin"),
+		bindAck:     mustRead("samba-4.17-bind-ack.bin"),
+		shareEnum:   mustRead("samba-4.17-netshareenum-response.bin"),
+	}
+})
+
+// Options configures a Server.
+type Options struct {
+	// SMB1 accepts the SMB1 NEGOTIATE (Samba with server min protocol = NT1) instead of
+	// refusing it and closing the connection (Samba's default).
+	SMB1 bool
+	// Delay is added before every reply (a slower server); 0 answers at once.
+	Delay time.Duration
+}
+
+// Stats counts what a Server did.
+type Stats struct {
+	Connections uint64
+	Requests    uint64
+}
+
+// Server answers SMB on its listeners until Close.
+type Server struct {
+	opts Options
+
+	mu     sync.Mutex
+	lns    []net.Listener
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+
+	nConns atomic.Uint64
+	nReqs  atomic.Uint64
+	nextID atomic.Uint64
+}
+
+// New returns a Server; add listeners with Listen.
+func New(opts Options) *Server {
+	s := &Server{opts: opts, conns: make(map[net.Conn]struct{})}
+	s.nextID.Store(0x0000_4000_0000_0001)
+	return s
+}
+
+// Stats returns the counters so far.
+func (s *Server) Stats() Stats {
+	return Stats{Connections: s.nConns.Load(), Requests: s.nReqs.Load()}
+}
+
+// ErrNotLoopback is returned by Listen for an address that could reach beyond this machine.
+var ErrNotLoopback = errors.New("replay listens on loopback addresses only")
+
+// Listen starts serving on addr ("127.0.0.1:0", "[::1]:445", ...). The address must be a
+// loopback address; the wildcard ("0.0.0.0:PORT", "[::]:PORT") is accepted only when every
+// network interface of the current network namespace is a loopback interface (a namespace made
+// for a benchmark), where it reaches all of 127.0.0.0/8 and nothing else.
+func (s *Server) Listen(addr string) (net.Addr, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("replay: listen %q: want IP:PORT: %w", addr, err)
+	}
+	switch a := ap.Addr().Unmap(); {
+	case a.IsLoopback():
+	case a.IsUnspecified():
+		if err := onlyLoopbackInterfaces(); err != nil {
+			return nil, fmt.Errorf("replay: listen %s: %w: %v", addr, ErrNotLoopback, err)
+		}
+	default:
+		return nil, fmt.Errorf("replay: listen %s: %w", addr, ErrNotLoopback)
+	}
+	ln, err := net.Listen("tcp", ap.String())
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		ln.Close()
+		return nil, net.ErrClosed
+	}
+	s.lns = append(s.lns, ln)
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go s.accept(ln)
+	return ln.Addr(), nil
+}
+
+// onlyLoopbackInterfaces fails unless every interface of this network namespace is a loopback.
+func onlyLoopbackInterfaces() error {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return err
+	}
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagLoopback == 0 {
+			return fmt.Errorf("interface %s is not a loopback interface (use a network namespace with only lo)", ifc.Name)
+		}
+	}
+	return nil
+}
+
+// Close stops the listeners, closes every connection and waits for their goroutines.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for _, ln := range s.lns {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) accept(ln net.Listener) {
+	defer s.wg.Done()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(5 * time.Millisecond) // EMFILE and friends: back off, keep serving
+			continue
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.Close()
+			return
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		s.nConns.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serve(c)
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+			c.Close()
+		}()
+	}
+}
+
+// connState is one connection's buffers and session id.
+type connState struct {
+	in  []byte
+	out []byte
+}
+
+var statePool = sync.Pool{New: func() any {
+	return &connState{in: make([]byte, 4096), out: make([]byte, 0, 1024)}
+}}
+
+func (s *Server) serve(c net.Conn) {
+	st := statePool.Get().(*connState)
+	defer statePool.Put(st)
+	session := s.nextID.Add(1)
+	for {
+		_ = c.SetDeadline(time.Now().Add(idleTimeout))
+		hdr := st.in[:4]
+		if _, err := io.ReadFull(c, hdr); err != nil {
+			return
+		}
+		if hdr[0] == 0x85 { // NetBIOS keep-alive
+			continue
+		}
+		n := int(hdr[1]&1)<<16 | int(hdr[2])<<8 | int(hdr[3])
+		if hdr[0] != 0 || n < 4 || n > maxFrame {
+			return
+		}
+		if cap(st.in) < n {
+			st.in = make([]byte, n)
+		}
+		msg := st.in[:n]
+		if _, err := io.ReadFull(c, msg); err != nil {
+			return
+		}
+		s.nReqs.Add(1)
+		out, closeAfter := s.reply(st.out[:0], msg, session)
+		st.out = out[:0]
+		if len(out) == 0 {
+			return
+		}
+		if s.opts.Delay > 0 {
+			time.Sleep(s.opts.Delay)
+		}
+		if _, err := c.Write(out); err != nil || closeAfter {
+			return
+		}
+	}
+}
+
+// frame appends a NetBIOS session message header for a body of n bytes.
+func frame(dst []byte, n int) []byte {
+	return append(dst, 0, byte(n>>16), byte(n>>8), byte(n))
+}
+
+// reply appends the framed answer to msg to dst; an empty result closes the connection.
+func (s *Server) reply(dst, msg []byte, session uint64) (out []byte, closeAfter bool) {
+	t := tpl()
+	le := binary.LittleEndian
+	switch {
+	case len(msg) >= 4 && string(msg[:4]) == "\xffSMB":
+		if msg[4] != 0x72 { // only NEGOTIATE
+			return dst[:0], true
+		}
+		body := t.smb1Refused
+		if s.opts.SMB1 {
+			body = t.smb1NT1
+		}
+		dst = frame(dst, len(body))
+		start := len(dst)
+		dst = append(dst, body...)
+		// Echo the request's PID (PIDHigh at 12, PIDLow at 26), TID (24), UID (28), MID (30).
+		if len(msg) >= 32 {
+			copy(dst[start+12:start+14], msg[12:14])
+			copy(dst[start+24:start+32], msg[24:32])
+		}
+		return dst, !s.opts.SMB1
+	case len(msg) < hdrSize || string(msg[:4]) != "\xfeSMB":
+		return dst[:0], true
+	}
+	cmd := le.Uint16(msg[12:])
+	credits := max(le.Uint16(msg[14:]), 1)
+	msgID := le.Uint64(msg[24:])
+	tree := le.Uint32(msg[36:])
+	sess := le.Uint64(msg[40:])
+	var body []byte // a template, patched below
+	start := len(dst) + 4
+	switch cmd {
+	case cmdNegotiate:
+		body = t.negotiate
+	case cmdSessionSetup:
+		if sess == 0 {
+			body, sess = t.challenge, session
+		} else {
+			body = t.sessionOK
+		}
+	case cmdTreeConnect:
+		body = t.tree
+	case cmdCreate:
+		body = t.create
+	case cmdClose:
+		body = t.close
+	case cmdIoctl:
+		return s.ioctl(dst, msg, credits, msgID, tree, sess), false
+	default:
+		return appendError(dst, msg, statusNotSupported, credits), cmd == cmdLogoff || cmd == cmdTreeDisc
+	}
+	dst = frame(dst, len(body))
+	dst = append(dst, body...)
+	m := dst[start:]
+	le.PutUint16(m[14:], credits)
+	le.PutUint64(m[24:], msgID)
+	if cmd != cmdTreeConnect {
+		le.PutUint32(m[36:], tree)
+	}
+	le.PutUint64(m[40:], sess)
+	if cmd == cmdNegotiate {
+		le.PutUint64(m[hdrSize+40:], filetimeNow()) // SystemTime
+	}
+	return dst, false
+}
+
+// ioctl answers FSCTL_PIPE_TRANSCEIVE on the srvsvc pipe (MS-SMB2 2.2.32).
+func (s *Server) ioctl(dst, msg []byte, credits uint16, msgID uint64, tree uint32, sess uint64) []byte {
+	le := binary.LittleEndian
+	t := tpl()
+	const fixed = 56 // request fixed part (2.2.31) without the buffer
+	if len(msg) < hdrSize+fixed || le.Uint32(msg[hdrSize+4:]) != fsctlPipeTransceive {
+		return appendError(dst, msg, statusNotSupported, credits)
+	}
+	inOff, inN := le.Uint32(msg[hdrSize+24:]), le.Uint32(msg[hdrSize+28:])
+	if uint64(inOff)+uint64(inN) > uint64(len(msg)) || inN < 16 {
+		return appendError(dst, msg, statusNotSupported, credits)
+	}
+	in := msg[inOff : inOff+inN]
+	var pdu []byte
+	switch in[2] { // DCE/RPC PTYPE
+	case 11: // BIND
+		pdu = t.bindAck
+	case 0: // REQUEST
+		pdu = t.shareEnum
+	default:
+		return appendError(dst, msg, statusNotSupported, credits)
+	}
+	n := hdrSize + 48 + len(pdu)
+	dst = frame(dst, n)
+	dst = hdr(dst, cmdIoctl, statusSuccess, credits, msgID, tree, sess)
+	dst = le.AppendUint16(dst, 49)
+	dst = le.AppendUint16(dst, 0)
+	dst = le.AppendUint32(dst, fsctlPipeTransceive)
+	dst = append(dst, msg[hdrSize+8:hdrSize+24]...) // FileId
+	dst = le.AppendUint32(dst, hdrSize+48)          // InputOffset
+	dst = le.AppendUint32(dst, 0)                   // InputCount
+	dst = le.AppendUint32(dst, hdrSize+48)          // OutputOffset
+	dst = le.AppendUint32(dst, uint32(len(pdu)))    // OutputCount
+	dst = le.AppendUint32(dst, 0)                   // Flags
+	dst = le.AppendUint32(dst, 0)                   // Reserved2
+	p := len(dst)
+	dst = append(dst, pdu...)
+	copy(dst[p+12:p+16], in[12:16]) // call_id
+	return dst
+}
+
+// hdr appends an SMB2 sync response header.
+func hdr(dst []byte, cmd uint16, status uint32, credits uint16, msgID uint64, tree uint32, sess uint64) []byte {
+	le := binary.LittleEndian
+	dst = append(dst, 0xfe, 'S', 'M', 'B')
+	dst = le.AppendUint16(dst, hdrSize)
+	dst = le.AppendUint16(dst, 1) // CreditCharge
+	dst = le.AppendUint32(dst, status)
+	dst = le.AppendUint16(dst, cmd)
+	dst = le.AppendUint16(dst, credits)
+	dst = le.AppendUint32(dst, 1) // SERVER_TO_REDIR
+	dst = le.AppendUint32(dst, 0) // NextCommand
+	dst = le.AppendUint64(dst, msgID)
+	dst = le.AppendUint32(dst, 0)
+	dst = le.AppendUint32(dst, tree)
+	dst = le.AppendUint64(dst, sess)
+	return append(dst, make([]byte, 16)...)
+}
+
+// appendError appends an SMB2 ERROR response (MS-SMB2 2.2.2) with status.
+func appendError(dst, msg []byte, status uint32, credits uint16) []byte {
+	le := binary.LittleEndian
+	dst = frame(dst, hdrSize+9)
+	dst = hdr(dst, le.Uint16(msg[12:]), status, credits, le.Uint64(msg[24:]), le.Uint32(msg[36:]), le.Uint64(msg[40:]))
+	dst = le.AppendUint16(dst, 9)
+	dst = append(dst, 0, 0, 0, 0, 0, 0, 0)
+	return dst
+}
+
+// filetimeNow returns the current time as a FILETIME (100 ns since 1601).
+func filetimeNow() uint64 {
+	return uint64(time.Now().UnixNano()/100) + 116444736000000000
+}
+
+// ListenMany listens on n consecutive loopback addresses starting at first, all on port (0 picks
+// a free port on the first address and reuses it for the rest). It returns the port.
+func (s *Server) ListenMany(first netip.Addr, n int, port uint16) (uint16, error) {
+	a := first
+	for i := range n {
+		if !a.IsLoopback() {
+			return 0, fmt.Errorf("replay: %s: %w", a, ErrNotLoopback)
+		}
+		addr, err := s.Listen(netip.AddrPortFrom(a, port).String())
+		if err != nil {
+			return 0, fmt.Errorf("replay: address %d of %d: %w", i+1, n, err)
+		}
+		if port == 0 {
+			_, ps, _ := net.SplitHostPort(addr.String())
+			p, _ := strconv.Atoi(ps)
+			port = uint16(p)
+		}
+		a = a.Next()
+	}
+	return port, nil
+}
