@@ -199,6 +199,14 @@ func StartFleet(ctx context.Context, opts Options) (f *Fleet, err error) {
 	if err := checkSearchable(dir); err != nil {
 		return f, err
 	}
+	note := fmt.Sprintf("Samba test fleet of pid %d, started %s.\n"+
+		"Removing this directory while that process runs breaks its servers.\n"+
+		"Stale fleets (owner gone) are cleaned up by the next StartFleet or `smbfleet -reap`;\n"+
+		"directories kept after failed tests can be deleted once their owner has exited.\n",
+		os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	if err := os.WriteFile(filepath.Join(dir, "README.txt"), []byte(note), 0o644); err != nil {
+		return f, err
+	}
 	becomeSubreaper()
 	if err := ensureTestUser(ctx); err != nil {
 		return f, err
