@@ -83,6 +83,7 @@ type NegotiateInfo struct {
 	Cipher             string     `json:"cipher,omitempty"`            // 3.1.1: "AES-128-GCM", ...
 	SigningAlgorithm   string     `json:"signing_algorithm,omitempty"` // 3.1.1: "AES-CMAC", ...
 	Compression        []string   `json:"compression_algorithms,omitempty"`
+	Contexts           []string   `json:"contexts,omitempty"`            // 3.1.1: every negotiate context the server returned, in order
 	SecurityMechanisms []string   `json:"security_mechanisms,omitempty"` // SPNEGO hint in the security buffer
 }
 

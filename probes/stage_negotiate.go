@@ -84,6 +84,11 @@ func decodeNegotiate(nr wire.NegotiateResponse) (*NegotiateInfo, error) {
 	if err := nr.Contexts(&ctxs); err != nil {
 		return info, &transport.ProtocolError{Op: "NEGOTIATE contexts", Err: err}
 	}
+	it := nr.ContextList()
+	var c wire.NegotiateContext
+	for it.Next(&c) {
+		info.Contexts = append(info.Contexts, wire.NegotiateContextTypeName(c.Type))
+	}
 	if ctxs.Has(wire.NegotiateContextPreauthIntegrity) {
 		info.PreauthHash = wire.HashAlgorithmName(ctxs.PreauthHash)
 	}
