@@ -177,6 +177,9 @@ func (c *Checkpoint) SetInterval(d time.Duration) {
 func (c *Checkpoint) PrepareOutput(path string) (appendTo bool, err error) {
 	c.files = append(c.files, path)
 	if !c.resumed {
+		c.mu.Lock()
+		c.sizes[path] = 0 // the caller truncates it
+		c.mu.Unlock()
 		return false, nil
 	}
 	want, ok := c.prior.Files[path]
