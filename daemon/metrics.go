@@ -197,8 +197,10 @@ func (m *Metrics) addJob(name string, interval time.Duration) *output.ScanMetric
 	}
 	m.skipped.WithLabelValues(name)
 	m.running.WithLabelValues(name).Set(0)
-	rec := &recorder{reg: prometheus.WrapRegistererWith(prometheus.Labels{JobLabel: name}, m.Registry)}
-	js := &jobScanMetrics{m: output.NewScanMetrics(rec)}
+	// The recorder sits below the label wrapper, so it keeps the wrapped collectors: those are
+	// what the registry holds and what Unregister needs.
+	rec := &recorder{reg: m.Registry}
+	js := &jobScanMetrics{m: output.NewScanMetrics(prometheus.WrapRegistererWith(prometheus.Labels{JobLabel: name}, rec))}
 	js.collectors = rec.regd
 	m.scan[name] = js
 	return js.m
