@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/smbsweep/smbsweep/internal/replay"
+)
+
+// envHelperArgs makes the test binary act as smbsweep (TestHelperSmbsweep), so that a test can
+// SIGKILL a real scan process.
+const envHelperArgs = "SMBSWEEP_TEST_HELPER_ARGS"
+
+func TestHelperSmbsweep(t *testing.T) {
+	args := os.Getenv(envHelperArgs)
+	if args == "" {
+		t.Skip("helper process for TestResumeAfterSIGKILL")
+	}
+	os.Exit(run(strings.Split(args, "\x1f"), strings.NewReader(""), os.Stdout, os.Stderr))
+}
+
+// replayTargets starts a replay responder on 127.0.94.0/26 and returns the port and the
+// targets: those 64 live addresses plus 64 on 127.0.93.0/26 where nothing listens.
+func replayTargets(t *testing.T, delay time.Duration) (port uint16, targets []string, want map[string]bool) {
+	t.Helper()
+	srv := replay.New(replay.Options{Delay: delay})
+	t.Cleanup(func() { srv.Close() })
+	port, err := srv.ListenMany(netip.MustParseAddr("127.0.94.0"), 64, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = map[string]bool{}
+	for _, base := range []string{"127.0.94.", "127.0.93."} {
+		for i := range 64 {
+			want[base+strconv.Itoa(i)] = true
+		}
+	}
+	return port, []string{"127.0.94.0/26", "127.0.93.0/26"}, want
+}
+
+// jsonlHosts returns the ip of every host record and the number of summary lines; a partial
+// last line fails the test.
+func jsonlHosts(t *testing.T, path string) (ips []string, summaries int) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		t.Fatalf("%s ends with a partial line", path)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var rec struct{ Type, IP string }
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("%s: %v: %q", path, err, sc.Text())
+		}
+		switch rec.Type {
+		case "host":
+			ips = append(ips, rec.IP)
+		case "summary":
+			summaries++
+		}
+	}
+	return ips, summaries
+}
+
+func exactlyOnce(t *testing.T, ips []string, want map[string]bool) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, ip := range ips {
+		if !want[ip] {
+			t.Fatalf("%s is not a target", ip)
+		}
+		seen[ip]++
+	}
+	for ip := range want {
+		if seen[ip] != 1 {
+			t.Fatalf("%s written %d times (%d records for %d targets)", ip, seen[ip], len(ips), len(want))
+		}
+	}
+}
+
+// TestResumeAfterSIGKILL kills real scan processes with SIGKILL at several points (no chance to
+// save anything), resumes each with the same command line, and checks that the output holds
+// every target exactly once.
+func TestResumeAfterSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts scan processes")
+	}
+	port, targets, want := replayTargets(t, 10*time.Millisecond)
+	for _, killAfter := range []time.Duration{150 * time.Millisecond, 500 * time.Millisecond, 1000 * time.Millisecond} {
+		dir := t.TempDir()
+		cp, out := filepath.Join(dir, "scan.ckpt"), filepath.Join(dir, "out.jsonl")
+		args := append([]string{"scan", "-resume", cp, "-resume-interval", "50ms", "-o", out, "-c", "4",
+			"-port", strconv.Itoa(int(port)), "-timeout", "5s", "-silent"}, targets...)
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSmbsweep$")
+		cmd.Env = append(os.Environ(), envHelperArgs+"="+strings.Join(args, "\x1f"))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(killAfter)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		killed := false
+		if ee, ok := err.(*exec.ExitError); ok {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				killed = true
+			}
+		}
+		before, _ := jsonlHosts(t, out)
+		t.Logf("killed after %v (killed=%v): %d records on disk; stderr %q", killAfter, killed, len(before), stderr.String())
+		// Resume with more concurrency: -c may change between runs.
+		resumeArgs := append([]string{}, args...)
+		resumeArgs[8] = "64"
+		code, _, errOut := runCLI(t, "", resumeArgs...)
+		if code != exitOK {
+			t.Fatalf("resume: exit %d: %s", code, errOut)
+		}
+		ips, _ := jsonlHosts(t, out)
+		exactlyOnce(t, ips, want)
+	}
+}
+
+// TestResumeCLI interrupts nothing: it checks the command-line side of -resume — a finished
+// checkpoint resumes to nothing, the CSV header is not repeated, a changed target list is a
+// clear usage error.
+func TestResumeCLI(t *testing.T) {
+	port, targets, want := replayTargets(t, 0)
+	dir := t.TempDir()
+	cp, out := filepath.Join(dir, "cp.json"), filepath.Join(dir, "out.csv")
+	args := append([]string{"scan", "-resume", cp, "-o", out, "-port", strconv.Itoa(int(port)), "-silent"}, targets...)
+	if code, _, errOut := runCLI(t, "", args...); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	first, _ := os.ReadFile(out)
+	// Cut the file and the checkpoint back as if the run had been killed midway: keep the
+	// header and 10 rows.
+	lines := strings.SplitAfter(string(first), "\n")
+	if len(lines) < 12 {
+		t.Fatalf("csv: %d lines", len(lines))
+	}
+	kept := strings.Join(lines[:11], "")
+	var st map[string]any
+	data, _ := os.ReadFile(cp)
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st["complete"] != true {
+		t.Fatalf("checkpoint after a full run: %s", data)
+	}
+	// Rebuild a checkpoint that says "the first 10 positions are written": the rows are in
+	// position order only with one worker, so rescan with -c 1 to make that true.
+	os.Remove(cp)
+	os.Remove(out)
+	seedArgs := append([]string{"scan", "-resume", cp, "-o", out, "-port", strconv.Itoa(int(port)), "-silent", "-c", "1", "-seed", "77"}, targets...)
+	if code, _, errOut := runCLI(t, "", seedArgs...); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	full, _ := os.ReadFile(out)
+	lines = strings.SplitAfter(string(full), "\n")
+	kept = strings.Join(lines[:11], "")
+	st = map[string]any{}
+	data, _ = os.ReadFile(cp)
+	_ = json.Unmarshal(data, &st)
+	st["next"], st["open"], st["done"], st["complete"], st["watermark"] = 10, []int{}, 10, false, 10
+	st["files"] = map[string]int{out: len(kept)}
+	data, _ = json.Marshal(st)
+	if err := os.WriteFile(cp, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The file holds more than the checkpoint says (as after a kill): resume cuts it back.
+	code, _, errOut := runCLI(t, "", seedArgs...)
+	if code != exitOK {
+		t.Fatalf("resume: exit %d: %s", code, errOut)
+	}
+	got, _ := os.ReadFile(out)
+	rows := strings.Split(strings.TrimSuffix(string(got), "\n"), "\n")
+	if rows[0] != strings.TrimSuffix(lines[0], "\n") || strings.Count(string(got), rows[0]+"\n") != 1 {
+		t.Fatalf("CSV header missing or repeated:\n%s", got)
+	}
+	var ips []string
+	for _, r := range rows[1:] {
+		ips = append(ips, strings.SplitN(r, ",", 2)[0])
+	}
+	exactlyOnce(t, ips, want)
+
+	// A finished checkpoint resumes to nothing.
+	if code, _, errOut := runCLI(t, "", seedArgs...); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if again, _ := os.ReadFile(out); !bytes.Equal(again, got) {
+		t.Error("resuming a complete scan wrote more rows")
+	}
+	// Other targets, or another seed, are refused with a message that says why.
+	other := append(append([]string{}, seedArgs[:len(seedArgs)-2]...), "127.0.94.0/27")
+	code, _, errOut = runCLI(t, "", other...)
+	if code != exitUsage || !strings.Contains(errOut, "different scan") || !strings.Contains(errOut, "configuration") {
+		t.Errorf("changed targets: exit %d: %s", code, errOut)
+	}
+	bad := append([]string{}, seedArgs...)
+	for i, a := range bad {
+		if a == "77" {
+			bad[i] = "78"
+		}
+	}
+	code, _, errOut = runCLI(t, "", bad...)
+	if code != exitUsage || !strings.Contains(errOut, "-seed 77, this run has 78") {
+		t.Errorf("changed seed: exit %d: %s", code, errOut)
+	}
+}
+
+// TestShardsCLI: the shards of one scan, run through the command line (-shard, and
+// $JOB_COMPLETION_INDEX with -shards), together write every target exactly once.
+func TestShardsCLI(t *testing.T) {
+	port, targets, want := replayTargets(t, 0)
+	for _, n := range []int{1, 2, 3, 7, 64} {
+		var all []string
+		for i := range n {
+			out := filepath.Join(t.TempDir(), "out.jsonl")
+			args := []string{"scan", "-seed", "5", "-o", out, "-port", strconv.Itoa(int(port)), "-silent"}
+			if i%2 == 0 {
+				args = append(args, "-shard", fmt.Sprintf("%d/%d", i, n))
+			} else {
+				t.Setenv("JOB_COMPLETION_INDEX", strconv.Itoa(i))
+				args = append(args, "-shards", strconv.Itoa(n))
+			}
+			code, _, errOut := runCLI(t, "", append(args, targets...)...)
+			os.Unsetenv("JOB_COMPLETION_INDEX")
+			if code != exitOK {
+				t.Fatalf("shard %d/%d: exit %d: %s", i, n, code, errOut)
+			}
+			ips, _ := jsonlHosts(t, out)
+			all = append(all, ips...)
+		}
+		exactlyOnce(t, all, want)
+	}
+	code, _, errOut := runCLI(t, "", "scan", "-shards", "4", "127.0.0.1")
+	if code != exitUsage || !strings.Contains(errOut, "JOB_COMPLETION_INDEX") {
+		t.Errorf("-shards without an index: exit %d: %s", code, errOut)
+	}
+}
+
+// TestFitConcurrency lowers this process's open-file limit and checks that -c is fitted to it
+// with a warning instead of failing connections.
+func TestFitConcurrency(t *testing.T) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		t.Skip(err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
+	var warned string
+	warn := func(f string, a ...any) { warned = fmt.Sprintf(f, a...) }
+	// Soft limit low, hard limit high enough: raised, no warning.
+	low := rl
+	low.Cur = 256
+	if low.Max < 2*1000+fdReserve || syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low) != nil {
+		t.Skip("cannot lower the soft limit")
+	}
+	if c := fitConcurrency(1000, warn); c != 1000 || warned != "" {
+		t.Errorf("raisable: c=%d warned %q", c, warned)
+	}
+	var now syscall.Rlimit
+	_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &now)
+	if now.Cur < 2*1000+fdReserve {
+		t.Errorf("soft limit %d not raised", now.Cur)
+	}
+	// Hard limit too low (needs privilege to undo): -c lowered with a warning.
+	if os.Geteuid() != 0 {
+		return
+	}
+	hard := syscall.Rlimit{Cur: 300, Max: 300}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &hard); err != nil {
+		t.Skip(err)
+	}
+	c := fitConcurrency(10000, warn)
+	if c != (300-fdReserve)/fdsPerHost || !strings.Contains(warned, "-c 10000 needs about 20064 open files, but the limit is 300") {
+		t.Errorf("c=%d warned %q", c, warned)
+	}
+}
