@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/user"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
@@ -486,5 +488,102 @@ func TestSMB210Server(t *testing.T) {
 	rr, err := sh.ReadFile(t.Context(), "large/ten-kib.bin", 0)
 	if err != nil || rr.BytesRead != 10240 || rr.Truncated {
 		t.Fatalf("read: %+v %v", rr.BytesRead, err)
+	}
+}
+
+// tamperProxy forwards one TCP connection to target and, while armed, flips the last byte of
+// every server-to-client frame: the body of a signed reply, or the ciphertext of an encrypted
+// one.
+type tamperProxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	on    bool
+}
+
+func newTamperProxy(t *testing.T, target string) *tamperProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tamperProxy{ln: ln}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		cc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer cc.Close()
+		sc, err := net.Dial("tcp", target)
+		if err != nil {
+			return
+		}
+		defer sc.Close()
+		go func() { _, _ = io.Copy(sc, cc); sc.Close() }()
+		for {
+			var hdr [4]byte
+			if _, err := io.ReadFull(sc, hdr[:]); err != nil {
+				return
+			}
+			_, n, _ := wire.ParseNetBIOSHeader(hdr[:])
+			frame := make([]byte, 4+n)
+			copy(frame, hdr[:])
+			if _, err := io.ReadFull(sc, frame[4:]); err != nil {
+				return
+			}
+			p.mu.Lock()
+			if p.on && n > 0 {
+				frame[len(frame)-1] ^= 0x01
+			}
+			p.mu.Unlock()
+			if _, err := cc.Write(frame); err != nil {
+				return
+			}
+		}
+	}()
+	return p
+}
+
+func (p *tamperProxy) arm() { p.mu.Lock(); p.on = true; p.mu.Unlock() }
+
+// TestTamperedReplyFailsClosed: a reply altered on the wire is an error naming the command,
+// never data, for signed sessions of every signing algorithm and for encrypted ones.
+func TestTamperedReplyFailsClosed(t *testing.T) {
+	fleet := sambatest.Require(t)
+	for _, tc := range []struct {
+		server  string
+		dialect wire.Dialect
+		want    error
+	}{
+		{"signing", wire.Dialect210, transport.ErrBadSignature},
+		{"signing", wire.Dialect302, transport.ErrBadSignature},
+		{"signing", wire.Dialect311, transport.ErrBadSignature},
+		{"default", wire.Dialect311, transport.ErrBadSignature},
+		{"encrypt", wire.Dialect300, transport.ErrDecrypt},
+		{"encrypt", wire.Dialect311, transport.ErrDecrypt},
+	} {
+		t.Run(tc.server+"/"+tc.dialect.String(), func(t *testing.T) {
+			srv := fleet.Server(tc.server)
+			p := newTamperProxy(t, srv.AddrPort().String())
+			ctx := t.Context()
+			c, err := Dial(ctx, dialer, p.ln.Addr().String(), Options{Dialects: []wire.Dialect{tc.dialect}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.Login(ctx, testCreds()); err != nil {
+				t.Fatal(err)
+			}
+			sh, err := c.TreeConnect(ctx, sambatest.SharePrivate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.arm()
+			_, err = sh.Stat(ctx, "secret.txt")
+			var pe *transport.ProtocolError
+			if !errors.Is(err, tc.want) || !errors.As(err, &pe) || !strings.Contains(err.Error(), "CREATE") {
+				t.Fatalf("tampered reply: got %v, want %v naming CREATE", err, tc.want)
+			}
+		})
 	}
 }

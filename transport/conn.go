@@ -48,7 +48,8 @@ const (
 )
 
 // Tracer sees every SMB message (without the NetBIOS header) sent or received. The slice is
-// only valid during the call.
+// only valid during the call. Messages of encrypted sessions are traced in the clear (a request
+// before it is encrypted, a reply after it is decrypted); signed ones with their signature.
 type Tracer func(dir Direction, msg []byte)
 
 // Options configures a Conn.
@@ -182,18 +183,18 @@ func (c *Conn) WriteFrame(ctx context.Context, frame []byte) error {
 	if cap(frame) > cap(c.buf) {
 		c.buf = frame[:0] // keep the grown buffer
 	}
-	return c.writeFrame(ctx, frame)
+	return c.writeFrame(ctx, frame, true)
 }
 
-// writeFrame fills in the NetBIOS header of frame and sends it.
-func (c *Conn) writeFrame(ctx context.Context, frame []byte) error {
+// writeFrame fills in the NetBIOS header of frame and sends it, traced when trace is set.
+func (c *Conn) writeFrame(ctx context.Context, frame []byte, trace bool) error {
 	if len(frame) < wire.NetBIOSHeaderSize {
 		return fmt.Errorf("write frame: %w", wire.ErrShort)
 	}
 	if err := wire.PutNetBIOSHeader(frame, len(frame)-wire.NetBIOSHeaderSize); err != nil {
 		return err
 	}
-	if c.trace != nil {
+	if trace && c.trace != nil {
 		c.trace(Sent, frame[wire.NetBIOSHeaderSize:])
 	}
 	if err := c.setDeadline(ctx); err != nil {
@@ -240,7 +241,8 @@ func (c *Conn) ReadFrame(ctx context.Context) ([]byte, error) {
 			}
 			return nil, err
 		}
-		if c.trace != nil {
+		// An encrypted reply the connection can decrypt is traced in the clear by call.
+		if c.trace != nil && !(len(c.sessions) > 0 && binary.LittleEndian.Uint32(msg) == wire.ProtocolSMB2Transform) {
 			c.trace(Received, msg)
 		}
 		return msg, nil
@@ -329,7 +331,10 @@ func (c *Conn) call(ctx context.Context, cmd wire.Command, treeID uint32, charge
 			return Response{}, fmt.Errorf("%s: %w", cmd, err)
 		}
 	}
-	if err := c.writeFrame(ctx, frame); err != nil {
+	if sentEncrypted && c.trace != nil {
+		c.trace(Sent, msg)
+	}
+	if err := c.writeFrame(ctx, frame, !sentEncrypted); err != nil {
 		return Response{}, err
 	}
 	c.credits -= min(c.credits, uint32(charge))
@@ -345,6 +350,9 @@ func (c *Conn) call(ctx context.Context, cmd wire.Command, treeID uint32, charge
 				return Response{}, err
 			}
 			encrypted = true
+			if c.trace != nil {
+				c.trace(Received, msg)
+			}
 		}
 		var r Response
 		if err := c.decodeSMB2(msg, &r.Header); err != nil {

@@ -495,3 +495,25 @@ func TestWireFlagsSignedBit(t *testing.T) {
 		t.Fatalf("flags %#x", f)
 	}
 }
+
+// TestTraceSeesPlaintext: the tracer of an encrypted session sees SMB2 messages, never
+// TRANSFORM ciphertext.
+func TestTraceSeesPlaintext(t *testing.T) {
+	s := &fakeServer{dialect: uint16(wire.Dialect311), cipher: wire.CipherAES256GCM}
+	c, _ := newFake(t, s)
+	defer c.Close()
+	if _, err := logon(t, c, s, SessionOptions{Encrypt: true}); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	c.trace = func(dir Direction, msg []byte) {
+		seen = append(seen, fmt.Sprintf("%d %08x %s", dir, binary.LittleEndian.Uint32(msg), wire.Command(binary.LittleEndian.Uint16(msg[12:]))))
+	}
+	if _, err := c.Call(t.Context(), wire.CmdEcho, 0, wire.EchoRequest{}); err != nil || !s.lastEncrypted {
+		t.Fatalf("%v encrypted %v", err, s.lastEncrypted)
+	}
+	want := []string{fmt.Sprintf("%d %08x ECHO", Sent, wire.ProtocolSMB2), fmt.Sprintf("%d %08x ECHO", Received, wire.ProtocolSMB2)}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Fatalf("traced %q, want %q", seen, want)
+	}
+}
