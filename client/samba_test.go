@@ -495,9 +495,9 @@ func TestSMB210Server(t *testing.T) {
 // every server-to-client frame: the body of a signed reply, or the ciphertext of an encrypted
 // one.
 type tamperProxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	on    bool
+	ln net.Listener
+	mu sync.Mutex
+	on bool
 }
 
 func newTamperProxy(t *testing.T, target string) *tamperProxy {
