@@ -55,6 +55,18 @@ type serveFlags struct {
 	logLevel     string
 }
 
+func newServeFlagSet(f *serveFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet("smbsweep serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&f.config, "config", "", "daemon configuration `FILE` (YAML, see configs/smbsweep.yml); none: API only")
+	fs.StringVar(&f.listen, "listen", "", "HTTP `ADDR` of the API and /metrics (default "+daemon.DefaultListen+", or the file's listen)")
+	fs.StringVar(&f.allowTargets, "allow-targets", "", "`CIDRS` the API may probe, comma-separated (default loopback only, or the file's api.allow_targets)")
+	fs.BoolVar(&f.allowWrite, "allow-write", false, "enable /api/cifs/write (default off)")
+	fs.StringVar(&f.tokenFile, "token-file", "", "bearer tokens `FILE`, one per line (replaces the file's tokens)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	return fs
+}
+
 func runServe(args []string, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, os.Interrupt)
@@ -67,14 +79,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 // 1 when the daemon could not run (e.g. the address is in use).
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	var f serveFlags
-	fs := flag.NewFlagSet("smbsweep serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&f.config, "config", "", "daemon configuration `FILE` (YAML, see configs/smbsweep.yml); none: API only")
-	fs.StringVar(&f.listen, "listen", "", "HTTP `ADDR` of the API and /metrics (default "+daemon.DefaultListen+", or the file's listen)")
-	fs.StringVar(&f.allowTargets, "allow-targets", "", "`CIDRS` the API may probe, comma-separated (default loopback only, or the file's api.allow_targets)")
-	fs.BoolVar(&f.allowWrite, "allow-write", false, "enable /api/cifs/write (default off)")
-	fs.StringVar(&f.tokenFile, "token-file", "", "bearer tokens `FILE`, one per line (replaces the file's tokens)")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	fs := newServeFlagSet(&f)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stdout, serveSynopsis)
