@@ -27,16 +27,22 @@ help: ## list the targets
 build: ## build bin/smbsweep with version information
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/smbsweep
 
+# policy-rc.d keeps the package from starting a system smbd on 0.0.0.0:445,
+# which would take port 445 from the test fleets.
 samba: ## install Samba and smbclient when smbd is missing (Debian, as root)
 	@if command -v smbd >/dev/null 2>&1 || [ -x /usr/sbin/smbd ]; then \
 		echo "samba: $$( (command -v smbd || echo /usr/sbin/smbd) ) present"; \
 	else \
 		echo "samba: installing samba and smbclient"; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update && apt-get install -y --no-install-recommends samba smbclient; \
+		if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; \
+			trap 'rm -f /usr/sbin/policy-rc.d' EXIT; \
+		fi; \
+		apt-get update && apt-get install -y samba smbclient; \
 	fi
 	@if ! command -v smbclient >/dev/null 2>&1; then \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends smbclient; \
+		export DEBIAN_FRONTEND=noninteractive; apt-get update && apt-get install -y smbclient; \
 	fi
 
 demo: samba build ## start the Samba fleet on loopback and sweep it with bin/smbsweep
