@@ -29,6 +29,9 @@ type Config struct {
 	// scan from it, saves it every interval, as soon as ctx is cancelled, and at the end. The
 	// Writer's sinks must have been wrapped with Checkpoint.WrapSinks.
 	Checkpoint *Checkpoint
+	// BeforeSummary, when set, runs after the last result and before the summary is written
+	// (the CLI stops its progress line there so the summary comes last).
+	BeforeSummary func()
 }
 
 // item is a result with its position in the run's order.
@@ -94,6 +97,9 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 		Interrupted: stats.Interrupted || ctx.Err() != nil,
 	}
 	summary.DurationSeconds = summary.Finished.Sub(summary.Started).Seconds()
+	if cfg.BeforeSummary != nil {
+		cfg.BeforeSummary()
+	}
 	werr := cfg.Writer.Close(summary)
 	if cp != nil {
 		close(saveStop)

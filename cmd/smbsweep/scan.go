@@ -427,17 +427,25 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	if err := f.scale.apply(&scfg); err != nil {
 		return exitUsage, err
 	}
+	stopped := false
+	stopProgress := func() {
+		if !stopped {
+			stopped = true
+			close(stopStats)
+			<-statsDone
+		}
+	}
 	summary, werr := sweep.Run(dispatch, abort, sweep.Config{
-		Targets:    set,
-		Pipeline:   pipeline,
-		Scanner:    scfg,
-		Writer:     writer,
-		Metrics:    metrics,
-		Checkpoint: f.scale.cp,
+		BeforeSummary: stopProgress,
+		Targets:       set,
+		Pipeline:      pipeline,
+		Scanner:       scfg,
+		Writer:        writer,
+		Metrics:       metrics,
+		Checkpoint:    f.scale.cp,
 	})
 	f.scale.pushMetrics(reg, f.silent, stderr)
-	close(stopStats)
-	<-statsDone
+	stopProgress()
 	summary.Interrupted = summary.Interrupted || interrupted.Load()
 	if cerr := closeOut(); werr == nil && cerr != nil {
 		werr = fmt.Errorf("close %s: %w", f.out, cerr)
