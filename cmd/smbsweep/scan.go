@@ -291,8 +291,18 @@ func openOutput(f *scanFlags, stdout io.Writer) (output.Sink, func() error, erro
 	case f.jsonl || !tty:
 		return output.NewJSONL(w, name), closeFn, nil
 	}
-	return output.NewText(w, name, !f.noColor), closeFn, nil
+	var sink output.Sink = output.NewText(w, name, !f.noColor)
+	if f.silent {
+		sink = resultsOnly{sink} // -silent: the readable view prints hosts, not the summary block
+	}
+	return sink, closeFn, nil
 }
+
+// resultsOnly drops the summary of a human-oriented sink. JSONL keeps its summary line: it is
+// part of the data contract, not chatter.
+type resultsOnly struct{ output.Sink }
+
+func (resultsOnly) WriteSummary(*probes.Summary) error { return nil }
 
 // progressClearingWriter erases the progress line on term before every write to w.
 type progressClearingWriter struct {
