@@ -188,6 +188,7 @@ func StartFleet(ctx context.Context, opts Options) (f *Fleet, err error) {
 	f.opts.Dir = dir
 	defer func() {
 		if err != nil {
+			f.opts.RemoveOnStop = false // the logs explain the failure
 			f.Stop()
 			err = fmt.Errorf("%w\n(instance directories kept in %s)", err, f.Dir)
 			f = nil

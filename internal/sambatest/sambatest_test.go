@@ -557,3 +557,28 @@ func TestRenderConf(t *testing.T) {
 		}
 	}
 }
+
+func TestBadConfigReported(t *testing.T) {
+	Require(t) // skips without Samba
+	cfg := Config{Name: "broken", Global: []string{"no such parameter = 1"}, Shares: StandardShares()}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := filepath.Join(os.TempDir(), "smbsweep-badconf-"+strconv.Itoa(os.Getpid()))
+	defer os.RemoveAll(dir)
+	f, err := StartFleet(ctx, Options{Dir: dir, Configs: []Config{cfg}, RemoveOnStop: true})
+	if err == nil {
+		f.Stop()
+		t.Fatal("a configuration with an unknown parameter started")
+	}
+	for _, want := range []string{"testparm", "no such parameter", "kept in " + dir} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if _, statErr := os.Stat(filepath.Join(dir, "broken", "smb.conf")); statErr != nil {
+		t.Errorf("instance directory not kept for debugging: %v", statErr)
+	}
+	if procs := ourProcesses(t, dir); len(procs) > 0 {
+		t.Errorf("processes left: %q", procs)
+	}
+}
