@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -113,8 +114,9 @@ const (
 )
 
 // prepare runs once the targets are known and before any output is opened: it fits -c to the
-// file descriptor limit and, with -resume, loads or starts the checkpoint, fixes the seed and
-// truncates the outputs to what the checkpoint recorded.
+// file descriptor limit, derives the seed of a sharded scan from its targets when -seed is not
+// given, and, with -resume, loads or starts the checkpoint, fixes the seed and truncates the
+// outputs to what the checkpoint recorded.
 func (f *scaleFlags) prepare(sf *scanFlags, set *scanner.TargetSet, stderr io.Writer) error {
 	warn := func(format string, a ...any) {
 		if !sf.silent {
@@ -124,12 +126,18 @@ func (f *scaleFlags) prepare(sf *scanFlags, set *scanner.TargetSet, stderr io.Wr
 	if c := fitConcurrency(sf.concurrency, warn); c != sf.concurrency {
 		sf.concurrency = c
 	}
-	if f.resume == "" {
-		return nil
-	}
 	var cfg scanner.Config
 	if err := f.apply(&cfg); err != nil {
 		return err
+	}
+	if sf.seed == 0 && cfg.Shard.Count > 1 {
+		// Every shard of a scan must walk the same order: without -seed, derive it from the
+		// targets, which all shards share, instead of each pod picking its own.
+		fp := set.Fingerprint()
+		sf.seed = binary.LittleEndian.Uint64(fp[:8]) | 1
+	}
+	if f.resume == "" {
+		return nil
 	}
 	hash, err := resumeHash(sf, set)
 	if err != nil {

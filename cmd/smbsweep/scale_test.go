@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -15,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/smbsweep/smbsweep/internal/replay"
+	"github.com/smbsweep/smbsweep/scanner"
 )
 
 // envHelperArgs makes the test binary act as smbsweep (TestHelperSmbsweep), so that a test can
@@ -225,14 +229,15 @@ func TestResumeCLI(t *testing.T) {
 }
 
 // TestShardsCLI: the shards of one scan, run through the command line (-shard, and
-// $JOB_COMPLETION_INDEX with -shards), together write every target exactly once.
+// $JOB_COMPLETION_INDEX with -shards) and without -seed (sharded runs derive it from the
+// targets), together write every target exactly once.
 func TestShardsCLI(t *testing.T) {
 	port, targets, want := replayTargets(t, 0)
 	for _, n := range []int{1, 2, 3, 7, 64} {
 		var all []string
 		for i := range n {
 			out := filepath.Join(t.TempDir(), "out.jsonl")
-			args := []string{"scan", "-seed", "5", "-o", out, "-port", strconv.Itoa(int(port)), "-silent"}
+			args := []string{"scan", "-o", out, "-port", strconv.Itoa(int(port)), "-silent"}
 			if i%2 == 0 {
 				args = append(args, "-shard", fmt.Sprintf("%d/%d", i, n))
 			} else {
@@ -290,5 +295,53 @@ func TestFitConcurrency(t *testing.T) {
 	c := fitConcurrency(10000, warn)
 	if c != (300-fdReserve)/fdsPerHost || !strings.Contains(warned, "-c 10000 needs about 20064 open files, but the limit is 300") {
 		t.Errorf("c=%d warned %q", c, warned)
+	}
+}
+
+// TestKubernetesArgsParse: the CronJob's container args are a valid smbsweep command line (the
+// manifests' own test checks their structure).
+func TestKubernetesArgsParse(t *testing.T) {
+	data, err := os.ReadFile("../../configs/kubernetes/cronjob.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cj struct {
+		Spec struct {
+			JobTemplate struct {
+				Spec struct {
+					Template struct {
+						Spec struct {
+							Containers []struct{ Args []string }
+						}
+					}
+				}
+			} `yaml:"jobTemplate"`
+		}
+	}
+	if err := yaml.Unmarshal(data, &cj); err != nil {
+		t.Fatal(err)
+	}
+	args := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Args
+	if len(args) < 2 || args[0] != "scan" {
+		t.Fatalf("args %v", args)
+	}
+	t.Setenv("JOB_COMPLETION_INDEX", "3")
+	var f scanFlags
+	g := newGroupedFlags("smbsweep scan")
+	defineScanFlags(g, &f)
+	g.SetOutput(io.Discard)
+	repl := strings.NewReplacer("$(JOB_COMPLETION_INDEX)", "3", "$(JOB_NAME)", "smbsweep-123")
+	for i := range args {
+		args[i] = repl.Replace(args[i])
+	}
+	if err := g.Parse(args[1:]); err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	if err := f.validate(g.NArg()); err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	var cfg scanner.Config
+	if err := f.scale.apply(&cfg); err != nil || cfg.Shard.Index != 3 || cfg.Shard.Count != 4 {
+		t.Errorf("shard %v, %v", cfg.Shard, err)
 	}
 }
