@@ -57,7 +57,6 @@ type probeSpec struct {
 	shareRequired  bool   // the share has no default (the seed's file system endpoints)
 	stat           bool   // stat the path on the share
 	anonymousOnly  bool   // reject username/password
-	credentialed   string // with username/password: this endpoint needs the client (501)
 }
 
 // probeRun is one executed single-host probe.
@@ -73,26 +72,20 @@ type probeRun struct {
 	httpCode int
 }
 
-// runProbe decodes and checks the request, resolves and allowlist-checks the host, and runs
+// runProbe decodes (unless decoded is given) and checks the request, resolves and allowlist-checks the host, and runs
 // the endpoint's stages within the request's one timeout budget. On a refusal it has written
 // the response and returns nil.
-func (s *apiServer) runProbe(w http.ResponseWriter, r *http.Request, spec probeSpec) *probeRun {
+func (s *apiServer) runProbe(w http.ResponseWriter, r *http.Request, spec probeSpec, decoded *apiRequest) *probeRun {
 	start := time.Now()
 	pr := &probeRun{}
-	if e := decodeJSON(r, &pr.req); e != nil {
+	if decoded != nil {
+		pr.req = *decoded
+	} else if e := decodeJSON(r, &pr.req); e != nil {
 		e.write(w)
 		return nil
 	}
 	if e := s.checkRequest(pr, spec); e != nil {
 		e.write(w)
-		return nil
-	}
-	if spec.credentialed != "" && (pr.req.Username != "" || pr.req.Password != "") {
-		if e := s.checkTarget(r, &pr.req); e != nil {
-			e.write(w)
-			return nil
-		}
-		notImplemented(w, spec.credentialed)
 		return nil
 	}
 	timeout := spec.defaultTimeout
@@ -197,21 +190,6 @@ func (s *apiServer) checkRequest(pr *probeRun, spec probeSpec) *apiError {
 		return badRequest(f, "%s: only /api/cifs/write takes content", f)
 	}
 	return nil
-}
-
-// checkTarget checks the host, port and allowlist of a request that will not be probed here.
-func (s *apiServer) checkTarget(r *http.Request, q *apiRequest) *apiError {
-	host := strings.TrimSpace(q.Host)
-	if e := checkHost(host); e != nil {
-		return e
-	}
-	if q.Port != nil && (*q.Port < 1 || *q.Port > 65535) {
-		return badRequest("port", "port %d: must be 1-65535 (default 445)", *q.Port)
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeoutCIFSNegotiate)
-	defer cancel()
-	_, e := s.resolveAllowed(ctx, host)
-	return e
 }
 
 // checkHost accepts an IP address (IPv6 with or without brackets, no zone) or a DNS name.

@@ -95,7 +95,7 @@ type connectResponse struct {
 
 func (s *apiServer) smbConnect(w http.ResponseWriter, r *http.Request) {
 	spec := probeSpec{stages: []string{"negotiate"}, required: []string{"negotiate"}, defaultTimeout: timeoutSMB, anonymousOnly: true}
-	pr := s.runProbe(w, r, spec)
+	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
 		return
 	}
@@ -137,7 +137,7 @@ type negotiateResponse struct {
 
 func (s *apiServer) smbNegotiate(w http.ResponseWriter, r *http.Request) {
 	spec := probeSpec{stages: []string{"negotiate", "smb1"}, defaultTimeout: timeoutSMB, anonymousOnly: true}
-	pr := s.runProbe(w, r, spec)
+	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
 		return
 	}
@@ -201,7 +201,7 @@ type sessionResponse struct {
 func (s *apiServer) smbSession(w http.ResponseWriter, r *http.Request) {
 	spec := probeSpec{stages: []string{"negotiate", "session"}, required: []string{"negotiate", "session"},
 		defaultTimeout: timeoutSMB, anonymousOnly: true}
-	pr := s.runProbe(w, r, spec)
+	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
 		return
 	}
@@ -244,7 +244,7 @@ type treeResponse struct {
 func (s *apiServer) smbTree(w http.ResponseWriter, r *http.Request) {
 	spec := probeSpec{stages: []string{"negotiate", "session", "tree"}, required: []string{"negotiate", "session", "tree"},
 		defaultTimeout: timeoutSMB, defaultShare: "IPC$", anonymousOnly: true}
-	pr := s.runProbe(w, r, spec)
+	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
 		return
 	}
@@ -320,7 +320,7 @@ type statResponse struct {
 func (s *apiServer) smbStat(w http.ResponseWriter, r *http.Request) {
 	spec := probeSpec{stages: []string{"negotiate", "session", "tree", "stat"}, required: []string{"negotiate", "session", "tree", "stat"},
 		defaultTimeout: timeoutSMB, defaultShare: "C$", stat: true, anonymousOnly: true}
-	pr := s.runProbe(w, r, spec)
+	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
 		return
 	}
@@ -392,7 +392,7 @@ type cifsNegotiateResponse struct {
 
 func (s *apiServer) cifsNegotiate(w http.ResponseWriter, r *http.Request) {
 	spec := probeSpec{stages: []string{"negotiate"}, required: []string{"negotiate"}, defaultTimeout: timeoutCIFSNegotiate, anonymousOnly: true}
-	pr := s.runProbe(w, r, spec)
+	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
 		return
 	}
@@ -423,12 +423,25 @@ type cifsStatResponse struct {
 	statFields
 }
 
-// cifsStat stats a path anonymously (no username). With credentials it needs the
-// credentialed client, which is not there yet (501).
+// cifsStat stats a path: with a username through a logged-on session (QUERY_INFO
+// FileAllInformation), without one anonymously through the probe pipeline (null session).
 func (s *apiServer) cifsStat(w http.ResponseWriter, r *http.Request) {
+	var body cifsRequest
+	if e := decodeJSON(r, &body); e != nil {
+		e.write(w)
+		return
+	}
+	if body.Username != "" || body.Password != "" {
+		s.cifsStatCredentialed(w, r, &body)
+		return
+	}
+	if body.Offset != nil || body.Limit != nil || body.MaxBytes != nil || body.Mode != nil {
+		badRequest("", "offset, limit, maxBytes and mode do not apply to /api/cifs/stat").write(w)
+		return
+	}
 	spec := probeSpec{stages: []string{"negotiate", "session", "tree", "stat"}, required: []string{"negotiate", "session", "tree", "stat"},
-		defaultTimeout: timeoutCIFSStat, defaultShare: "IPC$", shareRequired: true, stat: true, credentialed: "/api/cifs/stat"}
-	pr := s.runProbe(w, r, spec)
+		defaultTimeout: timeoutCIFSStat, defaultShare: "IPC$", shareRequired: true, stat: true}
+	pr := s.runProbe(w, r, spec, &body.apiRequest)
 	if pr == nil {
 		return
 	}
@@ -442,35 +455,4 @@ func (s *apiServer) cifsStat(w http.ResponseWriter, r *http.Request) {
 		resp.Error = msg
 	}
 	writeJSON(w, pr.httpCode, resp)
-}
-
-// notImplemented answers 501 for the endpoints that need the credentialed SMB client.
-func notImplemented(w http.ResponseWriter, endpoint string) {
-	writeError(w, http.StatusNotImplemented, "", endpoint+": credentialed access is not implemented yet")
-}
-
-// cifsCredentialed is /api/cifs/auth, /ls and /read: the request is checked (400, 413, 403)
-// and then answered 501 until the credentialed SMB client exists.
-func (s *apiServer) cifsCredentialed(endpoint string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var req apiRequest
-		if e := decodeJSON(r, &req); e != nil {
-			e.write(w)
-			return
-		}
-		if e := s.checkTarget(r, &req); e != nil {
-			e.write(w)
-			return
-		}
-		notImplemented(w, endpoint)
-	}
-}
-
-// cifsWrite is refused with 403 unless api.allow_write is set, before the body is read.
-func (s *apiServer) cifsWrite(w http.ResponseWriter, r *http.Request) {
-	if !s.d.cfg.Load().API.AllowWrite {
-		writeError(w, http.StatusForbidden, "", "/api/cifs/write is disabled: set api.allow_write: true in the configuration (or start serve with -allow-write) to enable it")
-		return
-	}
-	s.cifsCredentialed("/api/cifs/write")(w, r)
 }

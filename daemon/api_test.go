@@ -79,10 +79,16 @@ func TestAPIRefusals(t *testing.T) {
 		{"name not resolving", "POST", "/api/smb/negotiate", `{"host":"nowhere.test"}`, auth, 502, "host", `host "nowhere.test" could not be resolved`},
 		{"write disabled", "POST", "/api/cifs/write", `{"host":"127.0.0.1","share":"dropbox","path":"x.txt","content":"hi"}`, auth, 403, "", "/api/cifs/write is disabled: set api.allow_write: true"},
 		{"auth outside the allowlist", "POST", "/api/cifs/auth", `{"host":"192.0.2.1","username":"u","password":"p"}`, auth, 403, "host", "outside the allowed networks"},
-		{"auth not implemented", "POST", "/api/cifs/auth", `{"host":"127.0.0.1","username":"u","password":"p"}`, auth, 501, "", ""},
-		{"ls not implemented", "POST", "/api/cifs/ls", `{"host":"127.0.0.1","share":"public"}`, auth, 501, "", ""},
-		{"read not implemented", "POST", "/api/cifs/read", `{"host":"127.0.0.1","share":"public","path":"README.txt"}`, auth, 501, "", ""},
-		{"credentialed stat not implemented", "POST", "/api/cifs/stat", `{"host":"127.0.0.1","share":"private","path":"secret.txt","username":"u","password":"p"}`, auth, 501, "", ""},
+		{"auth without username", "POST", "/api/cifs/auth", `{"host":"127.0.0.1"}`, auth, 400, "username", "username is required: /api/cifs/auth logs on with NTLMv2"},
+		{"ls without username", "POST", "/api/cifs/ls", `{"host":"127.0.0.1","share":"public"}`, auth, 400, "username", "username is required"},
+		{"ls without share", "POST", "/api/cifs/ls", `{"host":"127.0.0.1","username":"u"}`, auth, 400, "share", "share is required"},
+		{"ls bad limit", "POST", "/api/cifs/ls", `{"host":"127.0.0.1","username":"u","share":"s","limit":0}`, auth, 400, "limit", "limit 0: must be 1-100000"},
+		{"ls negative offset", "POST", "/api/cifs/ls", `{"host":"127.0.0.1","username":"u","share":"s","offset":-1}`, auth, 400, "offset", "must not be negative"},
+		{"read without path", "POST", "/api/cifs/read", `{"host":"127.0.0.1","username":"u","share":"public"}`, auth, 400, "path", "path is required"},
+		{"read maxBytes", "POST", "/api/cifs/read", `{"host":"127.0.0.1","username":"u","share":"s","path":"f","maxBytes":0}`, auth, 400, "maxBytes", "maxBytes 0: must be 1-8388608"},
+		{"offset on read", "POST", "/api/cifs/read", `{"host":"127.0.0.1","username":"u","share":"s","path":"f","offset":1}`, auth, 400, "offset", "only /api/cifs/ls pages"},
+		{"share on auth", "POST", "/api/cifs/auth", `{"host":"127.0.0.1","username":"u","share":"s"}`, auth, 400, "share", "does not use a share"},
+		{"stat options", "POST", "/api/cifs/stat", `{"host":"127.0.0.1","share":"s","mode":"append"}`, auth, 400, "", "do not apply to /api/cifs/stat"},
 		{"scan without targets", "POST", "/api/v1/scans", `{"profile":"default"}`, auth, 400, "targets", "targets is required"},
 		{"scan bad target", "POST", "/api/v1/scans", `{"targets":["10.0.0.300"]}`, auth, 400, "targets", `targets[0]: invalid target "10.0.0.300"`},
 		{"scan bad profile", "POST", "/api/v1/scans", `{"targets":["127.0.0.1"],"profile":"fast"}`, auth, 400, "profile", `profile "fast": want one of quick, default, full`},
@@ -118,11 +124,6 @@ func TestAPIRefusals(t *testing.T) {
 			if want := map[string]string{"GET": "POST", "PUT": "POST", "POST": "GET, HEAD"}[c.method]; r.header.Get("Allow") != want {
 				t.Errorf("%s: Allow %q, want %q", c.name, r.header.Get("Allow"), want)
 			}
-		case 501:
-			ep := c.path
-			if r.body != `{"success":false,"error":"`+ep+`: credentialed access is not implemented yet"}`+"\n" {
-				t.Errorf("%s: 501 body %s", c.name, r.body)
-			}
 		}
 	}
 	// Health endpoints need no token.
@@ -145,11 +146,19 @@ func TestAPIRefusals(t *testing.T) {
 	}
 }
 
-func TestWriteEnabledStillNotImplemented(t *testing.T) {
+func TestWriteRequestChecks(t *testing.T) {
 	td := newTestDaemon(t, "api:\n  allow_write: true\n", nil)
-	r := td.post(t, "/api/cifs/write", `{"host":"127.0.0.1","share":"dropbox","path":"x.txt","base64":"aGk="}`)
-	if r.code != 501 || r.body != `{"success":false,"error":"/api/cifs/write: credentialed access is not implemented yet"}`+"\n" {
-		t.Errorf("write enabled: %d %s", r.code, r.body)
+	for _, c := range []struct{ body, field, msg string }{
+		{`{"host":"127.0.0.1","username":"u","share":"s","path":"x","content":"a","base64":"YQ=="}`, "base64", "content and base64 both given"},
+		{`{"host":"127.0.0.1","username":"u","share":"s","path":"x","base64":"%%%"}`, "base64", "not standard base64"},
+		{`{"host":"127.0.0.1","username":"u","share":"s","path":"x","content":"a","mode":"truncate"}`, "mode", `mode "truncate": want create`},
+		{`{"host":"127.0.0.1","username":"u","share":"s","content":"a"}`, "path", "path is required"},
+		{`{"host":"192.0.2.1","username":"u","share":"s","path":"x","content":"a"}`, "host", "outside the allowed networks"},
+	} {
+		r := td.post(t, "/api/cifs/write", c.body)
+		if (r.code != 400 && r.code != 403) || r.json["field"] != c.field || !strings.Contains(r.json["error"].(string), c.msg) {
+			t.Errorf("%s: %d %s", c.body, r.code, r.body)
+		}
 	}
 }
 

@@ -34,7 +34,7 @@ jobs:
     targets: [%s]
     schedule: %q
     jitter: 0s
-    timeout: 2s
+    timeout: 1500ms
     connect_timeout: 1s
     shares: [public]
     keep_runs: 2
@@ -197,7 +197,7 @@ func TestJobsEndToEnd(t *testing.T) {
 	select {
 	case r := <-reports:
 		t.Fatalf("a run after the reload to @yearly: %+v", r)
-	case <-time.After(2500 * time.Millisecond):
+	case <-time.After(2200 * time.Millisecond):
 	}
 
 	// The last-run gauges equal the counts in the last run's JSONL.
