@@ -259,6 +259,12 @@ func renderConf(c Config, p instancePaths, listen string, port uint16, onDemandR
 		// it is reaped and killed with the instance.
 		w("\trpc start on demand helpers = no")
 	}
+	// RPC workers (rpcd_classic serves srvsvc) start on the first client and
+	// by default exit after 60 idle seconds; starting one costs seconds on a
+	// loaded machine, so keep them for the life of the instance.
+	for _, rpcd := range []string{"rpcd_classic", "rpcd_winreg", "rpcd_lsad", "rpcd_epmapper"} {
+		w("\t%s:idle_seconds = 86400", rpcd)
+	}
 	for _, l := range c.Global {
 		w("\t%s", strings.TrimSpace(l))
 	}

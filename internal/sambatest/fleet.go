@@ -39,6 +39,11 @@ type Options struct {
 	// StopGrace is how long Stop waits after SIGTERM before SIGKILL
 	// (default 5s).
 	StopGrace time.Duration
+	// NoWarmUp skips the share listing StartFleet makes against every
+	// server once it is up (with smbclient, when installed), which starts
+	// the RPC workers so that the first SRVSVC call of a test does not pay
+	// for their start.
+	NoWarmUp bool
 	// RemoveOnStop makes Stop delete the instance directories (and Dir,
 	// when StartFleet created it). By default they stay for debugging.
 	RemoveOnStop bool
@@ -266,6 +271,9 @@ func StartFleet(ctx context.Context, opts Options) (f *Fleet, err error) {
 	wg.Wait()
 	if len(errs) > 0 {
 		return f, errors.Join(errs...)
+	}
+	if !opts.NoWarmUp {
+		warmUp(ctx, f.Servers, opts.Log)
 	}
 	f.StartDuration = time.Since(start)
 	return f, nil

@@ -495,3 +495,32 @@ func negotiateSMB2(ctx context.Context, ap netip.AddrPort, timeout time.Duration
 	}
 	return negotiateInfo{SecurityMode: le.Uint16(resp[66:68]), Dialect: le.Uint16(resp[68:70])}, nil
 }
+
+// warmUp lists the shares of every server as TestUser, which makes
+// samba-dcerpcd start its srvsvc and winreg workers. It is best effort:
+// without smbclient, or when a listing fails, the first SRVSVC call of a
+// test simply takes longer.
+func warmUp(ctx context.Context, servers []*Server, log io.Writer) {
+	smbclient := findTool("smbclient", "/usr/bin", "/usr/local/bin", "/usr/local/samba/bin")
+	if smbclient == "" {
+		fmt.Fprintln(log, "sambatest: smbclient not installed; skipping the RPC warm-up")
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		wg.Go(func() {
+			t0 := time.Now()
+			cmd := exec.CommandContext(ctx, smbclient, "--configfile=/dev/null",
+				"-p", strconv.Itoa(int(s.Port)), "-U", TestUser+"%"+TestPassword, "-L", "//"+s.Addr.String())
+			cmd.Env = append(os.Environ(), "LC_ALL=C")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				fmt.Fprintf(log, "sambatest: %-8s warm-up listing failed (%v): %s\n", s.Name, err, bytes.TrimSpace(out))
+				return
+			}
+			fmt.Fprintf(log, "sambatest: %-8s RPC warm-up done in %v\n", s.Name, time.Since(t0).Round(time.Millisecond))
+		})
+	}
+	wg.Wait()
+}
