@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/transport"
 )
 
@@ -55,6 +56,18 @@ type Options struct {
 	MaxFrame int
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+
+	// Credentials, when set, are used by the auth stage for a credentialed logon (and then by
+	// ls and read). Never printed: client.Credentials redacts its secret.
+	Credentials *client.Credentials
+	// Encrypt asks the auth stage to encrypt the credentialed session even when the server
+	// does not require it.
+	Encrypt bool
+	// ListDepth and ListMaxEntries bound the ls stage (0 entries: 1000); ReadMaxBytes bounds
+	// the read stage (0: 64 KiB). Both work on -path of the first -share (StatShare, StatPath).
+	ListDepth      int
+	ListMaxEntries int
+	ReadMaxBytes   int64
 }
 
 func (o *Options) now() time.Time {
@@ -243,6 +256,10 @@ type Session struct {
 	ipcTree        uint32
 	hasIPC         bool
 	trees          map[string]uint32 // other shares tree-connected anonymously, by upper-case name
+
+	// What the auth stage left: the credentialed client (own connection) and its share.
+	auth      *client.Client
+	authShare *client.Share
 }
 
 // dial opens a new connection to the target through the configured dialer.
@@ -261,6 +278,10 @@ func (s *Session) dial(ctx context.Context, name string) (*transport.Conn, error
 }
 
 func (s *Session) close() {
+	if s.auth != nil {
+		_ = s.auth.Close() // TREE_DISCONNECT and LOGOFF, best effort
+		s.auth = nil
+	}
 	if s.conn != nil {
 		_ = s.conn.Close()
 		s.conn = nil

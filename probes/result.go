@@ -43,6 +43,9 @@ type Result struct {
 	Sessions        Sessions                `json:"sessions"`
 	Shares          []Share                 `json:"shares"`
 	Findings        []Finding               `json:"findings"`
+	Auth            *AuthInfo               `json:"auth"`    // stage auth (credentialed logon)
+	Listing         *Listing                `json:"listing"` // stage ls
+	Read            *FileRead               `json:"read"`    // stage read
 	Stages          map[string]*StageResult `json:"stages"`
 }
 
@@ -152,6 +155,61 @@ type Stat struct {
 	LastAccessTime *time.Time `json:"last_access_time"`
 	LastWriteTime  *time.Time `json:"last_write_time"`
 	ChangeTime     *time.Time `json:"change_time"`
+}
+
+// AuthInfo is the credentialed NTLMv2 logon of stage auth, on its own connection. It never
+// holds the password or NT hash.
+type AuthInfo struct {
+	User             string   `json:"user"`
+	Domain           string   `json:"domain"`  // as sent: the given one or the server's NetBIOS domain
+	Success          *bool    `json:"success"` // the logon was granted as a full (not guest) session
+	Status           string   `json:"status"`  // NT status name of the final SESSION_SETUP
+	Dialect          string   `json:"dialect,omitempty"`
+	SessionFlags     []string `json:"session_flags"`
+	Signing          *bool    `json:"signing"` // every message not encrypted is signed and verified
+	SigningAlgorithm string   `json:"signing_algorithm,omitempty"`
+	Encryption       *bool    `json:"encryption"` // every request of the session is encrypted
+	Cipher           string   `json:"cipher,omitempty"`
+	ServerName       string   `json:"server_name,omitempty"`   // NetBIOS computer name from the CHALLENGE
+	ServerDomain     string   `json:"server_domain,omitempty"` // NetBIOS domain from the CHALLENGE
+	Evidence         string   `json:"evidence"`
+}
+
+// Listing is the credentialed directory listing of stage ls.
+type Listing struct {
+	Share      string      `json:"share"`
+	Path       string      `json:"path"`
+	Entries    []FileEntry `json:"entries"`
+	Count      int         `json:"count"`
+	Truncated  bool        `json:"truncated"`
+	Reason     string      `json:"reason,omitempty"` // what stopped a truncated listing: max-entries, time
+	NotEntered int         `json:"not_entered"`      // subdirectories below -depth, listed but not entered
+	Errors     []string    `json:"errors,omitempty"` // subdirectories that could not be listed
+}
+
+// FileEntry is one listed file or directory.
+type FileEntry struct {
+	Name           string     `json:"name"`
+	Path           string     `json:"path"`
+	IsDir          bool       `json:"is_dir"`
+	Size           int64      `json:"size"`
+	Attributes     []string   `json:"attributes"`
+	CreationTime   *time.Time `json:"creation_time"`
+	LastAccessTime *time.Time `json:"last_access_time"`
+	LastWriteTime  *time.Time `json:"last_write_time"`
+	ChangeTime     *time.Time `json:"change_time"`
+}
+
+// FileRead is the credentialed read of one file by stage read.
+type FileRead struct {
+	Share     string `json:"share"`
+	Path      string `json:"path"`
+	Size      int64  `json:"size"`
+	BytesRead int64  `json:"bytes_read"`
+	Truncated bool   `json:"truncated"`
+	IsText    bool   `json:"is_text"`
+	SHA256    string `json:"sha256"`
+	Content   string `json:"content"` // base64 of the bytes read
 }
 
 // Finding ids (stable; docs/schema.md).
