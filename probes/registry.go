@@ -41,6 +41,16 @@ var stageDefs = []stageDef{
 		build: func(*Options) Stage {
 			return Stage{Name: "access", Needs: []string{"negotiate"}, Gate: anySession, Run: stageAccess}
 		}},
+	{name: "auth", about: "credentialed NTLMv2 logon (own connection): dialect, session flags, signing and encryption in use", needs: []string{"negotiate"},
+		build: func(*Options) Stage {
+			return Stage{Name: "auth", Needs: []string{"negotiate"}, Gate: needCredentials, Run: stageAuth}
+		}},
+	{name: "ls", about: "credentialed listing of -path on the first -share (-depth, -max-entries)", needs: []string{"auth"},
+		build: func(*Options) Stage { return Stage{Name: "ls", Needs: []string{"auth"}, Gate: needShare, Run: stageLs} }},
+	{name: "read", about: "credentialed read of -path on the first -share (up to -max-bytes)", needs: []string{"auth"},
+		build: func(*Options) Stage {
+			return Stage{Name: "read", Needs: []string{"auth"}, Gate: needSharePath, Run: stageRead}
+		}},
 	{name: "stat", about: "CREATE + QUERY_INFO of -path on the first -share", needs: []string{"session", "tree"},
 		build: func(*Options) Stage {
 			return Stage{Name: "stat", Needs: []string{"session"}, Gate: treeRan, Run: stageStat}
