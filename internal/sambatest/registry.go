@@ -421,3 +421,14 @@ func pickLayout(recs map[string]claimRecord, base netip.Addr, highPorts bool, n 
 	fmt.Fprintf(log, "sambatest: cannot use port 445 on per-server addresses (%v); falling back to high ports on 127.0.0.1\n", lastErr)
 	return highPortLayout(n)
 }
+
+// containsArg reports whether the space-joined command line has conf as a
+// whole argument or as the value of an --option=conf argument.
+func containsArg(cmdline, conf string) bool {
+	for _, a := range strings.Fields(cmdline) {
+		if a == conf || strings.HasSuffix(a, "="+conf) {
+			return true
+		}
+	}
+	return false
+}

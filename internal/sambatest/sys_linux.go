@@ -112,17 +112,6 @@ func processesReferencing(confs []string) ([]procInfo, error) {
 	return out, nil
 }
 
-// containsArg reports whether the space-joined command line has conf as a
-// whole argument or as the value of an --option=conf argument.
-func containsArg(cmdline, conf string) bool {
-	for _, a := range strings.Fields(cmdline) {
-		if a == conf || strings.HasSuffix(a, "="+conf) {
-			return true
-		}
-	}
-	return false
-}
-
 // processAlive reports whether pid exists with the given start time (0: any)
 // and is not a zombie.
 func processAlive(pid int, start uint64) bool {
