@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -17,8 +19,14 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/output"
+	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
 
@@ -388,6 +396,70 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 	for _, s := range secrets {
 		if strings.Contains(text, s) {
 			t.Errorf("output contains the secret %q", s)
+		}
+	}
+}
+
+// TestScanCredentialsNeverOutput runs the credentialed scan stages (auth, ls, read) with a
+// password and with an NT hash, and checks that no output a scan produces — JSONL, CSV, the
+// text view and the Prometheus metrics — carries either secret.
+func TestScanCredentialsNeverOutput(t *testing.T) {
+	fleet := sambatest.Require(t)
+	h := ntlmssp.NTHash(sambatest.TestPassword)
+	hashHex := hex.EncodeToString(h[:])
+	var jsonl, csvOut, text bytes.Buffer
+	reg := prometheus.NewRegistry()
+	metrics := output.NewScanMetrics(reg)
+	sinks := []output.Sink{output.NewJSONL(&jsonl, "jsonl"), output.NewCSV(&csvOut, "csv"), output.NewText(&text, "text", false), metrics}
+	for i, cred := range []client.Credentials{
+		{User: sambatest.TestUser, Password: sambatest.TestPassword},
+		{User: sambatest.TestUser, NTHash: &h},
+		{User: sambatest.TestUser, Password: "Wrong-Secret-42"},
+	} {
+		srv := fleet.Server([]string{"signing", "encrypt", "default"}[i])
+		opts := &probes.Options{
+			Dialer: &net.Dialer{Timeout: 2 * time.Second}, SessionTimeout: 5 * time.Second,
+			Credentials: &cred, StatShare: sambatest.SharePrivate, StatPath: "secret.txt",
+		}
+		p, err := probes.NewPipeline([]string{"negotiate", "session", "auth", "ls", "read"}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		ap := srv.AddrPort()
+		r := p.Run(ctx, probes.Target{Addr: ap.Addr(), Port: ap.Port()})
+		cancel()
+		if i < 2 && (r.Read == nil || r.Stages["read"].Status != probes.StageOK) {
+			t.Fatalf("credentialed read did not run: %+v", r.Stages["read"])
+		}
+		for _, s := range sinks {
+			if err := s.WriteResult(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, s := range sinks {
+		if err := s.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var prom bytes.Buffer
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		fmt.Fprintln(&prom, mf.String())
+	}
+	all := map[string]string{"jsonl": jsonl.String(), "csv": csvOut.String(), "text": text.String(), "metrics": prom.String()}
+	if !strings.Contains(all["jsonl"], `"auth":{"user":"`+sambatest.TestUser) || !strings.Contains(all["jsonl"], "STATUS_LOGON_FAILURE") {
+		t.Fatalf("the scans did not record what the test expects:\n%s", all["jsonl"])
+	}
+	for name, out := range all {
+		for _, secret := range []string{sambatest.TestPassword, hashHex, strings.ToUpper(hashHex), "Wrong-Secret-42"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s output contains the secret %q", name, secret)
+			}
 		}
 	}
 }
