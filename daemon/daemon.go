@@ -195,6 +195,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.srv = &http.Server{
 		Handler:           d.api,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second, // headers and body; responses (scan streams) are not bounded
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 	}

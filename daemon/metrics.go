@@ -27,14 +27,6 @@ const (
 
 var runResults = []string{runSuccess, runFailed, runInterrupted}
 
-// Endpoints is the closed set of "endpoint" label values of the API metrics.
-var endpointLabels = []string{
-	"/api/smb/connect", "/api/smb/negotiate", "/api/smb/session", "/api/smb/tree", "/api/smb/stat",
-	"/api/cifs/negotiate", "/api/cifs/connect", "/api/cifs/auth", "/api/cifs/ls", "/api/cifs/read",
-	"/api/cifs/stat", "/api/cifs/write", "/api/v1/scans", "/probe", "/metrics", "/-/reload",
-	"/-/healthy", "/-/ready", "other",
-}
-
 // Metrics is the daemon's one registry and everything on it. Per-job series carry the
 // scan_job label (config-defined names); every other label comes from a closed set. Nothing
 // derived from a target, a host, a share or a request body becomes a label.
@@ -159,7 +151,7 @@ func NewMetrics(version string) *Metrics {
 		}),
 		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smbsweep_api_requests_total",
-			Help: "HTTP requests by endpoint and status code.",
+			Help: "HTTP requests by endpoint (a route's path, or other) and status code.",
 		}, []string{"endpoint", "code"}),
 		apiDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "smbsweep_api_request_duration_seconds",
