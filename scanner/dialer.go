@@ -57,7 +57,9 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	}
 	dial := d.dial
 	if dial == nil {
-		nd := &net.Dialer{Timeout: ct}
+		// No TCP keep-alive: a probe's connection lives for seconds, and enabling keep-alive
+		// costs four setsockopt calls per connection (the net package's default).
+		nd := &net.Dialer{Timeout: ct, KeepAlive: -1}
 		dial = nd.DialContext
 	}
 	var lastErr error // the previous attempt's timeout, when retrying

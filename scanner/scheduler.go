@@ -106,12 +106,16 @@ func Run[R any](ctx, abort context.Context, cfg Config, set *TargetSet, probe fu
 		}()
 		return probe(hctx, t)
 	}
+	// Host contexts carry ctx's values but not its cancellation (dispatch may stop while hosts
+	// finish); abort cancels them all through one shared parent.
+	hostParent, cancelHosts := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHosts()
+	stopAbort := context.AfterFunc(abort, cancelHosts)
+	defer stopAbort()
 	one := func(t Target) {
 		r := func() R {
-			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+			hctx, cancel := context.WithTimeout(hostParent, timeout)
 			defer cancel()
-			stop := context.AfterFunc(abort, cancel)
-			defer stop()
 			return call(hctx, t)
 		}()
 		emit(r)
