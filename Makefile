@@ -46,7 +46,7 @@ samba: ## install Samba and smbclient when smbd is missing (Debian, as root)
 	fi
 
 demo: samba build ## start the Samba fleet on loopback and sweep it with bin/smbsweep
-	$(GO) run ./internal/sambatest/cmd/smbfleet -- ./$(BIN) scan -stats {targets}
+	$(GO) run ./internal/sambatest/cmd/smbfleet -- ./$(BIN) scan -stats -timeout 3s {targets}
 
 test: samba ## unit and integration tests against real Samba (race detector on)
 	SMBSWEEP_REQUIRE_SAMBA=1 $(GO) test -race -count=1 ./...

@@ -82,7 +82,7 @@ func TestHelpIsGrouped(t *testing.T) {
 func TestScanFleetJSONL(t *testing.T) {
 	fleet := sambatest.Require(t)
 	targets := fleet.Targets()
-	args := append([]string{"scan", "-jsonl", "-timeout", "3s", "-c", "16"}, targets...)
+	args := append([]string{"scan", "-jsonl", "-timeout", "10s", "-c", "16"}, targets...)
 	code, out, stderr := runCLI(t, "", args...)
 	if code != exitOK {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
