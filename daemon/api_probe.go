@@ -121,8 +121,7 @@ func (s *apiServer) runProbe(w http.ResponseWriter, r *http.Request, spec probeS
 			opts.StatShare, opts.StatPath = pr.share, pr.path
 		}
 	}
-	p := pickStages(probes.DefaultPipeline(opts), spec.stages...)
-	pr.res = p.Run(ctx, pr.target)
+	pr.res = stagesPipeline(opts, spec.stages...).Run(ctx, pr.target)
 	pr.expired = errors.Is(ctx.Err(), context.DeadlineExceeded)
 	pr.httpCode = httpStatus(pr, spec)
 	return pr

@@ -349,3 +349,46 @@ func TestJobsEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestJobWithCredentials: a job's credentials reach the auth stage; the password is in no
+// file the run writes.
+func TestJobWithCredentials(t *testing.T) {
+	fleet := sambatest.Require(t)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`output_dir: %s
+credentials:
+  - name: test
+    username: %s
+    password_env: SMBSWEEP_TEST_JOB_PASSWORD
+jobs:
+  - name: creds
+    targets: [%q]
+    profile: quick
+    credentials: test
+    schedule: "@yearly"
+    csv: true
+`, dir, sambatest.TestUser, fleet.Server("default").Target())
+	c, err := Parse([]byte(cfg), dir, testEnv(map[string]string{"SMBSWEEP_TEST_JOB_PASSWORD": sambatest.TestPassword}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Options{Env: testEnv(nil), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := c.Jobs[0]
+	rep := d.runJob(context.Background(), context.Background(), j, d.metrics.addJob(j.Name, time.Hour))
+	if rep.Result != runSuccess {
+		t.Fatalf("run: %+v", rep)
+	}
+	hosts, _ := checkRunFile(t, rep.File)
+	if len(hosts) != 1 || hosts[0].Stages["auth"] == nil || hosts[0].Stages["auth"].Status != probes.StageOK {
+		t.Fatalf("auth stage: %+v", hosts[0].Stages)
+	}
+	for _, f := range []string{rep.File, rep.CSV} {
+		data, _ := os.ReadFile(f)
+		if strings.Contains(string(data), sambatest.TestPassword) {
+			t.Errorf("%s holds the password", f)
+		}
+	}
+}

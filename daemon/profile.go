@@ -26,27 +26,45 @@ func checkProfile(name string) error {
 	return fmt.Errorf("profile %q: want one of %s", name, strings.Join(profileNames, ", "))
 }
 
-// pipelineFor builds the probe pipeline of a profile:
+// profileStages returns the probe stages of a profile:
 //
 //	quick    negotiate and the dedicated SMB1 probe only (dialect, signing, SMB1)
-//	default  the scan pipeline: negotiate, smb1, null session, IPC$ and shares, stat
-//	full     everything probes offers (for now the same as default)
+//	default  probes.DefaultStages: negotiate, smb1, null session, IPC$ and shares, SRVSVC share list
+//	full     every stage probes has (dialect enumeration, guest, access checks, and the
+//	         credentialed auth/ls/read stages, which skip themselves without credentials)
+//
+// With credentials the auth stage is added to any profile.
+func profileStages(profile string, withCredentials bool) []string {
+	var names []string
+	switch profile {
+	case "quick":
+		names = []string{"negotiate", "smb1"}
+	case "full":
+		names = probes.StageNames()
+	default:
+		names = slices.Clone(probes.DefaultStages)
+	}
+	if withCredentials && !slices.Contains(names, "auth") {
+		names = append(names, "auth")
+	}
+	return names
+}
+
+// pipelineFor builds the probe pipeline of a profile (profileStages) for opts; the stat stage
+// joins when opts names a share and path.
 func pipelineFor(profile string, opts *probes.Options) *probes.Pipeline {
-	p := probes.DefaultPipeline(opts)
-	if profile == "quick" {
-		return pickStages(p, "negotiate", "smb1")
+	p, err := probes.NewPipeline(profileStages(profile, opts.Credentials != nil), opts)
+	if err != nil {
+		panic("daemon: profile " + profile + ": " + err.Error()) // stage names come from probes itself
 	}
 	return p
 }
 
-// pickStages returns a pipeline with the named stages of p, in p's order. Stages whose Needs
-// are not picked are skipped with a reason by the pipeline itself, so callers pick closed sets.
-func pickStages(p *probes.Pipeline, names ...string) *probes.Pipeline {
-	out := &probes.Pipeline{Opts: p.Opts}
-	for _, st := range p.Stages {
-		if slices.Contains(names, st.Name) {
-			out.Stages = append(out.Stages, st)
-		}
+// stagesPipeline builds a pipeline of exactly the named stages (and what they need).
+func stagesPipeline(opts *probes.Options, names ...string) *probes.Pipeline {
+	p, err := probes.NewPipeline(names, opts)
+	if err != nil {
+		panic("daemon: " + err.Error())
 	}
-	return out
+	return p
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/diff"
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
@@ -118,6 +119,9 @@ func (d *Daemon) runJob(ctx, abort context.Context, j *Job, scanMetrics *output.
 		dialer.Limiter = rate.NewLimiter(rate.Limit(j.Rate), max(1, int(j.Rate/10)))
 	}
 	opts := &probes.Options{Dialer: dialer, Shares: j.Shares, SessionTimeout: min(DefaultSessionTimeout, j.Timeout.D())}
+	if cr := j.Cred(); cr != nil {
+		opts.Credentials = &client.Credentials{User: cr.Username, Domain: cr.Domain, Password: cr.Secret()}
+	}
 	summary, werr := sweep.Run(ctx, abort, sweep.Config{
 		Targets:  set,
 		Pipeline: pipelineFor(j.Profile, opts),

@@ -201,3 +201,23 @@ func TestRunFiles(t *testing.T) {
 		t.Error("run ids are not UTC")
 	}
 }
+
+func TestProfileStages(t *testing.T) {
+	if got := strings.Join(profileStages("quick", false), ","); got != "negotiate,smb1" {
+		t.Errorf("quick: %s", got)
+	}
+	if got := profileStages("default", false); strings.Join(got, ",") != strings.Join(probes.DefaultStages, ",") {
+		t.Errorf("default: %v", got)
+	}
+	if got := profileStages("default", true); got[len(got)-1] != "auth" {
+		t.Errorf("default with credentials: %v", got)
+	}
+	if got := profileStages("full", true); strings.Join(got, ",") != strings.Join(probes.StageNames(), ",") {
+		t.Errorf("full: %v", got)
+	}
+	for _, p := range ProfileNames() {
+		if pipelineFor(p, &probes.Options{}) == nil {
+			t.Errorf("profile %s has no pipeline", p)
+		}
+	}
+}
