@@ -326,9 +326,9 @@ func TestFilesDialectsAndFailures(t *testing.T) {
 	t.Setenv(EnvPassword, sambatest.TestPassword)
 	for _, name := range []string{"signing", "encrypt"} {
 		srv := fleet.Server(name)
-		for _, d := range []string{"2.1", "3.0", "3.0.2", "3.1.1"} {
+		for _, d := range []string{"2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"} {
 			code, out, stderr := runCLI(t, "", "stat", "-u", sambatest.TestUser, "-dialect", d, unc(srv, "secret.txt"))
-			if name == "encrypt" && d == "2.1" {
+			if name == "encrypt" && strings.HasPrefix(d, "2.") {
 				if code != exitFailure || !strings.Contains(stderr, "STATUS_ACCESS_DENIED") {
 					t.Errorf("%s %s: %d %s", name, d, code, stderr)
 				}
@@ -460,6 +460,41 @@ func TestScanCredentialsNeverOutput(t *testing.T) {
 			if strings.Contains(out, secret) {
 				t.Errorf("%s output contains the secret %q", name, secret)
 			}
+		}
+	}
+}
+
+// TestFileViewTerminal checks the readable view: server-controlled names and text are
+// sanitized (no escape sequence reaches the terminal), binary content is not dumped.
+func TestFileViewTerminal(t *testing.T) {
+	var b bytes.Buffer
+	v := &fileView{w: &b, target: uncTarget{Addr: "10.0.0.1:445", Share: "s\x1b]0;x\x07", Path: "d"}}
+	evil := "evil\x1b[2J\u202ename"
+	mod := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
+	if err := v.entry(client.FileInfo{Name: evil, Path: "d/" + evil, Size: 5 << 30, LastWriteTime: mod}); err != nil {
+		t.Fatal(err)
+	}
+	_ = v.entry(client.FileInfo{Name: "sub", Path: "d/sub", IsDir: true})
+	_ = v.lsDone(client.WalkResult{Entries: 2})
+	_ = v.get(client.ReadResult{Path: "t", Size: 9, BytesRead: 9, IsText: true, Data: []byte("a\x1b[31mb\nc\n")}, true)
+	_ = v.get(client.ReadResult{Path: "bin", Size: 100, BytesRead: 4, Truncated: true, Data: []byte{0, 1, 2, 3}}, true)
+	_ = v.stat(client.FileInfo{Name: "f", Path: "f", Size: 3, Attributes: 0x20, CreationTime: mod})
+	_ = v.put(client.WriteResult{Path: "p", Mode: client.Append, Offset: 4, BytesWritten: 7})
+	out := b.String()
+	if strings.ContainsAny(out, "\x1b\x07\u202e") {
+		t.Fatalf("terminal view carries control characters:\n%q", out)
+	}
+	for _, want := range []string{
+		"- " + fmt.Sprintf("%14d", int64(5<<30)) + "  2024-05-06 07:08  d/evil\\x1b[2J\\u202ename\n",
+		"d              0  -  d/sub/\n",
+		"2 entries in //10.0.0.1:445/s\\x1b]0;x\\x07/d\n",
+		"a\\x1b[31mb\nc\n-- 9 of 9 bytes, sha256 ",
+		"(binary content not shown: use -o FILE for the raw bytes, or -jsonl for base64)\n-- 4 of 100 bytes (truncated: raise -max-bytes for more)",
+		"size:            3\n", "attributes:      ARCHIVE (0x00000020)\n", "created:         2024-05-06T07:08:09Z\n", "accessed:        -\n",
+		"appended at offset 4: 7 bytes to //10.0.0.1:445/",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("view lacks %q:\n%s", want, out)
 		}
 	}
 }
