@@ -5,45 +5,37 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/smbsweep/smbsweep/configs"
 	"github.com/smbsweep/smbsweep/probes"
 )
 
 // DefaultProfile is the probe profile of jobs and API scans that name none.
 const DefaultProfile = "default"
 
-// profileNames is the one place that knows which probe profiles exist. It will follow
-// probes' own profile list once that lands (issue 5 note: switch here, nowhere else).
-var profileNames = []string{"quick", "default", "full"}
+// profiles are the probe profiles jobs and API scans choose from: the same compiled-in
+// configs/profiles.yaml that `smbsweep scan -profile` uses, so a profile means one thing
+// everywhere.
+var profiles = configs.BuiltinProfiles()
 
-// ProfileNames returns the accepted profile names.
-func ProfileNames() []string { return slices.Clone(profileNames) }
+// ProfileNames returns the accepted profile names, sorted.
+func ProfileNames() []string { return configs.ProfileNames(profiles) }
 
 // checkProfile returns an error naming the accepted profiles when name is not one of them.
 func checkProfile(name string) error {
-	if slices.Contains(profileNames, name) {
+	if _, ok := profiles[name]; ok {
 		return nil
 	}
-	return fmt.Errorf("profile %q: want one of %s", name, strings.Join(profileNames, ", "))
+	return fmt.Errorf("profile %q: want one of %s", name, strings.Join(ProfileNames(), ", "))
 }
 
-// profileStages returns the probe stages of a profile:
-//
-//	quick    negotiate and the dedicated SMB1 probe only (dialect, signing, SMB1)
-//	default  probes.DefaultStages: negotiate, smb1, null session, IPC$ and shares, SRVSVC share list
-//	full     every stage probes has (dialect enumeration, guest, access checks, and the
-//	         credentialed auth/ls/read stages, which skip themselves without credentials)
-//
-// With credentials the auth stage is added to any profile.
+// profileStages returns the probe stages of a profile (configs/profiles.yaml); with credentials
+// the auth stage is added to any profile.
 func profileStages(profile string, withCredentials bool) []string {
-	var names []string
-	switch profile {
-	case "quick":
-		names = []string{"negotiate", "smb1"}
-	case "full":
-		names = probes.StageNames()
-	default:
-		names = slices.Clone(probes.DefaultStages)
+	p, ok := profiles[profile]
+	if !ok {
+		p = profiles[DefaultProfile]
 	}
+	names := slices.Clone(p.Stages)
 	if withCredentials && !slices.Contains(names, "auth") {
 		names = append(names, "auth")
 	}
@@ -55,7 +47,7 @@ func profileStages(profile string, withCredentials bool) []string {
 func pipelineFor(profile string, opts *probes.Options) *probes.Pipeline {
 	p, err := probes.NewPipeline(profileStages(profile, opts.Credentials != nil), opts)
 	if err != nil {
-		panic("daemon: profile " + profile + ": " + err.Error()) // stage names come from probes itself
+		panic("daemon: profile " + profile + ": " + err.Error()) // a configs test keeps profiles valid
 	}
 	return p
 }
