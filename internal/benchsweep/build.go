@@ -16,6 +16,7 @@ const (
 	envStats      = "SMBSWEEP_BENCH_STATS"
 	envCPUProfile = "SMBSWEEP_BENCH_CPUPROFILE"
 	envMemProfile = "SMBSWEEP_BENCH_MEMPROFILE"
+	envHeapAt     = "SMBSWEEP_BENCH_HEAP_AT" // duration: also write a heap profile (in use) then
 )
 
 const hookSource = `package main
@@ -25,11 +26,33 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"time"
 )
 
 var benchCPUFile *os.File
 
 func benchStart() {
+	if d, err := time.ParseDuration(os.Getenv("` + envHeapAt + `")); err == nil {
+		if p := os.Getenv("` + envMemProfile + `"); p != "" {
+			time.AfterFunc(d, func() {
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				if f, err := os.Create(p + ".memstats.json"); err == nil {
+					_ = json.NewEncoder(f).Encode(map[string]uint64{
+						"heap_inuse": ms.HeapInuse, "heap_sys": ms.HeapSys, "heap_alloc": ms.HeapAlloc,
+						"stack_inuse": ms.StackInuse, "stack_sys": ms.StackSys, "sys": ms.Sys,
+						"goroutines": uint64(runtime.NumGoroutine()),
+					})
+					f.Close()
+				}
+				if f, err := os.Create(p + ".heap"); err == nil {
+					runtime.GC()
+					_ = pprof.Lookup("heap").WriteTo(f, 0)
+					f.Close()
+				}
+			})
+		}
+	}
 	if p := os.Getenv("` + envCPUProfile + `"); p != "" {
 		if f, err := os.Create(p); err == nil && pprof.StartCPUProfile(f) == nil {
 			benchCPUFile = f
@@ -66,7 +89,10 @@ const mainCall = "os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))"
 
 // buildSmbsweep builds cmd/smbsweep from the module at root into dir and returns the binary's
 // path and whether the allocation hook is in it.
-func buildSmbsweep(root, dir string) (string, bool, error) {
+//
+// replace maps repository paths to files that stand in for them in this build only (what-if
+// experiments on code the benchmark does not own, e.g. -replace transport/conn.go=/tmp/conn.go).
+func buildSmbsweep(root, dir string, replace map[string]string) (string, bool, error) {
 	bin := filepath.Join(dir, "smbsweep")
 	mainPath := filepath.Join(root, "cmd", "smbsweep", "main.go")
 	src, err := os.ReadFile(mainPath)
@@ -85,10 +111,18 @@ func buildSmbsweep(root, dir string) (string, bool, error) {
 		if err := os.WriteFile(hookPath, []byte(hookSource), 0o644); err != nil {
 			return "", false, err
 		}
-		ov, _ := json.Marshal(map[string]map[string]string{"Replace": {
+		rep := map[string]string{
 			mainPath: mainCopy,
 			filepath.Join(root, "cmd", "smbsweep", "zz_benchhook.go"): hookPath,
-		}})
+		}
+		for from, to := range replace {
+			abs, err := filepath.Abs(to)
+			if err != nil {
+				return "", false, err
+			}
+			rep[filepath.Join(root, filepath.FromSlash(from))] = abs
+		}
+		ov, _ := json.Marshal(map[string]map[string]string{"Replace": rep})
 		ovPath := filepath.Join(dir, "overlay.json")
 		if err := os.WriteFile(ovPath, ov, 0o644); err != nil {
 			return "", false, err

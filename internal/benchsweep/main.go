@@ -67,6 +67,8 @@ type options struct {
 	mixedServer string
 	smbsweep    string
 	keep        bool
+	heapAt      time.Duration
+	replace     map[string]string
 }
 
 // Result is one run, as appended to the results file.
@@ -92,6 +94,8 @@ type Result struct {
 	MallocsPer    float64        `json:"mallocs_per_host,omitempty"`
 	AllocBytesPer float64        `json:"alloc_bytes_per_host,omitempty"`
 	NumGC         uint64         `json:"num_gc,omitempty"`
+	HeapSysMiB    float64        `json:"heap_sys_mib,omitempty"`  // Go heap obtained from the OS (at exit)
+	StackSysMiB   float64        `json:"stack_sys_mib,omitempty"` // goroutine stacks obtained from the OS (at exit)
 	Bound         float64        `json:"bound_seconds,omitempty"` // mixed: filtered × timeout / concurrency
 	ExitCode      int            `json:"exit_code"`
 	LoadAvg       [2]string      `json:"load_avg_1m"` // /proc/loadavg before and after: other work on the machine
@@ -146,9 +150,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&scanArgs, "scan-args", "", "extra smbsweep scan flags, space-separated")
 	fs.StringVar(&o.results, "results", "bench-results.jsonl", "append one JSON object per run to `FILE`")
 	fs.StringVar(&o.pprofDir, "pprof", "", "write smbsweep CPU and allocation profiles of each run under `DIR`")
+	fs.DurationVar(&o.heapAt, "heap-at", 0, "with -pprof, also write an in-use heap profile this long into each run")
 	fs.StringVar(&o.mixedServer, "mixed-server", "smbd", "server of the live block of the mixed /16: smbd or replay")
 	fs.StringVar(&o.smbsweep, "smbsweep", "", "use this smbsweep binary instead of building one (no allocation counts)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (outputs, smb.conf, logs)")
+	o.replace = map[string]string{}
+	fs.Func("replace", "build smbsweep with `PATH=FILE`: FILE stands in for the repository file PATH (what-if experiments; repeatable)", func(v string) error {
+		from, to, ok := strings.Cut(v, "=")
+		if !ok || from == "" || to == "" {
+			return errors.New("want PATH=FILE")
+		}
+		o.replace[from] = to
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -200,7 +214,7 @@ func bench(o *options, log io.Writer) ([]Result, error) {
 	bin, hooked := o.smbsweep, false
 	if bin == "" {
 		fmt.Fprintln(log, "benchsweep: building cmd/smbsweep")
-		if bin, hooked, err = buildSmbsweep(root, work); err != nil {
+		if bin, hooked, err = buildSmbsweep(root, work, o.replace); err != nil {
 			return nil, err
 		}
 	}
@@ -421,6 +435,9 @@ func sweep(ctx context.Context, ns *netns, o *options, bin string, hooked bool, 
 		}
 		base := filepath.Join(o.pprofDir, fmt.Sprintf("%s-%d-c%d", target, n, c))
 		cmd.Env = append(cmd.Env, envCPUProfile+"="+base+".cpu.pprof", envMemProfile+"="+base+".allocs.pprof")
+		if o.heapAt > 0 {
+			cmd.Env = append(cmd.Env, envHeapAt+"="+o.heapAt.String())
+		}
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -449,6 +466,8 @@ func sweep(ctx context.Context, ns *netns, o *options, bin string, hooked bool, 
 			r.MallocsPer = float64(ms["mallocs"]) / float64(n)
 			r.AllocBytesPer = float64(ms["total_alloc"]) / float64(n)
 			r.NumGC = ms["num_gc"]
+			r.HeapSysMiB = float64(ms["heap_sys"]) / (1 << 20)
+			r.StackSysMiB = float64(ms["stack_sys"]) / (1 << 20)
 		}
 	}
 	if err := readOutput(out, target, &r); err != nil {
