@@ -48,8 +48,8 @@ import (
 // The mixed /16: live, dropped and refusing blocks of 127.77.0.0/16.
 const (
 	benchBase   = "127.77.0.0"
-	mixedLive   = "127.77.0.0-127.77.4.255"   // 1 280
-	mixedDrop   = "127.77.5.0-127.77.25.255"  // 5 376
+	mixedLive   = "127.77.0.0-127.77.4.255"    // 1 280
+	mixedDrop   = "127.77.5.0-127.77.25.255"   // 5 376
 	mixedRefuse = "127.77.26.0-127.77.255.255" // 58 880
 	mixedNLive  = 1280
 	mixedNDrop  = 5376
