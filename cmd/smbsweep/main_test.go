@@ -251,3 +251,25 @@ func TestFullProfileWithinHostDeadline(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsFile writes the scan's metrics for node_exporter's textfile collector.
+func TestMetricsFile(t *testing.T) {
+	fleet := sambatest.Require(t)
+	path := filepath.Join(t.TempDir(), "smbsweep.prom")
+	code, _, stderr := runCLI(t, "", "scan", "-jsonl", "-metrics-file", path, fleet.Server("smb1").Target(), fleet.Closed.String())
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`smbsweep_hosts_scanned_total{status="smb"} 1`, `smbsweep_hosts_scanned_total{status="connection-refused"} 1`, `smbsweep_findings_total{finding="smb1_enabled"} 1`, "smbsweep_targets 2"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics file lacks %q:\n%s", want, b)
+		}
+	}
+	if code, _, stderr := runCLI(t, "", "scan", "-metrics-file", "/tmp/x.txt", "127.0.0.1"); code != exitUsage || !strings.Contains(stderr, "*.prom") {
+		t.Errorf("non-.prom file: exit %d %q", code, stderr)
+	}
+}

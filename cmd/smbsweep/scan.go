@@ -52,6 +52,7 @@ type scanFlags struct {
 	stats       bool
 	noColor     bool
 	metricsAddr string
+	metricsFile string
 
 	concurrency    int
 	rateLimit      float64
@@ -92,9 +93,10 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.BoolVar(&f.stats, "stats", false, "print progress (done/total, hosts/s, in flight, ETA) to stderr")
 	g.BoolVar(&f.noColor, "no-color", false, "no colors in the terminal view")
 	g.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9446) while scanning")
+	g.StringVar(&f.metricsFile, "metrics-file", "", "at the end, write the scan's metrics to `FILE` in node_exporter textfile format (atomically; for cron)")
 	g.StringVar(&f.relayList, "relay-list", "", "also write hosts whose signing is not required (NTLM relay targets) to `FILE`, one per line")
 	g.StringVar(&f.smb1List, "smb1-list", "", "also write hosts with SMB1 enabled to `FILE`, one per line")
-	g.add("o", "jsonl", "csv", "silent", "stats", "no-color", "metrics-addr", "relay-list", "smb1-list")
+	g.add("o", "jsonl", "csv", "silent", "stats", "no-color", "metrics-addr", "metrics-file", "relay-list", "smb1-list")
 
 	g.group("Rate")
 	g.IntVar(&f.concurrency, "c", 256, "hosts probed at once")
@@ -155,6 +157,9 @@ func (f *scanFlags) validate(nArgs int) error {
 	}
 	if err := f.scale.apply(&scanner.Config{}); err != nil {
 		return err
+	}
+	if f.metricsFile != "" && !strings.HasSuffix(f.metricsFile, ".prom") {
+		return usagef("-metrics-file %q: node_exporter's textfile collector reads only *.prom files; name it e.g. smbsweep.prom", f.metricsFile)
 	}
 	if f.metricsAddr != "" {
 		if _, _, err := net.SplitHostPort(f.metricsAddr); err != nil {
@@ -456,6 +461,13 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	})
 	f.scale.pushMetrics(reg, f.silent, stderr)
 	stopProgress()
+	if f.metricsFile != "" {
+		// WriteToTextfile writes a temporary file and renames it: the textfile collector never
+		// reads a half-written file.
+		if err := prometheus.WriteToTextfile(f.metricsFile, reg); err != nil && werr == nil {
+			werr = fmt.Errorf("-metrics-file: %w", err)
+		}
+	}
 	summary.Interrupted = summary.Interrupted || interrupted.Load()
 	if cerr := closeOut(); werr == nil && cerr != nil {
 		werr = fmt.Errorf("close %s: %w", f.out, cerr)
