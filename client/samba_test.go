@@ -587,3 +587,44 @@ func TestTamperedReplyFailsClosed(t *testing.T) {
 		})
 	}
 }
+
+type failingReader struct{ n int }
+
+func (r *failingReader) Read(b []byte) (int, error) {
+	if r.n == 0 {
+		return 0, errors.New("local read failed")
+	}
+	k := min(len(b), r.n)
+	r.n -= k
+	return k, nil
+}
+
+// TestCleanupOnError: an operation that fails after opening a handle still CLOSEs it, and
+// Close ends with TREE_DISCONNECT and LOGOFF.
+func TestCleanupOnError(t *testing.T) {
+	srv := sambatest.Require(t).Server("default")
+	var cmds []string
+	opts := Options{Trace: func(dir transport.Direction, msg []byte) {
+		if dir == transport.Sent {
+			var h wire.Header
+			if wire.DecodeHeader(msg, &h) == nil {
+				cmds = append(cmds, h.Command.String())
+			}
+		}
+	}}
+	c, sh := connect(t, srv, opts, testCreds())
+	name := fmt.Sprintf("partial-%d.bin", time.Now().UnixNano())
+	defer os.Remove(filepath.Join(srv.SharePath(sambatest.SharePrivate), name))
+	// More than one read buffer (1 MiB), so a WRITE goes out before the reader fails.
+	_, err := sh.WriteFile(t.Context(), name, &failingReader{n: 1<<20 + 10}, CreateOnly)
+	if err == nil || !strings.Contains(err.Error(), "local read failed") {
+		t.Fatalf("got %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(cmds, " ")
+	if !strings.Contains(got, "TREE_CONNECT CREATE WRITE") || !strings.HasSuffix(got, "WRITE CLOSE TREE_DISCONNECT LOGOFF") {
+		t.Fatalf("requests: %s", got)
+	}
+}
