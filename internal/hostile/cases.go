@@ -113,7 +113,7 @@ func Cases() []Case {
 			}}
 			return s.Handler()
 		}},
-		{"shares-split-fragment", "700 shares in 4280-byte fragments; the IOCTL reply is cut mid-fragment (BUFFER_OVERFLOW), READ brings the rest", func() Handler {
+		{"shares-split-fragment", "700 shares in 4280-byte fragments on a pipe that does not keep message boundaries: the IOCTL reply is cut mid-fragment (BUFFER_OVERFLOW), READ brings the rest", func() Handler {
 			return SplitShareList(ManyShares(700), 4280).Handler()
 		}},
 		{"hostile-strings", "NTLM names and share names with ANSI escapes, newlines and formulas", func() Handler {
@@ -203,10 +203,11 @@ func ManyShares(n int) []ShareInfo {
 	return out
 }
 
-// SplitShareList is a server whose NetrShareEnum response is split the way Samba splits a long
-// one: RESPONSE fragments of at most maxFrag bytes, the FSCTL_PIPE_TRANSCEIVE reply carrying
-// only the first MaxOutputResponse bytes with STATUS_BUFFER_OVERFLOW (usually ending inside a
-// fragment), and READs returning the rest.
+// SplitShareList is a server whose \srvsvc pipe behaves as a byte stream rather than in message
+// mode (Samba and Windows keep each RESPONSE fragment a message; a server may not): RESPONSE
+// fragments of at most maxFrag bytes, the FSCTL_PIPE_TRANSCEIVE reply carrying the first
+// MaxOutputResponse bytes with STATUS_BUFFER_OVERFLOW (usually ending inside a fragment), and
+// READs returning the rest.
 func SplitShareList(shares []ShareInfo, maxFrag int) *SMB {
 	var mu sync.Mutex
 	pending := map[int][]byte{} // per connection: pipe bytes not yet read
