@@ -18,7 +18,13 @@ FUZZ_PKGS   ?= ./...
 # Packages that hold codecs and must each have at least one Fuzz target.
 FUZZ_REQUIRED ?= ./wire/...
 
-.PHONY: help build samba demo test fuzz bench lint goldens clean
+.PHONY: help build samba promtool demo test fuzz bench lint goldens clean
+
+# promtool checks the shipped alert rules in `make test`. It comes from Debian's prometheus
+# package, unpacked into .cache without installing (or starting) a Prometheus server; without
+# it the test validates the rules in Go only.
+PROMTOOL_DIR := .cache/promtool
+PROMTOOL     := $(PROMTOOL_DIR)/usr/bin/promtool
 
 help: ## list the targets
 	@grep -E '^[a-z][a-z_-]*:.*## ' $(MAKEFILE_LIST) | \
@@ -48,8 +54,16 @@ samba: ## install Samba and smbclient when smbd is missing (Debian, as root)
 demo: samba build ## start the Samba fleet on loopback and sweep it with bin/smbsweep
 	$(GO) run ./internal/sambatest/cmd/smbfleet -- ./$(BIN) scan -stats -timeout 3s {targets}
 
-test: samba ## unit and integration tests against real Samba (race detector on)
-	SMBSWEEP_REQUIRE_SAMBA=1 $(GO) test -race -count=1 ./...
+promtool: ## unpack promtool from Debian's prometheus package into .cache (best effort)
+	@if command -v promtool >/dev/null 2>&1 || [ -x $(PROMTOOL) ]; then exit 0; fi; \
+	mkdir -p $(PROMTOOL_DIR) && cd $(PROMTOOL_DIR) && \
+	{ apt-get download prometheus >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get download prometheus >/dev/null 2>&1; }; } && \
+	dpkg-deb -x prometheus_*.deb . && rm -f prometheus_*.deb && echo "promtool: $$(./usr/bin/promtool --version 2>&1 | head -1)" || \
+	echo "promtool: not available; alert rules are validated in Go only"
+
+test: samba promtool ## unit and integration tests against real Samba (race detector on)
+	SMBSWEEP_REQUIRE_SAMBA=1 SMBSWEEP_PROMTOOL="$$(command -v promtool || { [ -x $(PROMTOOL) ] && echo $(CURDIR)/$(PROMTOOL); } || true)" \
+		$(GO) test -race -count=1 ./...
 
 # A target that fails with a bare "context deadline exceeded" and writes no
 # crasher hit the -fuzztime shutdown race of Go's fuzz coordinator
