@@ -382,6 +382,18 @@ func TestEncryptOnRequest(t *testing.T) {
 			if err != nil || !bytes.Equal(rr.Data, random) {
 				t.Fatalf("encrypted read: %v", err)
 			}
+			// Multi-credit encrypted WRITE and READ of several MiB.
+			big := make([]byte, 5<<20+3)
+			_, _ = rand.Read(big)
+			name := fmt.Sprintf("enc-big-%s.bin", d)
+			defer os.Remove(filepath.Join(srv.SharePath(sambatest.SharePrivate), name))
+			if _, err := sh.WriteFile(t.Context(), name, bytes.NewReader(big), Overwrite); err != nil {
+				t.Fatal(err)
+			}
+			rr, err = sh.ReadFile(t.Context(), name, 8<<20)
+			if err != nil || !bytes.Equal(rr.Data, big) || rr.SHA256 != sha256.Sum256(big) {
+				t.Fatalf("encrypted big read back: %d bytes, %v", len(rr.Data), err)
+			}
 		})
 	}
 	// 2.1 has no encryption: asking for it is an error naming the reason.
