@@ -427,9 +427,8 @@ func TestHostileSweep(t *testing.T) {
 // by the peer. It does not run in parallel: it reads process-wide allocation counters.
 func TestHostileMemoryBounded(t *testing.T) {
 	const limit = 1 << 20 // bytes allocated by one probe (client and hostile server together)
-	measure := func(name string) uint64 {
-		c := hostileCase{server: name, stages: hostileStages, timeout: 3 * time.Second, session: 2 * time.Second}
-		srv := startCase(t, name)
+	measure := func(t *testing.T, srv *hostile.Server) uint64 {
+		c := hostileCase{stages: hostileStages, timeout: 3 * time.Second, session: 2 * time.Second}
 		runHostile(t, c, srv) // warm up pools and lazily initialised state
 		var before, after runtime.MemStats
 		runtime.GC()
@@ -438,18 +437,33 @@ func TestHostileMemoryBounded(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		srv.Close()
 		if r.Status == "" {
-			t.Fatalf("%s: no result", name)
+			t.Fatal("no result")
 		}
 		return after.TotalAlloc - before.TotalAlloc
 	}
-	base := measure("clock-zero") // a complete, well-behaved probe
+	base := measure(t, startCase(t, "clock-zero")) // a complete, well-behaved probe
 	t.Logf("well-behaved probe: %d bytes allocated", base)
 	for _, name := range []string{"netbios-length-16m", "ndr-huge-count", "ndr-huge-string", "negotiate-context-count",
 		"negotiate-secbuf-length", "ntlm-avpair-past-end", "rpc-frag-length-long", "ntlm-targetinfo-loop"} {
-		got := measure(name)
-		t.Logf("%s: %d bytes allocated", name, got)
-		if got > limit {
-			t.Errorf("%s: a probe allocated %d bytes (limit %d): something is sized by the peer's claim", name, got, limit)
-		}
+		t.Run(name, func(t *testing.T) {
+			got := measure(t, startCase(t, name))
+			t.Logf("%d bytes allocated", got)
+			if got > limit {
+				t.Errorf("a probe allocated %d bytes (limit %d): something is sized by the peer's claim", got, limit)
+			}
+		})
 	}
+	// A frame length just at the transport's cap (1 MiB) and then silence: the scanner should
+	// not allocate more than it received.
+	t.Run("netbios-length-1m-then-silence", func(t *testing.T) {
+		got := measure(t, hostile.StartT(t, hostile.NetBIOSLength(1<<20, nil)))
+		t.Logf("%d bytes allocated", got)
+		var fails []string
+		if got > 256<<10 {
+			fails = append(fails, fmt.Sprintf("a 1 MiB claim with no payload made the probe allocate %d bytes", got))
+		}
+		report(t, "transport: ReadFrame allocates the whole announced frame (up to MaxFrame, 1 MiB) before any "+
+			"payload arrives: each connection to a peer that claims 1 MiB and stalls costs 1 MiB, 256 MiB at -c 256; "+
+			"grow the buffer as bytes arrive instead; see lead", fails, nil)
+	})
 }
