@@ -144,6 +144,17 @@ func hostileCases() []hostileCase {
 		{name: "negotiate-context-count-plus-one", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate, knownBug: negotiateSpokeSMBBug},
 		{name: "negotiate-context-length", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate, knownBug: negotiateSpokeSMBBug},
 
+		{name: "smb1-enabled", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
+			if r.SMB1 == nil || r.SMB1.Enabled == nil || !*r.SMB1.Enabled || r.SMB1.SigningRequired == nil || *r.SMB1.SigningRequired {
+				return []string{"SMB1 acceptance not recorded as enabled, signing not required"}
+			}
+			return nil
+		}},
+		{name: "smb1-byte-count", status: probes.StatusSMB, want: stageWant{"negotiate": ok, "smb1": errored, "session": ok, "tree": ok, "shares": ok},
+			check: smb1Unknown},
+		{name: "smb1-word-count", status: probes.StatusSMB, want: stageWant{"negotiate": ok, "smb1": errored, "session": ok, "tree": ok, "shares": ok},
+			check: smb1Unknown},
+
 		// The anonymous logon does not use the target info, so it proceeds; the guest logon
 		// (NTLMv2 puts the target info in its response) must refuse to build on it.
 		{name: "ntlm-avpair-past-end", stages: withGuest, status: probes.StatusSMB, check: emptyNames,
@@ -248,6 +259,17 @@ func hostileCases() []hostileCase {
 		}
 	}
 	return cs
+}
+
+// smb1Unknown checks that an invalid SMB1 reply leaves SMB1 unknown, never false or true.
+func smb1Unknown(r *probes.Result) []string {
+	if r.SMB1 == nil || r.SMB1.Enabled != nil {
+		return []string{"smb1.enabled decided from an invalid SMB1 reply"}
+	}
+	if f := finding(r, probes.FindingSMB1Enabled); f == nil || f.Value != nil {
+		return []string{"smb1_enabled finding decided from an invalid SMB1 reply"}
+	}
+	return nil
 }
 
 // hostileOptions are the probe options of the hostile tests: the scanner's dialer, as in a scan.

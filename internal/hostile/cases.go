@@ -61,6 +61,14 @@ func Cases() []Case {
 			return PutU16(int(le.Uint32(b[NegContextOffset:]))+2, 0xffff)(b)
 		})},
 
+		// The dedicated SMB1 connection (NT LM 0.12 accepted, as Samba with server min protocol NT1).
+		{"smb1-enabled", "SMB1 NEGOTIATE accepted (the NT1 capture)", smb1Case(func(b []byte) []byte { return b })},
+		{"smb1-byte-count", "SMB1 NEGOTIATE reply whose ByteCount (0xFFFF) runs past the end", smb1Case(PutU16(smb1ByteCount, 0xffff))},
+		{"smb1-word-count", "SMB1 NEGOTIATE reply whose WordCount (255) runs past the end", smb1Case(func(b []byte) []byte {
+			b[smb1WordCount] = 0xff
+			return b
+		})},
+
 		// NTLM and SPNEGO bent inside an otherwise valid logon.
 		{"ntlm-avpair-past-end", "an AV pair whose length runs past the target info", ntlmCase(func() []byte {
 			ti := ntlmssp.AppendAVPairString(nil, ntlmssp.AvNbDomainName, "SWEEP")
@@ -142,6 +150,21 @@ func negotiateMutation(f func([]byte) []byte) func() Handler {
 
 func steps(m map[Step]Responder) func() Handler {
 	return func() Handler { return (&SMB{Steps: m}).Handler() }
+}
+
+// Offsets in the captured SMB1 NT1 NEGOTIATE reply (MS-CIFS 2.2.4.52.2): WordCount after the
+// 32-byte header, ByteCount after the 17 words.
+const (
+	smb1WordCount = 32
+	smb1ByteCount = 32 + 1 + 2*17
+)
+
+// smb1Case answers the SMB1 NEGOTIATE with the captured NT1 acceptance bent by f (the SMB2
+// connection behaves).
+func smb1Case(f func([]byte) []byte) func() Handler {
+	return steps(map[Step]Responder{StepSMB1: func(*Request) Action {
+		return Action{Reply: [][]byte{f(Capture(CapSMB1NT1))}}
+	}})
 }
 
 // ntlmCase sends challenge() as the NTLM CHALLENGE.
