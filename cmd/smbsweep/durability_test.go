@@ -202,8 +202,9 @@ func TestInterruptLeavesWholeRecords(t *testing.T) {
 			code, sig := exitOf(cmd.ProcessState)
 			graceful := sig == 0
 			switch {
-			case sig == syscall.SIGKILL || sig == r.signals[0] && r.after < 50*time.Millisecond:
-				// SIGKILL, or a signal before the handlers were installed: no summary promised.
+			case sig == syscall.SIGKILL || sig == r.signals[0] && r.after < 500*time.Millisecond:
+				// SIGKILL, or a signal before the handlers were installed (process start-up on a
+				// loaded machine can take a while): no summary promised, whole lines still are.
 			case sig != 0:
 				t.Errorf("killed by %v: the scan must handle %v", sig, r.signals)
 			case code != exitInterrupted && code != exitOK:
