@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/netip"
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"
 	"github.com/smbsweep/smbsweep/sweep"
+	"github.com/smbsweep/smbsweep/wire"
 )
 
 // hostileStages is the default profile's stage list.
@@ -487,5 +491,91 @@ func TestHostileMemoryBounded(t *testing.T) {
 		report(t, "transport: ReadFrame allocates the whole announced frame (up to MaxFrame, 1 MiB) before any "+
 			"payload arrives: each connection to a peer that claims 1 MiB and stalls costs 1 MiB, 256 MiB at -c 256; "+
 			"grow the buffer as bytes arrive instead; see lead", fails, nil)
+	})
+}
+
+// pipeDialer connects the pipeline to an in-process hostile handler over net.Pipe: no sockets,
+// so the fuzzer below runs thousands of whole probes a second.
+type pipeDialer struct {
+	h  hostile.Handler
+	wg *sync.WaitGroup
+}
+
+func (d pipeDialer) DialContext(context.Context, string, string) (net.Conn, error) {
+	client, server := net.Pipe()
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		defer server.Close()
+		d.h(context.Background(), server)
+	}()
+	return client, nil
+}
+
+// FuzzHostileReply runs the whole pipeline (transport, wire decoders, stages, findings) against a
+// scripted server whose reply at one step is the captured Samba reply overwritten at off with
+// patch and optionally cut to length. Whatever the bytes, the probe must not panic, must end
+// with a status of the vocabulary and a complete stage record, and must marshal.
+func FuzzHostileReply(f *testing.F) {
+	f.Add(uint8(hostile.StepNegotiate), uint16(hostile.NegContextCount), []byte{0xff, 0xff}, int16(-1))
+	f.Add(uint8(hostile.StepNegotiate), uint16(hostile.NegSecBufOffset), []byte{0xf0, 0xff}, int16(-1))
+	f.Add(uint8(hostile.StepNegotiate), uint16(0), []byte{0xfd}, int16(-1))
+	f.Add(uint8(hostile.StepNegotiate), uint16(0), []byte{}, int16(100))
+	f.Add(uint8(hostile.StepSMB1), uint16(67), []byte{0xff, 0xff}, int16(-1))
+	f.Add(uint8(hostile.StepSessionSetup1), uint16(wire.HeaderSize+8), []byte{0x81}, int16(-1))
+	f.Add(uint8(hostile.StepSessionSetup1), uint16(0x9b), []byte{0xff, 0x7f}, int16(-1))
+	f.Add(uint8(hostile.StepSessionSetup2), uint16(wire.HeaderSize+2), []byte{0xff, 0xff}, int16(-1))
+	f.Add(uint8(hostile.StepTreeConnect), uint16(8), []byte{0x22, 0, 0, 0xc0}, int16(-1))
+	f.Add(uint8(hostile.StepCreate), uint16(wire.HeaderSize), []byte{0x58}, int16(-1))
+	f.Add(uint8(hostile.StepBind), uint16(wire.HeaderSize+48+8), []byte{0xff, 0xff}, int16(-1))
+	f.Add(uint8(hostile.StepRPC), uint16(wire.HeaderSize+48+24+12), []byte{0xff, 0xff, 0xff, 0x00}, int16(-1))
+	f.Add(uint8(hostile.StepRPC), uint16(wire.HeaderSize+48+24+20), []byte{0xff, 0xff, 0xff, 0x00}, int16(-1))
+	f.Add(uint8(hostile.StepClose), uint16(wire.HeaderSize), []byte{0}, int16(70))
+	stages := []string{"negotiate", "smb1", "session", "guest", "tree", "shares"}
+	f.Fuzz(func(t *testing.T, step uint8, off uint16, patch []byte, length int16) {
+		target := hostile.Step(int(step) % int(hostile.StepOther+1))
+		s := &hostile.SMB{Steps: map[hostile.Step]hostile.Responder{target: func(r *hostile.Request) hostile.Action {
+			a := r.Server.Default(r)
+			if len(a.Reply) == 0 {
+				return a
+			}
+			msg := a.Reply[0]
+			if int(off) <= len(msg) {
+				n := copy(msg[off:], patch)
+				msg = append(msg, patch[n:]...)
+			}
+			if length >= 0 && int(length) < len(msg) {
+				msg = msg[:length]
+			}
+			a.Reply[0] = msg
+			return a
+		}}}
+		var wg sync.WaitGroup
+		p, err := probes.NewPipeline(stages, &probes.Options{Dialer: pipeDialer{h: s.Handler(), wg: &wg}, SessionTimeout: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		r := p.Run(ctx, probes.Target{Addr: netip.MustParseAddr("127.0.0.1"), Port: 445})
+		cancel()
+		wg.Wait()
+		if !slices.Contains(probes.Statuses, r.Status) {
+			t.Fatalf("status %q outside the vocabulary", r.Status)
+		}
+		if strings.Contains(r.Error, "panic") {
+			t.Fatalf("probe panicked: %s", r.Error)
+		}
+		for _, name := range stages {
+			sr := r.Stages[name]
+			if sr == nil || !slices.Contains([]probes.StageStatus{ok, failed, errored, skipped}, sr.Status) {
+				t.Fatalf("stage %s: %+v", name, sr)
+			}
+			if strings.Contains(sr.Error, "panic") {
+				t.Fatalf("stage %s panicked: %s", name, sr.Error)
+			}
+		}
+		if _, err := json.Marshal(r); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
