@@ -230,12 +230,8 @@ func (c *Conn) ReadFrame(ctx context.Context) ([]byte, error) {
 		if n < 4 {
 			return nil, c.notSMB(hdr, n)
 		}
-		if cap(c.buf) < n+decryptSlack {
-			// The slack lets AES-GCM decrypt a TRANSFORM message in place without allocating.
-			c.buf = make([]byte, n, n+decryptSlack)
-		}
-		msg := c.buf[:n]
-		if _, err := io.ReadFull(c.nc, msg); err != nil {
+		msg, err := c.readPayload(n)
+		if err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				return nil, &ProtocolError{Op: "read frame", Err: fmt.Errorf("connection closed after %d-byte header announced %d bytes: %w", 4, n, wire.ErrShort)}
 			}
@@ -247,6 +243,50 @@ func (c *Conn) ReadFrame(ctx context.Context) ([]byte, error) {
 		}
 		return msg, nil
 	}
+}
+
+// growStep is the first size the read buffer grows to beyond its pooled capacity.
+const growStep = 64 << 10
+
+// readPayload reads a frame's n-byte payload into the connection's buffer and returns it. The
+// buffer grows as bytes arrive (doubling from growStep), never on the peer's length claim
+// alone, so a peer that announces a large frame and stalls costs nothing; it keeps
+// decryptSlack bytes of room after the payload, which lets AES-GCM decrypt a TRANSFORM message
+// in place. Errors are io.ReadFull's: io.EOF before any byte, io.ErrUnexpectedEOF after some.
+func (c *Conn) readPayload(n int) ([]byte, error) {
+	if cap(c.buf) >= n+decryptSlack {
+		msg := c.buf[:n]
+		_, err := io.ReadFull(c.nc, msg)
+		return msg, err
+	}
+	buf := c.buf[:0]
+	for len(buf) < n {
+		if len(buf) == cap(buf) {
+			size := max(2*cap(buf), growStep)
+			if size >= n {
+				size = n + decryptSlack
+			}
+			nb := make([]byte, len(buf), size)
+			copy(nb, buf)
+			buf = nb
+			c.buf = buf[:0] // keep what was grown, even if the read fails
+		}
+		k, err := c.nc.Read(buf[len(buf):min(cap(buf), n)])
+		buf = buf[:len(buf)+k]
+		if err != nil && len(buf) < n {
+			if errors.Is(err, io.EOF) && len(buf) > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+	}
+	if cap(buf) < n+decryptSlack {
+		nb := make([]byte, n, n+decryptSlack)
+		copy(nb, buf)
+		buf = nb
+	}
+	c.buf = buf[:0]
+	return buf[:n], nil
 }
 
 // notSMB builds the evidence for a peer that does not frame like SMB: the header bytes plus

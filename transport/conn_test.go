@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -183,5 +184,52 @@ func TestCreditsEnforced(t *testing.T) {
 	}
 	if _, err := c.CallCharge(context.Background(), wire.CmdRead, 1, 4, rawBody{49, 0}); err == nil {
 		t.Fatal("a 4-credit request with 1 credit granted must fail")
+	}
+}
+
+// TestFrameBufferGrowsWithData: a peer that announces a 1 MiB frame and then stalls costs no
+// 1 MiB buffer; a large frame that does arrive, in pieces, is read whole.
+func TestFrameBufferGrowsWithData(t *testing.T) {
+	release := make(chan struct{})
+	nc := peer(t, func(c net.Conn) {
+		readRequest(c)
+		c.Write([]byte{0, 0x10, 0, 0}) // 1 MiB announced
+		c.Write(make([]byte, 1000))
+		<-release
+	})
+	c := New(context.Background(), nc, Options{MaxFrame: 2 << 20})
+	defer c.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	_, err := c.Call(ctx, wire.CmdNegotiate, 0, rawBody{36, 0})
+	cancel()
+	runtime.ReadMemStats(&after)
+	close(release)
+	if err == nil {
+		t.Fatal("a stalled frame was accepted")
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > 256<<10 {
+		t.Fatalf("a 1 MiB claim with 1000 bytes of payload allocated %d bytes", got)
+	}
+
+	const size = 3<<20 + 123
+	nc = peer(t, func(c net.Conn) {
+		h, _ := readRequest(c)
+		msg := (&wire.Header{Command: h.Command, MessageID: h.MessageID, Flags: wire.FlagServerToRedir}).AppendTo(nil)
+		msg = append(msg, make([]byte, size-len(msg))...)
+		msg[size-1] = 0xaa
+		frame := append(wire.AppendNetBIOSHeader(nil, len(msg)), msg...)
+		for len(frame) > 0 { // in pieces of odd sizes
+			k := min(len(frame), 70001)
+			c.Write(frame[:k])
+			frame = frame[k:]
+		}
+	})
+	c2 := New(context.Background(), nc, Options{MaxFrame: HardMaxFrame})
+	defer c2.Close()
+	r, err := c2.Call(context.Background(), wire.CmdNegotiate, 0, rawBody{36, 0})
+	if err != nil || len(r.Msg) != size || r.Msg[size-1] != 0xaa || cap(r.Msg) < size+decryptSlack {
+		t.Fatalf("large frame: %v, %d bytes", err, len(r.Msg))
 	}
 }
