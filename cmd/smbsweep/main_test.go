@@ -273,3 +273,52 @@ func TestMetricsFile(t *testing.T) {
 		t.Errorf("non-.prom file: exit %d %q", code, stderr)
 	}
 }
+
+// TestScanWithCredentials runs the auth, ls and read stages from the scan command against the
+// signing-mandatory server, and checks no output carries the password.
+func TestScanWithCredentials(t *testing.T) {
+	fleet := sambatest.Require(t)
+	srv := fleet.Server("signing")
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pwFile, []byte(sambatest.TestPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	csvPath := filepath.Join(t.TempDir(), "out.csv")
+	code, out, stderr := runCLI(t, "", "scan", "-jsonl", "-probes", "ls,read", "-u", sambatest.TestUser, "-password-file", pwFile,
+		"-share", "private", "-path", "secret.txt", "-timeout", "20s", srv.Target())
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var r probes.Result
+	if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &r); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.Stages["auth"]; st == nil || st.Status != probes.StageOK {
+		t.Fatalf("auth stage %+v", st)
+	}
+	if st := r.Stages["read"]; st == nil || st.Status != probes.StageOK || r.Read == nil {
+		t.Fatalf("read stage %+v, record %+v", st, r.Read)
+	}
+	code, _, stderr = runCLI(t, "", "scan", "-csv", "-o", csvPath, "-u", sambatest.TestUser, "-password-file", pwFile, srv.Target())
+	if code != exitOK {
+		t.Fatalf("csv run: exit %d: %s", code, stderr)
+	}
+	csvBytes, _ := os.ReadFile(csvPath)
+	for name, text := range map[string]string{"jsonl": out, "stderr": stderr, "csv": string(csvBytes)} {
+		if strings.Contains(text, sambatest.TestPassword) {
+			t.Errorf("%s output contains the password", name)
+		}
+	}
+	// A wrong password is a failed auth stage naming STATUS_LOGON_FAILURE, not a crash.
+	t.Setenv("SMBSWEEP_PASSWORD", "wrong-password")
+	code, out, stderr = runCLI(t, "", "scan", "-jsonl", "-u", sambatest.TestUser, srv.Target())
+	if code != exitOK || !strings.Contains(out, "STATUS_LOGON_FAILURE") || strings.Contains(out+stderr, "wrong-password") {
+		t.Errorf("wrong password: exit %d, STATUS_LOGON_FAILURE named: %v", code, strings.Contains(out, "STATUS_LOGON_FAILURE"))
+	}
+	// A missing password file fails before any output file is created.
+	missing := filepath.Join(t.TempDir(), "never.jsonl")
+	code, _, stderr = runCLI(t, "", "scan", "-o", missing, "-u", "x", "-password-file", "/nonexistent/pw", srv.Target())
+	if _, err := os.Stat(missing); code != exitUsage || err == nil || !strings.Contains(stderr, "-password-file") {
+		t.Errorf("bad password file: exit %d, output created: %v, %q", code, err == nil, stderr)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/configs"
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
@@ -74,6 +75,12 @@ type scanFlags struct {
 
 	trace string
 	scale scaleFlags
+	creds credFlags
+
+	encrypt    bool
+	depth      int
+	maxEntries int
+	maxBytes   int64
 }
 
 func defineScanFlags(g *groupedFlags, f *scanFlags) {
@@ -118,6 +125,13 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.DurationVar(&f.sessionTimeout, "session-timeout", 5*time.Second, "own deadline of the session stage (servers delay failed logons)")
 	g.add("profile", "probes", "enum-dialects", "check-write", "config", "share", "path", "session-timeout")
 
+	f.creds.define(g)
+	g.BoolVar(&f.encrypt, "encrypt", false, "encrypt the credentialed session even when the server does not require it (SMB 3.x)")
+	g.IntVar(&f.depth, "depth", 0, "with -probes ls: list subdirectories down to `N` levels (0 = the directory only)")
+	g.IntVar(&f.maxEntries, "max-entries", 1000, "with -probes ls: stop after `N` entries per host")
+	g.Int64Var(&f.maxBytes, "max-bytes", 64<<10, "with -probes read: read at most `N` bytes of -path")
+	g.add("encrypt", "depth", "max-entries", "max-bytes")
+
 	defineScaleFlags(g, &f.scale)
 
 	g.group("Debug")
@@ -152,6 +166,12 @@ func (f *scanFlags) validate(nArgs int) error {
 		return usagef("-retries %d: must be 0-10", f.retries)
 	case f.jsonl && f.csv:
 		return usagef("-jsonl and -csv both given: choose one output format")
+	case f.depth < 0 || f.depth > 64:
+		return usagef("-depth %d: must be 0-64", f.depth)
+	case f.maxEntries < 1:
+		return usagef("-max-entries %d: must be at least 1", f.maxEntries)
+	case f.maxBytes < 0:
+		return usagef("-max-bytes %d: must not be negative", f.maxBytes)
 	case f.path != "" && len(f.shares) == 0:
 		return usagef("-path %q needs -share to say which share it is on", f.path)
 	}
@@ -364,6 +384,15 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		}
 	}()
 
+	// Credentials first: a bad -password-file must fail before any output file is created.
+	var creds *client.Credentials
+	if f.creds.user != "" {
+		cred, err := f.creds.resolve(os.LookupEnv, stderr)
+		if err != nil {
+			return exitUsage, err
+		}
+		creds = &cred
+	}
 	set, err := buildTargets(dispatch, f, args, stdin, stderr)
 	if err != nil {
 		return exitUsage, err
@@ -410,7 +439,9 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	if f.rateLimit > 0 {
 		dialer.Limiter = rate.NewLimiter(rate.Limit(f.rateLimit), max(1, int(f.rateLimit/10)))
 	}
-	opts := &probes.Options{Dialer: dialer, Shares: f.shares, SessionTimeout: f.sessionTimeout, CheckWrite: f.checkWrite}
+	opts := &probes.Options{Dialer: dialer, Shares: f.shares, SessionTimeout: f.sessionTimeout, CheckWrite: f.checkWrite,
+		Encrypt: f.encrypt, ListDepth: f.depth, ListMaxEntries: f.maxEntries, ReadMaxBytes: f.maxBytes}
+	opts.Credentials = creds
 	if len(f.shares) > 0 && f.path != "" {
 		opts.StatShare, opts.StatPath = f.shares[0], f.path
 	}
@@ -518,6 +549,9 @@ func buildPipeline(f *scanFlags, opts *probes.Options) (*probes.Pipeline, error)
 	}
 	if f.enumDialects {
 		stages = append(stages, "dialects")
+	}
+	if opts.Credentials != nil {
+		stages = append(stages, "auth")
 	}
 	if f.checkWrite {
 		stages = append(stages, "access")
