@@ -491,6 +491,12 @@ func sweep(ctx context.Context, ns *netns, o *options, bin string, hooked bool, 
 	return r, nil
 }
 
+// parseRange parses "first-last".
+func parseRange(r string) (netip.Addr, netip.Addr) {
+	a, b, _ := strings.Cut(r, "-")
+	return netip.MustParseAddr(a), netip.MustParseAddr(b)
+}
+
 // readOutput reads the statuses from smbsweep's JSONL output; for the mixed /16 it also counts
 // hosts whose status does not match their block.
 func readOutput(path, target string, r *Result) error {
@@ -499,9 +505,8 @@ func readOutput(path, target string, r *Result) error {
 		return err
 	}
 	defer f.Close()
-	live := netip.MustParsePrefix("127.77.0.0/22")
-	liveHi := netip.MustParseAddr("127.77.4.255")
-	dropLo, dropHi := netip.MustParseAddr("127.77.5.0"), netip.MustParseAddr("127.77.25.255")
+	liveLo, liveHi := parseRange(mixedLive)
+	dropLo, dropHi := parseRange(mixedDrop)
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 4<<20)
 	r.Statuses = map[string]int{}
@@ -528,7 +533,7 @@ func readOutput(path, target string, r *Result) error {
 		}
 		want := "connection-refused"
 		switch {
-		case live.Contains(a) || (a.Compare(liveHi) <= 0 && a.Compare(live.Addr()) >= 0):
+		case a.Compare(liveLo) >= 0 && a.Compare(liveHi) <= 0:
 			want = "smb"
 		case a.Compare(dropLo) >= 0 && a.Compare(dropHi) <= 0:
 			want = "connection-timeout"
