@@ -256,16 +256,12 @@ func verifyServerMIC(buf []byte, flags ntlmssp.Flags, exported ntlmssp.Key, mech
 	return nil
 }
 
-// challengeFrom extracts and validates the NTLM CHALLENGE from a SPNEGO NegTokenResp (or a raw
-// NTLMSSP token, which some servers send).
+// challengeFrom extracts and validates the NTLM CHALLENGE of a SESSION_SETUP security buffer
+// (SPNEGO NegTokenResp, or a bare NTLMSSP token, which some servers send).
 func challengeFrom(buf []byte) (ntlmssp.Challenge, error) {
-	tok := buf
-	if !spnego.IsRawNTLMSSP(buf) {
-		resp, err := spnego.DecodeNegTokenResp(buf)
-		if err != nil {
-			return nil, err
-		}
-		tok = resp.ResponseToken
+	tok, err := spnego.ResponseMechToken(buf)
+	if err != nil {
+		return nil, err
 	}
 	ch := ntlmssp.Challenge(tok)
 	if err := ch.Validate(); err != nil {

@@ -108,22 +108,18 @@ func (s *Session) ntlmSession(ctx context.Context, r *Result, auth authBuilder) 
 	return true, st, ssr.SessionFlags(), nil
 }
 
-// challengeFrom extracts the NTLM CHALLENGE from a SPNEGO NegTokenResp (or a raw NTLMSSP
-// token, which some servers send) and validates it.
+// challengeFrom extracts and validates the NTLM CHALLENGE of a SESSION_SETUP security buffer
+// (SPNEGO NegTokenResp, or a bare NTLMSSP token, which some servers send).
 func challengeFrom(buf []byte) (ntlmssp.Challenge, error) {
-	tok := buf
-	if !spnego.IsRawNTLMSSP(buf) {
-		resp, err := spnego.DecodeNegTokenResp(buf)
-		if err != nil {
-			return nil, err
-		}
-		tok = resp.ResponseToken
-	}
-	c := ntlmssp.Challenge(tok)
-	if err := c.Validate(); err != nil {
+	tok, err := spnego.ResponseMechToken(buf)
+	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	ch := ntlmssp.Challenge(tok)
+	if err := ch.Validate(); err != nil {
+		return nil, err
+	}
+	return ch, nil
 }
 
 // decodeChallenge records the server's self-description from the CHALLENGE: names from the

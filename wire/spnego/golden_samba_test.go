@@ -50,3 +50,23 @@ func TestGoldenSambaNegTokenResp(t *testing.T) {
 		}
 	}
 }
+
+func TestResponseMechToken(t *testing.T) {
+	buf := goldenFile(t, "samba-default-negtokenresp-challenge.bin")
+	tok, err := ResponseMechToken(buf)
+	if err != nil || string(tok[:8]) != "NTLMSSP\x00" {
+		t.Fatalf("wrapped: %q %v", tok, err)
+	}
+	if raw, err := ResponseMechToken(tok); err != nil || &raw[0] != &tok[0] {
+		t.Fatalf("a bare NTLMSSP token must come back as is: %v", err)
+	}
+	rej := AppendNegTokenResp(nil, nil, nil)
+	var r NegTokenResp
+	if err := r.Decode(rej); err != nil {
+		t.Fatal(err)
+	}
+	r.HasNegState, r.NegState = true, Reject
+	if _, err := ResponseMechToken(r.AppendTo(nil)); err == nil {
+		t.Fatal("a reject must be an error")
+	}
+}

@@ -181,3 +181,20 @@ func IsRawNTLMSSP(b []byte) bool {
 
 // ntlmSignature is ntlmssp.Signature, repeated so that this package does not depend on that one.
 const ntlmSignature = "NTLMSSP\x00"
+
+// ResponseMechToken returns the mechanism token of a server's SESSION_SETUP security buffer: the
+// responseToken of a NegTokenResp, or the buffer itself when the server answered with a bare
+// NTLMSSP message. The result is a view into b.
+func ResponseMechToken(b []byte) ([]byte, error) {
+	if IsRawNTLMSSP(b) {
+		return b, nil
+	}
+	resp, err := DecodeNegTokenResp(b)
+	if err != nil {
+		return nil, err
+	}
+	if resp.HasNegState && resp.NegState == Reject {
+		return nil, fmt.Errorf("negTokenResp: server rejected the negotiation: %w", wire.ErrMalformed)
+	}
+	return resp.ResponseToken, nil
+}
