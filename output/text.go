@@ -76,8 +76,35 @@ func (t *Text) WriteResult(r *probes.Result) error {
 	}
 	b.WriteByte('\n')
 	t.findings(b, r)
+	t.auth(b, r)
 	t.shares(b, r)
 	return t.out.add(b.Bytes())
+}
+
+// auth prints the credentialed logon, when the scan had credentials: who, and how the session
+// was protected, or why it was refused.
+func (t *Text) auth(b *bytes.Buffer, r *probes.Result) {
+	a := r.Auth
+	if a == nil {
+		return
+	}
+	who := SanitizeTerminal(a.User)
+	if a.Domain != "" {
+		who = SanitizeTerminal(a.Domain) + `\` + who
+	}
+	b.WriteString("  auth: " + who + "  ")
+	if a.Success == nil || !*a.Success {
+		b.WriteString(t.paint(ansiDim, "refused "+SanitizeTerminal(a.Status)) + "\n")
+		return
+	}
+	b.WriteString("ok  SMB " + SanitizeTerminal(a.Dialect))
+	if a.Signing != nil && *a.Signing {
+		b.WriteString("  signed " + SanitizeTerminal(a.SigningAlgorithm))
+	}
+	if a.Encryption != nil && *a.Encryption {
+		b.WriteString("  encrypted " + SanitizeTerminal(a.Cipher))
+	}
+	b.WriteByte('\n')
 }
 
 func (t *Text) banner(b *bytes.Buffer, r *probes.Result) {
