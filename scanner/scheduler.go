@@ -61,6 +61,56 @@ func Run[R any](ctx, abort context.Context, cfg Config, set *TargetSet, probe fu
 	if err := cfg.Shard.Validate(); err != nil {
 		panic("scanner.Run: " + err.Error())
 	}
+	n := set.Len()
+	perm := NewPermutation(n, cfg.Seed)
+	total := cfg.Shard.Len(n)
+	var next atomic.Uint64 // next shard position to dispatch, without a tracker
+	take := func() (uint64, bool) {
+		j := next.Add(1) - 1
+		return j, j < total
+	}
+	if tr := cfg.Tracker; tr != nil {
+		if tr.total != total {
+			panic(fmt.Sprintf("scanner.Run: tracker for %d positions, shard %v has %d", tr.total, cfg.Shard, total))
+		}
+		total = tr.Remaining()
+		take = tr.take
+	}
+	if p := cfg.Progress; p != nil {
+		p.begin(total)
+	}
+	nextTarget := func() (Target, bool) {
+		j, ok := take()
+		if !ok {
+			return Target{}, false
+		}
+		t := set.At(perm.At(cfg.Shard.Position(j)))
+		t.Pos = j
+		return t, true
+	}
+	return pool(ctx, abort, cfg, total, nextTarget, probe, onPanic, emit)
+}
+
+// RunTargets probes the given targets (their Pos as the caller set it) with Run's worker pool,
+// deadlines, panic recovery and cancellation; cfg.Shard, cfg.Seed and cfg.Tracker are ignored
+// and cfg.Progress is not reset (its InFlight and Done keep counting). It is for a second look
+// at some targets of a run (see sweep's recheck of hosts that timed out).
+func RunTargets[R any](ctx, abort context.Context, cfg Config, targets []Target, probe func(context.Context, Target) R,
+	onPanic func(Target, any, []byte) R, emit func(R)) RunStats {
+	var next atomic.Int64
+	nextTarget := func() (Target, bool) {
+		i := next.Add(1) - 1
+		if i >= int64(len(targets)) {
+			return Target{}, false
+		}
+		return targets[i], true
+	}
+	return pool(ctx, abort, cfg, uint64(len(targets)), nextTarget, probe, onPanic, emit)
+}
+
+// pool runs total targets from nextTarget on min(concurrency, total) workers.
+func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarget func() (Target, bool),
+	probe func(context.Context, Target) R, onPanic func(Target, any, []byte) R, emit func(R)) RunStats {
 	if probe == nil || onPanic == nil || emit == nil {
 		panic("scanner.Run: probe, onPanic and emit must not be nil")
 	}
@@ -75,23 +125,7 @@ func Run[R any](ctx, abort context.Context, cfg Config, set *TargetSet, probe fu
 	if timeout <= 0 {
 		timeout = DefaultHostTimeout
 	}
-	n := set.Len()
-	perm := NewPermutation(n, cfg.Seed)
-	total := cfg.Shard.Len(n)
-	take := func() (uint64, bool) { return 0, false }
-	if tr := cfg.Tracker; tr != nil {
-		if tr.total != total {
-			panic(fmt.Sprintf("scanner.Run: tracker for %d positions, shard %v has %d", tr.total, cfg.Shard, total))
-		}
-		total = tr.Remaining()
-		take = tr.take
-	}
-	if p := cfg.Progress; p != nil {
-		p.begin(total)
-	}
-
 	var (
-		next       atomic.Uint64 // next shard position to dispatch
 		dispatched atomic.Uint64
 		completed  atomic.Uint64
 		panics     atomic.Uint64
@@ -122,18 +156,11 @@ func Run[R any](ctx, abort context.Context, cfg Config, set *TargetSet, probe fu
 	}
 	worker := func() {
 		for ctx.Err() == nil && abort.Err() == nil {
-			var j uint64
-			if cfg.Tracker != nil {
-				var ok bool
-				if j, ok = take(); !ok {
-					return
-				}
-			} else if j = next.Add(1) - 1; j >= total {
+			t, ok := nextTarget()
+			if !ok {
 				return
 			}
 			dispatched.Add(1)
-			t := set.At(perm.At(cfg.Shard.Position(j)))
-			t.Pos = j
 			if p := cfg.Progress; p != nil {
 				p.InFlight.Add(1)
 			}

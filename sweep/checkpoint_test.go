@@ -292,3 +292,72 @@ func TestCheckpointMismatch(t *testing.T) {
 		t.Error("a checkpoint with unknown fields was accepted")
 	}
 }
+
+// TestRecheckIOTimeouts: a host whose first connection is accepted and never answered
+// (io-timeout) is probed once more after the pass and written once, with the second result;
+// with NoRecheck the io-timeout is written.
+func TestRecheckIOTimeouts(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[netip.Addr]int{}
+	srv := replay.New(replay.Options{Silent: func(local netip.AddrPort) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[local.Addr()]++
+		return seen[local.Addr()] == 1 && local.Addr().As4()[3]%4 == 0 // the first connection to every 4th address
+	}})
+	t.Cleanup(func() { srv.Close() })
+	port, err := srv.ListenMany(netip.MustParseAddr("127.0.91.0"), 16, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := scanner.NewTargetBuilder(port)
+	if err := b.Add("127.0.91.0/28"); err != nil {
+		t.Fatal(err)
+	}
+	set, err := b.Build(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := probes.NewPipeline(configs.BuiltinProfiles()["default"].Stages,
+		&probes.Options{Dialer: &scanner.Dialer{ConnectTimeout: time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, noRecheck := range []bool{false, true} {
+		mu.Lock()
+		clear(seen)
+		mu.Unlock()
+		out := filepath.Join(t.TempDir(), "out.jsonl")
+		fh, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := output.NewWriter(output.NewJSONL(fh, out))
+		_, err = Run(context.Background(), nil, Config{Targets: set, Pipeline: p, Writer: w, NoRecheck: noRecheck,
+			Scanner: scanner.Config{Concurrency: 16, HostTimeout: 400 * time.Millisecond}})
+		fh.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(out)
+		statuses := map[string]int{}
+		hosts := 0
+		for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+			var rec struct{ Type, IP, Status string }
+			if err := json.Unmarshal(line, &rec); err != nil {
+				t.Fatal(err)
+			}
+			if rec.Type == "host" {
+				hosts++
+				statuses[rec.Status]++
+			}
+		}
+		want := map[string]int{"smb": 16}
+		if noRecheck {
+			want = map[string]int{"smb": 12, "io-timeout": 4}
+		}
+		if hosts != 16 || statuses["smb"] != want["smb"] || statuses["io-timeout"] != want["io-timeout"] {
+			t.Errorf("NoRecheck=%v: %d records, statuses %v, want %v", noRecheck, hosts, statuses, want)
+		}
+	}
+}

@@ -32,19 +32,35 @@ type Config struct {
 	// BeforeSummary, when set, runs after the last result and before the summary is written
 	// (the CLI stops its progress line there so the summary comes last).
 	BeforeSummary func()
+	// NoRecheck turns off the second look at hosts that ended in io-timeout (see Run).
+	NoRecheck bool
 }
 
-// item is a result with its position in the run's order.
+// RecheckConcurrency bounds the second look at hosts that ended in io-timeout.
+const RecheckConcurrency = 32
+
+// item is a result with its target (whose Pos is its position in the run's order).
 type item struct {
-	r   *probes.Result
-	pos uint64
+	r *probes.Result
+	t scanner.Target
 }
 
 // Run probes every target. Cancelling ctx stops dispatch (hosts in flight finish within their
-// deadline); cancelling abort stops those too. A failing output also stops dispatch: results
-// that cannot be written are not probed. Run closes cfg.Writer with the summary and returns the
+// deadline); cancelling abort stops those too.
+//
+// A host that accepted the connection but then did not answer within its deadline (io-timeout)
+// is, in a sweep, most often a live server that was overloaded at that moment (Samba forks a
+// process per connection; its listen backlog is 50). Unless cfg.NoRecheck, its result is held
+// back and, once every target was dispatched, the host is probed once more, at most
+// RecheckConcurrency at a time, with a fresh deadline; the second result is the one written.
+// When the scan is interrupted before that, the held results are written as they were.
+//
+// A failing output also stops dispatch: results that cannot be written are not probed. Run closes cfg.Writer with the summary and returns the
 // summary and the writer's error (joined with a checkpoint save error, if any).
 func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
+	if abort == nil {
+		abort = context.Background()
+	}
 	dispatch, stop := context.WithCancel(ctx)
 	defer stop()
 	sc := cfg.Scanner
@@ -66,20 +82,33 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 		}
 		pt := ProbeTarget(t)
 		if t.Err != nil {
-			return item{probes.TargetErrorResult(pt, t.Err), t.Pos}
+			return item{probes.TargetErrorResult(pt, t.Err), t}
 		}
-		return item{cfg.Pipeline.Run(hctx, pt), t.Pos}
+		return item{cfg.Pipeline.Run(hctx, pt), t}
 	}
 	onPanic := func(t scanner.Target, v any, stack []byte) item {
-		return item{probes.PanicResult(ProbeTarget(t), v, stack), t.Pos}
+		return item{probes.PanicResult(ProbeTarget(t), v, stack), t}
 	}
-	emit := func(it item) {
+	write := func(it item) {
 		if cp != nil {
-			cp.bind(it.r, it.pos)
+			cp.bind(it.r, it.t.Pos)
 		}
 		if err := cfg.Writer.Write(it.r); err != nil {
 			stop()
 		}
+	}
+	var (
+		hmu  sync.Mutex
+		held []item // io-timeout results waiting for the recheck
+	)
+	emit := func(it item) {
+		if !cfg.NoRecheck && it.r.Status == probes.StatusIOTimeout && dispatch.Err() == nil {
+			hmu.Lock()
+			held = append(held, it)
+			hmu.Unlock()
+			return
+		}
+		write(it)
 	}
 	var (
 		saveErr  error
@@ -91,6 +120,25 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	}
 	started := time.Now()
 	stats := scanner.Run(dispatch, abort, sc, cfg.Targets, probe, onPanic, emit)
+	if len(held) > 0 {
+		if dispatch.Err() == nil && abort.Err() == nil {
+			targets := make([]scanner.Target, len(held))
+			for i, it := range held {
+				targets[i] = it.t
+			}
+			rc := sc
+			rc.Concurrency = RecheckConcurrency
+			if sc.Concurrency > 0 {
+				rc.Concurrency = min(sc.Concurrency, RecheckConcurrency)
+			}
+			rc.Progress = nil
+			st := scanner.RunTargets(dispatch, abort, rc, targets, probe, onPanic, write)
+			held = held[st.Dispatched:] // an interrupt left these without a second look
+		}
+		for _, it := range held {
+			write(it)
+		}
+	}
 	summary := &probes.Summary{
 		Schema: probes.SchemaVersion, Type: "summary", Started: started.UTC(), Finished: time.Now().UTC(),
 		Targets: cfg.Targets.Len(), Scanned: stats.Completed,

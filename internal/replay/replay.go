@@ -96,6 +96,10 @@ type Options struct {
 	SMB1 bool
 	// Delay is added before every reply (a slower server); 0 answers at once.
 	Delay time.Duration
+	// Silent, when set, is asked for every accepted connection (with the address the client
+	// connected to); true keeps that connection open without ever answering (an overloaded or
+	// tarpitting server).
+	Silent func(local netip.AddrPort) bool
 }
 
 // Stats counts what a Server did.
@@ -225,13 +229,25 @@ func (s *Server) accept(ln net.Listener) {
 		s.nConns.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.serve(c)
+			if s.silent(c) {
+				_, _ = io.Copy(io.Discard, c) // until the client or Close ends it
+			} else {
+				s.serve(c)
+			}
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
 			c.Close()
 		}()
 	}
+}
+
+func (s *Server) silent(c net.Conn) bool {
+	if s.opts.Silent == nil {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(c.LocalAddr().String())
+	return err == nil && s.opts.Silent(ap)
 }
 
 // connState is one connection's buffers and session id.
