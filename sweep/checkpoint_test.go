@@ -27,7 +27,6 @@ import (
 type fixture struct {
 	set      *scanner.TargetSet
 	pipeline *probes.Pipeline
-	want     map[string]bool
 }
 
 func newFixture(t *testing.T, delay time.Duration) *fixture {
@@ -53,11 +52,7 @@ func newFixture(t *testing.T, delay time.Duration) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{set: set, pipeline: p, want: map[string]bool{}}
-	for i := range set.Len() {
-		f.want[set.At(i).Addr.String()] = true
-	}
-	return f
+	return &fixture{set: set, pipeline: p}
 }
 
 // run scans with the checkpoint at cpPath, appending to or truncating out as the checkpoint
