@@ -34,7 +34,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"scan", "-c", "0", "127.0.0.1"}, "-c 0: must be 1-100000"},
 		{[]string{"scan", "-port", "70000", "127.0.0.1"}, "-port 70000: must be 1-65535"},
 		{[]string{"scan", "-timeout", "0s", "127.0.0.1"}, "-timeout 0s: must be positive"},
-		{[]string{"scan", "-jsonl", "-csv", "127.0.0.1"}, "-jsonl and -csv both given"},
+		{[]string{"scan", "-jsonl", "-csv", "127.0.0.1"}, "more than one of -jsonl, -csv and -text given"},
+		{[]string{"scan", "-text", "-csv", "127.0.0.1"}, "more than one of -jsonl, -csv and -text given"},
 		{[]string{"scan", "-path", "a", "127.0.0.1"}, "-path \"a\" needs -share"},
 		{[]string{"scan", "-share", `a\b`, "127.0.0.1"}, "give the share name only"},
 		{[]string{"scan", "-metrics-addr", "nope", "127.0.0.1"}, "want HOST:PORT"},
@@ -182,17 +183,14 @@ func TestScanTextView(t *testing.T) {
 	if err := json.Unmarshal([]byte(first), &rec); err != nil {
 		t.Fatalf("non-TTY default is not JSONL: %v: %q", err, first)
 	}
-	var text bytes.Buffer
-	w := output.NewWriter(output.NewText(&text, "stdout", false))
-	if err := w.Write(&rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(nil); err != nil {
-		t.Fatal(err)
+	// -text forces the readable view into a pipe.
+	code, text, stderr := runCLI(t, "", "scan", "-text", "-no-color", srv.Target())
+	if code != exitOK {
+		t.Fatalf("-text: exit %d: %s", code, stderr)
 	}
 	for _, want := range []string{srv.Target(), "SMB 3.1.1", "smb1:yes", "SMBv1 enabled", "Message signing enabled but not required", "SWEEP-SMB1"} {
-		if !strings.Contains(text.String(), want) {
-			t.Errorf("text view lacks %q:\n%s", want, text.String())
+		if !strings.Contains(text, want) {
+			t.Errorf("text view lacks %q:\n%s", want, text)
 		}
 	}
 }

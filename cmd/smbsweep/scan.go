@@ -49,6 +49,7 @@ type scanFlags struct {
 
 	out         string
 	jsonl, csv  bool
+	text        bool
 	silent      bool
 	stats       bool
 	noColor     bool
@@ -96,6 +97,7 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.StringVar(&f.out, "o", "-", "write results to `FILE` (- for stdout); format from -jsonl/-csv or the .csv extension")
 	g.BoolVar(&f.jsonl, "jsonl", false, "JSON Lines output (default when stdout is not a terminal)")
 	g.BoolVar(&f.csv, "csv", false, "CSV output (fixed column order, see docs/schema.md)")
+	g.BoolVar(&f.text, "text", false, "the readable view even when stdout is not a terminal (e.g. into a file or less -R)")
 	g.BoolVar(&f.silent, "silent", false, "print results only: no progress, warnings or summary text")
 	g.BoolVar(&f.stats, "stats", false, "print progress (done/total, hosts/s, in flight, ETA) to stderr")
 	g.BoolVar(&f.noColor, "no-color", false, "no colors in the terminal view")
@@ -103,7 +105,7 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.StringVar(&f.metricsFile, "metrics-file", "", "at the end, write the scan's metrics to `FILE` in node_exporter textfile format (atomically; for cron)")
 	g.StringVar(&f.relayList, "relay-list", "", "also write hosts whose signing is not required (NTLM relay targets) to `FILE`, one per line")
 	g.StringVar(&f.smb1List, "smb1-list", "", "also write hosts with SMB1 enabled to `FILE`, one per line")
-	g.add("o", "jsonl", "csv", "silent", "stats", "no-color", "metrics-addr", "metrics-file", "relay-list", "smb1-list")
+	g.add("o", "jsonl", "csv", "text", "silent", "stats", "no-color", "metrics-addr", "metrics-file", "relay-list", "smb1-list")
 
 	g.group("Rate")
 	g.IntVar(&f.concurrency, "c", 256, "hosts probed at once")
@@ -164,8 +166,8 @@ func (f *scanFlags) validate(nArgs int) error {
 		return usagef("-session-timeout %s: must not be negative", f.sessionTimeout)
 	case f.retries < 0 || f.retries > 10:
 		return usagef("-retries %d: must be 0-10", f.retries)
-	case f.jsonl && f.csv:
-		return usagef("-jsonl and -csv both given: choose one output format")
+	case btoi(f.jsonl)+btoi(f.csv)+btoi(f.text) > 1:
+		return usagef("more than one of -jsonl, -csv and -text given: choose one output format")
 	case f.depth < 0 || f.depth > 64:
 		return usagef("-depth %d: must be 0-64", f.depth)
 	case f.maxEntries < 1:
@@ -313,7 +315,7 @@ func openOutput(f *scanFlags, stdout io.Writer) (output.Sink, func() error, erro
 	switch {
 	case f.csv || (!f.jsonl && strings.EqualFold(filepath.Ext(f.out), ".csv")):
 		return output.NewCSV(w, name), closeFn, nil
-	case f.jsonl || !tty:
+	case f.jsonl || (!tty && !f.text):
 		return output.NewJSONL(w, name), closeFn, nil
 	}
 	var sink output.Sink = output.NewText(w, name, !f.noColor)
@@ -338,6 +340,13 @@ type progressClearingWriter struct {
 func (p *progressClearingWriter) Write(b []byte) (int, error) {
 	_, _ = io.WriteString(p.term, "\r\x1b[K")
 	return p.w.Write(b)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func isTerminal(w any) bool {
