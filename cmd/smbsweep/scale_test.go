@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -343,5 +345,46 @@ func TestKubernetesArgsParse(t *testing.T) {
 	var cfg scanner.Config
 	if err := f.scale.apply(&cfg); err != nil || cfg.Shard.Index != 3 || cfg.Shard.Count != 4 {
 		t.Errorf("shard %v, %v", cfg.Shard, err)
+	}
+}
+
+// TestMetricsPush: at the end of a scan the registry is pushed to the Pushgateway under the
+// grouping key job/shard (a loopback stand-in records the request).
+func TestMetricsPush(t *testing.T) {
+	type req struct{ method, path, body string }
+	got := make(chan req, 4)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- req{r.Method, r.URL.Path, string(b)}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	port, targets, _ := replayTargets(t, 0)
+	t.Setenv("JOB_COMPLETION_INDEX", "1")
+	args := append([]string{"scan", "-silent", "-o", filepath.Join(t.TempDir(), "out.jsonl"), "-port", strconv.Itoa(int(port)),
+		"-shards", "2", "-metrics-push", srv.URL, "-metrics-push-job", "nightly"}, targets...)
+	if code, _, errOut := runCLI(t, "", args...); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	select {
+	case r := <-got:
+		if r.method != http.MethodPut || r.path != "/metrics/job/nightly/shard/1" {
+			t.Errorf("pushed %s %s", r.method, r.path)
+		}
+		if !strings.Contains(r.body, "smbsweep_hosts_scanned_total") {
+			t.Errorf("pushed body lacks smbsweep_hosts_scanned_total (%d bytes)", len(r.body))
+		}
+	default:
+		t.Fatal("nothing pushed")
+	}
+	// An unreachable Pushgateway is a warning, not a failed scan.
+	srv.Close()
+	code, _, errOut := runCLI(t, "", append([]string{"scan", "-metrics-push", srv.URL, "-port", strconv.Itoa(int(port)),
+		"-o", filepath.Join(t.TempDir(), "out.jsonl")}, targets...)...)
+	if code != exitOK || !strings.Contains(errOut, "warning: -metrics-push") {
+		t.Errorf("unreachable gateway: exit %d: %s", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, "", "scan", "-metrics-push", "pushgateway:9091", "127.0.0.1"); code != exitUsage || !strings.Contains(errOut, "want an http(s) URL") {
+		t.Errorf("bad URL: exit %d: %s", code, errOut)
 	}
 }
