@@ -118,8 +118,13 @@ lint: ## gofmt, go vet and staticcheck
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
-goldens: samba ## capture golden files from real Samba (placeholder: capture-tagged tests)
-	$(GO) test -tags capture -count=1 -run Capture -v ./...
+# Every capture-tagged TestCapture* test (probes, wire, wire/smb1, wire/dcerpc, wire/ntlmssp)
+# starts its own Samba servers with internal/sambatest and rewrites its golden files; then git
+# lists the testdata that changed. The pattern is anchored so that tests merely named after
+# captures (TestCapturesMatchGoldens, TestWindowsCapture*) do not run alongside the rewrite.
+goldens: samba ## capture golden files from real Samba, then list the testdata that changed
+	SMBSWEEP_REQUIRE_SAMBA=1 $(GO) test -tags capture -count=1 -run '^TestCapture[A-Z]' ./...
+	@echo "goldens: testdata changed since the last commit:"; git status --short -- '*testdata*'
 
 clean: ## remove build output and test artefacts
 	rm -rf bin/ bench.txt coverage.out coverage.html

@@ -2,18 +2,17 @@
 
 package dcerpc
 
-// Golden capture of the DCE/RPC traffic of a real NetrShareEnum (opnum 15) call over SMB2
-// (loopback only):
+// Golden capture of the DCE/RPC traffic of a real NetrShareEnum (opnum 15) call over SMB2 (part
+// of `make goldens`):
 //
-//	go test -tags capture -run TestCaptureSambaShareEnum -v ./wire/dcerpc
+//	SMBSWEEP_REQUIRE_SAMBA=1 go test -tags capture -count=1 -run Capture -v ./wire/dcerpc
 //
-// needs root (port 445), /usr/sbin/smbd and /usr/bin/smbclient. It starts one throwaway smbd
-// on 127.0.0.81:445 from a temporary directory, runs `smbclient -N -L //127.0.0.82 -m SMB3`
-// through a recording TCP relay on 127.0.0.82:445, pulls the named-pipe payloads out of the
-// SMB2 IOCTL/WRITE requests and IOCTL/READ responses it relayed, splits them into DCE/RPC
-// PDUs and writes the server's BIND_ACK and RESPONSE (and smbclient's BIND and REQUEST) to
-// testdata/.
-// The smbd's process group is stopped by its PID at cleanup.
+// needs root, Samba and smbclient (it fails without them: capture tests are opt-in by build
+// tag). internal/sambatest starts one smbd (with its samba-dcerpcd) on a free loopback address;
+// smbclient lists its shares anonymously through a recording TCP relay on 127.0.0.1; the
+// named-pipe payloads are pulled out of the SMB2 IOCTL/WRITE requests and IOCTL/READ responses
+// the relay saw, split into DCE/RPC PDUs, and the server's BIND_ACK and RESPONSE (and
+// smbclient's BIND and REQUEST) are written to testdata/. See testdata/README.md.
 
 import (
 	"bytes"
@@ -25,134 +24,71 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/smbsweep/smbsweep/internal/sambatest"
 )
 
-const (
-	capServerAddr = "127.0.0.81:445"
-	capRelayAddr  = "127.0.0.82:445"
-	capSmbd       = "/usr/sbin/smbd"
-	capSmbclient  = "/usr/bin/smbclient"
-)
+// capUNCHost is the host smbclient is asked to list (-L //capUNCHost); -I and -p send the
+// connection to the relay instead. smbclient puts this name into the request's ServerName, so a
+// fixed one keeps the captured REQUEST byte for byte what TestNetShareEnumRequestMatchesSmbclient
+// builds. Nothing connects to this address.
+const capUNCHost = "127.0.0.82"
 
-// capServerConf is the smbd configuration; %[1]s is the instance directory.
-const capServerConf = `[global]
-	server role = standalone server
-	workgroup = SMBSWEEPTEST
-	netbios name = SMBSWEEPRPC
-	interfaces = 127.0.0.81/8
-	bind interfaces only = yes
-	smb ports = 445
-	disable netbios = yes
-	map to guest = Bad User
-	load printers = no
-	printing = bsd
-	printcap name = /dev/null
-	disable spoolss = yes
-	private dir = %[1]s/private
-	lock directory = %[1]s/lock
-	state directory = %[1]s/state
-	cache directory = %[1]s/cache
-	pid directory = %[1]s/pid
-	ncalrpc dir = %[1]s/ncalrpc
-	log file = %[1]s/log.smbd
-	log level = 1
+// capShares are the shares of the captured server: non-ASCII and non-BMP characters in names
+// and comments, and a hidden share.
+var capShares = []sambatest.ShareConfig{
+	{Name: "public", Params: []string{"comment = Öffentlich – café ☕", "guest ok = yes", "read only = yes"}},
+	{Name: "emoji😀", Params: []string{"comment = non-BMP share name", "guest ok = yes", "read only = yes"}},
+	{Name: "hidden$", Params: []string{"guest ok = yes", "read only = yes"}},
+}
 
-[public]
-	path = %[1]s/public
-	comment = Öffentlich – café ☕
-	guest ok = yes
-	read only = yes
-
-[emoji😀]
-	path = %[1]s/emoji
-	comment = non-BMP share name
-	guest ok = yes
-	read only = yes
-
-[hidden$]
-	path = %[1]s/hidden
-	guest ok = yes
-	read only = yes
-`
-
-// capClientConf keeps smbclient away from the system smb.conf and its state directories.
+// capClientConf keeps smbclient away from the system smb.conf and its state directories; %[1]s
+// is a private directory.
 const capClientConf = `[global]
 	client min protocol = SMB2
 	client max protocol = SMB3
-	lock directory = %[1]s/client
-	state directory = %[1]s/client
-	cache directory = %[1]s/client
-	private dir = %[1]s/client
-	ncalrpc dir = %[1]s/client
+	lock directory = %[1]s
+	state directory = %[1]s
+	cache directory = %[1]s
+	private dir = %[1]s
+	ncalrpc dir = %[1]s
 	log level = 0
 `
 
 func TestCaptureSambaShareEnum(t *testing.T) {
-	for _, p := range []string{capSmbd, capSmbclient} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("missing %s: %v", p, err)
-		}
-	}
-	dir := t.TempDir()
-	startCapSmbd(t, dir)
-
-	ln, err := net.Listen("tcp", capRelayAddr)
+	smbclient, err := exec.LookPath("smbclient")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu      sync.Mutex
-		streams [][2]*bytes.Buffer // per connection: client->server, server->client
-		wg      sync.WaitGroup
-	)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.DialTimeout("tcp", capServerAddr, 2*time.Second)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			up, down := new(bytes.Buffer), new(bytes.Buffer)
-			mu.Lock()
-			streams = append(streams, [2]*bytes.Buffer{up, down})
-			mu.Unlock()
-			wg.Add(2)
-			relay := func(dst, src net.Conn, rec *bytes.Buffer) {
-				defer wg.Done()
-				_, _ = io.Copy(io.MultiWriter(dst, rec), src)
-				dst.(*net.TCPConn).CloseWrite()
-			}
-			go relay(s, c, up)
-			go relay(c, s, down)
-		}
-	}()
-
-	clientConf := filepath.Join(dir, "client.conf")
-	if err := os.MkdirAll(filepath.Join(dir, "client"), 0o755); err != nil {
+	fleet, err := sambatest.StartFleet(t.Context(), sambatest.Options{RemoveOnStop: true, Configs: []sambatest.Config{
+		{Name: "rpc", NetBIOSName: "SMBSWEEPRPC", Global: []string{"map to guest = Bad User"}, Shares: capShares},
+	}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { stopFleet(t, fleet) })
+	relayAddr, wait := startRelay(t, fleet.Servers[0].AddrPort().String())
+
+	dir := t.TempDir()
+	clientConf := filepath.Join(dir, "client.conf")
 	if err := os.WriteFile(clientConf, fmt.Appendf(nil, capClientConf, dir), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(capSmbclient, "-N", "-L", "//127.0.0.82", "-m", "SMB3", "-p", "445",
-		"--configfile="+clientConf)
+	relayHost, relayPort, _ := net.SplitHostPort(relayAddr)
+	cmd := exec.CommandContext(t.Context(), smbclient, "-N", "-L", "//"+capUNCHost, "-I", relayHost, "-p", relayPort,
+		"-m", "SMB3", "--configfile="+clientConf)
 	out, err := cmd.CombinedOutput()
-	t.Logf("smbclient: %v\n%s", err, out)
-	ln.Close()
-	wg.Wait()
+	conns := wait()
+	if err != nil {
+		t.Fatalf("smbclient: %v\n%s", err, out)
+	}
+	t.Logf("smbclient:\n%s", out)
 
 	var in, outb []byte // pipe payloads client->server, server->client
-	for _, s := range streams {
+	for _, s := range conns {
 		in = append(in, pipePayloads(t, s[0].Bytes(), false)...)
 		outb = append(outb, pipePayloads(t, s[1].Bytes(), true)...)
 	}
@@ -183,6 +119,66 @@ func TestCaptureSambaShareEnum(t *testing.T) {
 	save("client", in, 0, "smbclient-4.17-netshareenum-request.bin", 0)
 	save("server", outb, 12, "samba-4.17-bind-ack.bin", 0)
 	save("server", outb, 2, "samba-4.17-netshareenum-response.bin", 0)
+}
+
+// stopFleet stops the test's smbd instance and reports one that would not stop.
+func stopFleet(t *testing.T, f *sambatest.Fleet) {
+	if err := f.Stop(); err != nil {
+		t.Error(err)
+	}
+}
+
+// startRelay listens on a free port of 127.0.0.1 and relays every connection to target,
+// recording both directions. wait closes the listener, waits until every relayed connection
+// has ended and returns the recordings, per connection client->server and server->client.
+func startRelay(t *testing.T, target string) (addr string, wait func() [][2]*bytes.Buffer) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns [][2]*bytes.Buffer
+		wg    sync.WaitGroup
+	)
+	record := func(dst, src net.Conn, rec *bytes.Buffer) {
+		_, _ = io.Copy(io.MultiWriter(dst, rec), src)
+		_ = dst.(*net.TCPConn).CloseWrite()
+	}
+	wg.Go(func() { // the accept loop holds wg, so no relay can be added after Wait returned
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.DialTimeout("tcp", target, 5*time.Second)
+			if err != nil {
+				t.Errorf("relay to %s: %v", target, err)
+				c.Close()
+				continue
+			}
+			up, down := new(bytes.Buffer), new(bytes.Buffer)
+			mu.Lock()
+			conns = append(conns, [2]*bytes.Buffer{up, down})
+			mu.Unlock()
+			wg.Go(func() {
+				var both sync.WaitGroup
+				both.Go(func() { record(s, c, up) })
+				both.Go(func() { record(c, s, down) })
+				both.Wait()
+				c.Close()
+				s.Close()
+			})
+		}
+	})
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String(), func() [][2]*bytes.Buffer {
+		ln.Close()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return conns
+	}
 }
 
 // pipePayloads returns the named-pipe data carried by the SMB2 messages of one TCP direction:
@@ -248,106 +244,4 @@ func pipeData(msg []byte, response bool) []byte {
 		return slice(uint32(body[2]), le.Uint32(body[4:]))
 	}
 	return nil
-}
-
-// startCapSmbd runs one smbd, which makes itself a session and process group leader, and, at cleanup,
-// stops that process group by its id and checks that no member is left.
-func startCapSmbd(t *testing.T, dir string) {
-	for _, d := range []string{"private", "lock", "state", "cache", "pid", "ncalrpc", "public", "emoji", "hidden"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conf := filepath.Join(dir, "smb.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, capServerConf, dir), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := os.Create(filepath.Join(dir, "smbd.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { out.Close() })
-	cmd := exec.Command(capSmbd, "--foreground", "--configfile="+conf)
-	cmd.Stdout, cmd.Stderr = out, out
-	// No SysProcAttr: without --no-process-group smbd calls setsid() itself (which fails
-	// for a process that already leads a group), so it ends up in a session and process
-	// group of its own whose id is its PID. That group holds samba-dcerpcd and the rpcd_*
-	// helpers it starts, and is what smbd signals on exit.
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid := cmd.Process.Pid
-	t.Cleanup(func() {
-		_ = syscall.Kill(-pid, syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-			<-done
-		}
-		// samba-dcerpcd, started on demand by smbd, makes itself a session leader too, so it
-		// is found by the instance's config path on its command line and stopped by PID.
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-			left := instanceProcs(pid, conf)
-			if len(left) == 0 {
-				break
-			}
-			sig := syscall.SIGTERM
-			if time.Now().After(deadline) {
-				sig = syscall.SIGKILL
-			}
-			for _, p := range left {
-				_ = syscall.Kill(p, sig)
-			}
-			if sig == syscall.SIGKILL {
-				t.Errorf("instance processes still running after SIGTERM: %v", left)
-				break
-			}
-		}
-		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(dir, "log.smbd"))
-			so, _ := os.ReadFile(filepath.Join(dir, "smbd.out"))
-			t.Logf("smbd output:\n%s\nlog:\n%s", so, log)
-		}
-	})
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		if c, err := net.DialTimeout("tcp", capServerAddr, time.Second); err == nil {
-			c.Close()
-			return
-		}
-	}
-	t.Fatalf("smbd (pid %d) not reachable on %s", pid, capServerAddr)
-}
-
-// instanceProcs lists the live processes of this smbd instance: those in process group pgid
-// and those whose command line names conf (/proc/PID/stat field 5, /proc/PID/cmdline).
-func instanceProcs(pgid int, conf string) []int {
-	ents, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(st)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) < 4 || f[0] == "Z" {
-			continue
-		}
-		cl, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if f[3] == strconv.Itoa(pgid) || bytes.Contains(cl, []byte(conf)) {
-			pids = append(pids, p)
-		}
-	}
-	return pids
 }
