@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -156,7 +157,7 @@ func (f *scanFlags) validate(nArgs int) error {
 		return usagef("-port %d: must be 1-65535", f.port)
 	case f.concurrency < 1 || f.concurrency > 100000:
 		return usagef("-c %d: must be 1-100000 hosts at once", f.concurrency)
-	case f.rateLimit < 0:
+	case !(f.rateLimit >= 0) || math.IsInf(f.rateLimit, 0): // !(x >= 0) also catches NaN
 		return usagef("-rl %g: must be 0 (unlimited) or a positive number of connections per second", f.rateLimit)
 	case f.timeout <= 0:
 		return usagef("-timeout %s: must be positive (e.g. -timeout 10s)", f.timeout)
@@ -167,7 +168,7 @@ func (f *scanFlags) validate(nArgs int) error {
 	case f.retries < 0 || f.retries > 10:
 		return usagef("-retries %d: must be 0-10", f.retries)
 	case btoi(f.jsonl)+btoi(f.csv)+btoi(f.text) > 1:
-		return usagef("more than one of -jsonl, -csv and -text given: choose one output format")
+		return usagef("%s given: choose one output format", joinFlags(map[string]bool{"-jsonl": f.jsonl, "-csv": f.csv, "-text": f.text}))
 	case f.depth < 0 || f.depth > 64:
 		return usagef("-depth %d: must be 0-64", f.depth)
 	case f.maxEntries < 1:
@@ -340,6 +341,23 @@ type progressClearingWriter struct {
 func (p *progressClearingWriter) Write(b []byte) (int, error) {
 	_, _ = io.WriteString(p.term, "\r\x1b[K")
 	return p.w.Write(b)
+}
+
+// joinFlags names the set flags in a fixed order: "-jsonl and -csv both", "-jsonl, -csv and -text".
+func joinFlags(set map[string]bool) string {
+	var on []string
+	for _, n := range []string{"-jsonl", "-csv", "-text"} {
+		if set[n] {
+			on = append(on, n)
+		}
+	}
+	switch len(on) {
+	case 0, 1:
+		return strings.Join(on, "")
+	case 2:
+		return on[0] + " and " + on[1] + " both"
+	}
+	return strings.Join(on[:len(on)-1], ", ") + " and " + on[len(on)-1]
 }
 
 func btoi(b bool) int {

@@ -29,7 +29,7 @@ func TestConfigCheck(t *testing.T) {
 	}
 	bad := "../../configs/testdata/invalid-job-profile.yml"
 	code, out, errOut = runCLI(t, "", "config", "check", bad)
-	if code != exitUsage || out != "" || errOut != "smbsweep config: "+bad+`: job "lan": profile "fast": want one of quick, default, full`+"\n" {
+	if code != exitUsage || out != "" || errOut != "smbsweep config: "+bad+`: job "lan": profile "fast": want one of default, full, quick`+"\n" {
 		t.Errorf("invalid config: %d %q %q", code, out, errOut)
 	}
 	for _, args := range [][]string{{"config"}, {"config", "check"}, {"config", "lint", "x.yml"}} {
