@@ -404,16 +404,13 @@ func TestHostileSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t0 := time.Now()
+	const hostTimeout = 5 * time.Second
 	sum, err := sweep.Run(context.Background(), nil, sweep.Config{
 		Targets: set, Pipeline: p, Writer: w,
-		Scanner: scanner.Config{Concurrency: 16, HostTimeout: 5 * time.Second, Seed: 1},
+		Scanner: scanner.Config{Concurrency: 16, HostTimeout: hostTimeout, Seed: 1},
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if wall := time.Since(t0); wall > 8*time.Second {
-		t.Errorf("sweep of %d targets took %s", set.Len(), wall)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if uint64(len(lines)) != set.Len()+1 || sum.Scanned != set.Len() || sum.Interrupted {
@@ -430,6 +427,13 @@ func TestHostileSweep(t *testing.T) {
 			t.Errorf("%s reported twice", target)
 		}
 		seen[target] = true
+		// Every hostile case ends within the host deadline: the deadline is a context on every
+		// stage and socket (what runs after it is bookkeeping). This is the functional bound; the
+		// sweep's wall time is not asserted (it depends on machine load and on sweep's second
+		// look at io-timeout hosts).
+		if d := time.Duration(r.DurationSeconds * float64(time.Second)); d > hostTimeout+time.Second {
+			t.Errorf("%s took %s, beyond the %s host deadline", target, d, hostTimeout)
+		}
 		if target == good.Target() {
 			if r.Status != probes.StatusSMB || len(r.Shares) != 4 || r.Stages["shares"].Status != ok {
 				t.Errorf("well-behaved server: %s", l)
