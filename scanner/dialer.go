@@ -46,7 +46,14 @@ type Dialer struct {
 // times out is retried up to Retries times after a short backoff while the ctx deadline leaves
 // room; a refused connection and every other error are returned at once. Errors keep their
 // cause for errors.Is and ClassifyDialError.
+//
+// When the scheduler's connect-ahead stage already connected to addr for this target
+// (Config.ConnectAhead), the first DialContext for addr returns that connection, or the error
+// of that attempt, instead of dialing again.
 func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	if fc := takeFirstConn(ctx, addr); fc != nil {
+		return fc.conn, fc.err
+	}
 	ct := d.ConnectTimeout
 	if ct <= 0 {
 		ct = DefaultConnectTimeout

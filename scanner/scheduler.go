@@ -3,6 +3,7 @@ package scanner
 import (
 	"context"
 	"fmt"
+	"net"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,17 @@ type Config struct {
 	// was made from a checkpoint) and is told nothing by Run about completion: the caller marks
 	// a position Done once its result is durable. Its Total must equal Shard.Len(set.Len()).
 	Tracker *Tracker
+	// ConnectAhead, with Dial, lets up to this many more targets wait for their first TCP
+	// connection outside the Concurrency limit: Dial runs for them on ConnectAhead connector
+	// goroutines, and only a target whose connection was established takes one of the
+	// Concurrency probe slots (with a fresh HostTimeout), its probe receiving that connection from
+	// the first DialContext of a Dialer (see WithFirstConn). A target that never answers
+	// (dropped SYNs) then costs no probe slot. A target whose Dial failed is probed on the
+	// connector at once (its probe gets the same error from the Dialer, so it reports it as
+	// usual). Up to Concurrency+ConnectAhead connections may be open, and a connected target may
+	// wait for a probe slot with its connection open.
+	ConnectAhead int
+	Dial         func(ctx context.Context, t Target) (net.Conn, error)
 }
 
 // RunStats summarises a Run.
@@ -146,37 +158,103 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 	defer cancelHosts()
 	stopAbort := context.AfterFunc(abort, cancelHosts)
 	defer stopAbort()
-	one := func(t Target) {
+	one := func(t Target, fc *firstConn) {
 		r := func() R {
 			hctx, cancel := context.WithTimeout(hostParent, timeout)
 			defer cancel()
+			if fc != nil {
+				hctx = context.WithValue(hctx, firstConnKey{}, fc)
+				defer fc.closeUnused()
+			}
 			return call(hctx, t)
 		}()
 		emit(r)
 	}
-	worker := func() {
-		for ctx.Err() == nil && abort.Err() == nil {
-			t, ok := nextTarget()
-			if !ok {
-				return
-			}
-			dispatched.Add(1)
-			if p := cfg.Progress; p != nil {
-				p.InFlight.Add(1)
-			}
-			one(t)
-			completed.Add(1)
-			if p := cfg.Progress; p != nil {
-				p.InFlight.Add(-1)
-				p.Done.Add(1)
-			}
+	started := func() {
+		dispatched.Add(1)
+		if p := cfg.Progress; p != nil {
+			p.InFlight.Add(1)
 		}
 	}
-	var wg sync.WaitGroup
-	for range min(uint64(conc), total) {
-		wg.Go(worker)
+	finished := func() {
+		completed.Add(1)
+		if p := cfg.Progress; p != nil {
+			p.InFlight.Add(-1)
+			p.Done.Add(1)
+		}
 	}
-	wg.Wait()
+	running := func() bool { return ctx.Err() == nil && abort.Err() == nil }
+	var wg sync.WaitGroup
+	if cfg.ConnectAhead > 0 && cfg.Dial != nil {
+		type handed struct {
+			t  Target
+			fc *firstConn
+		}
+		handoff := make(chan handed)
+		dial := func(t Target) (fc *firstConn) {
+			fc = &firstConn{addr: t.AddrPort().String()}
+			defer func() {
+				if v := recover(); v != nil {
+					fc.err = fmt.Errorf("dial %s: panic: %v", fc.addr, v)
+				}
+			}()
+			dctx, cancel := context.WithTimeout(hostParent, timeout)
+			defer cancel()
+			fc.conn, fc.err = cfg.Dial(dctx, t)
+			return fc
+		}
+		connector := func() {
+			for running() {
+				t, ok := nextTarget()
+				if !ok {
+					return
+				}
+				started()
+				fc := dial(t)
+				if fc.err != nil || fc.conn == nil {
+					one(t, fc) // the probe reports the connect error
+					finished()
+					continue
+				}
+				select {
+				case handoff <- handed{t, fc}:
+				case <-hostParent.Done(): // aborted while waiting for a probe slot
+					one(t, fc)
+					finished()
+				}
+			}
+		}
+		var connectors sync.WaitGroup
+		for range min(uint64(cfg.ConnectAhead), total) {
+			connectors.Go(connector)
+		}
+		go func() { connectors.Wait(); close(handoff) }()
+		for range min(uint64(conc), total) {
+			wg.Go(func() {
+				for h := range handoff {
+					one(h.t, h.fc)
+					finished()
+				}
+			})
+		}
+		wg.Wait()
+	} else {
+		worker := func() {
+			for running() {
+				t, ok := nextTarget()
+				if !ok {
+					return
+				}
+				started()
+				one(t, nil)
+				finished()
+			}
+		}
+		for range min(uint64(conc), total) {
+			wg.Go(worker)
+		}
+		wg.Wait()
+	}
 	st := RunStats{
 		Total:      total,
 		Dispatched: dispatched.Load(),
@@ -185,6 +263,35 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 	}
 	st.Interrupted = st.Dispatched < total
 	return st
+}
+
+// firstConn is a target's first connection (or the error of the attempt), made by the
+// connect-ahead stage and handed to the probe through its context.
+type firstConn struct {
+	addr  string
+	conn  net.Conn
+	err   error
+	taken bool
+}
+
+type firstConnKey struct{}
+
+// takeFirstConn returns the connection (or error) made ahead for addr, once; nil when there
+// is none (another address, already taken, or no connect-ahead).
+func takeFirstConn(ctx context.Context, addr string) *firstConn {
+	fc, _ := ctx.Value(firstConnKey{}).(*firstConn)
+	if fc == nil || fc.taken || fc.addr != addr {
+		return nil
+	}
+	fc.taken = true
+	return fc
+}
+
+// closeUnused closes a connection the probe never took.
+func (fc *firstConn) closeUnused() {
+	if !fc.taken && fc.conn != nil {
+		fc.conn.Close()
+	}
 }
 
 // String formats the statistics for logs.

@@ -3,8 +3,10 @@ package scanner
 import (
 	"context"
 	"math/rand/v2"
+	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -194,4 +196,75 @@ func TestFingerprint(t *testing.T) {
 	if a.Fingerprint() == c.Fingerprint() || a.Fingerprint() == d.Fingerprint() {
 		t.Error("different sets share a fingerprint")
 	}
+}
+
+// TestConnectAhead: targets that never connect wait in the connect-ahead stage, not in the
+// probe slots; connected targets are probed with their connection, at most Concurrency at
+// once; every target is probed once and nothing is left running.
+func TestConnectAhead(t *testing.T) {
+	before := runtime.NumGoroutine()
+	set := build(t, []string{"10.0.0.0/25"}, nil, nil) // .0-.99 connect, .100-.127 never answer
+	filtered := func(tg Target) bool { return tg.Addr.As4()[3] >= 100 }
+	var inProbe, maxInProbe, probedWithConn, probedWithErr atomic.Int64
+	var mu sync.Mutex
+	seen := map[string]int{}
+	dial := func(ctx context.Context, tg Target) (net.Conn, error) {
+		if filtered(tg) {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		a, b := net.Pipe()
+		b.Close()
+		return a, nil
+	}
+	probe := func(hctx context.Context, tg Target) Target {
+		mu.Lock()
+		seen[tg.String()]++
+		mu.Unlock()
+		fc := takeFirstConn(hctx, tg.AddrPort().String())
+		if fc == nil {
+			t.Errorf("%s: probe got no first connection", tg)
+			return tg
+		}
+		if fc.err != nil {
+			probedWithErr.Add(1)
+			return tg
+		}
+		n := inProbe.Add(1)
+		for m := maxInProbe.Load(); n > m && !maxInProbe.CompareAndSwap(m, n); m = maxInProbe.Load() {
+		}
+		time.Sleep(2 * time.Millisecond)
+		inProbe.Add(-1)
+		probedWithConn.Add(1)
+		fc.conn.Close()
+		return tg
+	}
+	start := time.Now()
+	st := Run(context.Background(), nil, Config{Concurrency: 4, ConnectAhead: 64, HostTimeout: 200 * time.Millisecond, Dial: dial}, set,
+		probe, func(tg Target, _ any, _ []byte) Target { return tg }, func(Target) {})
+	el := time.Since(start)
+	if st.Completed != set.Len() || probedWithConn.Load() != 100 || probedWithErr.Load() != 28 {
+		t.Fatalf("stats %+v, %d probed with a connection, %d with the connect error", st, probedWithConn.Load(), probedWithErr.Load())
+	}
+	if m := maxInProbe.Load(); m > 4 {
+		t.Errorf("%d probes at once, limit 4", m)
+	}
+	for s, n := range seen {
+		if n != 1 {
+			t.Errorf("%s probed %d times", s, n)
+		}
+	}
+	// 28 silent targets × 200 ms on 4 probe slots would take 1.4 s; ahead they all wait at once.
+	if el > time.Second {
+		t.Errorf("took %v: silent targets held probe slots", el)
+	}
+	// A target dialed ahead but never asked for by its probe has its connection closed.
+	fc := &firstConn{addr: "x"}
+	a, b := net.Pipe()
+	fc.conn = a
+	fc.closeUnused()
+	if _, err := b.Write([]byte{1}); err == nil {
+		t.Error("unused first connection left open")
+	}
+	checkNoLeak(t, before)
 }

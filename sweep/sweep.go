@@ -6,6 +6,7 @@ package sweep
 import (
 	"context"
 	"errors"
+	"net"
 	"sync"
 	"time"
 
@@ -48,12 +49,16 @@ type item struct {
 // Run probes every target. Cancelling ctx stops dispatch (hosts in flight finish within their
 // deadline); cancelling abort stops those too.
 //
-// A host that accepted the connection but then did not answer within its deadline (io-timeout)
-// is, in a sweep, most often a live server that was overloaded at that moment (Samba forks a
+// A host that accepted the connection but then did not answer within its deadline (io-timeout),
+// or reset it (connection-reset), is, in a sweep, most often a live server that was overloaded at
+// that moment (Samba forks a
 // process per connection; its listen backlog is 50). Unless cfg.NoRecheck, its result is held
 // back and, once every target was dispatched, the host is probed once more, at most
 // RecheckConcurrency at a time, with a fresh deadline; the second result is the one written.
-// When the scan is interrupted before that, the held results are written as they were.
+// With connect-ahead (Scanner.ConnectAhead), hosts whose connection attempts timed out are
+// rechecked the same way (their connects wait outside the probe slots, so the cost is small,
+// and a live server's full accept queue looks exactly like a filtered address). When the scan
+// is interrupted before that, the held results are written as they were.
 //
 // A failing output also stops dispatch: results that cannot be written are not probed. Run closes cfg.Writer with the summary and returns the
 // summary and the writer's error (joined with a checkpoint save error, if any).
@@ -70,6 +75,16 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	}
 	if sc.Seed == 0 {
 		sc.Seed = uint64(time.Now().UnixNano())
+	}
+	if d, ok := cfg.Pipeline.Opts.Dialer.(*scanner.Dialer); ok && sc.ConnectAhead > 0 && sc.Dial == nil {
+		// The connect-ahead stage dials the first connection with the pipeline's own dialer,
+		// which hands it to the first stage that dials the same address.
+		sc.Dial = func(ctx context.Context, t scanner.Target) (net.Conn, error) {
+			if t.Err != nil {
+				return nil, t.Err
+			}
+			return d.DialContext(ctx, "tcp", t.AddrPort().String())
+		}
 	}
 	if cfg.Metrics != nil {
 		cfg.Metrics.SetTargets(cfg.Targets.Len())
@@ -97,12 +112,18 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 			stop()
 		}
 	}
+	// With connect-ahead a connect timeout costs no probe slot, so hosts that timed out while
+	// connecting get the second look too (a live server whose accept queue was full).
+	recheck := func(st probes.Status) bool {
+		return st == probes.StatusIOTimeout || st == probes.StatusConnectionReset ||
+			(sc.ConnectAhead > 0 && st == probes.StatusConnectionTimeout)
+	}
 	var (
 		hmu  sync.Mutex
-		held []item // io-timeout results waiting for the recheck
+		held []item // results waiting for the recheck
 	)
 	emit := func(it item) {
-		if !cfg.NoRecheck && it.r.Status == probes.StatusIOTimeout && dispatch.Err() == nil {
+		if !cfg.NoRecheck && recheck(it.r.Status) && dispatch.Err() == nil {
 			hmu.Lock()
 			held = append(held, it)
 			hmu.Unlock()

@@ -25,6 +25,7 @@ type scaleFlags struct {
 	shards         int
 	resume         string
 	resumeInterval time.Duration
+	connectAhead   int
 	push           pushFlags
 
 	// Set by prepare.
@@ -39,7 +40,8 @@ func defineScaleFlags(g *groupedFlags, f *scaleFlags) {
 	g.IntVar(&f.shards, "shards", 0, "number of shards `N` when the shard index comes from $JOB_COMPLETION_INDEX (Kubernetes Indexed Job)")
 	g.StringVar(&f.resume, "resume", "", "checkpoint `FILE`: record progress there and, when it exists, scan only what an earlier run left (same targets and flags)")
 	g.DurationVar(&f.resumeInterval, "resume-interval", sweep.DefaultCheckpointInterval, "how often the -resume checkpoint is saved while scanning")
-	g.add("shard", "shards", "resume", "resume-interval")
+	g.IntVar(&f.connectAhead, "connect-ahead", 1024, "let up to `N` more hosts wait for their first TCP connection outside -c (0 = off): hosts that never answer (dropped SYNs) hold no probe slot, and hosts whose connects timed out get a second look; up to -c + N connections may be open")
+	g.add("shard", "shards", "resume", "resume-interval", "connect-ahead")
 	definePushFlags(g, &f.push)
 }
 
@@ -68,6 +70,10 @@ func (f *scaleFlags) apply(cfg *scanner.Config) error {
 	if f.shards < 0 {
 		return usagef("-shards %d: must be a positive number of shards", f.shards)
 	}
+	if f.connectAhead < 0 || f.connectAhead > 100000 {
+		return usagef("-connect-ahead %d: must be 0-100000", f.connectAhead)
+	}
+	cfg.ConnectAhead = f.connectAhead
 	if f.resumeInterval < 0 {
 		return usagef("-resume-interval %s: must be positive (e.g. 2s)", f.resumeInterval)
 	}
@@ -123,9 +129,7 @@ func (f *scaleFlags) prepare(sf *scanFlags, set *scanner.TargetSet, stderr io.Wr
 			fmt.Fprintf(stderr, "warning: "+format+"\n", a...)
 		}
 	}
-	if c := fitConcurrency(sf.concurrency, warn); c != sf.concurrency {
-		sf.concurrency = c
-	}
+	sf.concurrency, f.connectAhead = fitConcurrency(sf.concurrency, f.connectAhead, warn)
 	var cfg scanner.Config
 	if err := f.apply(&cfg); err != nil {
 		return err
@@ -239,20 +243,28 @@ func (f *scaleFlags) wrapSinks(sinks []output.Sink) []output.Sink {
 	return f.cp.WrapSinks(sinks)
 }
 
-// fitConcurrency keeps -c within the open-file limit: it raises the soft limit towards the hard
-// limit when -c needs it and, if that is still too low, lowers -c and warns, rather than letting
-// connections fail with "too many open files" (which would be reported as host errors).
-func fitConcurrency(c int, warn func(string, ...any)) int {
-	need := uint64(c)*fdsPerHost + fdReserve
+// fitConcurrency keeps -c and -connect-ahead within the open-file limit: it raises the soft
+// limit towards the hard limit when they need it and, if that is still too low, lowers them
+// (connect-ahead first) and warns, rather than letting connections fail with "too many open
+// files" (which would be reported as host errors).
+func fitConcurrency(c, ahead int, warn func(string, ...any)) (int, int) {
+	need := uint64(c)*fdsPerHost + uint64(ahead) + fdReserve
 	limit, hard, err := raiseOpenFileLimit(need)
 	if err != nil || limit >= need {
-		return c
+		return c, ahead
 	}
-	fit := 1
-	if limit > fdReserve+fdsPerHost {
-		fit = int((limit - fdReserve) / fdsPerHost)
+	budget := uint64(0)
+	if limit > fdReserve {
+		budget = limit - fdReserve
 	}
-	warn("-c %d needs about %d open files, but the limit is %d (hard limit %d): scanning %d hosts at once instead; raise the limit (ulimit -n) for more",
-		c, need, limit, hard, fit)
-	return fit
+	fitC := max(1, min(c, int(budget/fdsPerHost)))
+	fitAhead := max(0, min(ahead, int(budget)-fitC*fdsPerHost))
+	if ahead > 0 {
+		warn("-c %d with -connect-ahead %d needs about %d open files, but the limit is %d (hard limit %d): using -c %d -connect-ahead %d instead; raise the limit (ulimit -n) for more",
+			c, ahead, need, limit, hard, fitC, fitAhead)
+	} else {
+		warn("-c %d needs about %d open files, but the limit is %d (hard limit %d): scanning %d hosts at once instead; raise the limit (ulimit -n) for more",
+			c, need, limit, hard, fitC)
+	}
+	return fitC, fitAhead
 }

@@ -170,10 +170,10 @@ func TestResumeCLI(t *testing.T) {
 		t.Fatalf("checkpoint after a full run: %s", data)
 	}
 	// Rebuild a checkpoint that says "the first 10 positions are written": the rows are in
-	// position order only with one worker, so rescan with -c 1 to make that true.
+	// position order only with one worker and no connect-ahead, so rescan that way.
 	os.Remove(cp)
 	os.Remove(out)
-	seedArgs := append([]string{"scan", "-resume", cp, "-o", out, "-port", strconv.Itoa(int(port)), "-silent", "-c", "1", "-seed", "77"}, targets...)
+	seedArgs := append([]string{"scan", "-resume", cp, "-o", out, "-port", strconv.Itoa(int(port)), "-silent", "-c", "1", "-connect-ahead", "0", "-seed", "77"}, targets...)
 	if code, _, errOut := runCLI(t, "", seedArgs...); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -278,7 +278,7 @@ func TestFitConcurrency(t *testing.T) {
 	if low.Max < 2*1000+fdReserve || syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low) != nil {
 		t.Skip("cannot lower the soft limit")
 	}
-	if c := fitConcurrency(1000, warn); c != 1000 || warned != "" {
+	if c, _ := fitConcurrency(1000, 0, warn); c != 1000 || warned != "" {
 		t.Errorf("raisable: c=%d warned %q", c, warned)
 	}
 	var now syscall.Rlimit
@@ -294,9 +294,13 @@ func TestFitConcurrency(t *testing.T) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &hard); err != nil {
 		t.Skip(err)
 	}
-	c := fitConcurrency(10000, warn)
+	c, _ := fitConcurrency(10000, 0, warn)
 	if c != (300-fdReserve)/fdsPerHost || !strings.Contains(warned, "-c 10000 needs about 20064 open files, but the limit is 300") {
 		t.Errorf("c=%d warned %q", c, warned)
+	}
+	c, ahead := fitConcurrency(100, 1000, warn)
+	if c != 100 || ahead != 300-fdReserve-200 || !strings.Contains(warned, "using -c 100 -connect-ahead 36") {
+		t.Errorf("c=%d ahead=%d warned %q", c, ahead, warned)
 	}
 }
 
