@@ -175,12 +175,11 @@ func entries(line string) int {
 // distinct loopback addresses (127.0.0.0/8 holds 16 M), with comments, blank lines and CRLF
 // line ends mixed in. It never holds the whole list in memory.
 type millionLines struct {
-	n, i      int
-	buf       []byte
-	valid     int
-	bad       int
-	firstBad  int
-	nextBadAt int
+	n, i     int
+	buf      []byte
+	valid    int
+	bad      int
+	firstBad int
 }
 
 func (g *millionLines) Read(p []byte) (int, error) {

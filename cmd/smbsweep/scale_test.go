@@ -160,7 +160,6 @@ func TestResumeCLI(t *testing.T) {
 	if len(lines) < 12 {
 		t.Fatalf("csv: %d lines", len(lines))
 	}
-	kept := strings.Join(lines[:11], "")
 	var st map[string]any
 	data, _ := os.ReadFile(cp)
 	if err := json.Unmarshal(data, &st); err != nil {
@@ -179,7 +178,7 @@ func TestResumeCLI(t *testing.T) {
 	}
 	full, _ := os.ReadFile(out)
 	lines = strings.SplitAfter(string(full), "\n")
-	kept = strings.Join(lines[:11], "")
+	kept := strings.Join(lines[:11], "")
 	st = map[string]any{}
 	data, _ = os.ReadFile(cp)
 	_ = json.Unmarshal(data, &st)
