@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"context"
+	"io"
 	"math/rand/v2"
 	"net"
 	"runtime"
@@ -266,5 +267,49 @@ func TestConnectAhead(t *testing.T) {
 	if _, err := b.Write([]byte{1}); err == nil {
 		t.Error("unused first connection left open")
 	}
+	checkNoLeak(t, before)
+}
+
+// TestConnectAheadAbort: cancelling dispatch and then aborting while connected targets wait for
+// a probe slot ends the run promptly; every dispatched target is emitted once and every
+// connection made ahead is closed.
+func TestConnectAheadAbort(t *testing.T) {
+	before := runtime.NumGoroutine()
+	set := build(t, []string{"10.0.0.0/24"}, nil, nil)
+	var open atomic.Int64
+	dial := func(ctx context.Context, tg Target) (net.Conn, error) {
+		a, b := net.Pipe()
+		open.Add(1)
+		go func() { _, _ = io.Copy(io.Discard, b); b.Close(); open.Add(-1) }()
+		return a, nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	abort, abortAll := context.WithCancel(context.Background())
+	var emitted atomic.Int64
+	probe := func(hctx context.Context, tg Target) Target {
+		if fc := takeFirstConn(hctx, tg.AddrPort().String()); fc != nil && fc.conn != nil {
+			defer fc.conn.Close()
+		}
+		if emitted.Load() == 5 {
+			cancel()
+			abortAll()
+		}
+		<-hctx.Done() // a host that never answers: its deadline or the abort ends it
+		return tg
+	}
+	done := make(chan RunStats)
+	go func() {
+		done <- Run(ctx, abort, Config{Concurrency: 2, ConnectAhead: 16, HostTimeout: 20 * time.Millisecond, Dial: dial}, set,
+			probe, func(tg Target, _ any, _ []byte) Target { return tg }, func(Target) { emitted.Add(1) })
+	}()
+	select {
+	case st := <-done:
+		if st.Completed != st.Dispatched || uint64(emitted.Load()) != st.Completed || st.Dispatched == set.Len() {
+			t.Errorf("stats %+v, %d emitted", st, emitted.Load())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after abort")
+	}
+	waitFor(t, "connections closed", func() bool { return open.Load() == 0 })
 	checkNoLeak(t, before)
 }
