@@ -25,7 +25,19 @@
 //
 // [Permutation] is a keyed Feistel permutation with cycle walking over [0, N): it spreads
 // consecutive addresses across the run (so one subnet is not hammered at once) without storing
-// the order. [Shard] splits the permuted order into disjoint parts. [Run] dispatches targets to a
-// fixed set of workers, each host with its own deadline and panic recovery; [Dialer] adds the
+// the order. [Shard] splits the permuted order into disjoint parts (position i belongs to shard
+// i mod N; TestShardsUnionProperty checks 1..64 shards). [Run] dispatches targets to a fixed set
+// of workers, each host with its own deadline and panic recovery; [Dialer] adds the
 // new-connection rate limit and connect retries; [Progress] counts and prints progress.
+//
+// # Resume and connect-ahead
+//
+// A [Tracker] hands out the positions of a run and is told by the caller which are durably
+// done; its [TrackerState] (next position, open positions — at most a few times the concurrency)
+// is what a checkpoint stores, and a Tracker made from it dispatches exactly what is left.
+//
+// With Config.ConnectAhead, up to that many more targets wait for their first TCP connection
+// on connector workers, outside the Concurrency probe slots; a connected target takes a slot and
+// its probe gets that connection from the first [Dialer.DialContext] for its address. Addresses
+// that drop SYNs then cost connector time only.
 package scanner
