@@ -109,8 +109,9 @@ fuzz: ## run every Fuzz* target of every package for FUZZ_TIME each
 	echo "fuzz: ran $$total targets ($$flaked flaked on golang/go#75804)"; \
 	[ "$$total" -gt 0 ] && [ "$$failed" -eq 0 ]
 
-bench: ## run the benchmarks of wire, scanner and output (also saved to bench.txt)
+bench: ## codec micro-benchmarks (bench.txt), then a replay-responder sweep of 256 and 4 096 hosts (root; docs/BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./wire/... ./scanner/... ./output/... | tee bench.txt
+	$(GO) run ./internal/benchsweep -target replay -n 256,4096 -results bench-results.jsonl
 
 lint: ## gofmt, go vet and staticcheck
 	@unformatted="$$(gofmt -l .)"; \
