@@ -61,13 +61,6 @@ var (
 	sharesBroken    = stageWant{"negotiate": ok, "smb1": ok, "session": ok, "tree": ok, "shares": errored}
 )
 
-const negotiateSpokeSMBBug = "probes: stageNegotiate sets s.spokeSMB = true before nr.Validate(), so a NEGOTIATE " +
-	"response that fails validation makes the host \"smb\" (schema: protocol-error) and the SMB1 stage then reads a " +
-	"close as \"SMB1 disabled\"; see lead"
-
-const sessionStatusBug = "probes: sessions.null.status is \"STATUS_SUCCESS\" when SESSION_SETUP never got a reply " +
-	"(ntlmSession returns status 0 on transport errors and stageNullSession/stageGuest print it); see lead"
-
 const splitFragmentBug = "probes: enumShares hands each IOCTL/READ chunk to dcerpc.Reassembler.Add on its own, so a " +
 	"RESPONSE fragment split across the FSCTL_PIPE_TRANSCEIVE reply (STATUS_BUFFER_OVERFLOW) and the next READ is " +
 	"rejected (frag_length past the end). Samba 4.17 keeps pipe message boundaries (checked: 700 shares list fine), " +
@@ -140,13 +133,13 @@ func hostileCases() []hostileCase {
 		{name: "smb2-header-structure-size", status: probes.StatusProtocolError, want: deadBothConns},
 		{name: "smb2-protocol-id", status: probes.StatusNotSMB, want: deadAtNegotiate, check: notSMB},
 		{name: "smb2-transform-protocol-id", status: probes.StatusProtocolError, want: deadBothConns},
-		{name: "negotiate-body-structure-size", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate, knownBug: negotiateSpokeSMBBug},
-		{name: "negotiate-secbuf-offset", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate, knownBug: negotiateSpokeSMBBug},
-		{name: "negotiate-secbuf-length", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate, knownBug: negotiateSpokeSMBBug},
-		{name: "negotiate-context-offset", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate, knownBug: negotiateSpokeSMBBug},
-		{name: "negotiate-context-count", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate, knownBug: negotiateSpokeSMBBug},
-		{name: "negotiate-context-count-plus-one", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate, knownBug: negotiateSpokeSMBBug},
-		{name: "negotiate-context-length", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate, knownBug: negotiateSpokeSMBBug},
+		{name: "negotiate-body-structure-size", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate},
+		{name: "negotiate-secbuf-offset", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate},
+		{name: "negotiate-secbuf-length", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate},
+		{name: "negotiate-context-offset", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate},
+		{name: "negotiate-context-count", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate},
+		{name: "negotiate-context-count-plus-one", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate},
+		{name: "negotiate-context-length", status: probes.StatusProtocolError, want: deadBothConns, check: noNegotiate},
 
 		{name: "smb1-enabled", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
 			if r.SMB1 == nil || r.SMB1.Enabled == nil || !*r.SMB1.Enabled || r.SMB1.SigningRequired == nil || *r.SMB1.SigningRequired {
@@ -176,9 +169,9 @@ func hostileCases() []hostileCase {
 		{name: "ndr-huge-string", status: probes.StatusSMB, want: sharesBroken, check: sharesErr},
 
 		{name: "rst-negotiate", status: probes.StatusConnectionReset, want: deadBothConns},
-		{name: "rst-session-setup-1", status: probes.StatusSMB, want: sessionBroken, knownBug: sessionStatusBug,
+		{name: "rst-session-setup-1", status: probes.StatusSMB, want: sessionBroken,
 			check: func(r *probes.Result) []string { return append(noNTLM(r), noSessionStatus(r)...) }},
-		{name: "rst-session-setup-2", status: probes.StatusSMB, want: sessionBroken, knownBug: sessionStatusBug,
+		{name: "rst-session-setup-2", status: probes.StatusSMB, want: sessionBroken,
 			check: func(r *probes.Result) []string {
 				f := noSessionStatus(r)
 				if r.NTLM == nil || r.NTLM.NetBIOSComputerName != "SWEEP-DEFAULT" {

@@ -22,7 +22,9 @@ func stageGuest(ctx context.Context, s *Session, r *Result) error {
 	r.Sessions.Guest = info
 	user, auth := randomGuestAuth()
 	ok, status, flags, err := s.ntlmSession(ctx, r, auth)
-	info.Status = status.String()
+	if err == nil || errors.As(err, new(*ntRefusal)) {
+		info.Status = status.String() // only a status the server actually sent
+	}
 	if err != nil {
 		if errors.As(err, new(*ntRefusal)) {
 			info.SetupOK, info.Allowed = Bool(false), Bool(false)

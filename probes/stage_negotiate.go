@@ -28,14 +28,17 @@ func stageNegotiate(ctx context.Context, s *Session, r *Result) error {
 	if err != nil {
 		return err
 	}
-	s.spokeSMB = true
 	if resp.Header.Status != wire.StatusSuccess {
+		s.spokeSMB = true // a valid SMB2 header refusing NEGOTIATE is still an SMB server
 		return refusal(resp.Header.Status, "NEGOTIATE")
 	}
 	nr := wire.NegotiateResponse(resp.Msg)
 	if err := nr.Validate(); err != nil {
+		// Not "smb": a reply that looks like SMB2 but whose body does not hold together is a
+		// protocol error, and the SMB1 verdict must not lean on it either.
 		return &transport.ProtocolError{Op: "NEGOTIATE response", Err: err}
 	}
+	s.spokeSMB = true
 	info, err := decodeNegotiate(nr)
 	r.Negotiate = info
 	if err != nil {

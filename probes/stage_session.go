@@ -19,7 +19,9 @@ func stageNullSession(ctx context.Context, s *Session, r *Result) error {
 	info := &SessionInfo{Flags: []string{}}
 	r.Sessions.Null = info
 	setupOK, status, flags, err := s.ntlmSession(ctx, r, anonymousAuth)
-	info.Status = status.String()
+	if err == nil || errors.As(err, new(*ntRefusal)) {
+		info.Status = status.String() // only a status the server actually sent
+	}
 	if err != nil {
 		info.Evidence = "anonymous SESSION_SETUP did not complete: " + err.Error()
 		if errors.As(err, new(*ntRefusal)) {
