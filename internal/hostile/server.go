@@ -12,14 +12,13 @@ package hostile
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/smbsweep/smbsweep/internal/loopsrv"
 )
 
 // Handler serves one accepted connection. ctx is cancelled when the server closes; the
@@ -31,17 +30,9 @@ type Server struct {
 	// Addr is the listening address (127.0.0.1 and a kernel-chosen port).
 	Addr netip.AddrPort
 
-	ln     net.Listener
-	handle Handler
 	ctx    context.Context
 	cancel context.CancelFunc
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
-
-	accepted atomic.Int64
+	group  loopsrv.Group
 }
 
 // Start listens on 127.0.0.1:0 and serves every connection with h.
@@ -56,9 +47,11 @@ func Start(h Handler) (*Server, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Server{Addr: ap, ln: ln, handle: h, ctx: ctx, cancel: cancel, conns: map[net.Conn]struct{}{}}
-	s.wg.Add(1)
-	go s.serve()
+	s := &Server{Addr: ap, ctx: ctx, cancel: cancel}
+	if err := s.group.Serve(ln, func(c net.Conn) { h(ctx, c) }); err != nil {
+		cancel()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -80,70 +73,16 @@ func (s *Server) Target() string { return s.Addr.String() }
 func (s *Server) Port() uint16 { return s.Addr.Port() }
 
 // Accepted returns how many connections the server has accepted.
-func (s *Server) Accepted() int { return int(s.accepted.Load()) }
+func (s *Server) Accepted() int { return s.group.Accepted() }
 
 // Active returns how many accepted connections are still open on the server side.
-func (s *Server) Active() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.conns)
-}
+func (s *Server) Active() int { return s.group.Active() }
 
-func (s *Server) serve() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			select {
-			case <-s.ctx.Done():
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-			continue
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		s.accepted.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer func() {
-				s.mu.Lock()
-				delete(s.conns, c)
-				s.mu.Unlock()
-				c.Close()
-			}()
-			s.handle(s.ctx, c)
-		}()
-	}
-}
-
-// Close stops accepting, closes every open connection and waits for every handler.
-// It is safe to call more than once.
+// Close cancels the handlers' context, stops accepting, closes every open connection and waits
+// for every handler. It is safe to call more than once.
 func (s *Server) Close() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		s.wg.Wait()
-		return
-	}
-	s.closed = true
 	s.cancel()
-	s.ln.Close()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	s.group.Close()
 }
 
 // String names the server by its address.

@@ -31,6 +31,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/smbsweep/smbsweep/internal/loopsrv"
 )
 
 //go:embed captures/*.bin
@@ -110,13 +112,8 @@ type Stats struct {
 
 // Server answers SMB on its listeners until Close.
 type Server struct {
-	opts Options
-
-	mu     sync.Mutex
-	lns    []net.Listener
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	opts  Options
+	group loopsrv.Group
 
 	nConns atomic.Uint64
 	nReqs  atomic.Uint64
@@ -125,7 +122,7 @@ type Server struct {
 
 // New returns a Server; add listeners with Listen.
 func New(opts Options) *Server {
-	s := &Server{opts: opts, conns: make(map[net.Conn]struct{})}
+	s := &Server{opts: opts}
 	s.nextID.Store(0x0000_4000_0000_0001)
 	return s
 }
@@ -160,17 +157,11 @@ func (s *Server) Listen(addr string) (net.Addr, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
-		return nil, net.ErrClosed
+	bound := ln.Addr()
+	if err := s.group.Serve(ln, s.handle); err != nil {
+		return nil, err
 	}
-	s.lns = append(s.lns, ln)
-	s.wg.Add(1)
-	s.mu.Unlock()
-	go s.accept(ln)
-	return ln.Addr(), nil
+	return bound, nil
 }
 
 // onlyLoopbackInterfaces fails unless every interface of this network namespace is a loopback.
@@ -189,57 +180,18 @@ func onlyLoopbackInterfaces() error {
 
 // Close stops the listeners, closes every connection and waits for their goroutines.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	for _, ln := range s.lns {
-		ln.Close()
-	}
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	s.group.Close()
 	return nil
 }
 
-func (s *Server) accept(ln net.Listener) {
-	defer s.wg.Done()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			time.Sleep(5 * time.Millisecond) // EMFILE and friends: back off, keep serving
-			continue
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		s.nConns.Add(1)
-		go func() {
-			defer s.wg.Done()
-			if s.silent(c) {
-				_, _ = io.Copy(io.Discard, c) // until the client or Close ends it
-			} else {
-				s.serve(c)
-			}
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-			c.Close()
-		}()
+// handle serves one accepted connection; the group closes it afterwards.
+func (s *Server) handle(c net.Conn) {
+	s.nConns.Add(1)
+	if s.silent(c) {
+		_, _ = io.Copy(io.Discard, c) // until the client or Close ends it
+		return
 	}
+	s.serve(c)
 }
 
 func (s *Server) silent(c net.Conn) bool {

@@ -1,11 +1,11 @@
 package sambatest
 
 import (
-	"errors"
 	"net"
 	"net/netip"
-	"sync"
 	"time"
+
+	"github.com/smbsweep/smbsweep/internal/loopsrv"
 )
 
 // httpResponse is what the HTTP fake answers to anything.
@@ -18,15 +18,11 @@ const httpResponse = "HTTP/1.1 400 Bad Request\r\n" +
 
 // fakeListeners are the in-process non-SMB endpoints of a fleet.
 type fakeListeners struct {
-	mu     sync.Mutex
-	ls     []net.Listener
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	group loopsrv.Group
 }
 
 func startFakes(silent, http netip.AddrPort) (*fakeListeners, error) {
-	f := &fakeListeners{conns: map[net.Conn]struct{}{}}
+	f := &fakeListeners{}
 	sl, err := net.Listen("tcp4", silent.String())
 	if err != nil {
 		return nil, err
@@ -36,40 +32,10 @@ func startFakes(silent, http netip.AddrPort) (*fakeListeners, error) {
 		sl.Close()
 		return nil, err
 	}
-	f.ls = []net.Listener{sl, hl}
-	f.wg.Go(func() { f.serve(sl, f.silent) })
-	f.wg.Go(func() { f.serve(hl, f.http) })
+	// A fresh Group cannot be closed yet, so Serve cannot fail here.
+	_ = f.group.Serve(sl, f.silent)
+	_ = f.group.Serve(hl, f.http)
 	return f, nil
-}
-
-func (f *fakeListeners) serve(l net.Listener, handle func(net.Conn)) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		f.mu.Lock()
-		if f.closed {
-			f.mu.Unlock()
-			c.Close()
-			return
-		}
-		f.conns[c] = struct{}{}
-		f.mu.Unlock()
-		f.wg.Go(func() {
-			defer func() {
-				f.mu.Lock()
-				delete(f.conns, c)
-				f.mu.Unlock()
-				c.Close()
-			}()
-			handle(c)
-		})
-	}
 }
 
 // silent reads and discards until the peer closes or the fleet stops.
@@ -92,15 +58,4 @@ func (f *fakeListeners) http(c net.Conn) {
 	c.Write([]byte(httpResponse))
 }
 
-func (f *fakeListeners) close() {
-	f.mu.Lock()
-	f.closed = true
-	for _, l := range f.ls {
-		l.Close()
-	}
-	for c := range f.conns {
-		c.Close()
-	}
-	f.mu.Unlock()
-	f.wg.Wait()
-}
+func (f *fakeListeners) close() { f.group.Close() }
