@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -31,6 +32,36 @@ const (
 
 // maxBadLines caps how many bad-line errors AddReader keeps (the count is still reported).
 const maxBadLines = 1000
+
+// maxLineLen is the longest line AddReader reads, in bytes before the '\n': a longer line is
+// one bad entry, skipped without being held in memory.
+const maxLineLen = 1 << 20
+
+var errLongLine = errors.New("line longer than 1 MiB, skipped: a target list holds one or a few targets per line (is this the right file?)")
+
+// MoreInvalidError is the last entry of the bad list from AddReader or ExcludeReader when there
+// were more bad entries than it keeps: it counts the ones not shown.
+type MoreInvalidError struct {
+	Name string // the input's name
+	N    int    // the number of bad entries not in the list
+}
+
+func (e *MoreInvalidError) Error() string {
+	return fmt.Sprintf("%s: %d more invalid entries not shown", e.Name, e.N)
+}
+
+// InvalidCount returns how many bad entries a bad list from AddReader or ExcludeReader stands
+// for: the entries listed plus those its final MoreInvalidError counts.
+func InvalidCount(bad []error) int {
+	n := len(bad)
+	if n > 0 {
+		var more *MoreInvalidError
+		if errors.As(bad[n-1], &more) {
+			n += more.N - 1
+		}
+	}
+	return n
+}
 
 // rangeKey groups address ranges: one sorted range list per port and family.
 type rangeKey struct {
@@ -158,9 +189,12 @@ func (b *TargetBuilder) excludeSpec(sp spec) {
 
 // AddReader adds the specifications in r, named name in messages (a file name, or "-" for
 // stdin). Each line holds one or more specifications separated by commas or white space; '#'
-// starts a comment and blank lines are ignored. Each bad specification yields one error in bad
-// naming name:line and the text (at most 1000 are kept; a final entry counts the rest). err is
-// non-nil when reading fails, or, when strict, when any specification was bad.
+// starts a comment and blank lines are ignored; lines end in LF or CRLF (a CR is white space),
+// and a UTF-8 byte-order mark at the very start is skipped. Each bad specification, and each line longer
+// than 1 MiB (skipped), yields one error in bad naming name:line and the text: at most 1000 are
+// kept, and then a final *MoreInvalidError counts the rest (InvalidCount gives the total). err is
+// non-nil when reading fails, when r starts with a UTF-16 byte-order mark, or, when strict, when
+// any specification was bad.
 func (b *TargetBuilder) AddReader(r io.Reader, name string, strict bool) (bad []error, err error) {
 	return readSpecs(r, name, strict, parseTarget, b.addSpec)
 }
@@ -171,40 +205,121 @@ func (b *TargetBuilder) ExcludeReader(r io.Reader, name string, strict bool) (ba
 }
 
 func readSpecs(r io.Reader, name string, strict bool, parse func(string) (spec, error), add func(spec)) (bad []error, err error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	lr, err := newLineReader(r, name)
+	if err != nil {
+		return nil, err
+	}
 	line, nbad := 0, 0
-	for sc.Scan() {
+	report := func(err error) {
+		nbad++
+		if len(bad) < maxBadLines {
+			bad = append(bad, fmt.Errorf("%s:%d: %w", name, line, err))
+		}
+	}
+	for {
+		text, tooLong, rerr := lr.next()
+		if rerr != nil {
+			if rerr != io.EOF {
+				err = fmt.Errorf("reading %s: %w", name, rerr)
+			}
+			break
+		}
 		line++
-		text := sc.Text()
-		if i := strings.IndexByte(text, '#'); i >= 0 {
+		if tooLong {
+			report(errLongLine)
+			continue
+		}
+		if i := bytes.IndexByte(text, '#'); i >= 0 {
 			text = text[:i]
 		}
-		for field := range strings.FieldsFuncSeq(text, isSeparator) {
+		for field := range strings.FieldsFuncSeq(string(text), isSeparator) {
 			sp, perr := parse(field)
 			if perr != nil {
-				nbad++
-				if len(bad) < maxBadLines {
-					bad = append(bad, fmt.Errorf("%s:%d: %w", name, line, perr))
-				}
+				report(perr)
 				continue
 			}
 			add(sp)
 		}
 	}
 	if nbad > maxBadLines {
-		bad = append(bad, fmt.Errorf("%s: %d more invalid entries not shown", name, nbad-maxBadLines))
+		bad = append(bad, &MoreInvalidError{Name: name, N: nbad - maxBadLines})
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return bad, fmt.Errorf("%s:%d: line longer than 1 MiB", name, line+1)
-		}
-		return bad, fmt.Errorf("reading %s: %w", name, err)
+	if err != nil {
+		return bad, err
 	}
 	if strict && nbad > 0 {
 		return bad, fmt.Errorf("%s: %d invalid entries (first: %w)", name, nbad, bad[0])
 	}
 	return bad, nil
+}
+
+// lineReader splits a stream into lines of at most maxLineLen bytes, holding no more than that.
+type lineReader struct {
+	br   *bufio.Reader
+	buf  []byte
+	done bool
+}
+
+// newLineReader skips a UTF-8 byte-order mark at the start of r and refuses a UTF-16 one.
+func newLineReader(r io.Reader, name string) (*lineReader, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(3)
+	switch {
+	case err == io.EOF:
+		// Fewer than 3 bytes: read them from a copy, so that r is not read again after its
+		// end (a terminal would wait for a second end-of-file).
+		br = bufio.NewReader(bytes.NewReader(bytes.Clone(head)))
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	switch {
+	case bytes.HasPrefix(head, []byte{0xef, 0xbb, 0xbf}):
+		_, _ = br.Discard(3)
+	case bytes.HasPrefix(head, []byte{0xff, 0xfe}), bytes.HasPrefix(head, []byte{0xfe, 0xff}):
+		return nil, fmt.Errorf("%s: starts with a UTF-16 byte-order mark (% X): convert it to UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 %s)", name, head[:2], name)
+	}
+	return &lineReader{br: br}, nil
+}
+
+// next returns the next line without its '\n', valid until the following call, or tooLong
+// for a line longer than maxLineLen (read to its end and dropped), or io.EOF after the last
+// line (a final line without '\n' included).
+func (lr *lineReader) next() (line []byte, tooLong bool, err error) {
+	if lr.done {
+		return nil, false, io.EOF
+	}
+	lr.buf = lr.buf[:0]
+	started := false
+	for {
+		chunk, err := lr.br.ReadSlice('\n')
+		started = started || len(chunk) > 0
+		end := len(chunk) > 0 && chunk[len(chunk)-1] == '\n'
+		if end {
+			chunk = chunk[:len(chunk)-1]
+		}
+		if !tooLong {
+			if len(lr.buf)+len(chunk) > maxLineLen {
+				tooLong, lr.buf = true, lr.buf[:0]
+			} else {
+				lr.buf = append(lr.buf, chunk...)
+			}
+		}
+		switch {
+		case end:
+			return lr.buf, tooLong, nil
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF:
+			lr.done = true
+			if !started {
+				return nil, false, io.EOF
+			}
+			return lr.buf, tooLong, nil
+		case err != nil:
+			lr.done = true
+			return nil, false, err
+		}
+	}
 }
 
 func isSeparator(r rune) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/projectdiscovery/mapcidr"
@@ -541,16 +543,165 @@ func TestAddReaderLimits(t *testing.T) {
 	if err != nil || len(bad) != maxBadLines+1 || bad[maxBadLines].Error() != "f: 5 more invalid entries not shown" {
 		t.Fatalf("got %d bad entries (last %v), err %v", len(bad), bad[len(bad)-1], err)
 	}
-	// An over-long line is a read error naming the line.
-	long := "10.0.0.1\n" + strings.Repeat("1", 2<<20) + "\n"
-	_, err = NewTargetBuilder(445).AddReader(strings.NewReader(long), "f", false)
-	if err == nil || err.Error() != "f:2: line longer than 1 MiB" {
-		t.Fatalf("long line: %v", err)
+	if n := InvalidCount(bad); n != maxBadLines+5 {
+		t.Fatalf("InvalidCount = %d, want %d", n, maxBadLines+5)
+	}
+	if n := InvalidCount(bad[:7]); n != 7 {
+		t.Fatalf("InvalidCount of 7 entries without a count = %d", n)
 	}
 	// A failing reader.
 	_, err = NewTargetBuilder(445).AddReader(iotestErrReader{}, "f", false)
 	if err == nil || !strings.Contains(err.Error(), "reading f: boom") {
 		t.Fatalf("reader error: %v", err)
+	}
+}
+
+// TestAddReaderLongLines: a line longer than 1 MiB is one bad entry naming file:line, skipped
+// without being buffered; reading goes on with the next line; -strict makes it fatal.
+func TestAddReaderLongLines(t *testing.T) {
+	pad := func(target string, n int) string { return target + strings.Repeat(" ", n-len(target)) }
+	in := "10.0.0.1\n" +
+		strings.Repeat("1", 2<<20) + "\n" + // over the limit
+		pad("10.0.0.2", maxLineLen) + "\n" + // exactly at the limit: read
+		pad("10.0.0.3", maxLineLen+1) + "\n" + // one byte over
+		"10.0.0.4\r\n" +
+		strings.Repeat("x!", 1<<20) // over the limit at the end, without a newline
+	for _, rd := range []struct {
+		name string
+		r    func() io.Reader
+	}{
+		{"whole", func() io.Reader { return strings.NewReader(in) }},
+		{"bytewise", func() io.Reader { return iotest.OneByteReader(strings.NewReader(in)) }},
+		{"halves", func() io.Reader { return iotest.HalfReader(strings.NewReader(in)) }},
+	} {
+		if rd.name == "bytewise" && testing.Short() {
+			continue
+		}
+		b := NewTargetBuilder(445)
+		bad, err := b.AddReader(rd.r(), "f", false)
+		if err != nil {
+			t.Fatalf("%s: not strict, yet fatal: %v", rd.name, err)
+		}
+		var got []string
+		for _, e := range bad {
+			got = append(got, e.Error())
+		}
+		want := []string{"f:2: " + errLongLine.Error(), "f:4: " + errLongLine.Error(), "f:6: " + errLongLine.Error()}
+		if !slices.Equal(got, want) {
+			t.Fatalf("%s: bad = %q\nwant %q", rd.name, got, want)
+		}
+		set, _ := b.Build(context.Background(), &fakeResolver{})
+		if got, want := all(set), []string{"10.0.0.1:445", "10.0.0.2:445", "10.0.0.4:445"}; !slices.Equal(got, want) {
+			t.Fatalf("%s: targets = %v, want %v", rd.name, got, want)
+		}
+	}
+	if !strings.Contains(errLongLine.Error(), "1 MiB") {
+		t.Fatalf("message %q does not say the limit", errLongLine)
+	}
+
+	// Strict: fatal, naming the line.
+	_, err := NewTargetBuilder(445).AddReader(strings.NewReader(in), "f", true)
+	if err == nil || !strings.Contains(err.Error(), "f: 3 invalid entries (first: f:2: line longer than 1 MiB") {
+		t.Fatalf("strict: %v", err)
+	}
+
+	// Memory stays bounded: a 64 MiB line is discarded, not held.
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b := NewTargetBuilder(445)
+	bad, err := b.AddReader(io.MultiReader(strings.NewReader("10.0.0.1\n"), &repeatReader{b: 'x', n: 64 << 20},
+		strings.NewReader("\n10.0.0.2\n")), "big", false)
+	runtime.ReadMemStats(&after)
+	if err != nil || len(bad) != 1 || !strings.HasPrefix(bad[0].Error(), "big:2: line longer than 1 MiB") {
+		t.Fatalf("64 MiB line: bad %v, err %v", bad, err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 8<<20 {
+		t.Errorf("reading a 64 MiB line allocated %d bytes", n)
+	}
+	if set, _ := b.Build(context.Background(), &fakeResolver{}); set.Len() != 2 {
+		t.Errorf("%d targets around the 64 MiB line, want 2", set.Len())
+	}
+}
+
+// repeatReader yields n copies of b.
+type repeatReader struct {
+	b byte
+	n int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	p = p[:min(len(p), r.n)]
+	for i := range p {
+		p[i] = r.b
+	}
+	r.n -= len(p)
+	return len(p), nil
+}
+
+// TestAddReaderEncodings: a UTF-8 byte-order mark at the very start is skipped (targets and
+// exclusions, however the reader splits it); elsewhere it is garbage; CRLF and lone CR line
+// ends work; a UTF-16 byte-order mark is one clear error, not a warning per line.
+func TestAddReaderEncodings(t *testing.T) {
+	const bom = "\xef\xbb\xbf"
+	in := bom + "10.0.0.1\r\n10.0.0.2 # two\r\n\r\n10.0.0.3\r10.0.0.4\r\n10.0.0.5"
+	for _, r := range []io.Reader{
+		strings.NewReader(in),
+		iotest.OneByteReader(strings.NewReader(in)),
+		iotest.DataErrReader(strings.NewReader(in)),
+	} {
+		b := NewTargetBuilder(445)
+		bad, err := b.AddReader(r, "f", true)
+		if err != nil || len(bad) != 0 {
+			t.Fatalf("BOM and CRLF: bad %v, err %v", bad, err)
+		}
+		set, _ := b.Build(context.Background(), &fakeResolver{})
+		if got, want := all(set), expand("10.0.0.1", "10.0.0.5", 445); !slices.Equal(got, want) {
+			t.Fatalf("targets = %v, want %v", got, want)
+		}
+	}
+	// Only the very start: a second mark, or one after a blank line, is garbage.
+	bad, err := NewTargetBuilder(445).AddReader(strings.NewReader(bom+bom+"10.0.0.1\n"+bom+"10.0.0.2\n"), "f", false)
+	if err != nil || len(bad) != 2 || !strings.HasPrefix(bad[0].Error(), "f:1: invalid target") || !strings.HasPrefix(bad[1].Error(), "f:2: invalid target") {
+		t.Fatalf("BOM not at the start: bad %v, err %v", bad, err)
+	}
+	// Exclusions.
+	b := NewTargetBuilder(445)
+	_ = b.Add("10.0.0.0/30")
+	if bad, err := b.ExcludeReader(strings.NewReader(bom+"10.0.0.0-1\r\n"), "x", true); err != nil || len(bad) != 0 {
+		t.Fatalf("exclusions with a BOM: bad %v, err %v", bad, err)
+	}
+	set, _ := b.Build(context.Background(), &fakeResolver{})
+	if got, want := all(set), expand("10.0.0.2", "10.0.0.3", 445); !slices.Equal(got, want) {
+		t.Fatalf("targets = %v, want %v", got, want)
+	}
+	// Short inputs that begin like a mark.
+	for _, s := range []string{"", "\xef", "\xef\xbb", bom, bom + "\n"} {
+		bad, err := NewTargetBuilder(445).AddReader(strings.NewReader(s), "f", false)
+		wantBad := 0
+		if s == "\xef" || s == "\xef\xbb" {
+			wantBad = 1
+		}
+		if err != nil || len(bad) != wantBad {
+			t.Errorf("%q: bad %v, err %v", s, bad, err)
+		}
+	}
+	// UTF-16, either byte order.
+	for _, s := range []string{"\xff\xfe1\x000\x00.\x000\x00.\x000\x00.\x001\x00\r\x00\n\x00", "\xfe\xff\x001\x000\x00.\x000\x00.\x000\x00.\x001\x00\n"} {
+		for _, read := range []func(*TargetBuilder, io.Reader, string, bool) ([]error, error){(*TargetBuilder).AddReader, (*TargetBuilder).ExcludeReader} {
+			bad, err := read(NewTargetBuilder(445), strings.NewReader(s), "list.txt", false)
+			if err == nil || len(bad) != 0 {
+				t.Fatalf("UTF-16 % x: bad %v, err %v", s[:2], bad, err)
+			}
+			for _, w := range []string{"list.txt", "UTF-16", "convert it to UTF-8"} {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("UTF-16 error %q lacks %q", err, w)
+				}
+			}
+		}
 	}
 }
 
