@@ -23,7 +23,9 @@
 //	req := dcerpc.NetShareEnumRequest{ServerName: `\\` + host}
 //	buf = req.AppendPDU(buf[:0], 2, 0)      // transceive it
 //	var asm dcerpc.Reassembler
-//	asm.Reset(stubBuf[:0], 2, 0)            // then asm.Add(fragment) until it says last
+//	asm.Reset(stubBuf[:0], 2, 0)            // then asm.Write(output) for the IOCTL output and
+//	                                        // each READ until asm.Done() (chunks need not
+//	                                        // follow fragments), or asm.Add(fragment)
 //	var enum dcerpc.ShareEnum
 //	err := dcerpc.NetShareEnumResponse(asm.Stub()).Decode(&enum) // then check enum.WError
 //	var s dcerpc.ShareInfo1

@@ -231,23 +231,32 @@ const MaxResponseFragments = 4096
 
 // Reassembler joins the stub data of a response that arrives in one or more RESPONSE fragments
 // (C706 12.6.3.1 FIRST_FRAG/LAST_FRAG) into a caller-supplied buffer, never beyond a limit.
-// The zero value is unusable; call Reset first.
+// Fragments are handed over whole with Add, or the reply is written as a byte stream in chunks
+// of any size with Write (stream.go). The zero value is unusable; call Reset first.
 type Reassembler struct {
 	buf    []byte
 	limit  int
 	callID uint32
 	frags  int
 	done   bool
+
+	// Write's state: the start of a fragment whose end has not arrived yet (at most one
+	// fragment, so at most 65535 bytes: frag_length has 16 bits), the bytes taken so far and
+	// the first error, after which the stream's position is unknown.
+	part    []byte
+	written int64
+	err     error
 }
 
 // Reset prepares r for the response to call callID: stub data is appended to buf (pass buf[:0]
 // of a reused buffer) and limited to limit bytes in total; limit <= 0 means cap(buf), which
-// keeps Add from ever allocating.
+// keeps Add from ever allocating. The buffer Write keeps a partial fragment in is kept across
+// Resets, so a reused Reassembler does not allocate it again.
 func (r *Reassembler) Reset(buf []byte, callID uint32, limit int) {
 	if limit <= 0 {
 		limit = cap(buf)
 	}
-	*r = Reassembler{buf: buf[:0], limit: limit, callID: callID}
+	*r = Reassembler{buf: buf[:0], limit: limit, callID: callID, part: r.part[:0]}
 }
 
 // Add takes the fragment at the start of b and returns its length n (b may hold further
@@ -259,6 +268,14 @@ func (r *Reassembler) Add(b []byte) (n int, last bool, err error) {
 	if r.done {
 		return 0, true, fmt.Errorf("response: fragment after the last one: %w", wire.ErrMalformed)
 	}
+	if len(r.part) > 0 {
+		return 0, false, fmt.Errorf("response: Add with %d bytes of a fragment pending from Write: %w", len(r.part), wire.ErrMalformed)
+	}
+	return r.add(b)
+}
+
+// add is Add once the state allows another fragment.
+func (r *Reassembler) add(b []byte) (n int, last bool, err error) {
 	if err := PDU(b).Validate(); err != nil {
 		return 0, false, fmt.Errorf("response: %w", err)
 	}
