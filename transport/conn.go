@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/smbsweep/smbsweep/internal/smbcrypto"
@@ -58,6 +60,11 @@ type Options struct {
 	MaxFrame int
 	// Trace, when set, sees every message (debugging and golden capture).
 	Trace Tracer
+	// NoSigning says that no session on this connection will be signed or encrypted (the
+	// null and guest sessions of the probes): the SMB 3.1.1 preauthentication integrity hash,
+	// a SHA-512 over every NEGOTIATE and SESSION_SETUP message, is then not computed, and
+	// EstablishSession refuses to establish a session.
+	NoSigning bool
 }
 
 // ErrNotSMB is returned (wrapped in *NotSMBError) when the peer answered with something that
@@ -90,15 +97,33 @@ func (e *ProtocolError) Unwrap() error { return e.Err }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, initialBuffer); return &b }}
 
+// maxPooled is the largest buffer returned to the pool; a connection that grew a larger one
+// (large READs) keeps it while it waits.
+const maxPooled = 64 << 10
+
 // Conn is one SMB connection. It is not safe for concurrent use: a probe drives it from one
 // goroutine, one request at a time.
+//
+// Its one buffer serves both directions. A request is built in it from offset 0 (Buffer);
+// received bytes are read into it as far as it holds (read-ahead: a whole small frame takes
+// one read(2), header and body) and buf[r:w] is what arrived but was not yet returned. Between
+// frames, when nothing is buffered, a *net.TCPConn waits for the server without a buffer: the
+// read goes through its syscall.RawConn, and the buffer is taken from the pool only once the
+// socket is readable, so thousands of connections waiting on slow servers hold none.
 type Conn struct {
 	nc       net.Conn
-	bufp     *[]byte
-	buf      []byte
+	rc       syscall.RawConn       // nc's, for *net.TCPConn on unix; nil means plain nc.Read
+	readRaw  func(fd uintptr) bool // c.rawRead bound once (no allocation per read)
+	bufp     *[]byte               // the pool's handle of buf; nil while buf is released
+	buf      []byte                // len(buf) == cap(buf); nil while released to the pool
+	r, w     int                   // buf[r:w] is received and not yet returned
+	pend     []byte                // read-ahead bytes set aside while buf holds a request (rare)
+	rn       int                   // result of the last rawRead
+	rerr     error
 	maxFrame int
 	trace    Tracer
 	stop     func() bool
+	noSign   bool
 
 	nextMessageID uint64
 	credits       uint32 // credits the server has granted and we have not used
@@ -121,15 +146,16 @@ type Conn struct {
 // New wraps nc. When ctx is cancelled every blocked read or write returns at once (the
 // connection's deadline is moved to the past), so a cancelled scan never waits on a socket.
 func New(ctx context.Context, nc net.Conn, opts Options) *Conn {
-	c := &Conn{nc: nc, maxFrame: opts.MaxFrame, trace: opts.Trace, credits: 1}
+	c := &Conn{nc: nc, maxFrame: opts.MaxFrame, trace: opts.Trace, credits: 1, noSign: opts.NoSigning}
 	if c.maxFrame <= 0 {
 		c.maxFrame = DefaultMaxFrame
 	}
 	if c.maxFrame > HardMaxFrame {
 		c.maxFrame = HardMaxFrame
 	}
-	c.bufp = bufPool.Get().(*[]byte)
-	c.buf = (*c.bufp)[:0]
+	if c.rc = rawConn(nc); c.rc != nil {
+		c.readRaw = c.rawRead
+	}
 	c.stop = context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
 	return c
 }
@@ -153,15 +179,25 @@ func (c *Conn) Close() error {
 		c.stop()
 	}
 	err := c.nc.Close()
-	if c.bufp != nil {
-		if cap(c.buf) <= 64<<10 {
-			*c.bufp = c.buf[:0]
-			bufPool.Put(c.bufp)
-		}
-		c.bufp, c.buf = nil, nil
-	}
+	c.release()
+	c.r, c.w, c.pend = 0, 0, nil
 	c.sessions, c.seal = nil, nil
 	return err
+}
+
+// take gets a buffer from the pool.
+func (c *Conn) take() {
+	c.bufp = bufPool.Get().(*[]byte)
+	c.buf = (*c.bufp)[:cap(*c.bufp)]
+}
+
+// release returns the buffer to the pool (one larger than maxPooled is dropped).
+func (c *Conn) release() {
+	if c.bufp != nil && len(c.buf) <= maxPooled {
+		*c.bufp = c.buf[:0]
+		bufPool.Put(c.bufp)
+	}
+	c.bufp, c.buf = nil, nil
 }
 
 func (c *Conn) setDeadline(ctx context.Context) error {
@@ -173,16 +209,28 @@ func (c *Conn) setDeadline(ctx context.Context) error {
 }
 
 // Buffer returns the connection's reusable buffer, emptied, with room reserved for the
-// NetBIOS header: append a message to it and pass the result to WriteFrame.
+// NetBIOS header: append a message to it and pass the result to WriteFrame. It invalidates the
+// last frame returned by ReadFrame.
 func (c *Conn) Buffer() []byte {
+	if c.r < c.w {
+		c.setAside(c.r)
+	}
+	if c.buf == nil {
+		c.take()
+	}
 	return append(c.buf[:0], 0, 0, 0, 0)
+}
+
+// keep makes frame, built from Buffer and maybe grown by appending, the connection's buffer.
+func (c *Conn) keep(frame []byte) {
+	if cap(frame) > len(c.buf) {
+		c.buf = frame[:cap(frame)]
+	}
 }
 
 // WriteFrame sends frame, which must come from Buffer (4 reserved bytes, then the message).
 func (c *Conn) WriteFrame(ctx context.Context, frame []byte) error {
-	if cap(frame) > cap(c.buf) {
-		c.buf = frame[:0] // keep the grown buffer
-	}
+	c.keep(frame)
 	return c.writeFrame(ctx, frame, true)
 }
 
@@ -205,38 +253,55 @@ func (c *Conn) writeFrame(ctx context.Context, frame []byte, trace bool) error {
 }
 
 // ReadFrame reads one NetBIOS session message and returns its payload, a view into the
-// connection's buffer valid until the next call. Keep-alive frames are skipped; a length over
-// the cap is a protocol error, never an allocation.
+// connection's buffer valid until the next call (of ReadFrame, Buffer, Call or Close).
+// Keep-alive frames are skipped; a length over the cap is a protocol error, never an
+// allocation. Bytes that arrive after the frame are kept for the next call.
 func (c *Conn) ReadFrame(ctx context.Context) ([]byte, error) {
 	if err := c.setDeadline(ctx); err != nil {
 		return nil, err
 	}
 	for skipped := 0; ; skipped++ {
-		hdr := c.buf[:4]
-		if _, err := io.ReadFull(c.nc, hdr); err != nil {
+		if err := c.fill(wire.NetBIOSHeaderSize); err != nil {
 			return nil, err
 		}
-		typ, n, _ := wire.ParseNetBIOSHeader(hdr)
+		typ, n, _ := wire.ParseNetBIOSHeader(c.buf[c.r : c.r+wire.NetBIOSHeaderSize])
 		if typ == wire.NetBIOSKeepAlive && n == 0 && skipped < maxInterim {
+			if c.r += wire.NetBIOSHeaderSize; c.r == c.w {
+				c.r, c.w = 0, 0
+			}
 			continue
 		}
 		if typ != wire.NetBIOSSessionMessage {
-			return nil, c.notSMB(hdr, n)
+			return nil, c.notSMB()
 		}
 		if n > c.maxFrame {
 			// Something that is not SMB may look like a huge frame (e.g. "HTTP" = 0x48 type).
 			return nil, &ProtocolError{Op: "read frame", Err: fmt.Errorf("netbios length %d over limit %d: %w", n, c.maxFrame, wire.ErrTooLarge)}
 		}
 		if n < 4 {
-			return nil, c.notSMB(hdr, n)
+			return nil, c.notSMB()
 		}
-		msg, err := c.readPayload(n)
-		if err != nil {
-			if errors.Is(err, io.ErrUnexpectedEOF) {
+		size := wire.NetBIOSHeaderSize + n
+		if err := c.fill(size); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) && c.w-c.r > wire.NetBIOSHeaderSize {
 				return nil, &ProtocolError{Op: "read frame", Err: fmt.Errorf("connection closed after %d-byte header announced %d bytes: %w", 4, n, wire.ErrShort)}
+			}
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = io.EOF // the header, then nothing: as before read-ahead
 			}
 			return nil, err
 		}
+		// The whole frame is here: keep decryptSlack bytes of room after it, which lets
+		// AES-GCM decrypt a TRANSFORM message in place.
+		if c.r+size+decryptSlack > len(c.buf) {
+			c.compact()
+			if size+decryptSlack > len(c.buf) {
+				c.grow(size + decryptSlack)
+			}
+		}
+		start, end := c.r+wire.NetBIOSHeaderSize, c.r+size
+		msg := c.buf[start:end:min(end+decryptSlack, len(c.buf))]
+		c.consume(end)
 		// An encrypted reply the connection can decrypt is traced in the clear by call.
 		if c.trace != nil && !(len(c.sessions) > 0 && binary.LittleEndian.Uint32(msg) == wire.ProtocolSMB2Transform) {
 			c.trace(Received, msg)
@@ -245,58 +310,155 @@ func (c *Conn) ReadFrame(ctx context.Context) ([]byte, error) {
 	}
 }
 
+// consume marks buf[:end] as returned. Bytes after end (the start of the next frame) are moved
+// clear of the decryptSlack bytes after end, or set aside when the buffer has no room for that.
+func (c *Conn) consume(end int) {
+	switch {
+	case end == c.w:
+		c.r, c.w = 0, 0
+	case c.w+decryptSlack <= len(c.buf):
+		copy(c.buf[end+decryptSlack:], c.buf[end:c.w])
+		c.r, c.w = end+decryptSlack, c.w+decryptSlack
+	default:
+		c.setAside(end)
+	}
+}
+
+// setAside copies buf[from:w], bytes received and not yet returned, out of the buffer, which
+// is about to be overwritten; fill puts them back. Rare: only a peer that sends a frame before
+// the previous request's reply was read (an unsolicited notification, a hostile peer) has any.
+func (c *Conn) setAside(from int) {
+	c.pend = append(c.pend, c.buf[from:c.w]...)
+	c.r, c.w = 0, 0
+}
+
+// compact moves the unread bytes buf[r:w] to the start of the buffer.
+func (c *Conn) compact() {
+	if c.r > 0 {
+		c.w = copy(c.buf, c.buf[c.r:c.w])
+		c.r = 0
+	}
+}
+
+// grow replaces the buffer with one of size bytes holding the same buf[:w].
+func (c *Conn) grow(size int) {
+	nb := make([]byte, max(size, c.w))
+	copy(nb, c.buf[:c.w])
+	c.buf = nb
+}
+
 // growStep is the first size the read buffer grows to beyond its pooled capacity.
 const growStep = 64 << 10
 
-// readPayload reads a frame's n-byte payload into the connection's buffer and returns it. The
-// buffer grows as bytes arrive (doubling from growStep), never on the peer's length claim
-// alone, so a peer that announces a large frame and stalls costs nothing; it keeps
-// decryptSlack bytes of room after the payload, which lets AES-GCM decrypt a TRANSFORM message
-// in place. Errors are io.ReadFull's: io.EOF before any byte, io.ErrUnexpectedEOF after some.
-func (c *Conn) readPayload(n int) ([]byte, error) {
-	if cap(c.buf) >= n+decryptSlack {
-		msg := c.buf[:n]
-		_, err := io.ReadFull(c.nc, msg)
-		return msg, err
+// fill reads until buf[r:w] holds at least need bytes, reading as much as the buffer holds
+// each time (so the surplus of one read is the start of the next frame). The buffer grows only
+// when it is full (doubling from growStep, up to need plus decryptSlack), that is, as bytes
+// arrive, never on a peer's length claim alone: a peer that announces a large frame and
+// stalls costs nothing. Errors are those of io.ReadFull: io.EOF when the connection closed
+// before any byte of the need, io.ErrUnexpectedEOF after some.
+func (c *Conn) fill(need int) error {
+	if c.pend != nil {
+		c.restore()
 	}
-	buf := c.buf[:0]
-	for len(buf) < n {
-		if len(buf) == cap(buf) {
-			size := max(2*cap(buf), growStep)
-			if size >= n {
-				size = n + decryptSlack
-			}
-			nb := make([]byte, len(buf), size)
-			copy(nb, buf)
-			buf = nb
-			c.buf = buf[:0] // keep what was grown, even if the read fails
+	for c.w-c.r < need {
+		if c.buf == nil && c.rc == nil {
+			c.take()
 		}
-		k, err := c.nc.Read(buf[len(buf):min(cap(buf), n)])
-		buf = buf[:len(buf)+k]
-		if err != nil && len(buf) < n {
-			if errors.Is(err, io.EOF) && len(buf) > 0 {
+		if c.buf != nil {
+			if c.r+need+decryptSlack > len(c.buf) {
+				c.compact()
+			}
+			if c.w == len(c.buf) {
+				size := max(2*len(c.buf), growStep)
+				if size >= need {
+					size = need + decryptSlack
+				}
+				c.grow(size)
+			}
+		}
+		k, err := c.read()
+		c.w += k
+		if err != nil && c.w-c.r < need {
+			if errors.Is(err, io.EOF) && c.w > c.r {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, err
+			return err
 		}
 	}
-	if cap(buf) < n+decryptSlack {
-		nb := make([]byte, n, n+decryptSlack)
-		copy(nb, buf)
-		buf = nb
-	}
-	c.buf = buf[:0]
-	return buf[:n], nil
+	return nil
 }
 
-// notSMB builds the evidence for a peer that does not frame like SMB: the header bytes plus
-// whatever else arrives promptly.
-func (c *Conn) notSMB(hdr []byte, _ int) error {
+// restore puts the bytes setAside kept back into the buffer.
+func (c *Conn) restore() {
+	if c.buf == nil {
+		c.take()
+	}
+	if len(c.pend) > len(c.buf) {
+		c.buf = make([]byte, len(c.pend)) // bytes that arrived, not a claim
+	}
+	c.r, c.w = 0, copy(c.buf, c.pend)
+	c.pend = nil
+}
+
+// read reads once into buf[w:] (taking the buffer first when the raw path released it).
+func (c *Conn) read() (int, error) {
+	if c.rc == nil {
+		return c.nc.Read(c.buf[c.w:])
+	}
+	c.rn, c.rerr = 0, nil
+	if err := c.rc.Read(c.readRaw); err != nil {
+		// A deadline, a cancelled context or a closed connection, reported as nc.Read would.
+		var oe *net.OpError
+		if errors.As(err, &oe) && oe.Op == "raw-read" {
+			e := *oe
+			e.Op = "read"
+			return 0, &e
+		}
+		return 0, err
+	}
+	if c.rerr != nil && c.rerr != io.EOF {
+		la := c.nc.LocalAddr()
+		return c.rn, &net.OpError{Op: "read", Net: la.Network(), Source: la, Addr: c.nc.RemoteAddr(), Err: os.NewSyscallError("read", c.rerr)}
+	}
+	return c.rn, c.rerr
+}
+
+// rawRead is called by the netpoller through syscall.RawConn.Read: once at once, and again
+// each time the socket becomes readable. It reads into buf[w:], taking the buffer from the
+// pool first when it has none. When nothing is there yet (EAGAIN) and nothing is buffered, it
+// gives the buffer back before the connection waits.
+func (c *Conn) rawRead(fd uintptr) bool {
+	if c.buf == nil {
+		c.take()
+	}
+	n, err := sysRead(fd, c.buf[c.w:])
+	switch {
+	case err == errWouldBlock:
+		if c.w == 0 && len(c.buf) <= maxPooled {
+			c.release()
+		}
+		return false
+	case err != nil:
+		c.rn, c.rerr = 0, err
+	case n == 0:
+		c.rn, c.rerr = 0, io.EOF
+	default:
+		c.rn, c.rerr = n, nil
+	}
+	return true
+}
+
+// notSMB builds the evidence for a peer that does not frame like SMB: the first 16 bytes it
+// sent, waiting briefly for more when only the 4 of the header arrived so far.
+func (c *Conn) notSMB() error {
 	first := make([]byte, 16)
-	copy(first, hdr)
-	_ = c.nc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-	k, _ := io.ReadAtLeast(c.nc, first[4:], 1)
-	return &NotSMBError{First: first[:4+k]}
+	k := copy(first, c.buf[c.r:c.w])
+	if k <= wire.NetBIOSHeaderSize {
+		_ = c.nc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		m, _ := io.ReadAtLeast(c.nc, first[k:], 1)
+		k += m
+	}
+	return &NotSMBError{First: first[:k]}
 }
 
 // Response is a received SMB2 message. Msg (header included) is a view into the connection's
@@ -350,10 +512,12 @@ func (c *Conn) call(ctx context.Context, cmd wire.Command, treeID uint32, charge
 	frame := c.Buffer()
 	frame = h.AppendTo(frame)
 	frame = body.AppendTo(frame)
-	c.buf = frame[:0] // keep a grown buffer
+	c.keep(frame)
 	msg := frame[wire.NetBIOSHeaderSize:]
 	var negHash smbcrypto.PreauthHash
 	switch {
+	case c.noSign:
+		// No session will sign: no preauth integrity hash.
 	case cmd == wire.CmdNegotiate:
 		negHash = c.connHash
 		negHash.Update(msg)
@@ -419,7 +583,7 @@ func (c *Conn) call(ctx context.Context, cmd wire.Command, treeID uint32, charge
 		case cmd == wire.CmdNegotiate:
 			c.recordNegotiate(msg, r.Header.Status, negHash)
 		case cmd == wire.CmdSessionSetup:
-			if r.Header.Status == wire.StatusMoreProcessingRequired && c.neg.Dialect == uint16(wire.Dialect311) {
+			if r.Header.Status == wire.StatusMoreProcessingRequired && c.neg.Dialect == uint16(wire.Dialect311) && !c.noSign {
 				c.sessHash.Update(msg)
 			}
 		case sess != nil:

@@ -35,7 +35,8 @@ type Negotiated struct {
 	// meaningful when SigningNegotiated is true.
 	SigningAlgorithm  uint16
 	SigningNegotiated bool
-	// PreauthHash is Connection.PreauthIntegrityHashValue after the exchange (3.1.1 only).
+	// PreauthHash is Connection.PreauthIntegrityHashValue after the exchange (3.1.1 only; zero
+	// when the connection was opened with Options.NoSigning).
 	PreauthHash smbcrypto.PreauthHash
 }
 
@@ -153,8 +154,10 @@ func (c *Conn) recordNegotiate(msg []byte, st wire.NTStatus, withRequest smbcryp
 			c.neg.Cipher = wire.CipherAES128CCM
 		}
 	case wire.Dialect311:
-		c.connHash = withRequest
-		c.connHash.Update(msg)
+		if !c.noSign {
+			c.connHash = withRequest
+			c.connHash.Update(msg)
+		}
 		var ctxs wire.NegotiateContexts
 		if nr.Contexts(&ctxs) == nil {
 			if ctxs.Has(wire.NegotiateContextEncryption) {
@@ -190,6 +193,9 @@ type SessionOptions struct {
 // view into the connection's buffer.
 func (c *Conn) EstablishSession(final Response, sessionKey []byte, opts SessionOptions) (Security, error) {
 	const op = "SESSION_SETUP"
+	if c.noSign {
+		return Security{}, errors.New("establish session: the connection was opened with Options.NoSigning (no preauth integrity hash kept)")
+	}
 	if final.Header.Command != wire.CmdSessionSetup || final.Header.Status != wire.StatusSuccess {
 		return Security{}, fmt.Errorf("establish session: not a successful SESSION_SETUP response (%s %s)", final.Header.Command, final.Header.Status)
 	}
