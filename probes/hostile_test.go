@@ -61,11 +61,6 @@ var (
 	sharesBroken    = stageWant{"negotiate": ok, "smb1": ok, "session": ok, "tree": ok, "shares": errored}
 )
 
-const splitFragmentBug = "probes: enumShares hands each IOCTL/READ chunk to dcerpc.Reassembler.Add on its own, so a " +
-	"RESPONSE fragment split across the FSCTL_PIPE_TRANSCEIVE reply (STATUS_BUFFER_OVERFLOW) and the next READ is " +
-	"rejected (frag_length past the end). Samba 4.17 keeps pipe message boundaries (checked: 700 shares list fine), " +
-	"so this bites only servers that do not; low priority; see lead"
-
 func hostileCases() []hostileCase {
 	notSMB := func(r *probes.Result) []string {
 		if !strings.Contains(r.Error, "did not answer with SMB") {
@@ -220,7 +215,7 @@ func hostileCases() []hostileCase {
 			}
 			return f
 		}},
-		{name: "shares-split-fragment", status: probes.StatusSMB, want: allOK, knownBug: splitFragmentBug,
+		{name: "shares-split-fragment", status: probes.StatusSMB, want: allOK,
 			check: func(r *probes.Result) []string {
 				if len(r.Shares) < 700 {
 					return []string{fmt.Sprintf("%d shares listed, want 700 and IPC$", len(r.Shares))}

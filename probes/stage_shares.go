@@ -14,6 +14,10 @@ import (
 const (
 	// maxShareEnumBytes caps the reassembled NetrShareEnum response (about 10 000 shares).
 	maxShareEnumBytes = 2 << 20
+	// maxPipeReplyBytes caps the bytes taken from the pipe for that response: its stub and the
+	// fragment headers (and any auth verifiers) around it. What is held at once is less: the
+	// stub and at most one partial fragment (dcerpc.Reassembler.Write).
+	maxPipeReplyBytes = 2 * maxShareEnumBytes
 	// maxPipeReads caps the READs that fetch the rest of a long pipe response.
 	maxPipeReads = 256
 	// pipeChunk is the output asked for per IOCTL/READ on the pipe.
@@ -113,13 +117,15 @@ func (s *Session) enumShares(ctx context.Context, r *Result, identity string) er
 	if err != nil {
 		return fmt.Errorf("NetrShareEnum: %w", err)
 	}
+	// The reply is a byte stream: the IOCTL output, then READs of the rest until the last
+	// fragment. A server need not keep a fragment within one IOCTL or READ (the pipe may be in
+	// byte mode), so the chunks go to the reassembler as a stream, not fragment by fragment.
 	for reads := 0; ; reads++ {
-		for len(out) > 0 && !ra.Done() {
-			n, _, err := ra.Add(out)
-			if err != nil {
-				return fmt.Errorf("NetrShareEnum response: %w", err)
-			}
-			out = out[n:]
+		if ra.Written()+int64(len(out)) > maxPipeReplyBytes {
+			return &transport.ProtocolError{Op: "NetrShareEnum response", Err: fmt.Errorf("more than %d bytes from the pipe: %w", maxPipeReplyBytes, wire.ErrTooLarge)}
+		}
+		if _, err := ra.Write(out); err != nil {
+			return fmt.Errorf("NetrShareEnum response: %w", err)
 		}
 		if ra.Done() {
 			break
@@ -127,8 +133,15 @@ func (s *Session) enumShares(ctx context.Context, r *Result, identity string) er
 		if reads >= maxPipeReads {
 			return &transport.ProtocolError{Op: "NetrShareEnum", Err: fmt.Errorf("response still incomplete after %d reads: %w", reads, wire.ErrTooLarge)}
 		}
-		if out, err = s.pipeRead(ctx, tid, pipe); err != nil {
+		out, err = s.pipeRead(ctx, tid, pipe)
+		var ref *ntRefusal
+		switch {
+		case errors.As(err, &ref) && pipeRanDry(ref.status):
+			return &transport.ProtocolError{Op: "NetrShareEnum response", Err: fmt.Errorf("READ of the pipe answered %s before the last fragment: %w", ref.status, ra.End())}
+		case err != nil:
 			return fmt.Errorf("NetrShareEnum: %w", err)
+		case len(out) == 0:
+			return &transport.ProtocolError{Op: "NetrShareEnum response", Err: fmt.Errorf("READ of the pipe returned no data before the last fragment: %w", ra.End())}
 		}
 	}
 	var enum dcerpc.ShareEnum
@@ -194,6 +207,16 @@ func (s *Session) pipeRead(ctx context.Context, tid uint32, pipe wire.FileID) ([
 		return nil, &transport.ProtocolError{Op: "READ response", Err: err}
 	}
 	return rr.Data(), nil
+}
+
+// pipeRanDry reports whether a READ status says the pipe has nothing more to give: in the
+// middle of a reply that is a truncated reply, not a refusal.
+func pipeRanDry(st wire.NTStatus) bool {
+	switch st {
+	case wire.StatusEndOfFile, wire.StatusPipeEmpty, wire.StatusPipeDisconnected, wire.StatusPipeClosing:
+		return true
+	}
+	return false
 }
 
 func (s *Session) pipeChunk() uint32 {
