@@ -1,0 +1,771 @@
+package output
+
+import (
+	"encoding/json"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/smbsweep/smbsweep/probes"
+)
+
+// jsonEncoder writes probes.Result and probes.Summary as JSON without reflection, appending to a
+// reused buffer. Its output is byte for byte what encoding/json (with HTML escaping off) followed
+// by appendJSONEscaped produced before it (encode_test.go proves it against that reference):
+//
+//   - fields in struct order with the struct tags' names; omitempty drops "" and empty slices and
+//     nil pointers, exactly where the tags say;
+//   - nil pointers, slices and maps are null, empty slices [] and empty maps {};
+//   - map keys sorted bytewise (as strings.Compare), escaped like any string;
+//   - strings: `"` and `\` backslash-escaped; C0 controls as \b \f \n \r \t or \u00XX; invalid
+//     UTF-8 as \ufffd per bad byte; U+2028, U+2029, C1 controls, bidirectional marks, embeddings,
+//     overrides and isolates and U+FEFF as \uXXXX (lowercase hex); <, > and & and everything else
+//     as is;
+//   - floats as encoding/json formats float64 (shortest 'f', 'e' below 1e-6 and from 1e21 on,
+//     exponent without a leading zero); NaN and ±Inf are an error, *json.UnsupportedValueError;
+//   - times as time.Time.MarshalJSON (RFC 3339 with nanoseconds as needed, the time's own offset);
+//     a time RFC 3339 cannot express (year outside 0..9999) is an error, *json.MarshalerError.
+//
+// On error the buffer holds a partial record and must be discarded. When a field is added to a
+// type of probes/result.go it must be added here too; TestEncoderMatchesReference fails until it is.
+type jsonEncoder struct {
+	buf  []byte
+	keys []string // reused to sort map keys
+	err  error    // the first error; later output is not looked at
+}
+
+// result appends r (no trailing newline).
+func (e *jsonEncoder) result(r *probes.Result) {
+	e.raw(`{"schema":`)
+	e.str(r.Schema)
+	e.raw(`,"type":`)
+	e.str(r.Type)
+	e.raw(`,"ip":`)
+	e.str(r.IP)
+	if r.Host != "" {
+		e.raw(`,"host":`)
+		e.str(r.Host)
+	}
+	e.raw(`,"port":`)
+	e.uint(uint64(r.Port))
+	e.raw(`,"status":`)
+	e.str(string(r.Status))
+	if r.Error != "" {
+		e.raw(`,"error":`)
+		e.str(r.Error)
+	}
+	e.raw(`,"timestamp":`)
+	e.time(r.Timestamp)
+	e.raw(`,"duration_seconds":`)
+	e.float(r.DurationSeconds)
+	e.raw(`,"smb1":`)
+	e.smb1(r.SMB1)
+	e.raw(`,"negotiate":`)
+	e.negotiate(r.Negotiate)
+	e.raw(`,"ntlm":`)
+	e.ntlm(r.NTLM)
+	e.raw(`,"sessions":{"null":`)
+	e.session(r.Sessions.Null)
+	e.raw(`,"guest":`)
+	e.session(r.Sessions.Guest)
+	e.raw(`},"shares":`)
+	if r.Shares == nil {
+		e.raw("null")
+	} else {
+		e.buf = append(e.buf, '[')
+		for i := range r.Shares {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.share(&r.Shares[i])
+		}
+		e.buf = append(e.buf, ']')
+	}
+	e.raw(`,"findings":`)
+	if r.Findings == nil {
+		e.raw("null")
+	} else {
+		e.buf = append(e.buf, '[')
+		for i := range r.Findings {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.finding(&r.Findings[i])
+		}
+		e.buf = append(e.buf, ']')
+	}
+	e.raw(`,"auth":`)
+	e.auth(r.Auth)
+	e.raw(`,"listing":`)
+	e.listing(r.Listing)
+	e.raw(`,"read":`)
+	e.fileRead(r.Read)
+	e.raw(`,"stages":`)
+	e.stages(r.Stages)
+	e.buf = append(e.buf, '}')
+}
+
+// summary appends s (no trailing newline).
+func (e *jsonEncoder) summary(s *probes.Summary) {
+	e.raw(`{"schema":`)
+	e.str(s.Schema)
+	e.raw(`,"type":`)
+	e.str(s.Type)
+	e.raw(`,"started":`)
+	e.time(s.Started)
+	e.raw(`,"finished":`)
+	e.time(s.Finished)
+	e.raw(`,"duration_seconds":`)
+	e.float(s.DurationSeconds)
+	e.raw(`,"targets":`)
+	e.uint(s.Targets)
+	e.raw(`,"scanned":`)
+	e.uint(s.Scanned)
+	e.raw(`,"interrupted":`)
+	e.bool(s.Interrupted)
+	e.raw(`,"statuses":`)
+	e.counts(s.Statuses)
+	e.raw(`,"findings":`)
+	e.counts(s.Findings)
+	if len(s.Errors) > 0 {
+		e.raw(`,"errors":`)
+		e.strs(s.Errors)
+	}
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) smb1(v *probes.SMB1Info) {
+	if v == nil {
+		e.raw("null")
+		return
+	}
+	e.raw(`{"enabled":`)
+	e.boolPtr(v.Enabled)
+	if v.Dialect != "" {
+		e.raw(`,"dialect":`)
+		e.str(v.Dialect)
+	}
+	e.raw(`,"signing_enabled":`)
+	e.boolPtr(v.SigningEnabled)
+	e.raw(`,"signing_required":`)
+	e.boolPtr(v.SigningRequired)
+	e.raw(`,"extended_security":`)
+	e.boolPtr(v.ExtendedSecurity)
+	e.raw(`,"capabilities":`)
+	e.strs(v.Capabilities)
+	if v.CapabilitiesRaw != "" {
+		e.raw(`,"capabilities_raw":`)
+		e.str(v.CapabilitiesRaw)
+	}
+	e.raw(`,"system_time":`)
+	e.timePtr(v.SystemTime)
+	if v.ServerGUID != "" {
+		e.raw(`,"server_guid":`)
+		e.str(v.ServerGUID)
+	}
+	if v.DomainName != "" {
+		e.raw(`,"domain_name":`)
+		e.str(v.DomainName)
+	}
+	if v.ServerName != "" {
+		e.raw(`,"server_name":`)
+		e.str(v.ServerName)
+	}
+	e.raw(`,"evidence":`)
+	e.str(v.Evidence)
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) negotiate(v *probes.NegotiateInfo) {
+	if v == nil {
+		e.raw("null")
+		return
+	}
+	e.raw(`{"dialect":`)
+	e.str(v.Dialect)
+	e.raw(`,"dialect_revision":`)
+	e.str(v.DialectRevision)
+	if len(v.Dialects) > 0 {
+		e.raw(`,"dialects":`)
+		e.strs(v.Dialects)
+	}
+	if len(v.Ciphers) > 0 {
+		e.raw(`,"ciphers":`)
+		e.strs(v.Ciphers)
+	}
+	e.raw(`,"server_guid":`)
+	e.str(v.ServerGUID)
+	e.raw(`,"security_mode":`)
+	e.uint(uint64(v.SecurityMode))
+	e.raw(`,"signing_enabled":`)
+	e.boolPtr(v.SigningEnabled)
+	e.raw(`,"signing_required":`)
+	e.boolPtr(v.SigningRequired)
+	e.raw(`,"capabilities":`)
+	e.strs(v.Capabilities)
+	e.raw(`,"capabilities_raw":`)
+	e.str(v.CapabilitiesRaw)
+	e.raw(`,"max_transact_size":`)
+	e.uint(uint64(v.MaxTransactSize))
+	e.raw(`,"max_read_size":`)
+	e.uint(uint64(v.MaxReadSize))
+	e.raw(`,"max_write_size":`)
+	e.uint(uint64(v.MaxWriteSize))
+	e.raw(`,"system_time":`)
+	e.timePtr(v.SystemTime)
+	e.raw(`,"boot_time":`)
+	e.timePtr(v.BootTime)
+	if v.PreauthHash != "" {
+		e.raw(`,"preauth_hash":`)
+		e.str(v.PreauthHash)
+	}
+	if v.Cipher != "" {
+		e.raw(`,"cipher":`)
+		e.str(v.Cipher)
+	}
+	if v.SigningAlgorithm != "" {
+		e.raw(`,"signing_algorithm":`)
+		e.str(v.SigningAlgorithm)
+	}
+	if len(v.Compression) > 0 {
+		e.raw(`,"compression_algorithms":`)
+		e.strs(v.Compression)
+	}
+	if len(v.Contexts) > 0 {
+		e.raw(`,"contexts":`)
+		e.strs(v.Contexts)
+	}
+	if len(v.SecurityMechanisms) > 0 {
+		e.raw(`,"security_mechanisms":`)
+		e.strs(v.SecurityMechanisms)
+	}
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) ntlm(v *probes.NTLMInfo) {
+	if v == nil {
+		e.raw("null")
+		return
+	}
+	e.raw(`{"netbios_computer_name":`)
+	e.str(v.NetBIOSComputerName)
+	e.raw(`,"netbios_domain_name":`)
+	e.str(v.NetBIOSDomainName)
+	e.raw(`,"dns_computer_name":`)
+	e.str(v.DNSComputerName)
+	e.raw(`,"dns_domain_name":`)
+	e.str(v.DNSDomainName)
+	e.raw(`,"dns_tree_name":`)
+	e.str(v.DNSTreeName)
+	e.raw(`,"os_version":`)
+	e.str(v.OSVersion)
+	e.raw(`,"negotiate_flags":`)
+	e.str(v.NegotiateFlags)
+	e.raw(`,"server_time":`)
+	e.timePtr(v.ServerTime)
+	e.raw(`,"clock_skew_seconds":`)
+	if v.ClockSkewSeconds == nil {
+		e.raw("null")
+	} else {
+		e.float(*v.ClockSkewSeconds)
+	}
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) session(v *probes.SessionInfo) {
+	if v == nil {
+		e.raw("null")
+		return
+	}
+	e.raw(`{"setup_ok":`)
+	e.boolPtr(v.SetupOK)
+	e.raw(`,"allowed":`)
+	e.boolPtr(v.Allowed)
+	e.raw(`,"status":`)
+	e.str(v.Status)
+	e.raw(`,"flags":`)
+	e.strs(v.Flags)
+	e.raw(`,"evidence":`)
+	e.str(v.Evidence)
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) share(v *probes.Share) {
+	e.raw(`{"name":`)
+	e.str(v.Name)
+	if v.Type != "" {
+		e.raw(`,"type":`)
+		e.str(v.Type)
+	}
+	if v.Comment != "" {
+		e.raw(`,"comment":`)
+		e.str(v.Comment)
+	}
+	if len(v.ListedBy) > 0 {
+		e.raw(`,"listed_by":`)
+		e.strs(v.ListedBy)
+	}
+	e.raw(`,"access":`)
+	if v.Access == nil {
+		e.raw("null")
+	} else {
+		e.buf = append(e.buf, '[')
+		for i := range v.Access {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.shareAccess(&v.Access[i])
+		}
+		e.buf = append(e.buf, ']')
+	}
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) shareAccess(v *probes.ShareAccess) {
+	e.raw(`{"identity":`)
+	e.str(v.Identity)
+	e.raw(`,"tree_connect":`)
+	e.str(v.TreeConnect)
+	if v.ShareType != "" {
+		e.raw(`,"share_type":`)
+		e.str(v.ShareType)
+	}
+	if len(v.ShareFlags) > 0 {
+		e.raw(`,"share_flags":`)
+		e.strs(v.ShareFlags)
+	}
+	if len(v.Capabilities) > 0 {
+		e.raw(`,"capabilities":`)
+		e.strs(v.Capabilities)
+	}
+	if v.MaximalAccess != "" {
+		e.raw(`,"maximal_access":`)
+		e.str(v.MaximalAccess)
+	}
+	e.raw(`,"read":`)
+	e.boolPtr(v.Read)
+	if v.ReadStatus != "" {
+		e.raw(`,"read_status":`)
+		e.str(v.ReadStatus)
+	}
+	e.raw(`,"write":`)
+	e.boolPtr(v.Write)
+	if v.WriteStatus != "" {
+		e.raw(`,"write_status":`)
+		e.str(v.WriteStatus)
+	}
+	if v.Stat != nil {
+		e.raw(`,"stat":`)
+		e.stat(v.Stat)
+	}
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) stat(v *probes.Stat) {
+	e.raw(`{"path":`)
+	e.str(v.Path)
+	e.raw(`,"status":`)
+	e.str(v.Status)
+	e.raw(`,"is_directory":`)
+	e.boolPtr(v.IsDirectory)
+	e.raw(`,"size":`)
+	e.uintPtr(v.Size)
+	e.raw(`,"allocation_size":`)
+	e.uintPtr(v.AllocationSize)
+	e.raw(`,"attributes":`)
+	e.strs(v.Attributes)
+	e.raw(`,"attributes_raw":`)
+	e.str(v.AttributesRaw)
+	e.raw(`,"creation_time":`)
+	e.timePtr(v.CreationTime)
+	e.raw(`,"last_access_time":`)
+	e.timePtr(v.LastAccessTime)
+	e.raw(`,"last_write_time":`)
+	e.timePtr(v.LastWriteTime)
+	e.raw(`,"change_time":`)
+	e.timePtr(v.ChangeTime)
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) finding(v *probes.Finding) {
+	e.raw(`{"id":`)
+	e.str(v.ID)
+	e.raw(`,"value":`)
+	e.boolPtr(v.Value)
+	e.raw(`,"severity":`)
+	e.str(v.Severity)
+	e.raw(`,"reason":`)
+	e.str(v.Reason)
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) auth(v *probes.AuthInfo) {
+	if v == nil {
+		e.raw("null")
+		return
+	}
+	e.raw(`{"user":`)
+	e.str(v.User)
+	e.raw(`,"domain":`)
+	e.str(v.Domain)
+	e.raw(`,"success":`)
+	e.boolPtr(v.Success)
+	e.raw(`,"status":`)
+	e.str(v.Status)
+	if v.Dialect != "" {
+		e.raw(`,"dialect":`)
+		e.str(v.Dialect)
+	}
+	e.raw(`,"session_flags":`)
+	e.strs(v.SessionFlags)
+	e.raw(`,"signing":`)
+	e.boolPtr(v.Signing)
+	if v.SigningAlgorithm != "" {
+		e.raw(`,"signing_algorithm":`)
+		e.str(v.SigningAlgorithm)
+	}
+	e.raw(`,"encryption":`)
+	e.boolPtr(v.Encryption)
+	if v.Cipher != "" {
+		e.raw(`,"cipher":`)
+		e.str(v.Cipher)
+	}
+	if v.ServerName != "" {
+		e.raw(`,"server_name":`)
+		e.str(v.ServerName)
+	}
+	if v.ServerDomain != "" {
+		e.raw(`,"server_domain":`)
+		e.str(v.ServerDomain)
+	}
+	e.raw(`,"evidence":`)
+	e.str(v.Evidence)
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) listing(v *probes.Listing) {
+	if v == nil {
+		e.raw("null")
+		return
+	}
+	e.raw(`{"share":`)
+	e.str(v.Share)
+	e.raw(`,"path":`)
+	e.str(v.Path)
+	e.raw(`,"entries":`)
+	if v.Entries == nil {
+		e.raw("null")
+	} else {
+		e.buf = append(e.buf, '[')
+		for i := range v.Entries {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.fileEntry(&v.Entries[i])
+		}
+		e.buf = append(e.buf, ']')
+	}
+	e.raw(`,"count":`)
+	e.int(int64(v.Count))
+	e.raw(`,"truncated":`)
+	e.bool(v.Truncated)
+	if v.Reason != "" {
+		e.raw(`,"reason":`)
+		e.str(v.Reason)
+	}
+	e.raw(`,"not_entered":`)
+	e.int(int64(v.NotEntered))
+	if len(v.Errors) > 0 {
+		e.raw(`,"errors":`)
+		e.strs(v.Errors)
+	}
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) fileEntry(v *probes.FileEntry) {
+	e.raw(`{"name":`)
+	e.str(v.Name)
+	e.raw(`,"path":`)
+	e.str(v.Path)
+	e.raw(`,"is_dir":`)
+	e.bool(v.IsDir)
+	e.raw(`,"size":`)
+	e.int(v.Size)
+	e.raw(`,"attributes":`)
+	e.strs(v.Attributes)
+	e.raw(`,"creation_time":`)
+	e.timePtr(v.CreationTime)
+	e.raw(`,"last_access_time":`)
+	e.timePtr(v.LastAccessTime)
+	e.raw(`,"last_write_time":`)
+	e.timePtr(v.LastWriteTime)
+	e.raw(`,"change_time":`)
+	e.timePtr(v.ChangeTime)
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) fileRead(v *probes.FileRead) {
+	if v == nil {
+		e.raw("null")
+		return
+	}
+	e.raw(`{"share":`)
+	e.str(v.Share)
+	e.raw(`,"path":`)
+	e.str(v.Path)
+	e.raw(`,"size":`)
+	e.int(v.Size)
+	e.raw(`,"bytes_read":`)
+	e.int(v.BytesRead)
+	e.raw(`,"truncated":`)
+	e.bool(v.Truncated)
+	e.raw(`,"is_text":`)
+	e.bool(v.IsText)
+	e.raw(`,"sha256":`)
+	e.str(v.SHA256)
+	e.raw(`,"content":`)
+	e.str(v.Content)
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) stageResult(v *probes.StageResult) {
+	if v == nil {
+		e.raw("null")
+		return
+	}
+	e.raw(`{"status":`)
+	e.str(string(v.Status))
+	if v.NTStatus != "" {
+		e.raw(`,"nt_status":`)
+		e.str(v.NTStatus)
+	}
+	e.raw(`,"duration_seconds":`)
+	e.float(v.DurationSeconds)
+	if v.Error != "" {
+		e.raw(`,"error":`)
+		e.str(v.Error)
+	}
+	if v.Reason != "" {
+		e.raw(`,"reason":`)
+		e.str(v.Reason)
+	}
+	e.buf = append(e.buf, '}')
+}
+
+// stages appends the stage map with its keys sorted, as encoding/json does.
+func (e *jsonEncoder) stages(m map[string]*probes.StageResult) {
+	if m == nil {
+		e.raw("null")
+		return
+	}
+	e.keys = e.keys[:0]
+	for k := range m {
+		e.keys = append(e.keys, k)
+	}
+	slices.Sort(e.keys)
+	e.buf = append(e.buf, '{')
+	for i, k := range e.keys {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.str(k)
+		e.buf = append(e.buf, ':')
+		e.stageResult(m[k])
+	}
+	e.buf = append(e.buf, '}')
+	clear(e.keys) // keep no server-controlled strings alive between records
+}
+
+// counts appends a map of counters with its keys sorted.
+func (e *jsonEncoder) counts(m map[string]int) {
+	if m == nil {
+		e.raw("null")
+		return
+	}
+	e.keys = e.keys[:0]
+	for k := range m {
+		e.keys = append(e.keys, k)
+	}
+	slices.Sort(e.keys)
+	e.buf = append(e.buf, '{')
+	for i, k := range e.keys {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.str(k)
+		e.buf = append(e.buf, ':')
+		e.int(int64(m[k]))
+	}
+	e.buf = append(e.buf, '}')
+	clear(e.keys)
+}
+
+func (e *jsonEncoder) raw(s string) { e.buf = append(e.buf, s...) }
+
+func (e *jsonEncoder) bool(b bool) {
+	if b {
+		e.raw("true")
+	} else {
+		e.raw("false")
+	}
+}
+
+func (e *jsonEncoder) boolPtr(b *bool) {
+	if b == nil {
+		e.raw("null")
+		return
+	}
+	e.bool(*b)
+}
+
+func (e *jsonEncoder) uint(v uint64) { e.buf = strconv.AppendUint(e.buf, v, 10) }
+
+func (e *jsonEncoder) int(v int64) { e.buf = strconv.AppendInt(e.buf, v, 10) }
+
+func (e *jsonEncoder) uintPtr(v *uint64) {
+	if v == nil {
+		e.raw("null")
+		return
+	}
+	e.uint(*v)
+}
+
+// float appends f as encoding/json formats a float64: like ES6 number-to-string.
+func (e *jsonEncoder) float(f float64) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		e.fail(&json.UnsupportedValueError{Value: reflect.ValueOf(f), Str: strconv.FormatFloat(f, 'g', -1, 64)})
+		e.raw("null") // keeps the partial output JSON-shaped; it is discarded anyway
+		return
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	e.buf = strconv.AppendFloat(e.buf, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 becomes e-9
+		b := e.buf
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			e.buf = b[:n-1]
+		}
+	}
+}
+
+// The types encoding/json names in a time's MarshalerError: it calls MarshalJSON on the pointer
+// for a *time.Time field.
+var (
+	timeType    = reflect.TypeFor[time.Time]()
+	timePtrType = reflect.TypeFor[*time.Time]()
+)
+
+// time appends t as time.Time.MarshalJSON does.
+func (e *jsonEncoder) time(t time.Time) { e.timeOf(t, timeType) }
+
+func (e *jsonEncoder) timePtr(t *time.Time) {
+	if t == nil {
+		e.raw("null")
+		return
+	}
+	e.timeOf(*t, timePtrType)
+}
+
+func (e *jsonEncoder) timeOf(t time.Time, typ reflect.Type) {
+	n := len(e.buf)
+	e.buf = append(e.buf, '"')
+	b, err := t.AppendText(e.buf)
+	if err != nil {
+		// Take MarshalJSON's own error text, as encoding/json reported it.
+		if _, merr := t.MarshalJSON(); merr != nil {
+			err = merr
+		}
+		e.fail(&json.MarshalerError{Type: typ, Err: err})
+		e.buf = append(e.buf[:n], "null"...)
+		return
+	}
+	e.buf = append(b, '"')
+}
+
+func (e *jsonEncoder) fail(err error) {
+	if e.err == nil {
+		e.err = err
+	}
+}
+
+// strs appends a string slice: null when nil.
+func (e *jsonEncoder) strs(ss []string) {
+	if ss == nil {
+		e.raw("null")
+		return
+	}
+	e.buf = append(e.buf, '[')
+	for i, s := range ss {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.str(s)
+	}
+	e.buf = append(e.buf, ']')
+}
+
+// jsonSafe marks the ASCII bytes a JSON string carries as they are (HTML characters included).
+var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// str appends s as a quoted JSON string with the escapes listed on jsonEncoder.
+func (e *jsonEncoder) str(s string) {
+	dst := append(e.buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if jsonSafe[c] {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case terminalUnsafe(r): // includes U+2028 and U+2029, which encoding/json escapes itself
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	e.buf = append(dst, '"')
+}
