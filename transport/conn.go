@@ -291,17 +291,20 @@ func (c *Conn) ReadFrame(ctx context.Context) ([]byte, error) {
 			}
 			return nil, err
 		}
-		// The whole frame is here: keep decryptSlack bytes of room after it, which lets
-		// AES-GCM decrypt a TRANSFORM message in place.
-		if c.r+size+decryptSlack > len(c.buf) {
-			c.compact()
-			if size+decryptSlack > len(c.buf) {
-				c.grow(size + decryptSlack)
-			}
+		end := c.r + size
+		limit := end
+		if binary.LittleEndian.Uint32(c.buf[end-n:]) == wire.ProtocolSMB2Transform {
+			end = c.roomToDecrypt(size)
+			limit = end + decryptSlack
 		}
-		start, end := c.r+wire.NetBIOSHeaderSize, c.r+size
-		msg := c.buf[start:end:min(end+decryptSlack, len(c.buf))]
-		c.consume(end)
+		// The message's capacity ends where bytes read ahead of the next frame begin: nothing
+		// written after it (an in-place decryption) can overwrite them.
+		msg := c.buf[end-n : end : limit]
+		if c.w == end {
+			c.r, c.w = 0, 0
+		} else {
+			c.r = limit
+		}
 		// An encrypted reply the connection can decrypt is traced in the clear by call.
 		if c.trace != nil && !(len(c.sessions) > 0 && binary.LittleEndian.Uint32(msg) == wire.ProtocolSMB2Transform) {
 			c.trace(Received, msg)
@@ -310,18 +313,24 @@ func (c *Conn) ReadFrame(ctx context.Context) ([]byte, error) {
 	}
 }
 
-// consume marks buf[:end] as returned. Bytes after end (the start of the next frame) are moved
-// clear of the decryptSlack bytes after end, or set aside when the buffer has no room for that.
-func (c *Conn) consume(end int) {
-	switch {
-	case end == c.w:
-		c.r, c.w = 0, 0
-	case c.w+decryptSlack <= len(c.buf):
-		copy(c.buf[end+decryptSlack:], c.buf[end:c.w])
-		c.r, c.w = end+decryptSlack, c.w+decryptSlack
-	default:
-		c.setAside(end)
+// roomToDecrypt makes decryptSlack bytes of room after the size-byte frame at buf[r:], which
+// lets AES-GCM decrypt a TRANSFORM message in place (it writes the tag after the ciphertext),
+// moving bytes read ahead of the next frame clear of them, and returns where the frame ends.
+// It grows the buffer by at most decryptSlack bytes over what has arrived.
+func (c *Conn) roomToDecrypt(size int) int {
+	surplus := c.w - (c.r + size)
+	if c.r+size+decryptSlack+surplus > len(c.buf) {
+		c.compact()
+		if need := size + decryptSlack + surplus; need > len(c.buf) {
+			c.grow(need)
+		}
 	}
+	end := c.r + size
+	if surplus > 0 {
+		copy(c.buf[end+decryptSlack:], c.buf[end:c.w])
+		c.w += decryptSlack
+	}
+	return end
 }
 
 // setAside copies buf[from:w], bytes received and not yet returned, out of the buffer, which
