@@ -63,7 +63,7 @@ func checkComplete(t *testing.T, what string, r *Reassembler, n int, want []byte
 }
 
 // TestWriteSplitGolden cuts Samba's captured NetrShareEnum reply at every byte offset, and at
-// every pair of offsets, and checks that the joined stub, and so the share list, is the one
+// every pair of offsets whose first lies in the first 64 bytes (the headers), and checks that the joined stub, and so the share list, is the one
 // the reply holds as a whole.
 func TestWriteSplitGolden(t *testing.T) {
 	golden := readGolden(t, "samba-4.17-netshareenum-response.bin")
@@ -81,6 +81,9 @@ func TestWriteSplitGolden(t *testing.T) {
 		checkComplete(t, fmt.Sprintf("cut at %d", i), &r, len(golden), stub)
 		if got := shareList(t, r.Stub()); !slices.Equal(got, goldenShares) {
 			t.Fatalf("cut at %d: shares %q", i, got)
+		}
+		if i > 64 {
+			continue // pairs of cuts: the first in the headers, the second anywhere
 		}
 		for j := i; j <= len(golden); j++ {
 			r.Reset(buf, 2, 0)
@@ -113,7 +116,11 @@ func TestWriteSplitFragments(t *testing.T) {
 		frags := fragment(2, stub, size)
 		stream := bytes.Join(frags, nil)
 		var r Reassembler
-		for i := 0; i <= len(stream); i++ {
+		step := 1
+		if size == 1 {
+			step = 97 // 400 fragments: every offset would be 10 000 reassemblies of 400 fragments
+		}
+		for i := 0; i <= len(stream); i += step {
 			r.Reset(buf, 2, 0)
 			if err := writeChunks(&r, stream, i); err != nil {
 				t.Fatalf("size %d, cut at %d: %v", size, i, err)
