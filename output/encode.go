@@ -711,8 +711,9 @@ func (e *jsonEncoder) strs(ss []string) {
 	e.buf = append(e.buf, ']')
 }
 
-// jsonSafe marks the ASCII bytes a JSON string carries as they are (HTML characters included).
-var jsonSafe = func() (t [utf8.RuneSelf]bool) {
+// jsonSafe marks the ASCII bytes a JSON string carries as they are (HTML characters included);
+// bytes from 0x80 on start a rune that str looks at.
+var jsonSafe = func() (t [256]bool) {
 	for c := 0x20; c < utf8.RuneSelf; c++ {
 		t[c] = c != '"' && c != '\\'
 	}
@@ -725,11 +726,11 @@ func (e *jsonEncoder) str(s string) {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if jsonSafe[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '\\', '"':
