@@ -16,11 +16,12 @@ import (
 )
 
 // requiredPatterns are the packages that decode bytes or text from the outside and must each
-// have at least one Fuzz target: the codecs (wire and below), the SMB 3.x crypto that opens
+// have at least one Fuzz target: the codecs (wire and below), the transport's framing, the SMB 3.x crypto that opens
 // received messages, the output sanitizers, and the scanner's target parser. Import paths
 // relative to the module; a trailing "/..." includes every package below.
 var requiredPatterns = []string{
 	"wire/...",
+	"transport",
 	"internal/smbcrypto",
 	"output",
 	"scanner",
