@@ -269,7 +269,7 @@ func (s *Session) dial(ctx context.Context, name string) (*transport.Conn, error
 	if err != nil {
 		return nil, &dialError{err: err}
 	}
-	opts := transport.Options{MaxFrame: s.Opts.MaxFrame}
+	opts := transport.Options{MaxFrame: s.Opts.MaxFrame, NoSigning: true} // null and guest sessions are never signed; auth has its own connection
 	if tr := s.Opts.Trace; tr != nil {
 		t := s.Target
 		opts.Trace = func(dir transport.Direction, msg []byte) { tr(t, name, dir, msg) }
