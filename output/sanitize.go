@@ -7,7 +7,8 @@ import (
 
 // Server-controlled strings (NetBIOS and DNS names, share names and comments, OS strings, error
 // texts that quote a reply) reach terminals and spreadsheets. The sanitizers below make them inert
-// there; the JSONL sink needs none of this because encoding/json escapes control characters.
+// there; the JSONL sink needs none of this because its encoder (encode.go) escapes control,
+// C1 and bidirectional characters itself.
 
 // SanitizeTerminal returns s made safe to print on a terminal: C0 control characters (including
 // ESC, CR, LF, TAB and BS), DEL, C1 control characters (U+0080..U+009F, e.g. the 8-bit CSI U+009B),
