@@ -331,3 +331,66 @@ func TestOutputFailuresAreReported(t *testing.T) {
 		}
 	})
 }
+
+// TestClosedStdoutFails starts the real binary from a shell with stdout closed (>&-), where the Go
+// runtime substitutes /dev/null and the results would vanish: the run is refused before any scan
+// with exit code 1 and a message saying what to do. Discarding stdout on purpose (>/dev/null) still
+// works, and so does a closed stdout when the results go to -o FILE.
+func TestClosedStdoutFails(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts scan processes")
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skipf("no shell: %v", err)
+	}
+	bin := buildSmbsweep(t)
+	target := fmt.Sprintf("127.0.93.0/30:%d", closedLoopbackPort(t))
+	out := filepath.Join(t.TempDir(), "out.jsonl")
+	cases := []struct {
+		name     string
+		redirect string
+		args     []string
+		code     int
+		records  int // host records in out, when -o out is given
+	}{
+		{"closed", ">&-", []string{"-jsonl"}, exitFailure, 0},
+		{"closed-text", ">&-", nil, exitFailure, 0},
+		{"closed-o-dash", ">&-", []string{"-o", "-"}, exitFailure, 0},
+		{"dev-null", ">/dev/null", []string{"-jsonl"}, exitOK, 0},
+		{"closed-o-file", ">&-", []string{"-jsonl", "-o", out}, exitOK, 4},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_ = os.Remove(out)
+			// sh runs: exec BIN scan ARGS... TARGET >&- (the redirect applies to the exec'd binary).
+			script := `exec "$@" ` + c.redirect
+			args := append(append([]string{"-c", script, "sh", bin, "scan", "-timeout", "5s"}, c.args...), target)
+			cmd := exec.Command(sh, args...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			_ = cmd.Run()
+			code, sig := exitOf(cmd.ProcessState)
+			if sig != 0 || code != c.code {
+				t.Fatalf("exit %d (signal %v), want %d; stderr: %s", code, sig, c.code, stderr.String())
+			}
+			msg := "smbsweep scan: standard output is closed"
+			if c.code == exitFailure {
+				if !strings.Contains(stderr.String(), msg) || !strings.Contains(stderr.String(), "-o FILE") {
+					t.Errorf("stderr %q lacks %q and the fix", stderr.String(), msg)
+				}
+			} else if strings.Contains(stderr.String(), msg) {
+				t.Errorf("refused: %s", stderr.String())
+			}
+			if c.records > 0 {
+				data, err := os.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := checkJSONL(t, data, true); n != c.records {
+					t.Errorf("%d host records in %s, want %d", n, out, c.records)
+				}
+			}
+		})
+	}
+}

@@ -215,6 +215,10 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "smbsweep scan: %v\n", err)
 		return exitUsage
 	}
+	if (f.out == "-" || f.out == "") && stdoutClosedAtStart(stdout) {
+		fmt.Fprintln(stderr, "smbsweep scan: standard output is closed, so the results would be lost; redirect it to a file or use -o FILE")
+		return exitFailure
+	}
 	code, err := scan(&f, g.Args(), stdin, stdout, stderr)
 	if err != nil {
 		var ue *usageError
@@ -251,7 +255,7 @@ func buildTargets(ctx context.Context, f *scanFlags, args []string, stdin io.Rea
 		if !f.silent {
 			for i, e := range bad {
 				if i == 20 {
-					fmt.Fprintf(stderr, "warning: %d more bad lines in %s skipped\n", len(bad)-20, name)
+					fmt.Fprintf(stderr, "warning: %d more invalid entries in %s skipped\n", scanner.InvalidCount(bad)-20, name)
 					break
 				}
 				fmt.Fprintf(stderr, "warning: skipped %v\n", e)
