@@ -49,7 +49,9 @@ type Dialer struct {
 //
 // When the scheduler's connect-ahead stage already connected to addr for this target
 // (Config.ConnectAhead), the first DialContext for addr returns that connection, or the error
-// of that attempt, instead of dialing again.
+// of that attempt, instead of dialing again; a later connect for the same host that is slow
+// (about a second: its SYN was dropped) or times out counts as an overload sign for the stage's
+// congestion window.
 func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if fc := takeFirstConn(ctx, addr); fc != nil {
 		return fc.conn, fc.err
@@ -88,7 +90,14 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 				return nil, fmt.Errorf("dial %s %s: %w", network, addr, ErrRateLimitWait)
 			}
 		}
+		t0 := time.Now()
 		c, err := dial(ctx, network, addr)
+		if fc := hostFirstConn(ctx); fc != nil && fc.conn != nil &&
+			((err == nil && slowConnectSign(c, time.Since(t0))) || (err != nil && isTimeout(err) && ctx.Err() == nil)) {
+			// A later connection of a host that connect-ahead found live was slow or timed out:
+			// the server is falling behind.
+			fc.overload.Store(true)
+		}
 		if err == nil {
 			return c, nil
 		}

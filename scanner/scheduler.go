@@ -27,17 +27,31 @@ type Config struct {
 	// was made from a checkpoint) and is told nothing by Run about completion: the caller marks
 	// a position Done once its result is durable. Its Total must equal Shard.Len(set.Len()).
 	Tracker *Tracker
-	// ConnectAhead, with Dial, lets up to this many more targets wait for their first TCP
-	// connection outside the Concurrency limit: Dial runs for them on ConnectAhead connector
-	// goroutines, and only a target whose connection was established takes one of the
-	// Concurrency probe slots (with a fresh HostTimeout), its probe receiving that connection from
-	// the first DialContext of a Dialer (see WithFirstConn). A target that never answers
-	// (dropped SYNs) then costs no probe slot. A target whose Dial failed is probed on the
-	// connector at once (its probe gets the same error from the Dialer, so it reports it as
-	// usual). Up to Concurrency+ConnectAhead connections may be open, and a connected target may
-	// wait for a probe slot with its connection open.
-	ConnectAhead int
-	Dial         func(ctx context.Context, t Target) (net.Conn, error)
+	// ConnectAhead, with Dialer (or Dial), lets up to this many more targets wait for their
+	// first TCP connection outside the Concurrency limit, in the connect-ahead stage: only a
+	// target whose connection was established takes one of the Concurrency probe slots (with a
+	// fresh HostTimeout), its probe receiving that connection from the first DialContext of a
+	// Dialer for its address. A target that never answers (dropped SYNs) then costs no probe
+	// slot. A target whose connect failed is probed at once on a few workers of its own (its
+	// probe gets the same error from the Dialer, so it reports it as usual). Up to
+	// Concurrency+ConnectAhead connections may be open.
+	//
+	// With Dialer, the stage makes the connections itself (on Linux, non-blocking sockets
+	// watched by one goroutine, a few hundred bytes per pending connect; elsewhere a goroutine
+	// per pending connect), with Dialer's connect timeout, rate limit and retry backoff, and
+	// AheadAttempts attempts (0 = 1 + Dialer.Retries). Dial, when set, makes them instead, one
+	// goroutine per pending connect, one attempt each. How many targets the stage admits is also
+	// bounded by a congestion window over the live-looking work in flight (connected targets,
+	// fresh connects, and aged ones in proportion to how many aged connects turn out to be
+	// live), halved when overload signs (slow connects, hosts that connect and stop answering)
+	// pass a tenth of the recent live-looking outcomes; see Congestion.
+	ConnectAhead  int
+	Dialer        *Dialer
+	AheadAttempts int
+	// Congestion, when set, is the window of the connect-ahead stage, carried from one run to
+	// the next (a sweep's pass and its rechecks); nil = a new one per run.
+	Congestion *Congestion
+	Dial       func(ctx context.Context, t Target) (net.Conn, error)
 }
 
 // RunStats summarises a Run.
@@ -185,58 +199,33 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 	}
 	running := func() bool { return ctx.Err() == nil && abort.Err() == nil }
 	var wg sync.WaitGroup
-	if cfg.ConnectAhead > 0 && cfg.Dial != nil {
-		type handed struct {
-			t  Target
-			fc *firstConn
-		}
+	if cfg.ConnectAhead > 0 && (cfg.Dial != nil || cfg.Dialer != nil) {
+		st := newStage(hostParent, cfg, conc, timeout)
 		handoff := make(chan handed)
-		dial := func(t Target) (fc *firstConn) {
-			fc = &firstConn{addr: t.AddrPort().String()}
-			defer func() {
-				if v := recover(); v != nil {
-					fc.err = fmt.Errorf("dial %s: panic: %v", fc.addr, v)
-				}
-			}()
-			dctx, cancel := context.WithTimeout(hostParent, timeout)
-			defer cancel()
-			fc.conn, fc.err = cfg.Dial(dctx, t)
-			return fc
-		}
-		connector := func() {
-			for running() {
-				t, ok := nextTarget()
-				if !ok {
-					return
-				}
-				started()
-				fc := dial(t)
-				if fc.err != nil || fc.conn == nil {
-					one(t, fc) // the probe reports the connect error
-					finished()
-					continue
-				}
-				select {
-				case handoff <- handed{t, fc}:
-				case <-hostParent.Done(): // aborted while waiting for a probe slot
-					one(t, fc)
-					finished()
-				}
-			}
-		}
-		var connectors sync.WaitGroup
-		for range min(uint64(cfg.ConnectAhead), total) {
-			connectors.Go(connector)
-		}
-		go func() { connectors.Wait(); close(handoff) }()
+		fail := make(chan handed)
+		done := make(chan hostDone, conc)
 		for range min(uint64(conc), total) {
 			wg.Go(func() {
 				for h := range handoff {
 					one(h.t, h.fc)
 					finished()
+					done <- hostDone{overload: h.fc.overload.Load()}
 				}
 			})
 		}
+		// Targets whose connect failed (refused, timed out, unreachable) are probed on a few
+		// workers of their own: their probes only report the connect error.
+		for range min(uint64(resultWorkers), total) {
+			wg.Go(func() {
+				for h := range fail {
+					one(h.t, h.fc)
+					finished()
+				}
+			})
+		}
+		st.run(ctx, hostParent, nextTarget, started, handoff, fail, done)
+		close(handoff)
+		close(fail)
 		wg.Wait()
 	} else {
 		worker := func() {
@@ -265,13 +254,19 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 	return st
 }
 
+// resultWorkers is how many workers probe the targets whose connect-ahead connect failed.
+const resultWorkers = 4
+
 // firstConn is a target's first connection (or the error of the attempt), made by the
-// connect-ahead stage and handed to the probe through its context.
+// connect-ahead stage and handed to the probe through its context. overload is set during the
+// probe when the host showed overload (ReportOverload, or a later connect of the probe that was
+// slow or timed out).
 type firstConn struct {
-	addr  string
-	conn  net.Conn
-	err   error
-	taken bool
+	addr     string
+	conn     net.Conn
+	err      error
+	taken    bool
+	overload atomic.Bool
 }
 
 type firstConnKey struct{}
@@ -285,6 +280,21 @@ func takeFirstConn(ctx context.Context, addr string) *firstConn {
 	}
 	fc.taken = true
 	return fc
+}
+
+// hostFirstConn returns the connect-ahead record of the host probed with ctx, or nil.
+func hostFirstConn(ctx context.Context) *firstConn {
+	fc, _ := ctx.Value(firstConnKey{}).(*firstConn)
+	return fc
+}
+
+// ReportOverload tells the connect-ahead stage that the host probed with ctx showed overload:
+// it accepted the connection and then stopped answering (io-timeout) or reset it. The stage's
+// congestion window counts it (see Config.ConnectAhead). Without connect-ahead it does nothing.
+func ReportOverload(ctx context.Context) {
+	if fc := hostFirstConn(ctx); fc != nil && fc.conn != nil {
+		fc.overload.Store(true)
+	}
 }
 
 // closeUnused closes a connection the probe never took.

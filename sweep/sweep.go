@@ -6,7 +6,8 @@ package sweep
 import (
 	"context"
 	"errors"
-	"net"
+	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -37,8 +38,15 @@ type Config struct {
 	NoRecheck bool
 }
 
-// RecheckConcurrency bounds the second look at hosts that ended in io-timeout.
+// RecheckConcurrency bounds the probe slots of the second look at hosts that timed out.
 const RecheckConcurrency = 32
+
+// MaxRecheckRounds bounds the looks after the pass: a round after the first is made only while
+// the previous one looked like an overloaded server (see Run).
+const MaxRecheckRounds = 4
+
+// recheckBackoff is the pause before the second round of rechecks, doubled for each next one.
+const recheckBackoff = time.Second
 
 // item is a result with its target (whose Pos is its position in the run's order).
 type item struct {
@@ -51,14 +59,16 @@ type item struct {
 //
 // A host that accepted the connection but then did not answer within its deadline (io-timeout),
 // or reset it (connection-reset), is, in a sweep, most often a live server that was overloaded at
-// that moment (Samba forks a
-// process per connection; its listen backlog is 50). Unless cfg.NoRecheck, its result is held
-// back and, once every target was dispatched, the host is probed once more, at most
-// RecheckConcurrency at a time, with a fresh deadline; the second result is the one written.
-// With connect-ahead (Scanner.ConnectAhead), hosts whose connection attempts timed out are
-// rechecked the same way (their connects wait outside the probe slots, so the cost is small,
-// and a live server's full accept queue looks exactly like a filtered address). When the scan
-// is interrupted before that, the held results are written as they were.
+// that moment (Samba forks a process per connection; its listen backlog is 50). Unless
+// cfg.NoRecheck, its result is held back and, once every target was dispatched, the host is
+// probed once more, at most RecheckConcurrency at a time, with a fresh deadline; the second
+// result is the one written. With connect-ahead (Scanner.ConnectAhead), hosts whose connection
+// attempts timed out are rechecked the same way (their connects wait outside the probe slots,
+// so the cost is small, and a live server's full accept queue looks exactly like a filtered
+// address), and the connect retries (-retries) are made in that recheck instead of right after
+// the timed-out attempt. Further rounds follow while the rechecks look like an overloaded server
+// (see recheckRounds). When the scan is interrupted before that, the held results are written as
+// they were.
 //
 // A failing output also stops dispatch: results that cannot be written are not probed. Run closes cfg.Writer with the summary and returns the
 // summary and the writer's error (joined with a checkpoint save error, if any).
@@ -76,15 +86,25 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	if sc.Seed == 0 {
 		sc.Seed = uint64(time.Now().UnixNano())
 	}
-	if d, ok := cfg.Pipeline.Opts.Dialer.(*scanner.Dialer); ok && sc.ConnectAhead > 0 && sc.Dial == nil {
-		// The connect-ahead stage dials the first connection with the pipeline's own dialer,
-		// which hands it to the first stage that dials the same address.
-		sc.Dial = func(ctx context.Context, t scanner.Target) (net.Conn, error) {
-			if t.Err != nil {
-				return nil, t.Err
-			}
-			return d.DialContext(ctx, "tcp", t.AddrPort().String())
+	ahead := sc.ConnectAhead > 0
+	if d, ok := cfg.Pipeline.Opts.Dialer.(*scanner.Dialer); ok && ahead && sc.Dial == nil && sc.Dialer == nil {
+		// The connect-ahead stage dials the first connection with the pipeline's own dialer's
+		// settings and hands it to the first stage that dials the same address.
+		sc.Dialer = d
+	}
+	ahead = ahead && (sc.Dial != nil || sc.Dialer != nil)
+	if ahead && sc.Congestion == nil {
+		sc.Congestion = scanner.NewCongestion()
+	}
+	// With connect-ahead and the recheck, a target's connect retries are made in the recheck,
+	// not right after the timed-out attempt: an overloaded server has had time to catch up by
+	// then, and a filtered address costs one connect timeout in the pass instead of two.
+	recheckAttempts := 1
+	if ahead && !cfg.NoRecheck && sc.AheadAttempts == 0 {
+		if sc.Dialer != nil {
+			recheckAttempts = max(1, sc.Dialer.Retries)
 		}
+		sc.AheadAttempts = 1
 	}
 	if cfg.Metrics != nil {
 		cfg.Metrics.SetTargets(cfg.Targets.Len())
@@ -99,7 +119,11 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 		if t.Err != nil {
 			return item{probes.TargetErrorResult(pt, t.Err), t}
 		}
-		return item{cfg.Pipeline.Run(hctx, pt), t}
+		r := cfg.Pipeline.Run(hctx, pt)
+		if r.Status == probes.StatusIOTimeout || r.Status == probes.StatusConnectionReset {
+			scanner.ReportOverload(hctx) // it connected, then stopped answering: a server falling behind
+		}
+		return item{r, t}
 	}
 	onPanic := func(t scanner.Target, v any, stack []byte) item {
 		return item{probes.PanicResult(ProbeTarget(t), v, stack), t}
@@ -116,7 +140,7 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	// connecting get the second look too (a live server whose accept queue was full).
 	recheck := func(st probes.Status) bool {
 		return st == probes.StatusIOTimeout || st == probes.StatusConnectionReset ||
-			(sc.ConnectAhead > 0 && st == probes.StatusConnectionTimeout)
+			(ahead && st == probes.StatusConnectionTimeout)
 	}
 	var (
 		hmu  sync.Mutex
@@ -141,24 +165,19 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	}
 	started := time.Now()
 	stats := scanner.Run(dispatch, abort, sc, cfg.Targets, probe, onPanic, emit)
-	if len(held) > 0 {
-		if dispatch.Err() == nil && abort.Err() == nil {
-			targets := make([]scanner.Target, len(held))
-			for i, it := range held {
-				targets[i] = it.t
-			}
-			rc := sc
-			rc.Concurrency = RecheckConcurrency
-			if sc.Concurrency > 0 {
-				rc.Concurrency = min(sc.Concurrency, RecheckConcurrency)
-			}
-			rc.Progress = nil
-			st := scanner.RunTargets(dispatch, abort, rc, targets, probe, onPanic, write)
-			held = held[st.Dispatched:] // an interrupt left these without a second look
-		}
+	if dbg := os.Getenv("SMBSWEEP_DEBUG_AHEAD"); dbg != "" {
+		cnt := map[probes.Status]int{}
 		for _, it := range held {
-			write(it)
+			cnt[it.r.Status]++
 		}
+		if f, err := os.OpenFile(dbg, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
+			fmt.Fprintf(f, "pass over %s: held %v\n", time.Now().Format("15:04:05"), cnt)
+			f.Close()
+		}
+	}
+	held = recheckRounds(dispatch, abort, sc, held, recheckAttempts, recheck, probe, onPanic, write)
+	for _, it := range held {
+		write(it)
 	}
 	summary := &probes.Summary{
 		Schema: probes.SchemaVersion, Type: "summary", Started: started.UTC(), Finished: time.Now().UTC(),
@@ -179,6 +198,92 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 		return summary, errors.Join(werr, saveErr)
 	}
 	return summary, werr
+}
+
+// recheckRounds probes the held targets again after the pass and writes their new results;
+// it returns the targets it left without a new result (after an interrupt, or still failing
+// after the last round), whose held results are to be written.
+//
+// The first round probes every held target once more (with connect-ahead, making the connect
+// attempts the pass deferred). Another round, after a pause that doubles each time, is made for
+// the targets still failing only while the previous round looked like an overloaded server: some
+// targets that had failed answered this time, and the round itself saw overload signs (slow
+// connects, hosts that stopped answering; without connect-ahead, any answer counts). Addresses
+// that drop SYNs therefore cost one round; a server that keeps falling behind is given up to
+// MaxRecheckRounds.
+func recheckRounds(dispatch, abort context.Context, sc scanner.Config, held []item, attempts int,
+	recheck func(probes.Status) bool, probe func(context.Context, scanner.Target) item,
+	onPanic func(scanner.Target, any, []byte) item, write func(item)) []item {
+	rc := sc
+	rc.Concurrency = RecheckConcurrency
+	if sc.Concurrency > 0 {
+		rc.Concurrency = min(sc.Concurrency, RecheckConcurrency)
+	}
+	rc.Progress = nil
+	rc.AheadAttempts = attempts
+	var (
+		mu   sync.Mutex
+		next []item
+	)
+	for round := 1; len(held) > 0 && round <= MaxRecheckRounds; round++ {
+		if dispatch.Err() != nil || abort.Err() != nil {
+			break
+		}
+		if round > 1 {
+			t := time.NewTimer(recheckBackoff << (round - 2))
+			select {
+			case <-t.C:
+			case <-dispatch.Done():
+			case <-abort.Done():
+			}
+			t.Stop()
+			if dispatch.Err() != nil || abort.Err() != nil {
+				break
+			}
+			rc.AheadAttempts = 1
+		}
+		var before scanner.CongestionStats
+		if rc.Congestion != nil {
+			before = rc.Congestion.Stats()
+		}
+		last := round == MaxRecheckRounds
+		emit := func(it item) {
+			if !last && recheck(it.r.Status) && dispatch.Err() == nil {
+				mu.Lock()
+				next = append(next, it)
+				mu.Unlock()
+				return
+			}
+			write(it)
+		}
+		targets := make([]scanner.Target, len(held))
+		for i, it := range held {
+			targets[i] = it.t
+		}
+		st := scanner.RunTargets(dispatch, abort, rc, targets, probe, onPanic, emit)
+		// Targets an interrupt left without a second look keep their held result.
+		undone := held[st.Dispatched:]
+		recovered := int(st.Dispatched) - len(next)
+		held = append(next, undone...)
+		next = nil
+		if len(undone) > 0 {
+			break
+		}
+		overload := true
+		if rc.Congestion != nil {
+			overload = rc.Congestion.Stats().Signs > before.Signs
+		}
+		if dbg := os.Getenv("SMBSWEEP_DEBUG_AHEAD"); dbg != "" {
+			if f, err := os.OpenFile(dbg, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
+				fmt.Fprintf(f, "round %d over %s: %d targets, %d recovered, overload %v\n", round, time.Now().Format("15:04:05"), len(targets), recovered, overload)
+				f.Close()
+			}
+		}
+		if recovered == 0 || !overload {
+			break
+		}
+	}
+	return held
 }
 
 // saveLoop saves cp every interval, and once more as soon as ctx is cancelled (the first
