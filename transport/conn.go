@@ -178,9 +178,9 @@ func (c *Conn) Close() error {
 	if c.stop != nil {
 		c.stop()
 	}
-	err := c.nc.Close()
-	c.release()
+	c.release() // first: closing a socket can take a while (loopback runs the peer's side too)
 	c.r, c.w, c.pend = 0, 0, nil
+	err := c.nc.Close()
 	c.sessions, c.seal = nil, nil
 	return err
 }
