@@ -144,7 +144,7 @@ func (q *queue) pop() *pending {
 // stage is the connect-ahead stage of one pool run.
 type stage struct {
 	ahead       int // most targets held
-	kwait       int // most connected targets waiting for a probe slot
+	kwait       int // most connected targets waiting for a probe slot, and most connects that may reach a live server
 	attempts    int // connect attempts per target
 	connTimeout time.Duration
 	hostTimeout time.Duration
@@ -167,16 +167,20 @@ type stage struct {
 	admitting             bool
 	aborted               bool
 	nextToken             time.Time // the limiter's next token, when waiting for one
+	maxPending            int       // most attempts in progress at once (tests)
 }
 
+// stageDone, when set (tests), is called with the stage when its run ends.
+var stageDone func(*stage)
+
 // hostDone is a probe worker's report that a connected target's probe finished.
-type hostDone struct{ overload bool }
+type hostDone struct{ overload, slow bool }
 
 // newStage sets the stage up for one pool run.
 func newStage(base context.Context, cfg Config, conc int, hostTimeout time.Duration) *stage {
 	s := &stage{
 		ahead:       cfg.ConnectAhead,
-		kwait:       max(4, min(cfg.ConnectAhead, conc/4)),
+		kwait:       max(16, min(cfg.ConnectAhead, conc/4)),
 		attempts:    1,
 		connTimeout: DefaultConnectTimeout,
 		hostTimeout: hostTimeout,
@@ -207,15 +211,15 @@ func newStage(base context.Context, cfg Config, conc int, hostTimeout time.Durat
 	default:
 		s.conn = newConnector(base)
 	}
-	// The window starts at what the probe slots and the connected queue can hold, plus as many
-	// connects again (a sweep of mostly empty space has thousands pending, which age out of the
-	// window after agedAfter); it never limits below a few targets, nor above what the stage and
-	// the probe slots can hold.
 	s.ctl = cfg.Congestion
 	if s.ctl == nil {
 		s.ctl = NewCongestion()
 	}
-	s.ctl.init(2*(conc+s.kwait), 2, conc+cfg.ConnectAhead)
+	s.ctl.bound(conc)
+	// Aged connects start bounded by an eighth of ConnectAhead (at least four times kwait): a
+	// sweep of filtered space soon earns the rest, an overloaded server is not sent thousands of
+	// SYNs before the first of them tell.
+	s.ctl.boundAged(max(4*s.kwait, cfg.ConnectAhead/8), s.kwait, cfg.ConnectAhead)
 	return s
 }
 
@@ -225,6 +229,9 @@ func newStage(base context.Context, cfg Config, conc int, hostTimeout time.Durat
 func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, bool), started func(),
 	handoff, fail chan<- handed, done <-chan hostDone) {
 	defer s.conn.close()
+	if stageDone != nil {
+		defer stageDone(s)
+	}
 	ctxDone, abortDone := ctx.Done(), hostParent.Done()
 	events := s.conn.completions()
 	timer := time.NewTimer(time.Hour)
@@ -239,8 +246,8 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 		if dbg != nil && time.Since(lastDbg) >= time.Second {
 			lastDbg = time.Now()
 			st := s.ctl.Stats()
-			fmt.Fprintf(dbg, "ahead %s w=%d fresh=%d aged=%d backoff=%d conn=%d probing=%d failq=%d held=%d agedLive=%.2f signs=%d/%d dec=%d\n",
-				lastDbg.Format("15:04:05"), st.Window, s.fresh, s.aged, s.backoffN, s.connected.len(), s.probing, s.failed.len(), s.held, st.AgedLive, st.Signs, st.Outcomes, st.Decreases)
+			fmt.Fprintf(dbg, "ahead %s w=%d fresh=%d aged=%d backoff=%d conn=%d probing=%d failq=%d held=%d agedCap=%d signs=%d+%d/%d dec=%d\n",
+				lastDbg.Format("15:04:05"), st.Window, s.fresh, s.aged, s.backoffN, s.connected.len(), s.probing, s.failed.len(), s.held, st.AgedCap, st.Signs, st.Saturation, st.Outcomes, st.Decreases)
 		}
 		now := time.Now()
 		// Completions that already arrived go before timers: when the loop runs late (a busy
@@ -264,7 +271,7 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 			hc, fcn chan<- handed
 			hv, fv  handed
 		)
-		if s.connected.len() > 0 {
+		if s.connected.len() > 0 && (s.aborted || s.canProbe(now)) {
 			p := s.connected.peek()
 			hc, hv = handoff, handed{p.t, p.fc}
 		}
@@ -292,7 +299,14 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 			}
 		case d := <-done:
 			s.probing--
-			s.ctl.outcome(time.Now(), d.overload)
+			kind := outcomeClean
+			switch {
+			case d.overload:
+				kind = outcomeOverload
+			case d.slow:
+				kind = outcomeSaturated
+			}
+			s.ctl.outcome(time.Now(), kind)
 		case <-wait:
 		case <-ctxDone:
 			ctxDone = nil
@@ -325,17 +339,34 @@ func (s *stage) nextWake() (time.Time, bool) {
 	return at, ok
 }
 
-// canAdmit reports whether one more target may be admitted; when only the congestion window
-// stands in the way, it tells the window that it is what limits (see Congestion.limited).
+// canAdmit reports whether one more target may be admitted: the stage holds fewer than
+// ConnectAhead targets, fewer aged connects (and connects waiting to retry) than the congestion
+// control allows, and the connects that may soon reach a live server (connected targets waiting
+// for a probe slot, and fresh connects) are fewer than kwait and half the congestion window (a
+// server keeps up with the window's probes, and its accept queue need not hold many connections
+// beyond them). When the window is what stands in the way, it is told so (Congestion.limited).
 func (s *stage) canAdmit(now time.Time) bool {
-	if !s.admitting || s.exhausted || s.held >= s.ahead || s.connected.len() >= s.kwait {
+	if !s.admitting || s.exhausted || s.held >= s.ahead || s.aged+s.backoffN >= s.ctl.agedLimit() {
 		return false
 	}
-	if s.ctl.load(s.connected.len()+s.probing, s.fresh, s.aged+s.backoffN) >= s.ctl.window() {
+	half := max(2, s.ctl.window()/2)
+	if s.connected.len()+s.fresh < min(s.kwait, half) {
+		return true
+	}
+	if half < s.kwait {
 		s.ctl.limited(now)
-		return false
 	}
-	return true
+	return false
+}
+
+// canProbe reports whether a connected target may take a probe slot: fewer probes than the
+// congestion window run (the probe slots themselves are the workers).
+func (s *stage) canProbe(now time.Time) bool {
+	if s.probing < s.ctl.window() {
+		return true
+	}
+	s.ctl.limited(now)
+	return false
 }
 
 // admit takes targets and starts their first attempt while the limits allow.
@@ -406,8 +437,9 @@ func (s *stage) startAttempt(now time.Time, p *pending) {
 		return
 	}
 	s.fresh++
+	s.maxPending = max(s.maxPending, s.fresh+s.aged)
 	heap.Push(&s.tm, stageTimer{at: deadline, slot: p.slot, gen: p.gen, kind: timerDeadline})
-	if age := now.Add(agedAfter); age.Before(deadline) {
+	if age := now.Add(s.ctl.agedAfter()); age.Before(deadline) {
 		heap.Push(&s.tm, stageTimer{at: age, slot: p.slot, gen: p.gen, kind: timerAge})
 	}
 }
@@ -480,14 +512,16 @@ func (s *stage) ended(now time.Time, p *pending, conn net.Conn, err error) {
 		if p.aged {
 			s.ctl.agedOutcome(true)
 		}
-		s.ctl.outcome(now, slowConnectSign(conn, latency))
+		s.ctl.connected(now, latency, slowConnectSign(conn, latency))
 		p.fc.conn = conn
 		p.state = pendConnected
 		s.connected.push(p)
 		return
 	}
 	if isTimeout(err) {
-		s.ctl.agedOutcome(false)
+		if p.aged {
+			s.ctl.agedOutcome(false)
+		}
 		if p.attempt < s.attempts && !s.aborted {
 			wait := s.backoff << min(p.attempt-1, 10)
 			if at := now.Add(wait); at.Before(s.hostDeadline(p)) {

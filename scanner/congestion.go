@@ -9,44 +9,67 @@ import (
 // Congestion control of the connect-ahead stage.
 //
 // A sweep cannot tell an address that drops SYNs (filtered) from a live server whose accept
-// queue is full: both leave a connect pending. It can tell afterwards, in aggregate: a connect
-// that succeeds only after the kernel retransmitted its SYN (after about a second on Linux, whose
-// initial SYN retransmission timeout is 1 s) was to a live server that dropped the first SYN, and
-// a host that accepted the connection and then did not answer (io-timeout) or reset it was live
-// and overloaded. The window below bounds the live-looking work in flight: connected hosts
-// (waiting for a probe slot or being probed), connects younger than agedAfter, and connects older
-// than that weighted by the share of such connects that turned out to reach a live server. It is
-// halved when the share of overload signs among recent live-looking outcomes passes
-// overloadShare, and, while it is what limits the admissions, grows by one per clean outcome (a
-// connect that completed promptly, a host that answered). Refused connects and connects to filtered addresses are no sign either way: a
-// sweep over mostly empty address space keeps its pace, and one overloaded server slows only the
-// work that reaches it (and everything else by the same factor, which is the price of not knowing
-// which addresses share a server).
+// queue is full: both leave a connect pending. It can tell afterwards, in aggregate, from the
+// live hosts it reaches:
+//
+//   - a connect that succeeded only after the kernel retransmitted its SYN (after a second on
+//     Linux) reached a server whose accept queue was full: the server is saturated, working as
+//     fast as it can, and more work at once would only queue (a saturation sign);
+//   - a host that accepted the connection and then did not answer within its deadline
+//     (io-timeout) or reset it, or whose later connection timed out, was given more than it
+//     could do: the work it did for that host was wasted and the host must be probed again (an
+//     overload sign).
+//
+// A host that answered is a clean outcome. Connects that completed at once (the kernel completes
+// them whether or not the server keeps up), refused connects and connects that never complete are
+// no outcome, so a sweep of mostly empty space is not slowed by them.
+//
+// The window W bounds the probes running at once (a connected host waits for a probe slot while
+// W hosts are being probed) and, with half of it, the connects that may soon reach a live server
+// (connected hosts waiting for a probe slot, and fresh connects: younger than a few connect round
+// trips, see agedAfter). Older connects are bounded apart, by a cap that grows by one for each
+// aged connect that times out and shrinks by two for each that connects after all: against
+// filtered addresses thousands wait side by side, against a server whose accept queue is full
+// few do. While W is what limits the stage and the last epoch showed no saturation, each clean
+// outcome adds one to W until the first decrease (slow start) and one per window after it; W is
+// halved when overload signs pass overloadShare of an epoch's outcomes, at most once per
+// decreaseHold. A saturated server is kept saturated (that is its best throughput: Samba, for
+// one, completes more hosts per second with more sessions at once, until they start to time
+// out), and only a server that wastes work is given less. One overloaded server among many
+// healthy ones slows the whole sweep by the same factor: the price of not knowing which addresses
+// share a server.
 const (
-	// agedAfter is when a pending connect stops counting as fully live-looking (it then counts
-	// with the estimated share of aged connects that reach a live server): a live server that is
-	// not overloaded answers a SYN within a round trip. On a network where round trips are
-	// longer, connects to live hosts age too and the estimate learns that they connect.
-	agedAfter = 200 * time.Millisecond
-	// slowConnect is the connect latency from which a successful connect counts as an overload
-	// sign (its first SYN went unanswered).
+	// initialWindow is where a window starts (slow start: each clean outcome adds one while the
+	// window limits, so a healthy network reaches the probe slots after a few round trips).
+	initialWindow = 16
+	// slowConnect is the connect latency from which a successful connect may be an overload sign
+	// (Linux retransmits an unanswered SYN after 1 s; see slowConnectSign).
 	slowConnect = 900 * time.Millisecond
-	// overloadShare is the share of overload signs among an epoch's live-looking outcomes above
-	// which the window is halved.
-	overloadShare = 0.10
-	// epochEvents and epochMin close an epoch: at least epochEvents outcomes, or epochMax
-	// elapsed with at least epochMinEvents.
+	// overloadShare is the share of overload signs among an epoch's outcomes above which the
+	// window is halved, and saturationShare the share of saturation signs from which it stops
+	// growing.
+	overloadShare   = 0.10
+	saturationShare = 0.10
+	// An epoch closes after epochEvents outcomes, or after epochMax with epochMinEvents.
 	epochEvents    = 32
 	epochMinEvents = 4
 	epochMax       = time.Second
 	// decreaseHold is the least time between two decreases: the effect of a smaller window shows
-	// only once the connects made under the larger one have ended.
+	// only once the work started under the larger one has ended.
 	decreaseHold = time.Second
-	// limitedRecently is how long after the window last limited an admission a clean outcome
-	// still grows it.
+	// limitedRecently is how long after the window last limited the stage a clean outcome still
+	// grows it.
 	limitedRecently = time.Second
-	// agedAlpha is the weight of one outcome of an aged connect in the live estimate.
-	agedAlpha = 1.0 / 16
+	// An aged connect that times out lets agedGrow more connects age; one that connects after
+	// all (its server's accept queue was full) lets agedShrink fewer.
+	agedGrow   = 1
+	agedShrink = 2
+	// A connect ages after agedRTTs times the smoothed latency of clean connects, within
+	// [agedMin, agedMax]; agedInitial until a connect completed.
+	agedRTTs    = 4
+	agedMin     = 10 * time.Millisecond
+	agedMax     = time.Second
+	agedInitial = 200 * time.Millisecond
 )
 
 // Congestion is the congestion window of the connect-ahead stage (see Config.Congestion). Its
@@ -54,102 +77,148 @@ const (
 // stage's loop owns it while it runs); times are passed in, so it is tested without sleeping.
 type Congestion struct {
 	w, min, max float64
-	// agedLive estimates the share of aged connects that reach a live server (an exponentially
-	// weighted average of their outcomes: 1 connected, 0 timed out).
-	agedLive float64
+	ssthresh    float64 // slow start (one more per clean outcome) below, one more per window above
+	// agedCap bounds the aged connects, within [agedLo, agedHi]; 0 until a run sets it.
+	agedCap, agedLo, agedHi float64
+	// srtt is the smoothed latency of clean connects (0 until the first).
+	srtt time.Duration
 
-	limitedAt  time.Time // when the window last stood in the way of an admission
-	good, bad  int       // outcomes in the current epoch
-	epochStart time.Time // zero until the first outcome
-	holdUntil  time.Time // no decrease before
-	decreases  uint64    // halvings so far
-	signs      uint64    // overload signs so far
-	outcomes   uint64    // live-looking outcomes so far
+	limitedAt       time.Time // when the window last limited the stage
+	good, slow, bad int       // outcomes in the current epoch: clean, saturation and overload signs
+	saturated       bool      // the last epoch showed saturation: no growth
+	epochStart      time.Time // zero until the first outcome
+	holdUntil       time.Time // no decrease before
+	decreases       uint64    // halvings so far
+	signs           uint64    // overload signs so far
+	slowSigns       uint64    // saturation signs so far
+	outcomes        uint64    // outcomes so far
 }
 
 // NewCongestion returns a congestion window for a sweep: give it to the Run of the pass and to
-// the RunTargets of its rechecks, so that they start from what the pass learned. Its size is set
-// by the first run that uses it.
+// the RunTargets of its rechecks, so that they start from what the pass learned.
 func NewCongestion() *Congestion {
-	return &Congestion{agedLive: 1} // until connects age out, assume they reach a live server
+	return &Congestion{w: initialWindow, min: 2, max: DefaultConcurrency, ssthresh: math.Inf(1)}
 }
 
-// init sizes a window that no run has used yet: initial, kept within [lo, hi].
-func (c *Congestion) init(initial, lo, hi int) {
-	if c.max > 0 {
-		return
-	}
-	lo = max(lo, 1)
-	hi = max(hi, lo)
-	c.w, c.min, c.max = float64(min(max(initial, lo), hi)), float64(lo), float64(hi)
+// bound keeps the window within [2, hi] (hi: the probe slots of the run that uses it).
+func (c *Congestion) bound(hi int) {
+	c.max = float64(max(hi, 2))
+	c.w = min(max(c.w, c.min), c.max)
 }
 
 // window returns the current window.
 func (c *Congestion) window() int { return int(c.w) }
 
+// agedAfter returns how long a connect counts as fresh.
+func (c *Congestion) agedAfter() time.Duration {
+	if c.srtt == 0 {
+		return agedInitial
+	}
+	return min(max(agedRTTs*c.srtt, agedMin), agedMax)
+}
+
+// boundAged keeps the aged connects' cap within [lo, hi], starting at initial when no run has
+// set it yet.
+func (c *Congestion) boundAged(initial, lo, hi int) {
+	c.agedLo, c.agedHi = float64(lo), float64(max(hi, lo))
+	if c.agedCap == 0 {
+		c.agedCap = float64(initial)
+	}
+	c.agedCap = min(max(c.agedCap, c.agedLo), c.agedHi)
+}
+
+// agedLimit returns how many connects may be aged at once.
+func (c *Congestion) agedLimit() int { return int(c.agedCap) }
+
 // CongestionStats is what a congestion window saw.
 type CongestionStats struct {
-	Window    int     // the window now
-	Outcomes  uint64  // live-looking outcomes
-	Signs     uint64  // of which overload signs
-	Decreases uint64  // halvings of the window
-	AgedLive  float64 // estimated share of aged connects that reach a live server
+	Window     int    // the window now
+	Outcomes   uint64 // live-looking outcomes
+	Signs      uint64 // of which overload signs (io-timeouts, resets, connects of live hosts that timed out)
+	Saturation uint64 // and saturation signs (connects whose SYN was retransmitted)
+	Decreases  uint64 // halvings of the window
+	AgedCap    int    // how many connects may be aged at once
 }
 
 // Stats returns what the window saw so far.
 func (c *Congestion) Stats() CongestionStats {
-	return CongestionStats{Window: c.window(), Outcomes: c.outcomes, Signs: c.signs, Decreases: c.decreases, AgedLive: c.agedLive}
+	return CongestionStats{Window: c.window(), Outcomes: c.outcomes, Signs: c.signs, Saturation: c.slowSigns,
+		Decreases: c.decreases, AgedCap: c.agedLimit()}
 }
 
-// load returns the live-looking work in flight: connected hosts, fresh connects, and aged ones
-// weighted by the estimate that they reach a live server (rounded up, so that one aged connect to
-// a server known to be overloaded counts).
-func (c *Congestion) load(connected, fresh, aged int) int {
-	return connected + fresh + int(math.Ceil(c.agedLive*float64(aged)))
-}
-
-// agedOutcome records how a connect that had aged ended: connected (late) or not.
+// agedOutcome records how a connect that had aged ended: connected after all (its server's
+// accept queue was full: aged connects may be reaching live servers, fewer may wait) or timed out
+// (nothing answers there: more may wait).
 func (c *Congestion) agedOutcome(connected bool) {
-	x := 0.0
 	if connected {
-		x = 1
+		c.agedCap = max(c.agedLo, c.agedCap-agedShrink)
+	} else {
+		c.agedCap = min(c.agedHi, c.agedCap+agedGrow)
 	}
-	c.agedLive += agedAlpha * (x - c.agedLive)
 }
 
-// limited records that the window is what keeps the stage from admitting more targets. The
-// window grows only while it limits: a sweep held back by its probe slots or its connected
-// queue (a healthy network, where every connect completes at once) keeps the window where it
-// is, instead of growing it to a size that would let thousands of connects go out at once.
+// connected records a successful connect that took latency, slow when its SYN was
+// retransmitted (a saturation sign). A prompt connect is no outcome: the kernel completes it
+// whether or not the server keeps up (it only feeds the latency estimate).
+func (c *Congestion) connected(now time.Time, latency time.Duration, slow bool) {
+	if slow {
+		c.outcome(now, outcomeSaturated)
+		return
+	}
+	if c.srtt == 0 {
+		c.srtt = latency
+	} else {
+		c.srtt += (latency - c.srtt) / 8
+	}
+}
+
+// limited records that the window is what keeps the stage from starting a probe or admitting a
+// target. The window grows only while it limits: a sweep held back by its probe slots (a healthy
+// network) keeps its window where it is.
 func (c *Congestion) limited(now time.Time) { c.limitedAt = now }
 
-// outcome records one live-looking outcome: an overload sign (a slow connect, a host that
-// stopped answering or reset the connection, a probe's own connect that timed out) or a clean
-// one.
-func (c *Congestion) outcome(now time.Time, overload bool) {
+// Outcome kinds.
+const (
+	outcomeClean     = iota // a connect that completed at once, a host that answered
+	outcomeSaturated        // a connect whose SYN was retransmitted
+	outcomeOverload         // a host that stopped answering or reset, a later connect that timed out
+)
+
+// outcome records one live-looking outcome.
+func (c *Congestion) outcome(now time.Time, kind int) {
 	c.outcomes++
-	if overload {
+	switch kind {
+	case outcomeOverload:
 		c.bad++
 		c.signs++
-	} else {
+	case outcomeSaturated:
+		c.slow++
+		c.slowSigns++
+	default:
 		c.good++
-		if !c.limitedAt.IsZero() && now.Sub(c.limitedAt) < limitedRecently {
-			c.w = min(c.max, c.w+1)
+		if !c.saturated && c.slow == 0 && c.bad == 0 && !c.limitedAt.IsZero() && now.Sub(c.limitedAt) < limitedRecently {
+			if c.w < c.ssthresh {
+				c.w = min(c.max, c.w+1)
+			} else {
+				c.w = min(c.max, c.w+1/c.w)
+			}
 		}
 	}
 	if c.epochStart.IsZero() {
 		c.epochStart = now
 	}
-	n := c.good + c.bad
+	n := c.good + c.slow + c.bad
 	if n < epochEvents && (now.Sub(c.epochStart) < epochMax || n < epochMinEvents) {
 		return
 	}
 	if float64(c.bad) > overloadShare*float64(n) && !now.Before(c.holdUntil) {
 		c.w = max(c.min, c.w/2)
+		c.ssthresh = c.w
 		c.holdUntil = now.Add(decreaseHold)
 		c.decreases++
 	}
-	c.good, c.bad, c.epochStart = 0, 0, now
+	c.saturated = c.bad > 0 || float64(c.slow) > saturationShare*float64(n)
+	c.good, c.slow, c.bad, c.epochStart = 0, 0, 0, now
 }
 
 // slowConnectSign reports whether a connect that took latency to succeed is an overload sign:

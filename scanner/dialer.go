@@ -49,9 +49,9 @@ type Dialer struct {
 //
 // When the scheduler's connect-ahead stage already connected to addr for this target
 // (Config.ConnectAhead), the first DialContext for addr returns that connection, or the error
-// of that attempt, instead of dialing again; a later connect for the same host that is slow
-// (about a second: its SYN was dropped) or times out counts as an overload sign for the stage's
-// congestion window.
+// of that attempt, instead of dialing again; a later connect for the same host that times out,
+// or whose SYN was retransmitted, counts as a sign of overload, or of saturation, for the stage's
+// congestion window (see Congestion).
 func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	if fc := takeFirstConn(ctx, addr); fc != nil {
 		return fc.conn, fc.err
@@ -92,11 +92,16 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 		}
 		t0 := time.Now()
 		c, err := dial(ctx, network, addr)
-		if fc := hostFirstConn(ctx); fc != nil && fc.conn != nil &&
-			((err == nil && slowConnectSign(c, time.Since(t0))) || (err != nil && isTimeout(err) && ctx.Err() == nil)) {
-			// A later connection of a host that connect-ahead found live was slow or timed out:
-			// the server is falling behind.
-			fc.overload.Store(true)
+		if fc := hostFirstConn(ctx); fc != nil && fc.conn != nil {
+			// A later connection of a host that connect-ahead found live: one that timed out
+			// means the server is falling behind, one whose SYN was retransmitted that it is
+			// saturated.
+			switch {
+			case err == nil && slowConnectSign(c, time.Since(t0)):
+				fc.slow.Store(true)
+			case err != nil && isTimeout(err) && ctx.Err() == nil:
+				fc.overload.Store(true)
+			}
 		}
 		if err == nil {
 			return c, nil

@@ -209,7 +209,7 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 				for h := range handoff {
 					one(h.t, h.fc)
 					finished()
-					done <- hostDone{overload: h.fc.overload.Load()}
+					done <- hostDone{overload: h.fc.overload.Load(), slow: h.fc.slow.Load()}
 				}
 			})
 		}
@@ -259,14 +259,15 @@ const resultWorkers = 4
 
 // firstConn is a target's first connection (or the error of the attempt), made by the
 // connect-ahead stage and handed to the probe through its context. overload is set during the
-// probe when the host showed overload (ReportOverload, or a later connect of the probe that was
-// slow or timed out).
+// probe when the host showed overload (ReportOverload, or a later connect of the probe that
+// timed out), slow when a later connect had its SYN retransmitted.
 type firstConn struct {
 	addr     string
 	conn     net.Conn
 	err      error
 	taken    bool
 	overload atomic.Bool
+	slow     atomic.Bool
 }
 
 type firstConnKey struct{}

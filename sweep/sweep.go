@@ -207,8 +207,9 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 // The first round probes every held target once more (with connect-ahead, making the connect
 // attempts the pass deferred). Another round, after a pause that doubles each time, is made for
 // the targets still failing only while the previous round looked like an overloaded server: some
-// targets that had failed answered this time, and the round itself saw overload signs (slow
-// connects, hosts that stopped answering; without connect-ahead, any answer counts). Addresses
+// targets that had failed answered this time, and the round itself saw signs of overload or
+// saturation (connects whose SYN was retransmitted, hosts that stopped answering; without
+// connect-ahead, any answer counts). Addresses
 // that drop SYNs therefore cost one round; a server that keeps falling behind is given up to
 // MaxRecheckRounds.
 func recheckRounds(dispatch, abort context.Context, sc scanner.Config, held []item, attempts int,
@@ -271,7 +272,8 @@ func recheckRounds(dispatch, abort context.Context, sc scanner.Config, held []it
 		}
 		overload := true
 		if rc.Congestion != nil {
-			overload = rc.Congestion.Stats().Signs > before.Signs
+			after := rc.Congestion.Stats()
+			overload = after.Signs > before.Signs || after.Saturation > before.Saturation
 		}
 		if dbg := os.Getenv("SMBSWEEP_DEBUG_AHEAD"); dbg != "" {
 			if f, err := os.OpenFile(dbg, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
