@@ -185,6 +185,18 @@ func (c *Conn) Close() error {
 	return err
 }
 
+// Release returns the connection's buffer to the pool while the connection stays open but is
+// left idle for a while (a probe that turns to another connection, e.g. the SMB1 stage's own,
+// between two requests on this one). The last frame returned by ReadFrame, Call or Buffer is no
+// longer valid afterwards. Bytes that arrived ahead of the next frame are kept; the next Buffer,
+// ReadFrame or Call takes a buffer again.
+func (c *Conn) Release() {
+	if c.r < c.w {
+		c.setAside(c.r)
+	}
+	c.release()
+}
+
 // take gets a buffer from the pool.
 func (c *Conn) take() {
 	c.bufp = bufPool.Get().(*[]byte)

@@ -169,8 +169,8 @@ func TestReadAheadStream(t *testing.T) {
 }
 
 // TestSurplusAcrossCalls: a reply followed at once by an unsolicited notification and a
-// keep-alive; the next Call sends its request (the buffer is rewritten) and must still see
-// them, skip them, and match its own reply.
+// keep-alive; the next Call sends its request (the buffer is rewritten, or was released in
+// between) and must still see them, skip them, and match its own reply.
 func TestSurplusAcrossCalls(t *testing.T) {
 	forPaths(t, func(t *testing.T, newConn func(context.Context, net.Conn, Options) *Conn) {
 		nc := peer(t, func(c net.Conn) {
@@ -204,6 +204,12 @@ func TestSurplusAcrossCalls(t *testing.T) {
 			}
 			if r.Header.MessageID != uint64(i) || r.Msg[len(r.Msg)-1] != byte(i) {
 				t.Fatalf("call %d: reply to message %d", i, r.Header.MessageID)
+			}
+			if i%2 == 1 { // idle between requests: no buffer, the bytes read ahead kept
+				c.Release()
+				if c.buf != nil || len(c.pend) == 0 {
+					t.Fatalf("after Release: buffer %d bytes, %d bytes set aside", len(c.buf), len(c.pend))
+				}
 			}
 		}
 	})
