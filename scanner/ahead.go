@@ -26,8 +26,6 @@ import (
 // by the stage (sockets), at most kwait connected targets waiting for a probe slot, and the
 // congestion window (congestion.go) over the live-looking work in flight.
 
-var debugAhead = os.Getenv("SMBSWEEP_DEBUG_AHEAD")
-
 // pendState is where a target held by the stage is.
 type pendState uint8
 
@@ -180,7 +178,7 @@ type hostDone struct{ overload, slow bool }
 func newStage(base context.Context, cfg Config, conc int, hostTimeout time.Duration) *stage {
 	s := &stage{
 		ahead:       cfg.ConnectAhead,
-		kwait:       max(16, min(cfg.ConnectAhead, conc/4)),
+		kwait:       max(16, min(cfg.ConnectAhead, max(64, conc/4))),
 		attempts:    1,
 		connTimeout: DefaultConnectTimeout,
 		hostTimeout: hostTimeout,
@@ -236,19 +234,7 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 	events := s.conn.completions()
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	var dbg *os.File
-	if debugAhead != "" {
-		dbg, _ = os.OpenFile(debugAhead, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		defer dbg.Close()
-	}
-	lastDbg := time.Now()
 	for {
-		if dbg != nil && time.Since(lastDbg) >= time.Second {
-			lastDbg = time.Now()
-			st := s.ctl.Stats()
-			fmt.Fprintf(dbg, "ahead %s w=%d fresh=%d aged=%d backoff=%d conn=%d probing=%d failq=%d held=%d agedCap=%d signs=%d+%d/%d dec=%d\n",
-				lastDbg.Format("15:04:05"), st.Window, s.fresh, s.aged, s.backoffN, s.connected.len(), s.probing, s.failed.len(), s.held, st.AgedCap, st.Signs, st.Saturation, st.Outcomes, st.Decreases)
-		}
 		now := time.Now()
 		// Completions that already arrived go before timers: when the loop runs late (a busy
 		// machine), a connect that completed in time must not be aged or timed out.
@@ -340,13 +326,15 @@ func (s *stage) nextWake() (time.Time, bool) {
 }
 
 // canAdmit reports whether one more target may be admitted: the stage holds fewer than
-// ConnectAhead targets, fewer aged connects (and connects waiting to retry) than the congestion
+// ConnectAhead targets with a socket (and fewer than ConnectAhead failed ones waiting for a
+// result worker), fewer aged connects (and connects waiting to retry) than the congestion
 // control allows, and the connects that may soon reach a live server (connected targets waiting
 // for a probe slot, and fresh connects) are fewer than kwait and half the congestion window (a
 // server keeps up with the window's probes, and its accept queue need not hold many connections
 // beyond them). When the window is what stands in the way, it is told so (Congestion.limited).
 func (s *stage) canAdmit(now time.Time) bool {
-	if !s.admitting || s.exhausted || s.held >= s.ahead || s.aged+s.backoffN >= s.ctl.agedLimit() {
+	if !s.admitting || s.exhausted || s.held-s.failed.len() >= s.ahead || s.failed.len() >= s.ahead ||
+		s.aged+s.backoffN >= s.ctl.agedLimit() {
 		return false
 	}
 	half := max(2, s.ctl.window()/2)

@@ -62,8 +62,8 @@ const (
 	limitedRecently = time.Second
 	// An aged connect that times out lets agedGrow more connects age; one that connects after
 	// all (its server's accept queue was full) lets agedShrink fewer.
-	agedGrow   = 1
-	agedShrink = 2
+	agedGrow   = 2
+	agedShrink = 4
 	// A connect ages after agedRTTs times the smoothed latency of clean connects, within
 	// [agedMin, agedMax]; agedInitial until a connect completed.
 	agedRTTs    = 4
@@ -77,6 +77,7 @@ const (
 // stage's loop owns it while it runs); times are passed in, so it is tested without sleeping.
 type Congestion struct {
 	w, min, max float64
+	bounded     bool    // max was set by a run
 	ssthresh    float64 // slow start (one more per clean outcome) below, one more per window above
 	// agedCap bounds the aged connects, within [agedLo, agedHi]; 0 until a run sets it.
 	agedCap, agedLo, agedHi float64
@@ -100,9 +101,13 @@ func NewCongestion() *Congestion {
 	return &Congestion{w: initialWindow, min: 2, max: DefaultConcurrency, ssthresh: math.Inf(1)}
 }
 
-// bound keeps the window within [2, hi] (hi: the probe slots of the run that uses it).
+// bound keeps the window within [2, hi], hi being the probe slots of the first run that uses
+// it (a recheck with fewer probe slots keeps the pass's bound: its probe slots limit it anyway,
+// and the window also sizes how many connects it makes at once).
 func (c *Congestion) bound(hi int) {
-	c.max = float64(max(hi, 2))
+	if !c.bounded {
+		c.max, c.bounded = float64(max(hi, 2)), true
+	}
 	c.w = min(max(c.w, c.min), c.max)
 }
 

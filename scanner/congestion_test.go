@@ -19,6 +19,11 @@ func TestCongestionWindow(t *testing.T) {
 	}
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 
+	// A later run with fewer probe slots (a recheck) keeps the first run's bound.
+	c.bound(8)
+	if c.max != 64 {
+		t.Fatalf("bound %v after a second run, want the first run's 64", c.max)
+	}
 	// Not limited: clean outcomes leave the window alone.
 	for i := range 10 {
 		c.outcome(at(i), outcomeClean)
@@ -134,7 +139,7 @@ func TestCongestionWindow(t *testing.T) {
 }
 
 // TestCongestionAgedCap: the cap on aged connects starts where the first run puts it, grows by
-// one per aged connect that times out and shrinks by two per aged connect that connects after
+// two per aged connect that times out and shrinks by four per aged connect that connects after
 // all, within its bounds; a later run (a recheck) keeps what the first learned.
 func TestCongestionAgedCap(t *testing.T) {
 	c := NewCongestion()
@@ -142,17 +147,17 @@ func TestCongestionAgedCap(t *testing.T) {
 	if got := c.agedLimit(); got != 1024 {
 		t.Fatalf("initial aged cap %d, want 1024", got)
 	}
-	for range 1000 {
+	for range 500 {
 		c.agedOutcome(false)
 	}
 	if got := c.agedLimit(); got != 2024 {
-		t.Fatalf("aged cap %d after 1000 timeouts, want 2024", got)
+		t.Fatalf("aged cap %d after 500 timeouts, want 2024", got)
 	}
 	for range 10 {
 		c.agedOutcome(true)
 	}
-	if got := c.agedLimit(); got != 2004 {
-		t.Fatalf("aged cap %d after 10 late connects, want 2004", got)
+	if got := c.agedLimit(); got != 1984 {
+		t.Fatalf("aged cap %d after 10 late connects, want 1984", got)
 	}
 	for range 5000 {
 		c.agedOutcome(true)

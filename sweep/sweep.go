@@ -6,8 +6,6 @@ package sweep
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -165,16 +163,6 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	}
 	started := time.Now()
 	stats := scanner.Run(dispatch, abort, sc, cfg.Targets, probe, onPanic, emit)
-	if dbg := os.Getenv("SMBSWEEP_DEBUG_AHEAD"); dbg != "" {
-		cnt := map[probes.Status]int{}
-		for _, it := range held {
-			cnt[it.r.Status]++
-		}
-		if f, err := os.OpenFile(dbg, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
-			fmt.Fprintf(f, "pass over %s: held %v\n", time.Now().Format("15:04:05"), cnt)
-			f.Close()
-		}
-	}
 	held = recheckRounds(dispatch, abort, sc, held, recheckAttempts, recheck, probe, onPanic, write)
 	for _, it := range held {
 		write(it)
@@ -274,12 +262,6 @@ func recheckRounds(dispatch, abort context.Context, sc scanner.Config, held []it
 		if rc.Congestion != nil {
 			after := rc.Congestion.Stats()
 			overload = after.Signs > before.Signs || after.Saturation > before.Saturation
-		}
-		if dbg := os.Getenv("SMBSWEEP_DEBUG_AHEAD"); dbg != "" {
-			if f, err := os.OpenFile(dbg, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err == nil {
-				fmt.Fprintf(f, "round %d over %s: %d targets, %d recovered, overload %v\n", round, time.Now().Format("15:04:05"), len(targets), recovered, overload)
-				f.Close()
-			}
 		}
 		if recovered == 0 || !overload {
 			break
