@@ -1,7 +1,6 @@
 package ntlmssp
 
 import (
-	"crypto/hmac"
 	"crypto/md5"
 	"crypto/rc4"
 	"crypto/subtle"
@@ -59,19 +58,43 @@ func NTOWFv2FromHash(ntHash Key, user, domain string) Key {
 	var stack [256]byte
 	b := appendUTF16Upper(stack[:0], user)
 	b = wire.AppendUTF16LE(b, domain)
-	mac := hmac.New(md5.New, ntHash[:])
-	mac.Write(b)
-	var k Key
-	mac.Sum(k[:0])
-	return k
+	return hmacMD5(ntHash[:], b)
 }
 
+// hmacMD5 returns HMAC-MD5(key, parts[0] || parts[1] || ...) (RFC 2104): MD5((K ^ opad) ||
+// MD5((K ^ ipad) || message)), with K the key zero-padded to the 64-byte MD5 block (a longer key
+// is replaced by its MD5 first). It is crypto/hmac written out so that nothing is allocated:
+// hmac.New puts its two digests and pads on the heap, while md5.New is inlined here and its
+// digest, used only through the concrete type the compiler sees, stays on the stack
+// (TestHMACMD5NoAlloc guards this).
 func hmacMD5(key []byte, parts ...[]byte) (out Key) {
-	mac := hmac.New(md5.New, key)
-	for _, p := range parts {
-		mac.Write(p)
+	const blockSize = 64
+	var pad [blockSize]byte
+	if len(key) > blockSize {
+		sum := md5.Sum(key)
+		copy(pad[:], sum[:])
+	} else {
+		copy(pad[:], key)
 	}
-	mac.Sum(out[:0])
+	for i := range pad {
+		pad[i] ^= 0x36 // ipad
+	}
+	inner := md5.New()
+	inner.Write(pad[:])
+	for _, p := range parts {
+		inner.Write(p)
+	}
+	var innerSum [md5.Size]byte
+	inner.Sum(innerSum[:0])
+	for i := range pad {
+		pad[i] ^= 0x36 ^ 0x5c // undo ipad, apply opad
+	}
+	outer := md5.New()
+	outer.Write(pad[:])
+	outer.Write(innerSum[:])
+	outer.Sum(out[:0])
+	clear(pad[:])
+	clear(innerSum[:])
 	return out
 }
 
