@@ -110,7 +110,7 @@ func (s *Session) enumShares(ctx context.Context, r *Result, identity string) er
 		host = s.Target.Addr.String()
 	}
 	req := dcerpc.NetShareEnumRequest{ServerName: `\\` + host}
-	stub := make([]byte, 0, 8<<10)
+	stub := make([]byte, 0, 512) // Samba's reply for a handful of shares is about 400 bytes; more grows it
 	var ra dcerpc.Reassembler
 	ra.Reset(stub, 2, maxShareEnumBytes)
 	out, err = s.transceive(ctx, tid, pipe, req.AppendPDU(buf[:0], 2, 0))

@@ -159,20 +159,26 @@ type stage struct {
 	fresh, aged, backoffN int // attempts in progress by age, and targets in backoff
 	connected, failed     queue
 	probing               int
-	held                  int // every target held: connecting, backoff, connected or failed
+	workers, maxWorkers   int    // probe workers started so far, and at most
+	spawn                 func() // starts one more probe worker
+	held                  int    // every target held: connecting, backoff, connected or failed
 	peeked                *Target
 	exhausted             bool
 	admitting             bool
 	aborted               bool
 	nextToken             time.Time // the limiter's next token, when waiting for one
 	maxPending            int       // most attempts in progress at once (tests)
+	maxProbing            int       // most probes at once (tests)
 }
 
 // stageDone, when set (tests), is called with the stage when its run ends.
 var stageDone func(*stage)
 
 // hostDone is a probe worker's report that a connected target's probe finished.
-type hostDone struct{ overload, slow bool }
+type hostDone struct {
+	overload, slow bool
+	took           time.Duration // from handoff to the end of the probe
+}
 
 // newStage sets the stage up for one pool run.
 func newStage(base context.Context, cfg Config, conc int, hostTimeout time.Duration) *stage {
@@ -214,6 +220,7 @@ func newStage(base context.Context, cfg Config, conc int, hostTimeout time.Durat
 		s.ctl = NewCongestion()
 	}
 	s.ctl.bound(conc)
+	s.ctl.setDeadline(hostTimeout)
 	// Aged connects start bounded by an eighth of ConnectAhead (at least four times kwait): a
 	// sweep of filtered space soon earns the rest, an overloaded server is not sent thousands of
 	// SYNs before the first of them tell.
@@ -223,9 +230,13 @@ func newStage(base context.Context, cfg Config, conc int, hostTimeout time.Durat
 
 // run runs the stage until every target it admitted was handed on and every connected target's
 // probe finished. nextTarget, started and running are the pool's; handoff goes to the probe
-// workers, fail to the result workers, done comes back from the probe workers.
+// workers, fail to the result workers, done comes back from the probe workers. Probe workers
+// are started by spawn as they are needed, up to maxWorkers: a worker is started when a connected
+// target may be probed and every worker started so far is busy, so the goroutines (and their
+// stacks) follow the probes the congestion window lets run at once, not the probe slots.
 func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, bool), started func(),
-	handoff, fail chan<- handed, done <-chan hostDone) {
+	handoff, fail chan<- handed, done <-chan hostDone, spawn func(), maxWorkers int) {
+	s.spawn, s.maxWorkers = spawn, maxWorkers
 	defer s.conn.close()
 	if stageDone != nil {
 		defer stageDone(s)
@@ -258,6 +269,10 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 			hv, fv  handed
 		)
 		if s.connected.len() > 0 && (s.aborted || s.canProbe(now)) {
+			if s.workers <= s.probing && s.workers < s.maxWorkers {
+				s.workers++
+				s.spawn()
+			}
 			p := s.connected.peek()
 			hc, hv = handoff, handed{p.t, p.fc}
 		}
@@ -275,6 +290,7 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 			s.connected.pop()
 			s.held--
 			s.probing++
+			s.maxProbing = max(s.maxProbing, s.probing)
 		case fcn <- fv:
 			s.failed.pop()
 			s.held--
@@ -292,7 +308,7 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 			case d.slow:
 				kind = outcomeSaturated
 			}
-			s.ctl.outcome(time.Now(), kind)
+			s.ctl.probed(time.Now(), kind, d.took)
 		case <-wait:
 		case <-ctxDone:
 			ctxDone = nil

@@ -422,3 +422,48 @@ func TestConnectAheadBacksOff(t *testing.T) {
 		t.Errorf("congestion %+v after refused and dropped addresses only", cs)
 	}
 }
+
+// TestConnectAheadWorkersFollowProbes: with connect-ahead, probe workers are started as probes
+// need them, not one per probe slot: a run with 1 000 probe slots over 200 live targets whose
+// window never needs more than a few dozen probes at once starts no more workers than the most
+// probes it ran at once, and its goroutines return to the baseline.
+func TestConnectAheadWorkersFollowProbes(t *testing.T) {
+	f := newFleet(t, [3]byte{127, 3, 7}, span(1, 200), nil)
+	before := runtime.NumGoroutine()
+	b := NewTargetBuilder(f.port)
+	if err := b.Add("127.3.7.1-127.3.7.200"); err != nil {
+		t.Fatal(err)
+	}
+	set, err := b.Build(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var workers, maxProbing int
+	stageDone = func(s *stage) { workers, maxProbing = s.workers, s.maxProbing }
+	defer func() { stageDone = nil }()
+	var ok atomic.Int64
+	probe := func(hctx context.Context, tg Target) aheadResult {
+		fc := takeFirstConn(hctx, tg.AddrPort().String())
+		if fc == nil || fc.err != nil {
+			return aheadResult{t: tg, class: "no connection"}
+		}
+		time.Sleep(2 * time.Millisecond)
+		fc.conn.Close()
+		ok.Add(1)
+		return aheadResult{t: tg}
+	}
+	st := Run(context.Background(), nil, Config{Concurrency: 1000, ConnectAhead: 64, HostTimeout: 10 * time.Second,
+		Dialer: &Dialer{ConnectTimeout: 2 * time.Second}}, set, probe,
+		func(tg Target, v any, _ []byte) aheadResult { return aheadResult{t: tg, class: "panic"} },
+		func(aheadResult) {})
+	if st.Completed != 200 || ok.Load() != 200 {
+		t.Fatalf("stats %+v, %d probed with their connection; want all 200", st, ok.Load())
+	}
+	if workers == 0 || workers > maxProbing+1 {
+		t.Errorf("%d probe workers started for at most %d probes at once", workers, maxProbing)
+	}
+	if workers >= 200 {
+		t.Errorf("%d probe workers for 200 targets: one per target, not per probe at once", workers)
+	}
+	checkNoLeak(t, before)
+}

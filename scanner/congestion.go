@@ -20,6 +20,12 @@ import (
 //     could do: the work it did for that host was wasted and the host must be probed again (an
 //     overload sign).
 //
+// A host that answered is a clean outcome, and how long its probe took is measured: when the
+// hosts of an epoch took, on average, more than twice as long as in the fastest epoch so far and
+// more than an eighth of the host deadline, probes are queueing (for the scanner's CPU or the
+// server's) and the window stops growing (a saturation sign: more at once would only make every
+// host wait longer, for no more hosts per second); past a quarter of the host deadline the
+// window is halved as on overload signs, before hosts start missing their deadline.
 // A host that answered is a clean outcome. Connects that completed at once (the kernel completes
 // them whether or not the server keeps up), refused connects and connects that never complete are
 // no outcome, so a sweep of mostly empty space is not slowed by them.
@@ -70,6 +76,12 @@ const (
 	agedMin     = 10 * time.Millisecond
 	agedMax     = time.Second
 	agedInitial = 200 * time.Millisecond
+	// queueFactor: an epoch whose probes took queueFactor times the fastest epoch's are queueing;
+	// queueSaturated and queueOverload are the shares of the host deadline from which that
+	// queueing stops growth and halves the window.
+	queueFactor    = 2
+	queueSaturated = 8
+	queueOverload  = 4
 )
 
 // Congestion is the congestion window of the connect-ahead stage (see Config.Congestion). Its
@@ -83,6 +95,12 @@ type Congestion struct {
 	agedCap, agedLo, agedHi float64
 	// srtt is the smoothed latency of clean connects (0 until the first).
 	srtt time.Duration
+	// deadline is the host deadline (0: unknown, no queueing signal); psum and pn are the probe
+	// times of the current epoch's clean outcomes, pbase the lowest epoch average so far.
+	deadline    time.Duration
+	psum, pbase time.Duration
+	pn          int
+	queued      uint64 // epochs that showed queueing
 
 	limitedAt       time.Time // when the window last limited the stage
 	good, slow, bad int       // outcomes in the current epoch: clean, saturation and overload signs
@@ -142,13 +160,14 @@ type CongestionStats struct {
 	Signs      uint64 // of which overload signs (io-timeouts, resets, connects of live hosts that timed out)
 	Saturation uint64 // and saturation signs (connects whose SYN was retransmitted)
 	Decreases  uint64 // halvings of the window
+	Queued     uint64 // epochs whose probes queued (see Congestion)
 	AgedCap    int    // how many connects may be aged at once
 }
 
 // Stats returns what the window saw so far.
 func (c *Congestion) Stats() CongestionStats {
 	return CongestionStats{Window: c.window(), Outcomes: c.outcomes, Signs: c.signs, Saturation: c.slowSigns,
-		Decreases: c.decreases, AgedCap: c.agedLimit()}
+		Decreases: c.decreases, Queued: c.queued, AgedCap: c.agedLimit()}
 }
 
 // agedOutcome records how a connect that had aged ended: connected after all (its server's
@@ -189,6 +208,35 @@ const (
 	outcomeOverload         // a host that stopped answering or reset, a later connect that timed out
 )
 
+// setDeadline tells the window the host deadline, which scales the queueing signal.
+func (c *Congestion) setDeadline(d time.Duration) { c.deadline = d }
+
+// probed records a host whose probe ended after took: kind as for outcome; a clean outcome's
+// probe time feeds the queueing signal.
+func (c *Congestion) probed(now time.Time, kind int, took time.Duration) {
+	if kind == outcomeClean && took > 0 {
+		c.psum += took
+		c.pn++
+	}
+	c.outcome(now, kind)
+}
+
+// queueing returns what the probe times of the epoch now closing say: saturated (probes queue,
+// do not grow) and overloaded (they queue near the host deadline, decrease).
+func (c *Congestion) queueing() (saturated, overloaded bool) {
+	if c.pn == 0 || c.deadline <= 0 {
+		return false, false
+	}
+	avg := c.psum / time.Duration(c.pn)
+	if c.pbase == 0 || avg < c.pbase {
+		c.pbase = avg
+	}
+	if avg <= queueFactor*c.pbase {
+		return false, false
+	}
+	return avg > c.deadline/queueSaturated, avg > c.deadline/queueOverload
+}
+
 // outcome records one live-looking outcome.
 func (c *Congestion) outcome(now time.Time, kind int) {
 	c.outcomes++
@@ -216,14 +264,19 @@ func (c *Congestion) outcome(now time.Time, kind int) {
 	if n < epochEvents && (now.Sub(c.epochStart) < epochMax || n < epochMinEvents) {
 		return
 	}
-	if float64(c.bad) > overloadShare*float64(n) && !now.Before(c.holdUntil) {
+	queued, late := c.queueing()
+	if queued {
+		c.queued++
+	}
+	if (late || float64(c.bad) > overloadShare*float64(n)) && !now.Before(c.holdUntil) {
 		c.w = max(c.min, c.w/2)
 		c.ssthresh = c.w
 		c.holdUntil = now.Add(decreaseHold)
 		c.decreases++
 	}
-	c.saturated = c.bad > 0 || float64(c.slow) > saturationShare*float64(n)
+	c.saturated = c.bad > 0 || queued || float64(c.slow) > saturationShare*float64(n)
 	c.good, c.slow, c.bad, c.epochStart = 0, 0, 0, now
+	c.psum, c.pn = 0, 0
 }
 
 // slowConnectSign reports whether a connect that took latency to succeed is an overload sign:

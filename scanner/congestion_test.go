@@ -236,3 +236,70 @@ func TestSlowConnectSign(t *testing.T) {
 		t.Error("a connect the kernel says was not retransmitted counted as a sign because the scanner noticed it late")
 	}
 }
+
+// TestCongestionQueueing: probe times feed the window. While the hosts of an epoch take about as
+// long as in the fastest epoch, a limited window grows; once they take more than twice as long and
+// more than an eighth of the host deadline it stops growing (Queued counts the epoch), and past a
+// quarter of the deadline it is halved. High probe times that are not queueing (the fastest epoch
+// was as slow: a distant network) do not stop growth.
+func TestCongestionQueueing(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	epoch := func(c *Congestion, from int, took time.Duration) int {
+		for i := range epochEvents {
+			c.limited(ms(from + i))
+			c.probed(ms(from+i), outcomeClean, took)
+		}
+		return from + epochEvents
+	}
+	c := NewCongestion()
+	c.bound(10000)
+	c.setDeadline(10 * time.Second)
+	at := epoch(c, 0, 10*time.Millisecond) // the fastest epoch: 10 ms
+	w0 := c.window()
+	at = epoch(c, at, 15*time.Millisecond) // slower, but not twice: grows
+	if c.window() <= w0 || c.Stats().Queued != 0 {
+		t.Fatalf("window %d (was %d), %d queued epochs: want growth, none queued", c.window(), w0, c.Stats().Queued)
+	}
+	// Twice as slow but far from the deadline: still grows.
+	w1 := c.window()
+	at = epoch(c, at, 500*time.Millisecond)
+	if c.window() <= w1 || c.Stats().Queued != 0 {
+		t.Fatalf("window %d (was %d) after 500 ms probes: want growth", c.window(), w1)
+	}
+	// 2 s (over 1.25 s, an eighth of 10 s): the epoch queued; the next epoch does not grow.
+	at = epoch(c, at, 2*time.Second)
+	if c.Stats().Queued != 1 {
+		t.Fatalf("%d queued epochs after 2 s probes, want 1", c.Stats().Queued)
+	}
+	w2 := c.window()
+	at = epoch(c, at, 2*time.Second)
+	if c.window() != w2 || c.Stats().Decreases != 0 {
+		t.Fatalf("window %d (was %d), %d decreases while queueing: want it held", c.window(), w2, c.Stats().Decreases)
+	}
+	// 3 s (over a quarter of the deadline): halved.
+	epoch(c, at, 3*time.Second)
+	if c.Stats().Decreases != 1 || c.window() != w2/2 {
+		t.Fatalf("window %d, %d decreases after 3 s probes: want %d, 1", c.window(), c.Stats().Decreases, w2/2)
+	}
+
+	// A distant network: every epoch takes 3 s from the start; nothing is queueing.
+	d := NewCongestion()
+	d.bound(10000)
+	d.setDeadline(10 * time.Second)
+	at = 0
+	for range 4 {
+		at = epoch(d, at, 3*time.Second)
+	}
+	if d.Stats().Queued != 0 || d.Stats().Decreases != 0 || d.window() <= initialWindow {
+		t.Fatalf("distant network: window %d, %d queued, %d decreases: want growth only", d.window(), d.Stats().Queued, d.Stats().Decreases)
+	}
+	// No deadline known: no queueing signal.
+	e := NewCongestion()
+	e.bound(10000)
+	epoch(e, 0, time.Millisecond)
+	epoch(e, epochEvents, time.Hour)
+	if e.Stats().Queued != 0 {
+		t.Fatal("queueing signalled without a host deadline")
+	}
+}

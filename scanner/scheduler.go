@@ -204,14 +204,13 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 		handoff := make(chan handed)
 		fail := make(chan handed)
 		done := make(chan hostDone, conc)
-		for range min(uint64(conc), total) {
-			wg.Go(func() {
-				for h := range handoff {
-					one(h.t, h.fc)
-					finished()
-					done <- hostDone{overload: h.fc.overload.Load(), slow: h.fc.slow.Load()}
-				}
-			})
+		probeWorker := func() {
+			for h := range handoff {
+				start := time.Now()
+				one(h.t, h.fc)
+				finished()
+				done <- hostDone{overload: h.fc.overload.Load(), slow: h.fc.slow.Load(), took: time.Since(start)}
+			}
 		}
 		// Targets whose connect failed (refused, timed out, unreachable) are probed on a few
 		// workers of their own: their probes only report the connect error.
@@ -223,7 +222,7 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 				}
 			})
 		}
-		st.run(ctx, hostParent, nextTarget, started, handoff, fail, done)
+		st.run(ctx, hostParent, nextTarget, started, handoff, fail, done, func() { wg.Go(probeWorker) }, int(min(uint64(conc), total)))
 		close(handoff)
 		close(fail)
 		wg.Wait()

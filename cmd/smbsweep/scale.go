@@ -243,6 +243,20 @@ func (f *scaleFlags) wrapSinks(sinks []output.Sink) []output.Sink {
 	return f.cp.WrapSinks(sinks)
 }
 
+// fitWithin fits c probing hosts and ahead connect-ahead connects into limit descriptors.
+// Connect-ahead gives way first, but not below a sixteenth of the budget (when asked for that
+// many): without it there is no congestion window, and probe workers and their stacks follow -c
+// instead of the probes that run at once, so keeping a share of it is worth a few probe slots.
+func fitWithin(c, ahead int, limit uint64) (int, int) {
+	budget := 0
+	if limit > fdReserve {
+		budget = int(min(limit-fdReserve, 1<<30))
+	}
+	keep := min(ahead, budget/16)
+	fitC := max(1, min(c, (budget-keep)/fdsPerHost))
+	return fitC, max(0, min(ahead, budget-fitC*fdsPerHost))
+}
+
 // fitConcurrency keeps -c and -connect-ahead within the open-file limit: it raises the soft
 // limit towards the hard limit when they need it and, if that is still too low, lowers them
 // (connect-ahead first) and warns, rather than letting connections fail with "too many open
@@ -253,12 +267,7 @@ func fitConcurrency(c, ahead int, warn func(string, ...any)) (int, int) {
 	if err != nil || limit >= need {
 		return c, ahead
 	}
-	budget := uint64(0)
-	if limit > fdReserve {
-		budget = limit - fdReserve
-	}
-	fitC := max(1, min(c, int(budget/fdsPerHost)))
-	fitAhead := max(0, min(ahead, int(budget)-fitC*fdsPerHost))
+	fitC, fitAhead := fitWithin(c, ahead, limit)
 	if ahead > 0 {
 		warn("-c %d with -connect-ahead %d needs about %d open files, but the limit is %d (hard limit %d): using -c %d -connect-ahead %d instead; raise the limit (ulimit -n) for more",
 			c, ahead, need, limit, hard, fitC, fitAhead)

@@ -303,6 +303,28 @@ func TestFitConcurrency(t *testing.T) {
 	}
 }
 
+// TestFitWithin: the arithmetic of fitConcurrency. Connect-ahead gives way first, down to a
+// sixteenth of the budget; -c gives way for that share.
+func TestFitWithin(t *testing.T) {
+	for _, tc := range []struct {
+		c, ahead     int
+		limit        uint64
+		wantC, wantA int
+	}{
+		{10000, 1024, 100000, 10000, 1024},                                  // fits
+		{10000, 1024, 20000, (20000 - fdReserve - 1024) / fdsPerHost, 1024}, // keeps connect-ahead, -c gives way
+		{10000, 4096, 20000, (20000 - fdReserve - 1245) / fdsPerHost, 1246}, // connect-ahead down to a sixteenth
+		{100, 1000, 300, 100, 300 - fdReserve - 200},                        // -c fits, connect-ahead takes the rest
+		{10000, 0, 300, (300 - fdReserve) / fdsPerHost, 0},                  // no connect-ahead asked
+		{5, 10, 10, 1, 0}, // nothing fits: one probe slot
+	} {
+		c, a := fitWithin(tc.c, tc.ahead, tc.limit)
+		if c != tc.wantC || a != tc.wantA || c*fdsPerHost+a+fdReserve > int(max(tc.limit, fdReserve+fdsPerHost)) {
+			t.Errorf("fitWithin(%d, %d, %d) = %d, %d; want %d, %d", tc.c, tc.ahead, tc.limit, c, a, tc.wantC, tc.wantA)
+		}
+	}
+}
+
 // TestKubernetesArgsParse: the CronJob's container args are a valid smbsweep command line (the
 // manifests' own test checks their structure).
 func TestKubernetesArgsParse(t *testing.T) {

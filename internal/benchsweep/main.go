@@ -101,6 +101,7 @@ type Result struct {
 	LoadAvg       [2]string      `json:"load_avg_1m"` // /proc/loadavg before and after: other work on the machine
 	GoVersion     string         `json:"go"`
 	CPUs          int            `json:"cpus"`
+	NoFile        uint64         `json:"nofile_hard_limit,omitempty"` // RLIMIT_NOFILE hard limit smbsweep started with (it raises its soft limit to it)
 	Commit        string         `json:"commit,omitempty"`
 }
 
@@ -406,6 +407,10 @@ func iptables(ns *netns, op string, port int) error {
 func sweep(ctx context.Context, ns *netns, o *options, bin string, hooked bool, work, target string, n, c int, log io.Writer) (r Result, err error) {
 	r = Result{Time: time.Now().UTC(), Target: target, Hosts: n, Concurrency: c, Profile: o.profile,
 		LiveExpected: n, GoVersion: runtime.Version(), CPUs: runtime.NumCPU()}
+	var lim syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
+		r.NoFile = lim.Max
+	}
 	spec := benchBase + "-" + lastAddr(n)
 	if target == "mixed" {
 		spec, r.LiveExpected = "127.77.0.0/16", mixedNLive
