@@ -306,6 +306,9 @@ func startServer(ctx context.Context, ns *netns, kind string, port int, work str
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = logf, logf
+	// A process group of its own: smbd signals its process group when it shuts down, which
+	// would otherwise take benchsweep and the shell that started it along.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := ns.start(cmd); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("start %s: %w", kind, err)
