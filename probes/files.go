@@ -25,6 +25,37 @@ func (s *Session) open(ctx context.Context, tid uint32, req *wire.CreateRequest)
 	return cr, wire.StatusSuccess, nil
 }
 
+// pendingClose is an open handle whose CLOSE waits for the connection's next use.
+type pendingClose struct {
+	session uint64
+	tid     uint32
+	fid     wire.FileID
+}
+
+// closeLater leaves fid open until a later stage uses the connection, which first sends its
+// CLOSE (flushCloses); when no later stage does, the handle goes with the connection (a server
+// releases every handle of a connection that ends), which saves a sweep one round trip per host.
+func (s *Session) closeLater(tid uint32, fid wire.FileID) {
+	s.closes = append(s.closes, pendingClose{session: s.conn.SessionID, tid: tid, fid: fid})
+}
+
+// flushCloses sends the CLOSEs closeLater left, each in the session that opened the handle,
+// best effort.
+func (s *Session) flushCloses(ctx context.Context) {
+	if len(s.closes) == 0 {
+		return
+	}
+	if s.conn != nil {
+		cur := s.conn.SessionID
+		for _, pc := range s.closes {
+			s.conn.SessionID = pc.session
+			_ = s.closeFile(ctx, pc.tid, pc.fid)
+		}
+		s.conn.SessionID = cur
+	}
+	s.closes = s.closes[:0]
+}
+
 // closeFile sends CLOSE for fid, best effort (the connection's fate is what matters to a scan).
 func (s *Session) closeFile(ctx context.Context, tid uint32, fid wire.FileID) error {
 	c := wire.CloseRequest{FileID: fid}

@@ -147,6 +147,7 @@ func (p *Pipeline) Run(ctx context.Context, t Target) (r *Result) {
 			sctx, cancel = context.WithTimeout(ctx, st.Timeout)
 		}
 		t0 := p.Opts.now()
+		s.flushCloses(sctx)
 		err := st.Run(sctx, s, r)
 		cancel()
 		sr.DurationSeconds = p.Opts.now().Sub(t0).Seconds()
@@ -234,6 +235,7 @@ type Session struct {
 	Opts   *Options
 
 	conn          *transport.Conn   // the SMB2 connection shared by negotiate, session, tree, stat
+	closes        []pendingClose    // handles to CLOSE before the connection's next use (closeLater)
 	spokeSMB      bool              // some stage received a valid SMB reply
 	firstErr      error             // first transport/protocol error, for the host status
 	errClass      map[string]Status // status class of each stage that ended in error

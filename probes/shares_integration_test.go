@@ -8,11 +8,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/smbsweep/smbsweep/internal/sambatest"
 	"github.com/smbsweep/smbsweep/probes"
+	"github.com/smbsweep/smbsweep/transport"
+	"github.com/smbsweep/smbsweep/wire"
 )
 
 // smbclientShares lists the shares `smbclient -N -L` reports (the oracle for anonymous share
@@ -172,4 +175,81 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestSharesPipeCloseDeferred: the srvsvc pipe's CLOSE waits for the connection's next use. When
+// shares is the last stage to use the SMB2 connection (the default profile), no CLOSE is sent at
+// all (the handle goes with the connection); when a later stage uses it (access), the pipe of
+// each identity is closed first, in the session that opened it, before the stage's own requests.
+func TestSharesPipeCloseDeferred(t *testing.T) {
+	fleet := sambatest.Require(t)
+	srv := fleet.Server("default")
+	type msg struct {
+		cmd     wire.Command
+		session uint64
+	}
+	run := func(stages ...string) []msg {
+		var (
+			mu   sync.Mutex
+			sent []msg
+		)
+		opts := &probes.Options{Trace: func(_ probes.Target, _ string, dir transport.Direction, b []byte) {
+			var h wire.Header
+			if dir != transport.Sent || wire.DecodeHeader(b, &h) != nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			sent = append(sent, msg{h.Command, h.SessionID})
+		}}
+		r := runStages(t, srv, opts, stages...)
+		if st := r.Stages["shares"]; st.Status != probes.StageOK {
+			t.Fatalf("%v: shares stage %+v", stages, st)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return sent
+	}
+	for _, m := range run(probes.DefaultStages...) {
+		if m.cmd == wire.CmdClose {
+			t.Errorf("default profile sent a CLOSE; the pipe should go with the connection")
+		}
+	}
+	sent := run("session", "guest", "tree", "shares", "access")
+	// The IOCTLs (bind, NetrShareEnum) are the shares stage's; the sessions they ran in are
+	// the sessions that opened a pipe. The first CLOSE ends the shares stage's requests.
+	var pipeSessions []uint64
+	firstClose := -1
+	closes := map[uint64]int{}
+	for i, m := range sent {
+		switch m.cmd {
+		case wire.CmdIoctl:
+			if firstClose >= 0 {
+				t.Fatalf("IOCTL after the first CLOSE: %v", sent)
+			}
+			if len(pipeSessions) == 0 || pipeSessions[len(pipeSessions)-1] != m.session {
+				pipeSessions = append(pipeSessions, m.session)
+			}
+		case wire.CmdClose:
+			closes[m.session]++
+			if firstClose < 0 {
+				firstClose = i
+			}
+		}
+	}
+	if len(pipeSessions) != 2 || firstClose < 0 {
+		t.Fatalf("pipe sessions %v, first CLOSE at %d: want the anonymous and the guest session, then CLOSEs: %v", pipeSessions, firstClose, sent)
+	}
+	for _, sess := range pipeSessions {
+		if closes[sess] == 0 {
+			t.Errorf("no CLOSE in session %#x, which opened a srvsvc pipe (CLOSEs by session %v)", sess, closes)
+		}
+	}
+	// The pipes' CLOSEs come first, before any request of the access stage.
+	for i, m := range sent[firstClose : firstClose+len(pipeSessions)] {
+		if m.cmd != wire.CmdClose || m.session != pipeSessions[i] {
+			t.Errorf("after the shares stage: %v, want the CLOSEs of the pipes of sessions %v first", sent[firstClose:], pipeSessions)
+			break
+		}
+	}
 }

@@ -86,7 +86,7 @@ func (s *Session) enumShares(ctx context.Context, r *Result, identity string) er
 		return refusal(st, `CREATE of pipe \srvsvc`)
 	}
 	pipe := cr.FileID()
-	defer func() { _ = s.closeFile(ctx, tid, pipe) }()
+	defer s.closeLater(tid, pipe)
 
 	var buf [512]byte
 	bind := dcerpc.NewBind(1, dcerpc.SRVSVCSyntax)
