@@ -211,6 +211,11 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "smbsweep scan: %v\nRun 'smbsweep scan -h' for the flags.\n", err)
 		return exitUsage
 	}
+	g.Visit(func(fl *flag.Flag) {
+		if fl.Name == "connect-ahead" {
+			f.scale.aheadSet = true
+		}
+	})
 	if err := f.validate(g.NArg()); err != nil {
 		fmt.Fprintf(stderr, "smbsweep scan: %v\n", err)
 		return exitUsage
