@@ -32,6 +32,7 @@ const (
 	DefaultJobConcurrency         = 64
 	DefaultJobTimeout             = 10 * time.Second
 	DefaultJobConnectTimeout      = 3 * time.Second
+	DefaultJobConnectAhead        = 1024
 	MinTokenLength                = 16
 )
 
@@ -109,6 +110,7 @@ type Job struct {
 	Rate           float64   `yaml:"rate"`
 	Timeout        Duration  `yaml:"timeout"`
 	ConnectTimeout Duration  `yaml:"connect_timeout"`
+	ConnectAhead   *int      `yaml:"connect_ahead"`
 	Schedule       string    `yaml:"schedule"`
 	Timezone       string    `yaml:"timezone"`
 	Jitter         *Duration `yaml:"jitter"`
@@ -164,6 +166,19 @@ func NewConfig() *Config {
 }
 
 type plainJob Job
+
+// Ahead returns how many more hosts than concurrency may wait for their first TCP connection
+// (connect_ahead, DefaultJobConnectAhead when not set).
+func (j *Job) Ahead() int {
+	if j.ConnectAhead == nil {
+		return DefaultJobConnectAhead
+	}
+	return *j.ConnectAhead
+}
+
+// FilesNeeded is about how many file descriptors a run of the job holds at most: two sockets
+// per host being probed, one per connect ahead, and a reserve for files and listeners.
+func (j *Job) FilesNeeded() int { return 2*j.Concurrency + j.Ahead() + 64 }
 
 // UnmarshalYAML fills a job's defaults, decodes it strictly and checks what needs no other
 // part of the file.
@@ -228,6 +243,9 @@ func (j *Job) validate() error {
 	}
 	if j.ConnectTimeout <= 0 {
 		return fmt.Errorf("%s: connect_timeout %s: must be positive (e.g. 3s)", where, j.ConnectTimeout)
+	}
+	if j.ConnectAhead != nil && (*j.ConnectAhead < 0 || *j.ConnectAhead > 100000) {
+		return fmt.Errorf("%s: connect_ahead %d: must be 0 (off) to 100000 hosts waiting for their TCP handshake", where, *j.ConnectAhead)
 	}
 	if j.Schedule == "" {
 		return fmt.Errorf(`%s: schedule is required: a cron expression such as "0 */6 * * *" or "@every 6h"`, where)

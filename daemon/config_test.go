@@ -33,6 +33,7 @@ var invalidConfigs = map[string]string{
 	"inline-token":               `api.token: inline tokens are not accepted: put the token in a file (api.token_file) or an environment variable (api.token_env)`,
 	"job-concurrency":            `job "lan": concurrency 0: must be 1-100000 hosts at once`,
 	"job-connect-timeout":        `job "lan": connect_timeout -1s: must be positive (e.g. 3s)`,
+	"job-connect-ahead":          `job "lan": connect_ahead -5: must be 0 (off) to 100000 hosts waiting for their TCP handshake`,
 	"job-credentials":            `job "lan": credentials "audit": no such entry under credentials`,
 	"job-duplicate":              `job "lan": defined twice (job names must be unique)`,
 	"job-duration":               `line 6: invalid duration "10 seconds": use Go syntax such as 30s, 5m or 1h30m`,
@@ -134,8 +135,11 @@ func TestValidFullConfig(t *testing.T) {
 	lan, quick := c.Jobs[0], c.Jobs[1]
 	if lan.Cred() != c.Credentials[0] || !lan.CSV || lan.KeepRuns != 5 || lan.Concurrency != 32 || lan.Rate != 100 ||
 		lan.Timeout.D() != 15*time.Second || lan.ConnectTimeout.D() != 2*time.Second || lan.Jitter == nil || lan.Jitter.D() != 2*time.Minute ||
-		lan.OutputDir != "/srv/smbsweep" || lan.Profile != "full" || len(lan.Shares) != 2 {
+		lan.OutputDir != "/srv/smbsweep" || lan.Profile != "full" || len(lan.Shares) != 2 || lan.Ahead() != 512 {
 		t.Errorf("lan: %+v", lan)
+	}
+	if quick.Ahead() != DefaultJobConnectAhead || lan.FilesNeeded() != 2*32+512+64 {
+		t.Errorf("connect_ahead: dmz_quick %d (want the default %d), lan needs %d files", quick.Ahead(), DefaultJobConnectAhead, lan.FilesNeeded())
 	}
 	if !strings.HasSuffix(lan.TargetsFile, "configs/testdata/targets.txt") {
 		t.Errorf("targets_file not made relative to the config: %s", lan.TargetsFile)

@@ -103,9 +103,26 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d.metrics.reloaded(true, d.now())
 	d.cfg.Store(cfg)
+	d.checkFileLimit(cfg)
 	d.shutdown, d.cancelShutdown = context.WithCancel(context.Background())
 	d.api = newAPIServer(d)
 	return d, nil
+}
+
+// checkFileLimit raises the soft open-file limit towards what the jobs need should they all run
+// at once (plus the API's scans) and warns, with the fix, when the hard limit is lower: sockets
+// that cannot be opened would otherwise fail hosts with "too many open files".
+func (d *Daemon) checkFileLimit(cfg *Config) {
+	need := 2*maxScanConcurrency + 64
+	for i := range cfg.Jobs {
+		need += cfg.Jobs[i].FilesNeeded()
+	}
+	soft, hard, err := scanner.RaiseOpenFileLimit(uint64(need))
+	if err != nil || soft >= uint64(need) {
+		return
+	}
+	d.log.Warn("the open-file limit is lower than the jobs need when they run at the same time (2 per host at once + connect_ahead per job); hosts may fail with \"too many open files\": raise LimitNOFILE (systemd) or ulimit -n, or lower concurrency or connect_ahead",
+		"need", need, "limit", soft, "hard_limit", hard)
 }
 
 // loadConfig reads the file (if any) and applies the overrides; the exposure check (no
@@ -258,6 +275,7 @@ func (d *Daemon) Reload() error {
 		}
 	}
 	d.cfg.Store(cfg)
+	d.checkFileLimit(cfg)
 	if d.sched != nil {
 		d.sched.apply(cfg.Jobs)
 	}

@@ -125,7 +125,7 @@ func (d *Daemon) runJob(ctx, abort context.Context, j *Job, scanMetrics *output.
 	summary, werr := sweep.Run(ctx, abort, sweep.Config{
 		Targets:  set,
 		Pipeline: pipelineFor(j.Profile, opts),
-		Scanner:  scanner.Config{Concurrency: j.Concurrency, HostTimeout: j.Timeout.D()},
+		Scanner:  scanner.Config{Concurrency: j.Concurrency, HostTimeout: j.Timeout.D(), ConnectAhead: j.Ahead()},
 		Writer:   output.NewWriter(sinks...),
 		Metrics:  scanMetrics,
 	})

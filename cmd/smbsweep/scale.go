@@ -278,7 +278,7 @@ func fitWithin(c, ahead int, limit uint64) (int, int) {
 // files" (which would be reported as host errors).
 func fitConcurrency(c, ahead int, warn func(string, ...any)) (int, int) {
 	need := uint64(c)*fdsPerHost + uint64(ahead) + fdReserve
-	limit, hard, err := raiseOpenFileLimit(need)
+	limit, hard, err := scanner.RaiseOpenFileLimit(need)
 	if err != nil || limit >= need {
 		return c, ahead
 	}

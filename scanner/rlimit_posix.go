@@ -1,12 +1,12 @@
 //go:build linux || darwin
 
-package main
+package scanner
 
 import "syscall"
 
-// raiseOpenFileLimit raises the soft RLIMIT_NOFILE to need (at most the hard limit) when it is
+// RaiseOpenFileLimit raises the soft RLIMIT_NOFILE to need (at most the hard limit) when it is
 // lower, and returns the soft limit then in force and the hard limit.
-func raiseOpenFileLimit(need uint64) (soft, hard uint64, err error) {
+func RaiseOpenFileLimit(need uint64) (soft, hard uint64, err error) {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		return 0, 0, err
