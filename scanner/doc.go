@@ -37,7 +37,10 @@
 // is what a checkpoint stores, and a Tracker made from it dispatches exactly what is left.
 //
 // With Config.ConnectAhead, up to that many more targets wait for their first TCP connection
-// on connector workers, outside the Concurrency probe slots; a connected target takes a slot and
-// its probe gets that connection from the first [Dialer.DialContext] for its address. Addresses
-// that drop SYNs then cost connector time only.
+// outside the Concurrency probe slots (on Linux as non-blocking sockets on one epoll loop, no
+// goroutine each); a connected target takes a slot and its probe gets that connection from the
+// first [Dialer.DialContext] for its address. Addresses that drop SYNs then cost a socket only.
+// A congestion window ([Congestion]) bounds the probes at once below Concurrency when the
+// server (or the scanner's CPU) shows overload or queueing, and probe workers are started as
+// the window needs them, so goroutines and their stacks follow the probes that actually run.
 package scanner
