@@ -109,6 +109,20 @@ func (f *fleet) bind(t *testing.T, addr func(byte) netip.Addr, live, dropped []b
 	return true
 }
 
+// targets builds the target set of spec at the fleet's port.
+func (f *fleet) targets(t *testing.T, spec string) *TargetSet {
+	t.Helper()
+	b := NewTargetBuilder(f.port)
+	if err := b.Add(spec); err != nil {
+		t.Fatal(err)
+	}
+	set, err := b.Build(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
+}
+
 func span(from, to byte) []byte {
 	var out []byte
 	for b := from; ; b++ {
@@ -159,14 +173,7 @@ func TestConnectAheadSockets(t *testing.T) {
 	}
 	f := newFleet(t, [3]byte{127, 3, 5}, span(1, 12), span(29, 48))
 	before, fds := runtime.NumGoroutine(), openFDs()
-	b := NewTargetBuilder(f.port)
-	if err := b.Add("127.3.5.1-127.3.5.48"); err != nil {
-		t.Fatal(err)
-	}
-	set, err := b.Build(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := f.targets(t, "127.3.5.1-127.3.5.48")
 	var (
 		mu                sync.Mutex
 		got               = map[netip.Addr]aheadResult{}
@@ -248,14 +255,7 @@ func TestConnectAheadRetries(t *testing.T) {
 		t.Skip("dropped SYNs are emulated with a full accept queue, which drops SYNs on Linux")
 	}
 	f := newFleet(t, [3]byte{127, 3, 6}, span(5, 8), span(1, 4))
-	b := NewTargetBuilder(f.port)
-	if err := b.Add("127.3.6.1-127.3.6.8"); err != nil {
-		t.Fatal(err)
-	}
-	set, err := b.Build(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := f.targets(t, "127.3.6.1-127.3.6.8")
 	for _, tc := range []struct {
 		attempts int
 		want     string
@@ -316,14 +316,7 @@ func TestConnectAheadSocketsAbort(t *testing.T) {
 	}
 	f := newFleet(t, [3]byte{127, 3, 7}, span(1, 8), span(9, 40))
 	before, fds := runtime.NumGoroutine(), openFDs()
-	b := NewTargetBuilder(f.port)
-	if err := b.Add("127.3.7.1-127.3.7.40"); err != nil {
-		t.Fatal(err)
-	}
-	set, err := b.Build(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := f.targets(t, "127.3.7.1-127.3.7.40")
 	ctx, cancel := context.WithCancel(context.Background())
 	abort, abortAll := context.WithCancel(context.Background())
 	defer cancel()
@@ -428,16 +421,9 @@ func TestConnectAheadBacksOff(t *testing.T) {
 // window never needs more than a few dozen probes at once starts no more workers than the most
 // probes it ran at once, and its goroutines return to the baseline.
 func TestConnectAheadWorkersFollowProbes(t *testing.T) {
-	f := newFleet(t, [3]byte{127, 3, 7}, span(1, 200), nil)
+	f := newFleet(t, [3]byte{127, 3, 9}, span(1, 200), nil)
 	before := runtime.NumGoroutine()
-	b := NewTargetBuilder(f.port)
-	if err := b.Add("127.3.7.1-127.3.7.200"); err != nil {
-		t.Fatal(err)
-	}
-	set, err := b.Build(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := f.targets(t, "127.3.9.1-127.3.9.200")
 	var workers, maxProbing int
 	stageDone = func(s *stage) { workers, maxProbing = s.workers, s.maxProbing }
 	defer func() { stageDone = nil }()
