@@ -130,6 +130,23 @@ func (e *jsonEncoder) summary(s *probes.Summary) {
 	e.counts(s.Statuses)
 	e.raw(`,"findings":`)
 	e.counts(s.Findings)
+	if p := s.Pacing; p != nil {
+		e.raw(`,"pacing":{"slots":`)
+		e.int(int64(p.Slots))
+		e.raw(`,"connect_ahead":`)
+		e.int(int64(p.ConnectAhead))
+		e.raw(`,"peak_probes":`)
+		e.int(int64(p.PeakProbes))
+		e.raw(`,"window":`)
+		e.int(int64(p.Window))
+		e.raw(`,"window_decreases":`)
+		e.uint(p.Decreases)
+		e.raw(`,"queueing_epochs":`)
+		e.uint(p.QueueingEpochs)
+		e.raw(`,"overload_signs":`)
+		e.uint(p.OverloadSigns)
+		e.buf = append(e.buf, '}')
+	}
 	if len(s.Errors) > 0 {
 		e.raw(`,"errors":`)
 		e.strs(s.Errors)

@@ -30,7 +30,7 @@ var mapPlaceholders = map[string]map[string]string{
 // fillValue sets every field reachable from v to a non-zero value: pointers allocated, slices and
 // maps given one element, strings "x", numbers 1, bools true, times a fixed instant. New fields in
 // probes are therefore emitted without anyone updating this test. It records, per JSON key path,
-// whether the Go field can be null (a pointer).
+// whether the Go field can be null (a pointer without omitempty).
 func fillValue(v reflect.Value, path string, nullable map[string]bool, placeholders map[string]string) {
 	if v.Type() == reflect.TypeOf(time.Time{}) {
 		v.Set(reflect.ValueOf(time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)))
@@ -56,6 +56,9 @@ func fillValue(v reflect.Value, path string, nullable map[string]bool, placehold
 				name = f.Name
 			}
 			fillValue(v.Field(i), joinPath(path, name), nullable, placeholders)
+			if f.Type.Kind() == reflect.Pointer && strings.Contains(f.Tag.Get("json"), ",omitempty") {
+				delete(nullable, joinPath(path, name)) // a nil pointer is left out, never null
+			}
 		}
 	case reflect.Slice:
 		s := reflect.MakeSlice(v.Type(), 1, 1)

@@ -330,6 +330,14 @@ func (t *Text) WriteSummary(s *probes.Summary) error {
 	b.WriteByte('\n')
 	writeCounts(b, "statuses", s.Statuses, statusOrder())
 	writeCounts(b, "findings", s.Findings, FindingIDs)
+	if p := s.Pacing; p != nil {
+		fmt.Fprintf(b, "  pacing: at most %d of %d hosts probed at once", p.PeakProbes, p.Slots)
+		if p.ConnectAhead > 0 {
+			fmt.Fprintf(b, "; connect-ahead %d, congestion window %d (halved %d times, %d overload signs, %d epochs queueing)",
+				p.ConnectAhead, p.Window, p.Decreases, p.OverloadSigns, p.QueueingEpochs)
+		}
+		b.WriteByte('\n')
+	}
 	for _, e := range s.Errors {
 		b.WriteString("  error: " + SanitizeTerminal(e) + "\n")
 	}

@@ -265,7 +265,21 @@ type Summary struct {
 	Interrupted     bool           `json:"interrupted"`
 	Statuses        map[string]int `json:"statuses"`
 	Findings        map[string]int `json:"findings"` // hosts per finding id where value is true
+	Pacing          *Pacing        `json:"pacing,omitempty"`
 	Errors          []string       `json:"errors,omitempty"`
+}
+
+// Pacing is how a scan paced its probes: how many it could run at once and how many it did
+// (with connect-ahead, a congestion window runs fewer when the servers or the scanner's CPU
+// show overload or queueing).
+type Pacing struct {
+	Slots          int    `json:"slots"`            // probe slots: -c, after fitting to the open-file limit
+	ConnectAhead   int    `json:"connect_ahead"`    // hosts that could wait for their TCP handshake outside the slots (0: off)
+	PeakProbes     int    `json:"peak_probes"`      // most hosts probed at once in the pass
+	Window         int    `json:"window"`           // the congestion window at the end (0 without connect-ahead)
+	Decreases      uint64 `json:"window_decreases"` // times the window was halved
+	QueueingEpochs uint64 `json:"queueing_epochs"`  // epochs whose probes queued (the window stopped growing)
+	OverloadSigns  uint64 `json:"overload_signs"`   // hosts that stopped answering or reset, later connects that timed out
 }
 
 // Bool returns a pointer to b, for tri-state fields.

@@ -234,6 +234,9 @@ func TestConnectAheadSockets(t *testing.T) {
 	if m := maxProbe.Load(); m > 4 {
 		t.Errorf("%d probes at once, limit 4", m)
 	}
+	if st.PeakProbes < 1 || st.PeakProbes > 4 {
+		t.Errorf("RunStats.PeakProbes %d, want 1..4 (the probe slots; failed connects are not counted)", st.PeakProbes)
+	}
 	if n := f.accepted.Load(); n != 12 {
 		t.Errorf("the live addresses accepted %d connections, want 12 (one per target)", n)
 	}

@@ -61,6 +61,7 @@ type RunStats struct {
 	Completed   uint64 // results emitted (equals Dispatched when Run returns)
 	Panics      uint64 // probes that panicked (their results came from onPanic)
 	Interrupted bool   // ctx or abort ended before every target was dispatched
+	PeakProbes  int    // most probes running at once in the probe slots
 }
 
 // Run probes every target of set that belongs to cfg.Shard, in the order of
@@ -155,6 +156,8 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 		dispatched atomic.Uint64
 		completed  atomic.Uint64
 		panics     atomic.Uint64
+		probing    atomic.Int64 // probes running now, and the most at once
+		peak       atomic.Int64
 	)
 	// call runs probe with panic recovery.
 	call := func(hctx context.Context, t Target) (r R) {
@@ -172,6 +175,12 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 	defer cancelHosts()
 	stopAbort := context.AfterFunc(abort, cancelHosts)
 	defer stopAbort()
+	// slot counts a probe taking one of the probe slots (not the result workers' connect errors).
+	slot := func() {
+		n := probing.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+	}
 	one := func(t Target, fc *firstConn) {
 		r := func() R {
 			hctx, cancel := context.WithTimeout(hostParent, timeout)
@@ -207,7 +216,9 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 		probeWorker := func() {
 			for h := range handoff {
 				start := time.Now()
+				slot()
 				one(h.t, h.fc)
+				probing.Add(-1)
 				finished()
 				done <- hostDone{overload: h.fc.overload.Load(), slow: h.fc.slow.Load(), took: time.Since(start)}
 			}
@@ -234,7 +245,9 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 					return
 				}
 				started()
+				slot()
 				one(t, nil)
+				probing.Add(-1)
 				finished()
 			}
 		}
@@ -248,6 +261,7 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 		Dispatched: dispatched.Load(),
 		Completed:  completed.Load(),
 		Panics:     panics.Load(),
+		PeakProbes: int(peak.Load()),
 	}
 	st.Interrupted = st.Dispatched < total
 	return st

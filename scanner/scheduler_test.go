@@ -96,6 +96,9 @@ func TestRunProbesEachOnceWithinLimit(t *testing.T) {
 	if maxInFlight.Load() != limit {
 		t.Errorf("max in flight %d, limit %d", maxInFlight.Load(), limit)
 	}
+	if st.PeakProbes != limit {
+		t.Errorf("RunStats.PeakProbes %d, want %d (the probe saw %d at once)", st.PeakProbes, limit, maxInFlight.Load())
+	}
 	for i := range counts {
 		if n := counts[i].Load(); n != 1 {
 			t.Errorf("target %s probed %d times", set.At(uint64(i)), n)
@@ -109,7 +112,7 @@ func TestRunProbesEachOnceWithinLimit(t *testing.T) {
 			t.Errorf("%s: probe context already done: %v", r.t, r.err)
 		}
 	}
-	want := RunStats{Total: set.Len(), Dispatched: set.Len(), Completed: set.Len()}
+	want := RunStats{Total: set.Len(), Dispatched: set.Len(), Completed: set.Len(), PeakProbes: limit}
 	if st != want {
 		t.Errorf("stats %+v, want %+v", st, want)
 	}

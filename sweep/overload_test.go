@@ -59,7 +59,7 @@ func TestOverloadedServerNothingMissed(t *testing.T) {
 		}
 		cg := scanner.NewCongestion()
 		w := output.NewWriter(output.NewJSONL(fh, out))
-		_, err = Run(context.Background(), nil, Config{Targets: set, Pipeline: p, Writer: w, NoRecheck: noRecheck,
+		sum, err := Run(context.Background(), nil, Config{Targets: set, Pipeline: p, Writer: w, NoRecheck: noRecheck,
 			Scanner: scanner.Config{Concurrency: n, ConnectAhead: 256, HostTimeout: 1500 * time.Millisecond, Congestion: cg}})
 		fh.Close()
 		if err != nil {
@@ -85,6 +85,16 @@ func TestOverloadedServerNothingMissed(t *testing.T) {
 			t.Fatalf("NoRecheck=%v: %d host records, want %d", noRecheck, hosts, n)
 		}
 		cs := cg.Stats()
+		// The summary says how the scan paced itself: the window's own figures, and no more
+		// probes at once than the slots.
+		pc := sum.Pacing
+		if pc == nil || pc.Slots != n || pc.ConnectAhead != 256 || pc.PeakProbes < 1 || pc.PeakProbes > n ||
+			pc.Window != cs.Window || pc.Decreases != cs.Decreases || pc.OverloadSigns != cs.Signs || pc.QueueingEpochs != cs.Queued {
+			t.Errorf("NoRecheck=%v: summary pacing %+v, congestion %+v", noRecheck, pc, cs)
+		}
+		if !bytes.Contains(data, []byte(`"pacing":{"slots":64,"connect_ahead":256,`)) {
+			t.Errorf("NoRecheck=%v: the summary line has no pacing", noRecheck)
+		}
 		if noRecheck {
 			if statuses["smb"] == n {
 				t.Fatalf("without the recheck every host answered (%v): the test server was not overloaded", statuses)

@@ -171,6 +171,7 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 		Schema: probes.SchemaVersion, Type: "summary", Started: started.UTC(), Finished: time.Now().UTC(),
 		Targets: cfg.Targets.Len(), Scanned: stats.Completed,
 		Interrupted: stats.Interrupted || ctx.Err() != nil,
+		Pacing:      pacing(sc, ahead, stats),
 	}
 	summary.DurationSeconds = summary.Finished.Sub(summary.Started).Seconds()
 	if cfg.BeforeSummary != nil {
@@ -186,6 +187,19 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 		return summary, errors.Join(werr, saveErr)
 	}
 	return summary, werr
+}
+
+// pacing reports how the pass paced its probes (the congestion window as the rechecks left it).
+func pacing(sc scanner.Config, ahead bool, st scanner.RunStats) *probes.Pacing {
+	p := &probes.Pacing{Slots: sc.Concurrency, PeakProbes: st.PeakProbes}
+	if p.Slots <= 0 {
+		p.Slots = scanner.DefaultConcurrency
+	}
+	if ahead && sc.Congestion != nil {
+		cs := sc.Congestion.Stats()
+		p.ConnectAhead, p.Window, p.Decreases, p.QueueingEpochs, p.OverloadSigns = sc.ConnectAhead, cs.Window, cs.Decreases, cs.Queued, cs.Signs
+	}
+	return p
 }
 
 // recheckRounds probes the held targets again after the pass and writes their new results;
