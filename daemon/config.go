@@ -176,9 +176,9 @@ func (j *Job) Ahead() int {
 	return *j.ConnectAhead
 }
 
-// FilesNeeded is about how many file descriptors a run of the job holds at most: two sockets
-// per host being probed, one per connect ahead, and a reserve for files and listeners.
-func (j *Job) FilesNeeded() int { return 2*j.Concurrency + j.Ahead() + 64 }
+// FilesNeeded is about how many file descriptors a run of the job holds at most
+// (scanner.FilesNeeded).
+func (j *Job) FilesNeeded() uint64 { return scanner.FilesNeeded(j.Concurrency, j.Ahead()) }
 
 // UnmarshalYAML fills a job's defaults, decodes it strictly and checks what needs no other
 // part of the file.

@@ -138,7 +138,7 @@ func TestValidFullConfig(t *testing.T) {
 		lan.OutputDir != "/srv/smbsweep" || lan.Profile != "full" || len(lan.Shares) != 2 || lan.Ahead() != 512 {
 		t.Errorf("lan: %+v", lan)
 	}
-	if quick.Ahead() != DefaultJobConnectAhead || lan.FilesNeeded() != 2*32+512+64 {
+	if quick.Ahead() != DefaultJobConnectAhead || lan.FilesNeeded() != 2*32+512+64 /* 2 sockets per host, connect_ahead, reserve */ {
 		t.Errorf("connect_ahead: dmz_quick %d (want the default %d), lan needs %d files", quick.Ahead(), DefaultJobConnectAhead, lan.FilesNeeded())
 	}
 	if !strings.HasSuffix(lan.TargetsFile, "configs/testdata/targets.txt") {

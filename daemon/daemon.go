@@ -113,12 +113,12 @@ func New(opts Options) (*Daemon, error) {
 // at once (plus the API's scans) and warns, with the fix, when the hard limit is lower: sockets
 // that cannot be opened would otherwise fail hosts with "too many open files".
 func (d *Daemon) checkFileLimit(cfg *Config) {
-	need := 2*maxScanConcurrency + 64
+	need := scanner.FilesNeeded(maxScanConcurrency, 0) // the API's scans
 	for i := range cfg.Jobs {
 		need += cfg.Jobs[i].FilesNeeded()
 	}
-	soft, hard, err := scanner.RaiseOpenFileLimit(uint64(need))
-	if err != nil || soft >= uint64(need) {
+	soft, hard, err := scanner.RaiseOpenFileLimit(need)
+	if err != nil || soft >= need {
 		return
 	}
 	d.log.Warn("the open-file limit is lower than the jobs need when they run at the same time (2 per host at once + connect_ahead per job); hosts may fail with \"too many open files\": raise LimitNOFILE (systemd) or ulimit -n, or lower concurrency or connect_ahead",

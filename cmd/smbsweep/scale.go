@@ -112,12 +112,10 @@ func parseShard(s string) (scanner.Shard, error) {
 	return sh, sh.Validate()
 }
 
-// fdsPerHost is the most sockets one host holds at once (the SMB2 connection stays open while
-// the SMB1 stage dials its own); fdReserve covers stdio, output files, the metrics listener and
-// the runtime.
+// fdsPerHost and fdReserve: see scanner.FilesNeeded.
 const (
-	fdsPerHost = 2
-	fdReserve  = 64
+	fdsPerHost = scanner.FDsPerHost
+	fdReserve  = scanner.FDReserve
 )
 
 // prepare runs once the targets are known and before any output is opened: it fits -c to the
@@ -277,7 +275,7 @@ func fitWithin(c, ahead int, limit uint64) (int, int) {
 // (connect-ahead first) and warns, rather than letting connections fail with "too many open
 // files" (which would be reported as host errors).
 func fitConcurrency(c, ahead int, warn func(string, ...any)) (int, int) {
-	need := uint64(c)*fdsPerHost + uint64(ahead) + fdReserve
+	need := scanner.FilesNeeded(c, ahead)
 	limit, hard, err := scanner.RaiseOpenFileLimit(need)
 	if err != nil || limit >= need {
 		return c, ahead
