@@ -96,8 +96,8 @@ type Stage struct {
 	// connAuth): stages of one connection share its session state, so a recheck runs them
 	// together.
 	conn string
-	// uses lists the stages whose session state the stage works with (the registry's needs),
-	// beyond Needs: a stage skipped because one of them got no answer is missing too.
+	// uses lists the stages whose state or results the stage works with (the registry's needs
+	// and uses), beyond Needs: a stage skipped because one of them got no answer is missing too.
 	uses []string
 }
 
@@ -180,6 +180,9 @@ func (p *Pipeline) runStage(ctx context.Context, st *Stage, s *Session, r *Resul
 		err = &interruptedError{err: err} // the abort, not the server, ended it
 	}
 	s.record(st.Name, sr, err)
+	if sr.Status == StageSkipped && sr.class == "" {
+		sr.class = waitedFor(r, st) // it found nothing to do because a stage it uses got no answer
+	}
 }
 
 // interruptedError is a stage failure caused by the scan being interrupted (the host context

@@ -12,7 +12,8 @@ type stageDef struct {
 	name  string
 	about string
 	needs []string
-	conn  string // the connection it works on (Stage.conn)
+	conn  string   // the connection it works on (Stage.conn)
+	uses  []string // stages beyond needs whose results it works with (Stage.uses)
 	build func(opts *Options) Stage
 }
 
@@ -34,11 +35,11 @@ var stageDefs = []stageDef{
 		}},
 	{name: "tree", conn: connSMB2, about: "TREE_CONNECT IPC$ (decides null session allowed) and each -share", needs: []string{"session"},
 		build: func(*Options) Stage { return Stage{Name: "tree", Needs: []string{"session"}, Run: stageTree} }},
-	{name: "shares", conn: connSMB2, about: "list shares over SRVSVC (NetrShareEnum on \\srvsvc, no SMB1) as anonymous and guest", needs: []string{"session"},
+	{name: "shares", conn: connSMB2, about: "list shares over SRVSVC (NetrShareEnum on \\srvsvc, no SMB1) as anonymous and guest", uses: []string{"guest"}, needs: []string{"session"},
 		build: func(o *Options) Stage {
 			return Stage{Name: "shares", Needs: []string{"negotiate"}, Gate: anySession, Timeout: o.SessionTimeout, Run: stageShares}
 		}},
-	{name: "access", conn: connSMB2, about: "per share and identity: tree connect, read check; write check with -check-write", needs: []string{"session"},
+	{name: "access", conn: connSMB2, about: "per share and identity: tree connect, read check; write check with -check-write", uses: []string{"guest", "tree", "shares"}, needs: []string{"session"},
 		build: func(*Options) Stage {
 			return Stage{Name: "access", Needs: []string{"negotiate"}, Gate: anySession, Run: stageAccess}
 		}},
@@ -112,7 +113,7 @@ func NewPipeline(names []string, opts *Options) (*Pipeline, error) {
 	for _, d := range stageDefs {
 		if want[d.name] {
 			st := d.build(opts)
-			st.conn, st.uses = d.conn, d.needs
+			st.conn, st.uses = d.conn, append(slices.Clip(d.needs), d.uses...)
 			p.Stages = append(p.Stages, st)
 		}
 	}
