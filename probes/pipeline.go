@@ -146,7 +146,7 @@ func (p *Pipeline) Run(ctx context.Context, t Target) (r *Result) {
 	for i := range p.Stages {
 		p.runStage(ctx, &p.Stages[i], s, r)
 	}
-	p.finish(ctx, s, r)
+	p.finish(s, r)
 	return r
 }
 
@@ -268,15 +268,15 @@ func outcome(prev *StageResult) string {
 }
 
 // finish derives the host status, the findings and the missing stages from what the stages
-// recorded. A host whose probe an interrupt cut short before anything was decided is
-// "interrupted", never a network status: it was not the host that stopped answering.
-func (p *Pipeline) finish(ctx context.Context, s *Session, r *Result) {
+// recorded. A host whose probe an interrupt cut short is "interrupted" (what it answered before
+// is kept), never a network status: it was not the host that stopped answering.
+func (p *Pipeline) finish(s *Session, r *Result) {
 	switch {
+	case s.interrupted || cutShort(r):
+		r.Status = StatusInterrupted
+		r.Error = "scan interrupted before the probe of this host finished"
 	case s.spokeSMB:
 		r.Status = StatusSMB
-	case s.interrupted || (s.firstErr == nil && errors.Is(ctx.Err(), context.Canceled)):
-		r.Status = StatusInterrupted
-		r.Error = "scan interrupted before the host answered"
 	case s.firstErr != nil:
 		r.Status = Classify(s.firstErr)
 		r.Error = s.firstErrStage + ": " + briefError(s.firstErr)
@@ -287,12 +287,22 @@ func (p *Pipeline) finish(ctx context.Context, s *Session, r *Result) {
 	p.conclude(r)
 }
 
+// cutShort reports whether an interrupt kept some stage from running or finishing.
+func cutShort(r *Result) bool {
+	for _, sr := range r.Stages {
+		if sr.class == StatusInterrupted {
+			return true
+		}
+	}
+	return false
+}
+
 // conclude evaluates the findings and lists the missing stages of a record whose status is set.
 func (p *Pipeline) conclude(r *Result) {
 	r.Findings = r.Findings[:0]
 	evaluateFindings(r, p.Opts)
 	r.Incomplete = nil
-	if r.Status != StatusSMB {
+	if r.Status != StatusSMB && r.Status != StatusInterrupted {
 		return // the status itself says what is missing
 	}
 	for i := range p.Stages {
