@@ -13,7 +13,9 @@ import (
 //
 // For each connection rechecked, the new answers replace the old ones only when they miss
 // fewer of its stages; the findings and the missing stages are then derived again from the
-// merged record. duration_seconds adds both probes' time.
+// merged record. duration_seconds is the recheck's, as for a record the recheck replaced whole:
+// each probe of a host keeps within the host deadline, and the record says how long the last
+// one took.
 func (p *Pipeline) Recheck(ctx context.Context, t Target, prev *Result) *Result {
 	if prev == nil || prev.Status != StatusSMB || len(prev.Incomplete) == 0 {
 		return p.Run(ctx, t)
@@ -60,7 +62,7 @@ func (p *Pipeline) merge(prev, again *Result, conns map[string]bool) *Result {
 	out := *prev
 	out.Stages = maps.Clone(prev.Stages)
 	out.Findings = nil
-	out.DurationSeconds += again.DurationSeconds
+	out.DurationSeconds = again.DurationSeconds
 	for conn := range conns {
 		if p.missingOn(again, conn) >= p.missingOn(prev, conn) {
 			continue
