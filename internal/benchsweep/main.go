@@ -527,7 +527,7 @@ func readOutput(path, target string, r *Result) error {
 			Statuses         map[string]int
 			Negotiate        json.RawMessage
 			SMB1             json.RawMessage
-			Incomplete       []string
+			Incomplete       json.RawMessage // an array in host records, a number in the summary
 			Stages           map[string]struct{ Status, Reason string }
 		}
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
@@ -538,7 +538,7 @@ func readOutput(path, target string, r *Result) error {
 			continue
 		}
 		r.Statuses[rec.Status]++
-		if len(rec.Incomplete) > 0 {
+		if len(rec.Incomplete) > 0 && rec.Incomplete[0] == '[' {
 			r.Incomplete++
 		}
 		if complete(rec.Status, rec.Negotiate, rec.SMB1, rec.Stages) {
