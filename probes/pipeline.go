@@ -50,7 +50,10 @@ type Options struct {
 	// SessionTimeout is the session stages' own deadline (failed logons may be delayed by the
 	// server); 0 uses the host deadline alone.
 	SessionTimeout time.Duration
-	// Trace, when set, sees every SMB message of every connection (debug and golden capture).
+	// Trace, when set, sees every SMB message of every connection (debug and golden capture),
+	// the credentialed connection of auth, ls and read included (conn "auth"): its NTLM
+	// AUTHENTICATE can be cracked offline, and on a signed (not encrypted) session the listings
+	// and file content are in clear. Treat a trace of a credentialed scan like the password.
 	Trace func(t Target, conn string, dir transport.Direction, msg []byte)
 	// MaxFrame caps frames accepted from servers (0: transport.DefaultMaxFrame).
 	MaxFrame int
