@@ -146,6 +146,29 @@ func hostileCases() []hostileCase {
 			check: smb1Unknown},
 		{name: "smb1-word-count", status: probes.StatusSMB, want: stageWant{"negotiate": ok, "smb1": errored, "session": ok, "tree": ok, "shares": ok},
 			check: smb1Unknown},
+		// A LANMAN-form reply selecting index 3 of the one dialect offered: the server speaks
+		// SMB1, but its reply does not accept NT LM 0.12 as offered (it was read as "enabled,
+		// NT LM 0.12" before), so enabled stays unknown and the evidence says what came back.
+		{name: "smb1-lanman-index-3", status: probes.StatusSMB, want: stageWant{"negotiate": ok, "smb1": errored, "session": ok, "tree": ok, "shares": ok},
+			check: func(r *probes.Result) []string {
+				f := smb1Unknown(r)
+				const want = "LANMAN-form reply (WordCount 13) selecting dialect index 3, outside the 1 offered"
+				if r.SMB1 != nil && (!strings.HasPrefix(r.SMB1.Evidence, want) || r.SMB1.Dialect != "" || r.SMB1.SigningRequired != nil) {
+					f = append(f, fmt.Sprintf("smb1 evidence %q dialect %q signing_required %s; want evidence %q, no dialect, signing unknown",
+						r.SMB1.Evidence, r.SMB1.Dialect, tri(r.SMB1.SigningRequired), want))
+				}
+				if e := r.Stages["smb1"].Error; !strings.Contains(e, want) {
+					f = append(f, "smb1 stage error does not carry the evidence: "+e)
+				}
+				return f
+			}},
+		// Samba's non-extended reply: Flags2 without UNICODE, CAP_UNICODE, UTF-16 names.
+		{name: "smb1-names-cap-unicode", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
+			if r.SMB1 == nil || r.SMB1.Enabled == nil || !*r.SMB1.Enabled || r.SMB1.DomainName != "SMBSWEEP" || r.SMB1.ServerName != "SMBSWEEPCAP" {
+				return []string{fmt.Sprintf("smb1 %+v: want enabled, domain SMBSWEEP, server SMBSWEEPCAP", r.SMB1)}
+			}
+			return nil
+		}},
 
 		// The anonymous logon does not use the target info, so it proceeds; the guest logon
 		// (NTLMv2 puts the target info in its response) must refuse to build on it.

@@ -68,6 +68,14 @@ func Cases() []Case {
 			b[smb1WordCount] = 0xff
 			return b
 		})},
+		{"smb1-lanman-index-3", "SMB1 NEGOTIATE reply in the LAN Manager form (WordCount 13) selecting dialect index 3 of the one offered", smb1Case(func(b []byte) []byte {
+			return LANMANForm(b, 3)
+		})},
+		{"smb1-names-cap-unicode", "non-extended SMB1 NEGOTIATE acceptance, Flags2 without UNICODE, CAP_UNICODE and UTF-16 names (Samba's reply to a non-Unicode client)", func() Handler {
+			return steps(map[Step]Responder{StepSMB1: func(*Request) Action {
+				return Action{Reply: [][]byte{Capture(CapSMB1NonExtended)}}
+			}})()
+		}},
 
 		// NTLM and SPNEGO bent inside an otherwise valid logon.
 		{"ntlm-avpair-past-end", "an AV pair whose length runs past the target info", ntlmCase(func() []byte {
@@ -158,6 +166,17 @@ const (
 	smb1WordCount = 32
 	smb1ByteCount = 32 + 1 + 2*17
 )
+
+// LANMANForm turns the captured NT-form SMB1 NEGOTIATE reply b into the LAN Manager form
+// (MS-CIFS 2.2.4.52.2, WordCount 13) selecting dialect index: the header and SMB_Data as
+// captured, the first 13 parameter words kept with DialectIndex set, the last 4 dropped.
+func LANMANForm(b []byte, index uint16) []byte {
+	const lanmanWords = 13
+	out := append([]byte(nil), b[:smb1WordCount+1+2*lanmanWords]...)
+	out[smb1WordCount] = lanmanWords
+	le.PutUint16(out[smb1WordCount+1:], index)
+	return append(out, b[smb1ByteCount:]...)
+}
 
 // smb1Case answers the SMB1 NEGOTIATE with the captured NT1 acceptance bent by f (the SMB2
 // connection behaves).
