@@ -17,7 +17,7 @@ import (
 // by appendJSONEscaped produced before it (encode_test.go proves it against that reference):
 //
 //   - fields in struct order with the struct tags' names; omitempty drops "" and empty slices and
-//     nil pointers, exactly where the tags say;
+//     nil pointers, omitzero drops nil slices only (an empty one is []), exactly where the tags say;
 //   - nil pointers, slices and maps are null, empty slices [] and empty maps {};
 //   - map keys sorted bytewise (as strings.Compare), escaped like any string;
 //   - strings: `"` and `\` backslash-escaped; C0 controls as \b \f \n \r \t or \u00XX; invalid
@@ -205,11 +205,11 @@ func (e *jsonEncoder) negotiate(v *probes.NegotiateInfo) {
 	e.str(v.Dialect)
 	e.raw(`,"dialect_revision":`)
 	e.str(v.DialectRevision)
-	if len(v.Dialects) > 0 {
+	if v.Dialects != nil { // omitzero: [] when enumerated and none accepted
 		e.raw(`,"dialects":`)
 		e.strs(v.Dialects)
 	}
-	if len(v.Ciphers) > 0 {
+	if v.Ciphers != nil {
 		e.raw(`,"ciphers":`)
 		e.strs(v.Ciphers)
 	}

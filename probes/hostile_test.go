@@ -162,6 +162,29 @@ func hostileCases() []hostileCase {
 				}
 				return f
 			}},
+		// Dialects enumerated: 3.1.1 accepted, no cipher in common. The cipher list is
+		// present and empty (it was left out, as if never enumerated), and the security
+		// mechanisms carry the documented names.
+		{name: "no-common-cipher", stages: []string{"negotiate", "smb1", "dialects", "session", "tree", "shares"}, status: probes.StatusSMB,
+			want: stageWant{"negotiate": ok, "smb1": ok, "dialects": ok, "session": ok, "tree": ok, "shares": ok},
+			check: func(r *probes.Result) []string {
+				var f []string
+				n := r.Negotiate
+				if n == nil || n.Ciphers == nil || len(n.Ciphers) != 0 || !slices.Equal(n.Dialects, []string{"3.1.1"}) {
+					return []string{fmt.Sprintf("negotiate %+v: want dialects [3.1.1] and an empty, non-nil cipher list", n)}
+				}
+				b, err := json.Marshal(n)
+				if err != nil || !strings.Contains(string(b), `"ciphers":[]`) {
+					f = append(f, fmt.Sprintf("encoded negotiate lacks \"ciphers\":[]: %s", b))
+				}
+				if !slices.Equal(n.SecurityMechanisms, []string{"NTLMSSP"}) {
+					f = append(f, fmt.Sprintf("security_mechanisms %q, want the documented [NTLMSSP]", n.SecurityMechanisms))
+				}
+				if v := finding(r, probes.FindingEncryptionUnsupported); v == nil || tri(v.Value) != "true" {
+					f = append(f, fmt.Sprintf("encryption_unsupported %+v, want true (no cipher accepted)", v))
+				}
+				return f
+			}},
 		// Samba's non-extended reply: Flags2 without UNICODE, CAP_UNICODE, UTF-16 names.
 		{name: "smb1-names-cap-unicode", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
 			if r.SMB1 == nil || r.SMB1.Enabled == nil || !*r.SMB1.Enabled || r.SMB1.DomainName != "SMBSWEEP" || r.SMB1.ServerName != "SMBSWEEPCAP" {

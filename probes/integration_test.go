@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,9 @@ func TestFleetFingerprint(t *testing.T) {
 			}
 			if n.BootTime != nil {
 				t.Errorf("Samba sends ServerStartTime 0, which must be null, got %v", n.BootTime)
+			}
+			if !slices.Equal(n.SecurityMechanisms, []string{"NTLMSSP"}) {
+				t.Errorf("security_mechanisms %q, want the documented [NTLMSSP]", n.SecurityMechanisms)
 			}
 			if want.MaxDialect == "3.1.1" && (n.PreauthHash != "SHA-512" || n.Cipher == "" || n.SigningAlgorithm == "") {
 				t.Errorf("3.1.1 posture incomplete: hash %q cipher %q signing %q", n.PreauthHash, n.Cipher, n.SigningAlgorithm)
@@ -236,6 +240,9 @@ func TestFleetFullProfile(t *testing.T) {
 			}
 			if want.MaxDialect == "3.1.1" && len(r.Negotiate.Ciphers) != 4 {
 				t.Errorf("ciphers %v, want all four", r.Negotiate.Ciphers)
+			}
+			if want.MaxDialect != "3.1.1" && r.Negotiate.Ciphers != nil {
+				t.Errorf("ciphers %q without 3.1.1: want absent (not enumerated)", r.Negotiate.Ciphers)
 			}
 			g := r.Sessions.Guest
 			if g == nil || tri(g.Allowed) != fmt.Sprint(want.Guest) {

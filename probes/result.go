@@ -69,8 +69,8 @@ type SMB1Info struct {
 type NegotiateInfo struct {
 	Dialect            string     `json:"dialect"`            // "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"
 	DialectRevision    string     `json:"dialect_revision"`   // hex, e.g. "0x0311"
-	Dialects           []string   `json:"dialects,omitempty"` // enumerated: every dialect the server accepts
-	Ciphers            []string   `json:"ciphers,omitempty"`  // enumerated: every 3.1.1 cipher the server accepts
+	Dialects           []string   `json:"dialects,omitzero"` // enumerated: every dialect the server accepts; nil (absent) when not enumerated, [] when none
+	Ciphers            []string   `json:"ciphers,omitzero"`  // enumerated: every 3.1.1 cipher the server accepts; nil (absent) when not enumerated, [] when none
 	ServerGUID         string     `json:"server_guid"`
 	SecurityMode       uint16     `json:"security_mode"`
 	SigningEnabled     *bool      `json:"signing_enabled"`

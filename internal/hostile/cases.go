@@ -61,6 +61,8 @@ func Cases() []Case {
 			return PutU16(int(le.Uint32(b[NegContextOffset:]))+2, 0xffff)(b)
 		})},
 
+		{"no-common-cipher", "3.1.1 NEGOTIATE replies whose ENCRYPTION_CAPABILITIES context names cipher 0 (no common cipher)", negotiateMutationSMB1Refused(NoCommonCipher)},
+
 		// The dedicated SMB1 connection (NT LM 0.12 accepted, as Samba with server min protocol NT1).
 		{"smb1-enabled", "SMB1 NEGOTIATE accepted (the NT1 capture)", smb1Case(func(b []byte) []byte { return b })},
 		{"smb1-byte-count", "SMB1 NEGOTIATE reply whose ByteCount (0xFFFF) runs past the end", smb1Case(PutU16(smb1ByteCount, 0xffff))},
@@ -154,6 +156,32 @@ func Lookup(name string) (Case, bool) {
 // Windows does with SMB1 disabled), so nothing valid ever reaches the client.
 func negotiateMutation(f func([]byte) []byte) func() Handler {
 	return steps(map[Step]Responder{StepNegotiate: Mutate(f), StepSMB1: CloseAt})
+}
+
+// negotiateMutationSMB1Refused bends every NEGOTIATE reply (the dialects stage's too) and
+// refuses SMB1 as default Samba does.
+func negotiateMutationSMB1Refused(f func([]byte) []byte) func() Handler {
+	return steps(map[Step]Responder{StepNegotiate: Mutate(f)})
+}
+
+// NoCommonCipher sets the cipher of the ENCRYPTION_CAPABILITIES context of a 3.1.1 NEGOTIATE
+// reply to 0, what a server sends when it shares no cipher with the client (MS-SMB2
+// 3.3.5.4: CipherCount 1, Ciphers[0] 0). Other replies are returned unchanged.
+func NoCommonCipher(b []byte) []byte {
+	if len(b) < NegContextOffset+4 {
+		return b
+	}
+	off := int(le.Uint32(b[NegContextOffset:]))
+	for n := int(le.Uint16(b[NegContextCount:])); n > 0 && off+8 <= len(b); n-- {
+		typ, length := le.Uint16(b[off:]), int(le.Uint16(b[off+2:]))
+		if typ == wire.NegotiateContextEncryption && length >= 4 && off+8+4 <= len(b) {
+			le.PutUint16(b[off+8:], 1)
+			le.PutUint16(b[off+10:], 0)
+			return b
+		}
+		off += (8 + length + 7) &^ 7
+	}
+	return b
 }
 
 func steps(m map[Step]Responder) func() Handler {
