@@ -67,8 +67,8 @@ type SMB1Info struct {
 
 // NegotiateInfo is the SMB2/3 NEGOTIATE response.
 type NegotiateInfo struct {
-	Dialect            string     `json:"dialect"`            // "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"
-	DialectRevision    string     `json:"dialect_revision"`   // hex, e.g. "0x0311"
+	Dialect            string     `json:"dialect"`           // "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"
+	DialectRevision    string     `json:"dialect_revision"`  // hex, e.g. "0x0311"
 	Dialects           []string   `json:"dialects,omitzero"` // enumerated: every dialect the server accepts; nil (absent) when not enumerated, [] when none
 	Ciphers            []string   `json:"ciphers,omitzero"`  // enumerated: every 3.1.1 cipher the server accepts; nil (absent) when not enumerated, [] when none
 	ServerGUID         string     `json:"server_guid"`
