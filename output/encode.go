@@ -67,6 +67,12 @@ func (e *jsonEncoder) result(r *probes.Result) {
 	e.negotiate(r.Negotiate)
 	e.raw(`,"ntlm":`)
 	e.ntlm(r.NTLM)
+	e.raw(`,"clock_skew_seconds":`)
+	e.floatPtr(r.ClockSkewSeconds)
+	if r.ClockSkewSource != "" {
+		e.raw(`,"clock_skew_source":`)
+		e.str(r.ClockSkewSource)
+	}
 	e.raw(`,"sessions":{"null":`)
 	e.session(r.Sessions.Null)
 	e.raw(`,"guest":`)
@@ -284,11 +290,7 @@ func (e *jsonEncoder) ntlm(v *probes.NTLMInfo) {
 	e.raw(`,"server_time":`)
 	e.timePtr(v.ServerTime)
 	e.raw(`,"clock_skew_seconds":`)
-	if v.ClockSkewSeconds == nil {
-		e.raw("null")
-	} else {
-		e.float(*v.ClockSkewSeconds)
-	}
+	e.floatPtr(v.ClockSkewSeconds)
 	e.buf = append(e.buf, '}')
 }
 
@@ -648,6 +650,14 @@ func (e *jsonEncoder) uintPtr(v *uint64) {
 		return
 	}
 	e.uint(*v)
+}
+
+func (e *jsonEncoder) floatPtr(f *float64) {
+	if f == nil {
+		e.raw("null")
+		return
+	}
+	e.float(*f)
 }
 
 // float appends f as encoding/json formats a float64: like ES6 number-to-string.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"runtime"
@@ -251,6 +252,28 @@ func hostileCases() []hostileCase {
 				}
 				return f
 			}},
+		// The server's NTLM timestamp runs 530 s ahead of its SMB2 SystemTime: the host's
+		// clock skew comes from SystemTime and says so; ntlm keeps its own view.
+		{name: "clock-ntlm-ahead", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
+			if r.ClockSkewSeconds == nil || r.NTLM == nil || r.NTLM.ClockSkewSeconds == nil {
+				return []string{"clock skew missing"}
+			}
+			var f []string
+			if r.ClockSkewSource != probes.ClockSkewNegotiate || math.Abs(*r.ClockSkewSeconds) > 2 {
+				f = append(f, fmt.Sprintf("clock_skew_seconds %v from %q, want about 0 from negotiate", *r.ClockSkewSeconds, r.ClockSkewSource))
+			}
+			if d := *r.NTLM.ClockSkewSeconds - *r.ClockSkewSeconds; math.Abs(d-hostile.NTLMAhead.Seconds()) > 2 {
+				f = append(f, fmt.Sprintf("ntlm.clock_skew_seconds %v is %v s from the host's, want %v", *r.NTLM.ClockSkewSeconds, d, hostile.NTLMAhead.Seconds()))
+			}
+			return f
+		}},
+		{name: "clock-ntlm-only", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
+			if r.ClockSkewSeconds == nil || r.ClockSkewSource != probes.ClockSkewNTLM || r.NTLM == nil || r.NTLM.ClockSkewSeconds == nil ||
+				*r.ClockSkewSeconds != *r.NTLM.ClockSkewSeconds || math.Abs(*r.ClockSkewSeconds) > 2 {
+				return []string{fmt.Sprintf("clock skew %v from %q: want the NTLM one, about 0, without a SystemTime", r.ClockSkewSeconds, r.ClockSkewSource)}
+			}
+			return nil
+		}},
 		{name: "clock-zero", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
 			var f []string
 			if r.Negotiate == nil || r.Negotiate.SystemTime != nil || r.Negotiate.BootTime != nil {
@@ -258,6 +281,9 @@ func hostileCases() []hostileCase {
 			}
 			if r.NTLM == nil || r.NTLM.ServerTime != nil || r.NTLM.ClockSkewSeconds != nil {
 				f = append(f, "ntlm.server_time and clock_skew_seconds must be null without a timestamp")
+			}
+			if r.ClockSkewSeconds != nil || r.ClockSkewSource != "" {
+				f = append(f, fmt.Sprintf("clock_skew_seconds %v (%q) without any server time, want null", *r.ClockSkewSeconds, r.ClockSkewSource))
 			}
 			return f
 		}},

@@ -3,6 +3,7 @@ package probes_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -92,6 +93,9 @@ func TestFleetFingerprint(t *testing.T) {
 				t.Errorf("ntlm record %+v", r.NTLM)
 			} else if r.NTLM.ClockSkewSeconds == nil || *r.NTLM.ClockSkewSeconds > 5 || *r.NTLM.ClockSkewSeconds < -5 {
 				t.Errorf("clock skew %v", r.NTLM.ClockSkewSeconds)
+			}
+			if r.ClockSkewSeconds == nil || r.ClockSkewSource != probes.ClockSkewNegotiate || math.Abs(*r.ClockSkewSeconds) > 5 {
+				t.Errorf("clock skew %v from %q: want near 0 from the SMB2 SystemTime", r.ClockSkewSeconds, r.ClockSkewSource)
 			}
 			null := r.Sessions.Null
 			if null == nil || tri(null.Allowed) != fmt.Sprint(want.NullSession) {

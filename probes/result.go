@@ -28,26 +28,37 @@ var Statuses = []Status{StatusSMB, StatusNotSMB, StatusConnectionRefused, Status
 // Result is one scanned target: the JSONL record of docs/schema.md. Pointer fields are null when
 // unknown or not probed; tri-state findings use *bool (true, false, null = unknown).
 type Result struct {
-	Schema          string                  `json:"schema"`
-	Type            string                  `json:"type"` // always "host"
-	IP              string                  `json:"ip"`
-	Host            string                  `json:"host,omitempty"` // the name as given, when the target was a name
-	Port            uint16                  `json:"port"`
-	Status          Status                  `json:"status"`
-	Error           string                  `json:"error,omitempty"`
-	Timestamp       time.Time               `json:"timestamp"` // when the probe of this host started, UTC
-	DurationSeconds float64                 `json:"duration_seconds"`
-	SMB1            *SMB1Info               `json:"smb1"`
-	Negotiate       *NegotiateInfo          `json:"negotiate"`
-	NTLM            *NTLMInfo               `json:"ntlm"`
-	Sessions        Sessions                `json:"sessions"`
-	Shares          []Share                 `json:"shares"`
-	Findings        []Finding               `json:"findings"`
-	Auth            *AuthInfo               `json:"auth"`    // stage auth (credentialed logon)
-	Listing         *Listing                `json:"listing"` // stage ls
-	Read            *FileRead               `json:"read"`    // stage read
-	Stages          map[string]*StageResult `json:"stages"`
+	Schema          string         `json:"schema"`
+	Type            string         `json:"type"` // always "host"
+	IP              string         `json:"ip"`
+	Host            string         `json:"host,omitempty"` // the name as given, when the target was a name
+	Port            uint16         `json:"port"`
+	Status          Status         `json:"status"`
+	Error           string         `json:"error,omitempty"`
+	Timestamp       time.Time      `json:"timestamp"` // when the probe of this host started, UTC
+	DurationSeconds float64        `json:"duration_seconds"`
+	SMB1            *SMB1Info      `json:"smb1"`
+	Negotiate       *NegotiateInfo `json:"negotiate"`
+	NTLM            *NTLMInfo      `json:"ntlm"`
+	// ClockSkewSeconds is the server's clock minus the local clock when its reply arrived, from
+	// the SMB2 NEGOTIATE SystemTime when non-zero, else from the NTLM CHALLENGE timestamp
+	// (macOS's NTLM timestamp runs minutes off its own SystemTime); null without either.
+	ClockSkewSeconds *float64                `json:"clock_skew_seconds"`
+	ClockSkewSource  string                  `json:"clock_skew_source,omitempty"` // ClockSkewNegotiate or ClockSkewNTLM
+	Sessions         Sessions                `json:"sessions"`
+	Shares           []Share                 `json:"shares"`
+	Findings         []Finding               `json:"findings"`
+	Auth             *AuthInfo               `json:"auth"`    // stage auth (credentialed logon)
+	Listing          *Listing                `json:"listing"` // stage ls
+	Read             *FileRead               `json:"read"`    // stage read
+	Stages           map[string]*StageResult `json:"stages"`
 }
+
+// Sources of Result.ClockSkewSeconds (docs/schema.md).
+const (
+	ClockSkewNegotiate = "negotiate" // SMB2 NEGOTIATE SystemTime
+	ClockSkewNTLM      = "ntlm"      // NTLM CHALLENGE MsvAvTimestamp
+)
 
 // SMB1Info is what a dedicated SMB1 "NT LM 0.12" NEGOTIATE on its own connection showed.
 type SMB1Info struct {

@@ -85,6 +85,11 @@ func (s *Session) ntlmSession(ctx context.Context, r *Result, auth authBuilder) 
 	}
 	if r.NTLM == nil {
 		r.NTLM = decodeChallenge(challenge, received)
+		if r.ClockSkewSeconds == nil && r.NTLM.ClockSkewSeconds != nil {
+			// No SMB2 SystemTime: the NTLM timestamp is the only clock the server showed.
+			skew := *r.NTLM.ClockSkewSeconds
+			r.ClockSkewSeconds, r.ClockSkewSource = &skew, ClockSkewNTLM
+		}
 	}
 	s.conn.SessionID = resp.Header.SessionID
 

@@ -20,6 +20,9 @@ type Case struct {
 // Huge is the length or count the "16 MiB" cases claim.
 const Huge = 0xFFFFFF
 
+// NTLMAhead is how far the clock-ntlm-ahead case's NTLM timestamp runs ahead of its SystemTime.
+const NTLMAhead = 530 * time.Second
+
 // SlowLogonDelay is how long the slow-logon case waits before answering the AUTHENTICATE.
 const SlowLogonDelay = 2 * time.Second
 
@@ -128,6 +131,20 @@ func Cases() []Case {
 			n.Timestamp = 0
 			s := &SMB{Challenge: BuildChallenge(TargetInfo(n)), Steps: map[Step]Responder{
 				StepNegotiate: Mutate(func(b []byte) []byte { return PutU64(NegServerStart, 0)(PutU64(NegSystemTime, 0)(b)) }),
+			}}
+			return s.Handler()
+		}},
+		{"clock-ntlm-ahead", "SystemTime now, NTLM timestamp 530 s ahead of it (as a macOS server's)", func() Handler {
+			n := SambaNames()
+			n.Timestamp = wire.TimeToFiletime(time.Now().Add(NTLMAhead))
+			s := &SMB{Challenge: BuildChallenge(TargetInfo(n)), Steps: map[Step]Responder{
+				StepNegotiate: Mutate(func(b []byte) []byte { return PutU64(NegSystemTime, wire.TimeToFiletime(time.Now()))(b) }),
+			}}
+			return s.Handler()
+		}},
+		{"clock-ntlm-only", "SystemTime 0, NTLM timestamp now", func() Handler {
+			s := &SMB{Challenge: BuildChallenge(TargetInfo(SambaNames())), Steps: map[Step]Responder{
+				StepNegotiate: Mutate(PutU64(NegSystemTime, 0)),
 			}}
 			return s.Handler()
 		}},
