@@ -274,17 +274,17 @@ func (e *jsonEncoder) ntlm(v *probes.NTLMInfo) {
 		return
 	}
 	e.raw(`{"netbios_computer_name":`)
-	e.str(v.NetBIOSComputerName)
+	e.strPtr(v.NetBIOSComputerName)
 	e.raw(`,"netbios_domain_name":`)
-	e.str(v.NetBIOSDomainName)
+	e.strPtr(v.NetBIOSDomainName)
 	e.raw(`,"dns_computer_name":`)
-	e.str(v.DNSComputerName)
+	e.strPtr(v.DNSComputerName)
 	e.raw(`,"dns_domain_name":`)
-	e.str(v.DNSDomainName)
+	e.strPtr(v.DNSDomainName)
 	e.raw(`,"dns_tree_name":`)
-	e.str(v.DNSTreeName)
+	e.strPtr(v.DNSTreeName)
 	e.raw(`,"os_version":`)
-	e.str(v.OSVersion)
+	e.strPtr(v.OSVersion)
 	e.raw(`,"negotiate_flags":`)
 	e.str(v.NegotiateFlags)
 	e.raw(`,"server_time":`)
@@ -304,7 +304,7 @@ func (e *jsonEncoder) session(v *probes.SessionInfo) {
 	e.raw(`,"allowed":`)
 	e.boolPtr(v.Allowed)
 	e.raw(`,"status":`)
-	e.str(v.Status)
+	e.strPtr(v.Status)
 	e.raw(`,"flags":`)
 	e.strs(v.Flags)
 	e.raw(`,"evidence":`)
@@ -347,7 +347,7 @@ func (e *jsonEncoder) shareAccess(v *probes.ShareAccess) {
 	e.raw(`{"identity":`)
 	e.str(v.Identity)
 	e.raw(`,"tree_connect":`)
-	e.str(v.TreeConnect)
+	e.strPtr(v.TreeConnect)
 	if v.ShareType != "" {
 		e.raw(`,"share_type":`)
 		e.str(v.ShareType)
@@ -387,7 +387,7 @@ func (e *jsonEncoder) stat(v *probes.Stat) {
 	e.raw(`{"path":`)
 	e.str(v.Path)
 	e.raw(`,"status":`)
-	e.str(v.Status)
+	e.strPtr(v.Status)
 	e.raw(`,"is_directory":`)
 	e.boolPtr(v.IsDirectory)
 	e.raw(`,"size":`)
@@ -397,7 +397,7 @@ func (e *jsonEncoder) stat(v *probes.Stat) {
 	e.raw(`,"attributes":`)
 	e.strs(v.Attributes)
 	e.raw(`,"attributes_raw":`)
-	e.str(v.AttributesRaw)
+	e.strPtr(v.AttributesRaw)
 	e.raw(`,"creation_time":`)
 	e.timePtr(v.CreationTime)
 	e.raw(`,"last_access_time":`)
@@ -429,11 +429,11 @@ func (e *jsonEncoder) auth(v *probes.AuthInfo) {
 	e.raw(`{"user":`)
 	e.str(v.User)
 	e.raw(`,"domain":`)
-	e.str(v.Domain)
+	e.strPtr(v.Domain)
 	e.raw(`,"success":`)
 	e.boolPtr(v.Success)
 	e.raw(`,"status":`)
-	e.str(v.Status)
+	e.strPtr(v.Status)
 	if v.Dialect != "" {
 		e.raw(`,"dialect":`)
 		e.str(v.Dialect)
@@ -720,6 +720,15 @@ func (e *jsonEncoder) fail(err error) {
 	if e.err == nil {
 		e.err = err
 	}
+}
+
+// strPtr appends *s, or null when s is nil.
+func (e *jsonEncoder) strPtr(s *string) {
+	if s == nil {
+		e.raw("null")
+		return
+	}
+	e.str(*s)
 }
 
 // strs appends a string slice: null when nil.

@@ -83,7 +83,7 @@ func hostileCases() []hostileCase {
 		return f
 	}
 	noSessionStatus := func(r *probes.Result) []string {
-		if n := r.Sessions.Null; n != nil && n.Status == "STATUS_SUCCESS" && n.SetupOK == nil {
+		if n := r.Sessions.Null; n != nil && probes.StringOr(n.Status, "") == "STATUS_SUCCESS" && n.SetupOK == nil {
 			return []string{"sessions.null.status is STATUS_SUCCESS although no SESSION_SETUP reply arrived"}
 		}
 		return nil
@@ -92,11 +92,12 @@ func hostileCases() []hostileCase {
 		if r.NTLM == nil {
 			return []string{"ntlm record missing: the CHALLENGE itself was valid"}
 		}
-		if n := r.NTLM; n.NetBIOSComputerName+n.NetBIOSDomainName+n.DNSComputerName+n.DNSDomainName != "" || n.ServerTime != nil {
+		// Null, not "": no name was learned.
+		if n := r.NTLM; n.NetBIOSComputerName != nil || n.NetBIOSDomainName != nil || n.DNSComputerName != nil || n.DNSDomainName != nil || n.DNSTreeName != nil || n.ServerTime != nil {
 			return []string{fmt.Sprintf("names decoded from malformed AV pairs: %+v", *n)}
 		}
-		if r.NTLM.OSVersion != "6.1.0" {
-			return []string{"os_version lost: " + r.NTLM.OSVersion}
+		if probes.StringOr(r.NTLM.OSVersion, "") != "6.1.0" {
+			return []string{"os_version lost: " + probes.StringOr(r.NTLM.OSVersion, "null")}
 		}
 		return nil
 	}
@@ -216,7 +217,7 @@ func hostileCases() []hostileCase {
 		{name: "rst-session-setup-2", status: probes.StatusSMB, want: sessionBroken,
 			check: func(r *probes.Result) []string {
 				f := noSessionStatus(r)
-				if r.NTLM == nil || r.NTLM.NetBIOSComputerName != "SWEEP-DEFAULT" {
+				if r.NTLM == nil || probes.StringOr(r.NTLM.NetBIOSComputerName, "") != "SWEEP-DEFAULT" {
 					f = append(f, "the CHALLENGE must be recorded whatever the logon's outcome")
 				}
 				return f
@@ -241,7 +242,7 @@ func hostileCases() []hostileCase {
 			status: probes.StatusSMB, want: stageWant{"negotiate": ok, "smb1": ok, "session": errored, "tree": skipped, "shares": skipped},
 			check: func(r *probes.Result) []string {
 				var f []string
-				if r.NTLM == nil || r.NTLM.NetBIOSComputerName == "" {
+				if r.NTLM == nil || probes.StringOr(r.NTLM.NetBIOSComputerName, "") == "" {
 					f = append(f, "the NTLM fingerprint must not depend on the logon's answer")
 				}
 				if d := r.Stages["session"].DurationSeconds; d > 1.5 {
@@ -296,7 +297,7 @@ func hostileCases() []hostileCase {
 			}},
 		{name: "hostile-strings", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
 			var f []string
-			if r.NTLM == nil || r.NTLM.NetBIOSComputerName != hostile.EvilComputer {
+			if r.NTLM == nil || probes.StringOr(r.NTLM.NetBIOSComputerName, "") != hostile.EvilComputer {
 				f = append(f, "server strings must be kept as received in the record")
 			}
 			for _, s := range hostile.EvilShares {
@@ -396,6 +397,7 @@ func TestHostileServers(t *testing.T) {
 			if c.check != nil {
 				fails = append(fails, c.check(r)...)
 			}
+			fails = append(fails, emptyStrings(r)...)
 			if _, err := json.Marshal(r); err != nil {
 				fails = append(fails, "record does not marshal: "+err.Error())
 			}
@@ -485,6 +487,9 @@ func TestHostileSweep(t *testing.T) {
 		target := fmt.Sprintf("%s:%d", r.IP, r.Port)
 		if seen[target] {
 			t.Errorf("%s reported twice", target)
+		}
+		for _, e := range emptyStrings(&r) { // the records as the JSONL sink wrote them
+			t.Errorf("%s: %s", target, e)
 		}
 		seen[target] = true
 		// Every hostile case ends within the host deadline: the deadline is a context on every

@@ -3,6 +3,7 @@ package probes
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 
 	"github.com/smbsweep/smbsweep/transport"
@@ -46,7 +47,9 @@ func stageDialects(ctx context.Context, s *Session, r *Result) error {
 		}
 	}
 	if r.Negotiate == nil {
-		r.Negotiate = &NegotiateInfo{Capabilities: []string{}}
+		// Unreachable: the stage needs negotiate, which records its reply when it succeeds. A
+		// made-up record would carry "" for the dialect and GUID it never learned.
+		return errors.New("dialects: no NEGOTIATE record to add the enumeration to")
 	}
 	if dialects == nil {
 		dialects = []string{}

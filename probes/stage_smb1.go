@@ -53,6 +53,7 @@ func stageSMB1(ctx context.Context, s *Session, r *Result) error {
 	nr := smb1.NegotiateResponse(msg)
 	if err := nr.Validate(); err != nil {
 		if len(msg) < 4 || binary.LittleEndian.Uint32(msg) != wire.ProtocolSMB1 {
+			info.Evidence = "the answer to the SMB1 NEGOTIATE is not SMB"
 			return &transport.NotSMBError{First: append([]byte(nil), msg[:min(len(msg), 16)]...)}
 		}
 		info.Evidence = "SMB1 NEGOTIATE reply failed validation: " + err.Error()
