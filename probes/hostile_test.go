@@ -187,6 +187,15 @@ func hostileCases() []hostileCase {
 				}
 				return f
 			}},
+		// The same server without the dialects stage: the one NEGOTIATE's cipher 0 ("NONE")
+		// means no encryption (it was read as "chose NONE", encryption supported).
+		{name: "no-common-cipher-default", server: "no-common-cipher", status: probes.StatusSMB, want: allOK,
+			check: func(r *probes.Result) []string {
+				if v := finding(r, probes.FindingEncryptionUnsupported); v == nil || tri(v.Value) != "true" {
+					return []string{fmt.Sprintf("encryption_unsupported %+v, want true for cipher 0", v)}
+				}
+				return nil
+			}},
 		// Samba's non-extended reply: Flags2 without UNICODE, CAP_UNICODE, UTF-16 names.
 		{name: "smb1-names-cap-unicode", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
 			if r.SMB1 == nil || r.SMB1.Enabled == nil || !*r.SMB1.Enabled || r.SMB1.DomainName != "SMBSWEEP" || r.SMB1.ServerName != "SMBSWEEPCAP" {
