@@ -221,7 +221,7 @@ func (s *apiServer) smbSession(w http.ResponseWriter, r *http.Request) {
 
 func sessionError(res *probes.Result) string {
 	if n := res.Sessions.Null; n != nil && n.SetupOK != nil && !*n.SetupOK {
-		return "anonymous session rejected: " + n.Status
+		return "anonymous session rejected: " + probes.StringOr(n.Status, "no status received")
 	}
 	return firstError(res, []string{"negotiate", "session"})
 }
@@ -283,8 +283,8 @@ func treeError(res *probes.Result, share string) string {
 			continue
 		}
 		for _, a := range sh.Access {
-			if a.Identity == "anonymous" && a.TreeConnect != "" && a.TreeConnect != "STATUS_SUCCESS" {
-				return "TREE_CONNECT failed: " + a.TreeConnect
+			if tc := probes.StringOr(a.TreeConnect, ""); a.Identity == "anonymous" && tc != "" && tc != "STATUS_SUCCESS" {
+				return "TREE_CONNECT failed: " + tc
 			}
 		}
 	}
@@ -357,8 +357,8 @@ func statOutcome(pr *probeRun, st *probes.Stat) (bool, string) {
 	if sr, ok := pr.res.Stages["stat"]; ok && sr.Status == probes.StageOK && st != nil {
 		return true, ""
 	}
-	if st != nil && st.Status != "" && st.Status != "STATUS_SUCCESS" {
-		return false, "CREATE failed: " + st.Status
+	if st != nil && st.Status != nil && *st.Status != "STATUS_SUCCESS" {
+		return false, "CREATE failed: " + *st.Status
 	}
 	if _, ok := pr.cap.tree(pr.share); !ok {
 		return false, treeError(pr.res, pr.share)
@@ -367,7 +367,7 @@ func statOutcome(pr *probeRun, st *probes.Stat) (bool, string) {
 }
 
 func statFieldsOf(st *probes.Stat) statFields {
-	attrs := uint32(parseHex(st.AttributesRaw))
+	attrs := uint32(parseHex(probes.StringOr(st.AttributesRaw, "")))
 	return statFields{
 		CreationTime: st.CreationTime, LastAccessTime: st.LastAccessTime, LastWriteTime: st.LastWriteTime,
 		ChangeTime: st.ChangeTime, FileAttributes: fmt.Sprintf("0x%04x", attrs), IsDirectory: st.IsDirectory,
@@ -450,7 +450,7 @@ func (s *apiServer) cifsStat(w http.ResponseWriter, r *http.Request) {
 	if ok, msg := statOutcome(pr, st); ok {
 		resp.Success = true
 		resp.statFields = statFieldsOf(st)
-		resp.RawAttributes = uint32(parseHex(st.AttributesRaw))
+		resp.RawAttributes = uint32(parseHex(probes.StringOr(st.AttributesRaw, "")))
 	} else {
 		resp.Error = msg
 	}

@@ -280,7 +280,7 @@ func anonymousShares(r *probes.Result) ([]string, bool) {
 			continue
 		}
 		for _, a := range s.Access {
-			if a.Identity == identityAnonymous && a.TreeConnect == treeConnectSuccess {
+			if a.Identity == identityAnonymous && probes.StringOr(a.TreeConnect, "") == treeConnectSuccess {
 				out = append(out, s.Name)
 				break
 			}

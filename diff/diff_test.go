@@ -21,11 +21,11 @@ func host(ip, dialect string, smb1, signReq, null *bool, shares ...string) *prob
 		SMB1: &probes.SMB1Info{Enabled: smb1}, Negotiate: &probes.NegotiateInfo{Dialect: dialect, SigningRequired: signReq},
 		Sessions: probes.Sessions{Null: &probes.SessionInfo{Allowed: null}},
 		Stages:   map[string]*probes.StageResult{"tree": {Status: probes.StageOK}}}
-	r.Shares = append(r.Shares, probes.Share{Name: "IPC$", Access: []probes.ShareAccess{{Identity: "anonymous", TreeConnect: "STATUS_SUCCESS"}}})
+	r.Shares = append(r.Shares, probes.Share{Name: "IPC$", Access: []probes.ShareAccess{{Identity: "anonymous", TreeConnect: probes.String("STATUS_SUCCESS")}}})
 	for _, s := range shares {
-		r.Shares = append(r.Shares, probes.Share{Name: s, Access: []probes.ShareAccess{{Identity: "anonymous", TreeConnect: "STATUS_SUCCESS"}}})
+		r.Shares = append(r.Shares, probes.Share{Name: s, Access: []probes.ShareAccess{{Identity: "anonymous", TreeConnect: probes.String("STATUS_SUCCESS")}}})
 	}
-	r.Shares = append(r.Shares, probes.Share{Name: "private", Access: []probes.ShareAccess{{Identity: "anonymous", TreeConnect: "STATUS_ACCESS_DENIED"}}})
+	r.Shares = append(r.Shares, probes.Share{Name: "private", Access: []probes.ShareAccess{{Identity: "anonymous", TreeConnect: probes.String("STATUS_ACCESS_DENIED")}}})
 	return r
 }
 

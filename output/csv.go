@@ -85,11 +85,12 @@ func (c *CSV) WriteResult(r *probes.Result) error {
 	if r.NTLM != nil {
 		ntlm = *r.NTLM
 	}
-	add(ntlm.NetBIOSComputerName)
-	add(ntlm.NetBIOSDomainName)
-	add(ntlm.DNSComputerName)
-	add(ntlm.DNSDomainName)
-	add(ntlm.OSVersion)
+	// Unknown (null) and empty are both an empty cell, as for tri-state values.
+	add(probes.StringOr(ntlm.NetBIOSComputerName, ""))
+	add(probes.StringOr(ntlm.NetBIOSDomainName, ""))
+	add(probes.StringOr(ntlm.DNSComputerName, ""))
+	add(probes.StringOr(ntlm.DNSDomainName, ""))
+	add(probes.StringOr(ntlm.OSVersion, ""))
 
 	var null, guest probes.SessionInfo
 	if r.Sessions.Null != nil {
@@ -99,7 +100,7 @@ func (c *CSV) WriteResult(r *probes.Result) error {
 		guest = *r.Sessions.Guest
 	}
 	row = append(row, tri(null.SetupOK), tri(null.Allowed))
-	add(null.Status)
+	add(probes.StringOr(null.Status, ""))
 	row = append(row, tri(guest.Allowed))
 
 	names := make([]string, 0, len(r.Shares))

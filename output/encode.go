@@ -17,7 +17,7 @@ import (
 // by appendJSONEscaped produced before it (encode_test.go proves it against that reference):
 //
 //   - fields in struct order with the struct tags' names; omitempty drops "" and empty slices and
-//     nil pointers, exactly where the tags say;
+//     nil pointers, omitzero drops nil slices only (an empty one is []), exactly where the tags say;
 //   - nil pointers, slices and maps are null, empty slices [] and empty maps {};
 //   - map keys sorted bytewise (as strings.Compare), escaped like any string;
 //   - strings: `"` and `\` backslash-escaped; C0 controls as \b \f \n \r \t or \u00XX; invalid
@@ -71,6 +71,12 @@ func (e *jsonEncoder) result(r *probes.Result) {
 	e.negotiate(r.Negotiate)
 	e.raw(`,"ntlm":`)
 	e.ntlm(r.NTLM)
+	e.raw(`,"clock_skew_seconds":`)
+	e.floatPtr(r.ClockSkewSeconds)
+	if r.ClockSkewSource != "" {
+		e.raw(`,"clock_skew_source":`)
+		e.str(r.ClockSkewSource)
+	}
 	e.raw(`,"sessions":{"null":`)
 	e.session(r.Sessions.Null)
 	e.raw(`,"guest":`)
@@ -211,11 +217,11 @@ func (e *jsonEncoder) negotiate(v *probes.NegotiateInfo) {
 	e.str(v.Dialect)
 	e.raw(`,"dialect_revision":`)
 	e.str(v.DialectRevision)
-	if len(v.Dialects) > 0 {
+	if v.Dialects != nil { // omitzero: [] when enumerated and none accepted
 		e.raw(`,"dialects":`)
 		e.strs(v.Dialects)
 	}
-	if len(v.Ciphers) > 0 {
+	if v.Ciphers != nil {
 		e.raw(`,"ciphers":`)
 		e.strs(v.Ciphers)
 	}
@@ -274,27 +280,23 @@ func (e *jsonEncoder) ntlm(v *probes.NTLMInfo) {
 		return
 	}
 	e.raw(`{"netbios_computer_name":`)
-	e.str(v.NetBIOSComputerName)
+	e.strPtr(v.NetBIOSComputerName)
 	e.raw(`,"netbios_domain_name":`)
-	e.str(v.NetBIOSDomainName)
+	e.strPtr(v.NetBIOSDomainName)
 	e.raw(`,"dns_computer_name":`)
-	e.str(v.DNSComputerName)
+	e.strPtr(v.DNSComputerName)
 	e.raw(`,"dns_domain_name":`)
-	e.str(v.DNSDomainName)
+	e.strPtr(v.DNSDomainName)
 	e.raw(`,"dns_tree_name":`)
-	e.str(v.DNSTreeName)
+	e.strPtr(v.DNSTreeName)
 	e.raw(`,"os_version":`)
-	e.str(v.OSVersion)
+	e.strPtr(v.OSVersion)
 	e.raw(`,"negotiate_flags":`)
 	e.str(v.NegotiateFlags)
 	e.raw(`,"server_time":`)
 	e.timePtr(v.ServerTime)
 	e.raw(`,"clock_skew_seconds":`)
-	if v.ClockSkewSeconds == nil {
-		e.raw("null")
-	} else {
-		e.float(*v.ClockSkewSeconds)
-	}
+	e.floatPtr(v.ClockSkewSeconds)
 	e.buf = append(e.buf, '}')
 }
 
@@ -308,7 +310,7 @@ func (e *jsonEncoder) session(v *probes.SessionInfo) {
 	e.raw(`,"allowed":`)
 	e.boolPtr(v.Allowed)
 	e.raw(`,"status":`)
-	e.str(v.Status)
+	e.strPtr(v.Status)
 	e.raw(`,"flags":`)
 	e.strs(v.Flags)
 	e.raw(`,"evidence":`)
@@ -351,7 +353,7 @@ func (e *jsonEncoder) shareAccess(v *probes.ShareAccess) {
 	e.raw(`{"identity":`)
 	e.str(v.Identity)
 	e.raw(`,"tree_connect":`)
-	e.str(v.TreeConnect)
+	e.strPtr(v.TreeConnect)
 	if v.ShareType != "" {
 		e.raw(`,"share_type":`)
 		e.str(v.ShareType)
@@ -391,7 +393,7 @@ func (e *jsonEncoder) stat(v *probes.Stat) {
 	e.raw(`{"path":`)
 	e.str(v.Path)
 	e.raw(`,"status":`)
-	e.str(v.Status)
+	e.strPtr(v.Status)
 	e.raw(`,"is_directory":`)
 	e.boolPtr(v.IsDirectory)
 	e.raw(`,"size":`)
@@ -401,7 +403,7 @@ func (e *jsonEncoder) stat(v *probes.Stat) {
 	e.raw(`,"attributes":`)
 	e.strs(v.Attributes)
 	e.raw(`,"attributes_raw":`)
-	e.str(v.AttributesRaw)
+	e.strPtr(v.AttributesRaw)
 	e.raw(`,"creation_time":`)
 	e.timePtr(v.CreationTime)
 	e.raw(`,"last_access_time":`)
@@ -433,11 +435,11 @@ func (e *jsonEncoder) auth(v *probes.AuthInfo) {
 	e.raw(`{"user":`)
 	e.str(v.User)
 	e.raw(`,"domain":`)
-	e.str(v.Domain)
+	e.strPtr(v.Domain)
 	e.raw(`,"success":`)
 	e.boolPtr(v.Success)
 	e.raw(`,"status":`)
-	e.str(v.Status)
+	e.strPtr(v.Status)
 	if v.Dialect != "" {
 		e.raw(`,"dialect":`)
 		e.str(v.Dialect)
@@ -656,6 +658,14 @@ func (e *jsonEncoder) uintPtr(v *uint64) {
 	e.uint(*v)
 }
 
+func (e *jsonEncoder) floatPtr(f *float64) {
+	if f == nil {
+		e.raw("null")
+		return
+	}
+	e.float(*f)
+}
+
 // float appends f as encoding/json formats a float64: like ES6 number-to-string.
 func (e *jsonEncoder) float(f float64) {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
@@ -716,6 +726,15 @@ func (e *jsonEncoder) fail(err error) {
 	if e.err == nil {
 		e.err = err
 	}
+}
+
+// strPtr appends *s, or null when s is nil.
+func (e *jsonEncoder) strPtr(s *string) {
+	if s == nil {
+		e.raw("null")
+		return
+	}
+	e.str(*s)
 }
 
 // strs appends a string slice: null when nil.

@@ -39,28 +39,28 @@ func sambaRecord() *probes.Result {
 			PreauthHash: "SHA-512", Cipher: "AES-128-GCM", SigningAlgorithm: "AES-CMAC",
 		},
 		NTLM: &probes.NTLMInfo{
-			NetBIOSComputerName: "FILESRV", NetBIOSDomainName: "WORKGROUP",
-			DNSComputerName: "filesrv", OSVersion: "6.1.0", NegotiateFlags: "0x628a8215",
+			NetBIOSComputerName: probes.String("FILESRV"), NetBIOSDomainName: probes.String("WORKGROUP"),
+			DNSComputerName: probes.String("filesrv"), OSVersion: probes.String("6.1.0"), NegotiateFlags: "0x628a8215",
 			ServerTime: tptr(testTime), ClockSkewSeconds: &skew,
 		},
 		Sessions: probes.Sessions{
 			Null: &probes.SessionInfo{SetupOK: probes.Bool(true), Allowed: probes.Bool(true),
-				Status: "STATUS_SUCCESS", Flags: []string{"IS_NULL"}, Evidence: "null session tree-connected IPC$"},
+				Status: probes.String("STATUS_SUCCESS"), Flags: []string{"IS_NULL"}, Evidence: "null session tree-connected IPC$"},
 		},
 		Shares: []probes.Share{
 			{Name: "IPC$", Type: "pipe", Access: []probes.ShareAccess{
-				{Identity: "anonymous", TreeConnect: "STATUS_SUCCESS", ShareType: "pipe", Read: probes.Bool(true)},
+				{Identity: "anonymous", TreeConnect: probes.String("STATUS_SUCCESS"), ShareType: "pipe", Read: probes.Bool(true)},
 			}},
 			{Name: "public", Type: "disk", Comment: "Public <files> & more", Access: []probes.ShareAccess{
-				{Identity: "anonymous", TreeConnect: "STATUS_SUCCESS", ShareType: "disk",
+				{Identity: "anonymous", TreeConnect: probes.String("STATUS_SUCCESS"), ShareType: "disk",
 					MaximalAccess: "0x001f01ff", Read: probes.Bool(true), Write: probes.Bool(false),
-					Stat: &probes.Stat{Path: "", Status: "STATUS_SUCCESS", IsDirectory: probes.Bool(true),
-						Size: &size, Attributes: []string{"DIRECTORY"}, AttributesRaw: "0x00000010",
+					Stat: &probes.Stat{Path: "", Status: probes.String("STATUS_SUCCESS"), IsDirectory: probes.Bool(true),
+						Size: &size, Attributes: []string{"DIRECTORY"}, AttributesRaw: probes.String("0x00000010"),
 						LastWriteTime: tptr(testTime)}},
-				{Identity: "guest", TreeConnect: "STATUS_SUCCESS", Read: probes.Bool(true), Write: probes.Bool(true)},
+				{Identity: "guest", TreeConnect: probes.String("STATUS_SUCCESS"), Read: probes.Bool(true), Write: probes.Bool(true)},
 			}},
 			{Name: "admin", Type: "disk", Access: []probes.ShareAccess{
-				{Identity: "anonymous", TreeConnect: "STATUS_ACCESS_DENIED"},
+				{Identity: "anonymous", TreeConnect: probes.String("STATUS_ACCESS_DENIED")},
 			}},
 		},
 		Findings: []probes.Finding{
@@ -105,13 +105,13 @@ func hostileRecord() *probes.Result {
 		IP: "127.0.0.4", Port: 445, Status: probes.StatusSMB, Timestamp: testTime,
 		Negotiate: &probes.NegotiateInfo{Dialect: "2.1", SigningEnabled: probes.Bool(false), SigningRequired: probes.Bool(false)},
 		NTLM: &probes.NTLMInfo{
-			NetBIOSComputerName: "EVIL\x1b[2J\x1b[H",
-			NetBIOSDomainName:   "=cmd|' /C calc'!A0",
-			OSVersion:           "1\r\n127.0.0.9:445  SMB 3.1.1  signing:required",
+			NetBIOSComputerName: probes.String("EVIL\x1b[2J\x1b[H"),
+			NetBIOSDomainName:   probes.String("=cmd|' /C calc'!A0"),
+			OSVersion:           probes.String("1\r\n127.0.0.9:445  SMB 3.1.1  signing:required"),
 		},
 		Shares: []probes.Share{
 			{Name: "@SUM(1)\x9b31m", Type: "disk", Comment: "bell\a\x7f", Access: []probes.ShareAccess{
-				{Identity: "anonymous", TreeConnect: "STATUS_SUCCESS", Read: probes.Bool(true), Write: probes.Bool(true)},
+				{Identity: "anonymous", TreeConnect: probes.String("STATUS_SUCCESS"), Read: probes.Bool(true), Write: probes.Bool(true)},
 			}},
 		},
 		Findings: []probes.Finding{

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/smbsweep/smbsweep/probes"
+	"github.com/smbsweep/smbsweep/wire/spnego"
 )
 
 // The drift test: the keys a fully populated record emits and the keys docs/schema.md documents
@@ -415,5 +416,27 @@ func TestPrintKeys(t *testing.T) {
 		}
 		sort.Strings(list)
 		t.Log("\n" + strings.Join(list, "\n"))
+	}
+}
+
+// TestSchemaDocumentsMechanismNames checks that negotiate.security_mechanisms is documented with
+// the very names the records carry (spnego.MechName), in the same case.
+func TestSchemaDocumentsMechanismNames(t *testing.T) {
+	tables, _ := readSchemaDoc(t)
+	var row string
+	for _, tb := range tables {
+		for _, r := range tb.rows {
+			if len(r) > 2 && unquote(r[0]) == "negotiate.security_mechanisms" {
+				row = r[2]
+			}
+		}
+	}
+	if row == "" {
+		t.Fatal("negotiate.security_mechanisms not documented")
+	}
+	for _, oid := range []spnego.OID{spnego.OIDNTLMSSP, spnego.OIDKerberos, spnego.OIDMSKerberos, spnego.OIDNegoEx} {
+		if name := spnego.MechName(oid); !strings.Contains(row, "`\""+name+"\"`") {
+			t.Errorf("records name mechanism %s %q; %s documents: %s", oid, name, schemaDoc, row)
+		}
 	}
 }

@@ -112,12 +112,16 @@ func (t *Text) auth(b *bytes.Buffer, r *probes.Result) {
 		return
 	}
 	who := SanitizeTerminal(a.User)
-	if a.Domain != "" {
-		who = SanitizeTerminal(a.Domain) + `\` + who
+	if d := probes.StringOr(a.Domain, ""); d != "" {
+		who = SanitizeTerminal(d) + `\` + who
 	}
 	b.WriteString("  auth: " + who + "  ")
 	if a.Success == nil || !*a.Success {
-		b.WriteString(t.paint(ansiDim, "refused "+SanitizeTerminal(a.Status)) + "\n")
+		what := "did not complete"
+		if a.Status != nil {
+			what = "refused " + SanitizeTerminal(*a.Status)
+		}
+		b.WriteString(t.paint(ansiDim, what) + "\n")
 		return
 	}
 	b.WriteString("ok  SMB " + SanitizeTerminal(a.Dialect))
@@ -153,7 +157,7 @@ func (t *Text) banner(b *bytes.Buffer, r *probes.Result) {
 	}
 	var name, domain, os string
 	if n := r.NTLM; n != nil {
-		name, domain, os = n.NetBIOSComputerName, n.NetBIOSDomainName, n.OSVersion
+		name, domain, os = probes.StringOr(n.NetBIOSComputerName, ""), probes.StringOr(n.NetBIOSDomainName, ""), probes.StringOr(n.OSVersion, "")
 	}
 	fmt.Fprintf(b, "  %s  signing:%s  smb1:%s  null:%s  name:%s  domain:%s  os:%s",
 		version, signing, yesNo(smb1), yesNo(null), orUnknown(name), orUnknown(domain), orUnknown(os))
@@ -320,8 +324,9 @@ func trimTrailingSpaces(b *bytes.Buffer) {
 // else read, write, read+write, none (both false), "connected" when the tree connect succeeded
 // but access was not checked, or ? (not decided).
 func accessWord(a probes.ShareAccess) string {
-	if a.TreeConnect != "" && a.TreeConnect != "STATUS_SUCCESS" {
-		return SanitizeTerminal(a.TreeConnect)
+	tc := probes.StringOr(a.TreeConnect, "")
+	if tc != "" && tc != "STATUS_SUCCESS" {
+		return SanitizeTerminal(tc)
 	}
 	read := a.Read != nil && *a.Read
 	write := a.Write != nil && *a.Write
@@ -334,7 +339,7 @@ func accessWord(a probes.ShareAccess) string {
 		return "write"
 	case a.Read != nil && a.Write != nil:
 		return "none"
-	case a.TreeConnect == "STATUS_SUCCESS" && a.Read == nil && a.Write == nil:
+	case tc == "STATUS_SUCCESS" && a.Read == nil && a.Write == nil:
 		return "connected"
 	}
 	return unknown

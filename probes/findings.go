@@ -3,6 +3,8 @@ package probes
 import (
 	"slices"
 	"strings"
+
+	"github.com/smbsweep/smbsweep/wire"
 )
 
 // Findings are derived from the result fields, never from a client library's defaults: every
@@ -96,6 +98,9 @@ func encryptionFinding(r *Result) (*bool, string) {
 	case n.Dialect == "3.1.1":
 		if n.Cipher == "" {
 			return Bool(true), "3.1.1 NEGOTIATE response chose no cipher (no ENCRYPTION_CAPABILITIES context)"
+		}
+		if n.Cipher == wire.CipherName(wire.CipherNone) {
+			return Bool(true), "3.1.1 NEGOTIATE response chose cipher 0 (no cipher in common with AES-128/256-CCM/GCM)"
 		}
 		return Bool(false), "3.1.1 NEGOTIATE response chose " + n.Cipher
 	case strings.HasPrefix(n.Dialect, "3."):

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"runtime"
@@ -82,7 +83,7 @@ func hostileCases() []hostileCase {
 		return f
 	}
 	noSessionStatus := func(r *probes.Result) []string {
-		if n := r.Sessions.Null; n != nil && n.Status == "STATUS_SUCCESS" && n.SetupOK == nil {
+		if n := r.Sessions.Null; n != nil && probes.StringOr(n.Status, "") == "STATUS_SUCCESS" && n.SetupOK == nil {
 			return []string{"sessions.null.status is STATUS_SUCCESS although no SESSION_SETUP reply arrived"}
 		}
 		return nil
@@ -91,11 +92,12 @@ func hostileCases() []hostileCase {
 		if r.NTLM == nil {
 			return []string{"ntlm record missing: the CHALLENGE itself was valid"}
 		}
-		if n := r.NTLM; n.NetBIOSComputerName+n.NetBIOSDomainName+n.DNSComputerName+n.DNSDomainName != "" || n.ServerTime != nil {
+		// Null, not "": no name was learned.
+		if n := r.NTLM; n.NetBIOSComputerName != nil || n.NetBIOSDomainName != nil || n.DNSComputerName != nil || n.DNSDomainName != nil || n.DNSTreeName != nil || n.ServerTime != nil {
 			return []string{fmt.Sprintf("names decoded from malformed AV pairs: %+v", *n)}
 		}
-		if r.NTLM.OSVersion != "6.1.0" {
-			return []string{"os_version lost: " + r.NTLM.OSVersion}
+		if probes.StringOr(r.NTLM.OSVersion, "") != "6.1.0" {
+			return []string{"os_version lost: " + probes.StringOr(r.NTLM.OSVersion, "null")}
 		}
 		return nil
 	}
@@ -146,6 +148,61 @@ func hostileCases() []hostileCase {
 			check: smb1Unknown},
 		{name: "smb1-word-count", status: probes.StatusSMB, want: stageWant{"negotiate": ok, "smb1": errored, "session": ok, "tree": ok, "shares": ok},
 			check: smb1Unknown},
+		// A LANMAN-form reply selecting index 3 of the one dialect offered: the server speaks
+		// SMB1, but its reply does not accept NT LM 0.12 as offered (it was read as "enabled,
+		// NT LM 0.12" before), so enabled stays unknown and the evidence says what came back.
+		{name: "smb1-lanman-index-3", status: probes.StatusSMB, want: stageWant{"negotiate": ok, "smb1": errored, "session": ok, "tree": ok, "shares": ok},
+			check: func(r *probes.Result) []string {
+				f := smb1Unknown(r)
+				const want = "LANMAN-form reply (WordCount 13) selecting dialect index 3, outside the 1 offered"
+				if r.SMB1 != nil && (!strings.HasPrefix(r.SMB1.Evidence, want) || r.SMB1.Dialect != "" || r.SMB1.SigningRequired != nil) {
+					f = append(f, fmt.Sprintf("smb1 evidence %q dialect %q signing_required %s; want evidence %q, no dialect, signing unknown",
+						r.SMB1.Evidence, r.SMB1.Dialect, tri(r.SMB1.SigningRequired), want))
+				}
+				if e := r.Stages["smb1"].Error; !strings.Contains(e, want) {
+					f = append(f, "smb1 stage error does not carry the evidence: "+e)
+				}
+				return f
+			}},
+		// Dialects enumerated: 3.1.1 accepted, no cipher in common. The cipher list is
+		// present and empty (it was left out, as if never enumerated), and the security
+		// mechanisms carry the documented names.
+		{name: "no-common-cipher", stages: []string{"negotiate", "smb1", "dialects", "session", "tree", "shares"}, status: probes.StatusSMB,
+			want: stageWant{"negotiate": ok, "smb1": ok, "dialects": ok, "session": ok, "tree": ok, "shares": ok},
+			check: func(r *probes.Result) []string {
+				var f []string
+				n := r.Negotiate
+				if n == nil || n.Ciphers == nil || len(n.Ciphers) != 0 || !slices.Equal(n.Dialects, []string{"3.1.1"}) {
+					return []string{fmt.Sprintf("negotiate %+v: want dialects [3.1.1] and an empty, non-nil cipher list", n)}
+				}
+				b, err := json.Marshal(n)
+				if err != nil || !strings.Contains(string(b), `"ciphers":[]`) {
+					f = append(f, fmt.Sprintf("encoded negotiate lacks \"ciphers\":[]: %s", b))
+				}
+				if !slices.Equal(n.SecurityMechanisms, []string{"NTLMSSP"}) {
+					f = append(f, fmt.Sprintf("security_mechanisms %q, want the documented [NTLMSSP]", n.SecurityMechanisms))
+				}
+				if v := finding(r, probes.FindingEncryptionUnsupported); v == nil || tri(v.Value) != "true" {
+					f = append(f, fmt.Sprintf("encryption_unsupported %+v, want true (no cipher accepted)", v))
+				}
+				return f
+			}},
+		// The same server without the dialects stage: the one NEGOTIATE's cipher 0 ("NONE")
+		// means no encryption (it was read as "chose NONE", encryption supported).
+		{name: "no-common-cipher-default", server: "no-common-cipher", status: probes.StatusSMB, want: allOK,
+			check: func(r *probes.Result) []string {
+				if v := finding(r, probes.FindingEncryptionUnsupported); v == nil || tri(v.Value) != "true" {
+					return []string{fmt.Sprintf("encryption_unsupported %+v, want true for cipher 0", v)}
+				}
+				return nil
+			}},
+		// Samba's non-extended reply: Flags2 without UNICODE, CAP_UNICODE, UTF-16 names.
+		{name: "smb1-names-cap-unicode", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
+			if r.SMB1 == nil || r.SMB1.Enabled == nil || !*r.SMB1.Enabled || r.SMB1.DomainName != "SMBSWEEP" || r.SMB1.ServerName != "SMBSWEEPCAP" {
+				return []string{fmt.Sprintf("smb1 %+v: want enabled, domain SMBSWEEP, server SMBSWEEPCAP", r.SMB1)}
+			}
+			return nil
+		}},
 
 		// The anonymous logon does not use the target info, so it proceeds; the guest logon
 		// (NTLMv2 puts the target info in its response) must refuse to build on it.
@@ -169,7 +226,7 @@ func hostileCases() []hostileCase {
 		{name: "rst-session-setup-2", status: probes.StatusSMB, want: sessionBroken,
 			check: func(r *probes.Result) []string {
 				f := noSessionStatus(r)
-				if r.NTLM == nil || r.NTLM.NetBIOSComputerName != "SWEEP-DEFAULT" {
+				if r.NTLM == nil || probes.StringOr(r.NTLM.NetBIOSComputerName, "") != "SWEEP-DEFAULT" {
 					f = append(f, "the CHALLENGE must be recorded whatever the logon's outcome")
 				}
 				return f
@@ -194,7 +251,7 @@ func hostileCases() []hostileCase {
 			status: probes.StatusSMB, want: stageWant{"negotiate": ok, "smb1": ok, "session": errored, "tree": skipped, "shares": skipped},
 			check: func(r *probes.Result) []string {
 				var f []string
-				if r.NTLM == nil || r.NTLM.NetBIOSComputerName == "" {
+				if r.NTLM == nil || probes.StringOr(r.NTLM.NetBIOSComputerName, "") == "" {
 					f = append(f, "the NTLM fingerprint must not depend on the logon's answer")
 				}
 				if d := r.Stages["session"].DurationSeconds; d > 1.5 {
@@ -205,6 +262,28 @@ func hostileCases() []hostileCase {
 				}
 				return f
 			}},
+		// The server's NTLM timestamp runs 530 s ahead of its SMB2 SystemTime: the host's
+		// clock skew comes from SystemTime and says so; ntlm keeps its own view.
+		{name: "clock-ntlm-ahead", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
+			if r.ClockSkewSeconds == nil || r.NTLM == nil || r.NTLM.ClockSkewSeconds == nil {
+				return []string{"clock skew missing"}
+			}
+			var f []string
+			if r.ClockSkewSource != probes.ClockSkewNegotiate || math.Abs(*r.ClockSkewSeconds) > 2 {
+				f = append(f, fmt.Sprintf("clock_skew_seconds %v from %q, want about 0 from negotiate", *r.ClockSkewSeconds, r.ClockSkewSource))
+			}
+			if d := *r.NTLM.ClockSkewSeconds - *r.ClockSkewSeconds; math.Abs(d-hostile.NTLMAhead.Seconds()) > 2 {
+				f = append(f, fmt.Sprintf("ntlm.clock_skew_seconds %v is %v s from the host's, want %v", *r.NTLM.ClockSkewSeconds, d, hostile.NTLMAhead.Seconds()))
+			}
+			return f
+		}},
+		{name: "clock-ntlm-only", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
+			if r.ClockSkewSeconds == nil || r.ClockSkewSource != probes.ClockSkewNTLM || r.NTLM == nil || r.NTLM.ClockSkewSeconds == nil ||
+				*r.ClockSkewSeconds != *r.NTLM.ClockSkewSeconds || math.Abs(*r.ClockSkewSeconds) > 2 {
+				return []string{fmt.Sprintf("clock skew %v from %q: want the NTLM one, about 0, without a SystemTime", r.ClockSkewSeconds, r.ClockSkewSource)}
+			}
+			return nil
+		}},
 		{name: "clock-zero", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
 			var f []string
 			if r.Negotiate == nil || r.Negotiate.SystemTime != nil || r.Negotiate.BootTime != nil {
@@ -212,6 +291,9 @@ func hostileCases() []hostileCase {
 			}
 			if r.NTLM == nil || r.NTLM.ServerTime != nil || r.NTLM.ClockSkewSeconds != nil {
 				f = append(f, "ntlm.server_time and clock_skew_seconds must be null without a timestamp")
+			}
+			if r.ClockSkewSeconds != nil || r.ClockSkewSource != "" {
+				f = append(f, fmt.Sprintf("clock_skew_seconds %v (%q) without any server time, want null", *r.ClockSkewSeconds, r.ClockSkewSource))
 			}
 			return f
 		}},
@@ -224,7 +306,7 @@ func hostileCases() []hostileCase {
 			}},
 		{name: "hostile-strings", status: probes.StatusSMB, want: allOK, check: func(r *probes.Result) []string {
 			var f []string
-			if r.NTLM == nil || r.NTLM.NetBIOSComputerName != hostile.EvilComputer {
+			if r.NTLM == nil || probes.StringOr(r.NTLM.NetBIOSComputerName, "") != hostile.EvilComputer {
 				f = append(f, "server strings must be kept as received in the record")
 			}
 			for _, s := range hostile.EvilShares {
@@ -324,6 +406,7 @@ func TestHostileServers(t *testing.T) {
 			if c.check != nil {
 				fails = append(fails, c.check(r)...)
 			}
+			fails = append(fails, emptyStrings(r)...)
 			if _, err := json.Marshal(r); err != nil {
 				fails = append(fails, "record does not marshal: "+err.Error())
 			}
@@ -413,6 +496,9 @@ func TestHostileSweep(t *testing.T) {
 		target := fmt.Sprintf("%s:%d", r.IP, r.Port)
 		if seen[target] {
 			t.Errorf("%s reported twice", target)
+		}
+		for _, e := range emptyStrings(&r) { // the records as the JSONL sink wrote them
+			t.Errorf("%s: %s", target, e)
 		}
 		seen[target] = true
 		// Every hostile case ends within the host deadline: the deadline is a context on every

@@ -3,8 +3,10 @@ package probes_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,7 +24,7 @@ func scanOne(t *testing.T, opts *probes.Options, ap netip.AddrPort, timeout time
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return probes.DefaultPipeline(opts).Run(ctx, probes.Target{Addr: ap.Addr(), Port: ap.Port()})
+	return checkEmpty(t, probes.DefaultPipeline(opts).Run(ctx, probes.Target{Addr: ap.Addr(), Port: ap.Port()}))
 }
 
 func tri(b *bool) string {
@@ -81,19 +83,25 @@ func TestFleetFingerprint(t *testing.T) {
 			if n.BootTime != nil {
 				t.Errorf("Samba sends ServerStartTime 0, which must be null, got %v", n.BootTime)
 			}
+			if !slices.Equal(n.SecurityMechanisms, []string{"NTLMSSP"}) {
+				t.Errorf("security_mechanisms %q, want the documented [NTLMSSP]", n.SecurityMechanisms)
+			}
 			if want.MaxDialect == "3.1.1" && (n.PreauthHash != "SHA-512" || n.Cipher == "" || n.SigningAlgorithm == "") {
 				t.Errorf("3.1.1 posture incomplete: hash %q cipher %q signing %q", n.PreauthHash, n.Cipher, n.SigningAlgorithm)
 			}
-			if r.NTLM == nil || r.NTLM.NetBIOSComputerName != "SWEEP-"+strings.ToUpper(strings.ReplaceAll(srv.Name, "_", "-")) {
+			if r.NTLM == nil || probes.StringOr(r.NTLM.NetBIOSComputerName, "") != "SWEEP-"+strings.ToUpper(strings.ReplaceAll(srv.Name, "_", "-")) {
 				t.Errorf("ntlm record %+v", r.NTLM)
 			} else if r.NTLM.ClockSkewSeconds == nil || *r.NTLM.ClockSkewSeconds > 5 || *r.NTLM.ClockSkewSeconds < -5 {
 				t.Errorf("clock skew %v", r.NTLM.ClockSkewSeconds)
+			}
+			if r.ClockSkewSeconds == nil || r.ClockSkewSource != probes.ClockSkewNegotiate || math.Abs(*r.ClockSkewSeconds) > 5 {
+				t.Errorf("clock skew %v from %q: want near 0 from the SMB2 SystemTime", r.ClockSkewSeconds, r.ClockSkewSource)
 			}
 			null := r.Sessions.Null
 			if null == nil || tri(null.Allowed) != fmt.Sprint(want.NullSession) {
 				t.Fatalf("sessions.null = %+v, want allowed %v", null, want.NullSession)
 			}
-			if null.Evidence == "" || null.Status == "" {
+			if null.Evidence == "" || probes.StringOr(null.Status, "") == "" {
 				t.Errorf("null session without evidence: %+v", null)
 			}
 
@@ -117,7 +125,7 @@ func TestFleetFingerprint(t *testing.T) {
 		t.Errorf("nonull: anonymous setup must succeed and IPC$ be refused: %+v, tree %+v", n, r.Stages["tree"])
 	}
 	r = scanOne(t, &probes.Options{}, fleet.Server("encrypt").AddrPort(), 10*time.Second)
-	if n := r.Sessions.Null; tri(n.SetupOK) != "false" || n.Status != "STATUS_ACCESS_DENIED" || r.Stages["tree"].Status != probes.StageSkipped {
+	if n := r.Sessions.Null; tri(n.SetupOK) != "false" || probes.StringOr(n.Status, "") != "STATUS_ACCESS_DENIED" || r.Stages["tree"].Status != probes.StageSkipped {
 		t.Errorf("encrypt: anonymous setup must be refused: %+v, tree %+v", n, r.Stages["tree"])
 	}
 	r = scanOne(t, &probes.Options{}, fleet.Server("smb1").AddrPort(), 10*time.Second)
@@ -180,7 +188,7 @@ func TestFleetTreeAndStat(t *testing.T) {
 		var got *probes.Stat
 		for _, sh := range r.Shares {
 			if sh.Name == "public" {
-				if sh.Type != "disk" || sh.Access[0].TreeConnect != "STATUS_SUCCESS" || sh.Access[0].MaximalAccess == "" {
+				if sh.Type != "disk" || probes.StringOr(sh.Access[0].TreeConnect, "") != "STATUS_SUCCESS" || sh.Access[0].MaximalAccess == "" {
 					t.Errorf("public share record %+v", sh)
 				}
 				got = sh.Access[0].Stat
@@ -205,7 +213,7 @@ func TestFleetTreeAndStat(t *testing.T) {
 	// An unknown share is STATUS_BAD_NETWORK_NAME, and stat says why it did not run.
 	opts = &probes.Options{Shares: []string{"nosuchshare"}, StatShare: "nosuchshare", StatPath: "x"}
 	r = scanOne(t, opts, srv.AddrPort(), 10*time.Second)
-	if len(r.Shares) < 2 || r.Shares[1].Access[0].TreeConnect != "STATUS_BAD_NETWORK_NAME" || r.Stages["stat"].Status != probes.StageSkipped {
+	if len(r.Shares) < 2 || probes.StringOr(r.Shares[1].Access[0].TreeConnect, "") != "STATUS_BAD_NETWORK_NAME" || r.Stages["stat"].Status != probes.StageSkipped {
 		t.Errorf("unknown share: shares %+v stat %+v", r.Shares, r.Stages["stat"])
 	}
 }
@@ -226,7 +234,7 @@ func TestFleetFullProfile(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
 			ap := srv.AddrPort()
-			r := p.Run(ctx, probes.Target{Addr: ap.Addr(), Port: ap.Port()})
+			r := checkEmpty(t, p.Run(ctx, probes.Target{Addr: ap.Addr(), Port: ap.Port()}))
 			wantDialects := "2.0.2,2.1,3.0,3.0.2,3.1.1"
 			if want.MaxDialect == "2.1" {
 				wantDialects = "2.0.2,2.1"
@@ -237,6 +245,9 @@ func TestFleetFullProfile(t *testing.T) {
 			if want.MaxDialect == "3.1.1" && len(r.Negotiate.Ciphers) != 4 {
 				t.Errorf("ciphers %v, want all four", r.Negotiate.Ciphers)
 			}
+			if want.MaxDialect != "3.1.1" && r.Negotiate.Ciphers != nil {
+				t.Errorf("ciphers %q without 3.1.1: want absent (not enumerated)", r.Negotiate.Ciphers)
+			}
 			g := r.Sessions.Guest
 			if g == nil || tri(g.Allowed) != fmt.Sprint(want.Guest) {
 				t.Fatalf("guest %+v, want allowed %v", g, want.Guest)
@@ -244,8 +255,8 @@ func TestFleetFullProfile(t *testing.T) {
 			if want.Guest && !strings.Contains(strings.Join(g.Flags, ","), "IS_GUEST") {
 				t.Errorf("guest flags %v lack IS_GUEST", g.Flags)
 			}
-			if !want.Guest && g.Status != "STATUS_ACCESS_DENIED" && g.Status != "STATUS_LOGON_FAILURE" {
-				t.Errorf("refused guest status %s", g.Status)
+			if !want.Guest && probes.StringOr(g.Status, "") != "STATUS_ACCESS_DENIED" && probes.StringOr(g.Status, "") != "STATUS_LOGON_FAILURE" {
+				t.Errorf("refused guest status %s", probes.StringOr(g.Status, "null"))
 			}
 			for id, v := range map[string]bool{
 				probes.FindingGuestSession:          want.Guest,

@@ -39,20 +39,31 @@ type Result struct {
 	// Incomplete names, in pipeline order, the stages of the profile that got no answer for a
 	// transient reason (reset, timeout) although the host answered SMB: the record is missing
 	// them even after the recheck (stages.<name> says why). Absent when the record is complete.
-	Incomplete      []string                `json:"incomplete,omitempty"`
-	Timestamp       time.Time               `json:"timestamp"` // when the probe of this host started, UTC
-	DurationSeconds float64                 `json:"duration_seconds"`
-	SMB1            *SMB1Info               `json:"smb1"`
-	Negotiate       *NegotiateInfo          `json:"negotiate"`
-	NTLM            *NTLMInfo               `json:"ntlm"`
-	Sessions        Sessions                `json:"sessions"`
-	Shares          []Share                 `json:"shares"`
-	Findings        []Finding               `json:"findings"`
-	Auth            *AuthInfo               `json:"auth"`    // stage auth (credentialed logon)
-	Listing         *Listing                `json:"listing"` // stage ls
-	Read            *FileRead               `json:"read"`    // stage read
-	Stages          map[string]*StageResult `json:"stages"`
+	Incomplete      []string       `json:"incomplete,omitempty"`
+	Timestamp       time.Time      `json:"timestamp"` // when the probe of this host started, UTC
+	DurationSeconds float64        `json:"duration_seconds"`
+	SMB1            *SMB1Info      `json:"smb1"`
+	Negotiate       *NegotiateInfo `json:"negotiate"`
+	NTLM            *NTLMInfo      `json:"ntlm"`
+	// ClockSkewSeconds is the server's clock minus the local clock when its reply arrived, from
+	// the SMB2 NEGOTIATE SystemTime when non-zero, else from the NTLM CHALLENGE timestamp
+	// (macOS's NTLM timestamp runs minutes off its own SystemTime); null without either.
+	ClockSkewSeconds *float64                `json:"clock_skew_seconds"`
+	ClockSkewSource  string                  `json:"clock_skew_source,omitempty"` // ClockSkewNegotiate or ClockSkewNTLM
+	Sessions         Sessions                `json:"sessions"`
+	Shares           []Share                 `json:"shares"`
+	Findings         []Finding               `json:"findings"`
+	Auth             *AuthInfo               `json:"auth"`    // stage auth (credentialed logon)
+	Listing          *Listing                `json:"listing"` // stage ls
+	Read             *FileRead               `json:"read"`    // stage read
+	Stages           map[string]*StageResult `json:"stages"`
 }
+
+// Sources of Result.ClockSkewSeconds (docs/schema.md).
+const (
+	ClockSkewNegotiate = "negotiate" // SMB2 NEGOTIATE SystemTime
+	ClockSkewNTLM      = "ntlm"      // NTLM CHALLENGE MsvAvTimestamp
+)
 
 // SMB1Info is what a dedicated SMB1 "NT LM 0.12" NEGOTIATE on its own connection showed.
 type SMB1Info struct {
@@ -72,10 +83,10 @@ type SMB1Info struct {
 
 // NegotiateInfo is the SMB2/3 NEGOTIATE response.
 type NegotiateInfo struct {
-	Dialect            string     `json:"dialect"`            // "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"
-	DialectRevision    string     `json:"dialect_revision"`   // hex, e.g. "0x0311"
-	Dialects           []string   `json:"dialects,omitempty"` // enumerated: every dialect the server accepts
-	Ciphers            []string   `json:"ciphers,omitempty"`  // enumerated: every 3.1.1 cipher the server accepts
+	Dialect            string     `json:"dialect"`           // "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"
+	DialectRevision    string     `json:"dialect_revision"`  // hex, e.g. "0x0311"
+	Dialects           []string   `json:"dialects,omitzero"` // enumerated: every dialect the server accepts; nil (absent) when not enumerated, [] when none
+	Ciphers            []string   `json:"ciphers,omitzero"`  // enumerated: every 3.1.1 cipher the server accepts; nil (absent) when not enumerated, [] when none
 	ServerGUID         string     `json:"server_guid"`
 	SecurityMode       uint16     `json:"security_mode"`
 	SigningEnabled     *bool      `json:"signing_enabled"`
@@ -97,12 +108,13 @@ type NegotiateInfo struct {
 
 // NTLMInfo is what the server's NTLMSSP CHALLENGE revealed (MS-NLMP 2.2.1.2, 2.2.2.1).
 type NTLMInfo struct {
-	NetBIOSComputerName string     `json:"netbios_computer_name"`
-	NetBIOSDomainName   string     `json:"netbios_domain_name"`
-	DNSComputerName     string     `json:"dns_computer_name"`
-	DNSDomainName       string     `json:"dns_domain_name"`
-	DNSTreeName         string     `json:"dns_tree_name"`
-	OSVersion           string     `json:"os_version"` // NTLM-reported "major.minor.build", "" when absent
+	// The names are null when their AV pair is absent, "" when the pair is present and empty.
+	NetBIOSComputerName *string    `json:"netbios_computer_name"`
+	NetBIOSDomainName   *string    `json:"netbios_domain_name"`
+	DNSComputerName     *string    `json:"dns_computer_name"`
+	DNSDomainName       *string    `json:"dns_domain_name"`
+	DNSTreeName         *string    `json:"dns_tree_name"`
+	OSVersion           *string    `json:"os_version"` // NTLM-reported "major.minor.build", null without a Version field
 	NegotiateFlags      string     `json:"negotiate_flags"`
 	ServerTime          *time.Time `json:"server_time"`
 	ClockSkewSeconds    *float64   `json:"clock_skew_seconds"` // server minus local, null without a timestamp
@@ -118,7 +130,7 @@ type Sessions struct {
 type SessionInfo struct {
 	SetupOK  *bool    `json:"setup_ok"` // the SESSION_SETUP exchange alone succeeded
 	Allowed  *bool    `json:"allowed"`  // the session could actually use IPC$
-	Status   string   `json:"status"`   // NT status name of the final SESSION_SETUP
+	Status   *string  `json:"status"`   // NT status name of the final SESSION_SETUP; null without one
 	Flags    []string `json:"flags"`    // SessionFlags: IS_GUEST, IS_NULL, ENCRYPT_DATA
 	Evidence string   `json:"evidence"`
 }
@@ -135,7 +147,7 @@ type Share struct {
 // ShareAccess is what one identity could do on one share.
 type ShareAccess struct {
 	Identity      string   `json:"identity"`     // anonymous, guest, user
-	TreeConnect   string   `json:"tree_connect"` // NT status name
+	TreeConnect   *string  `json:"tree_connect"` // NT status name; null when no TREE_CONNECT answer came
 	ShareType     string   `json:"share_type,omitempty"`
 	ShareFlags    []string `json:"share_flags,omitempty"`
 	Capabilities  []string `json:"capabilities,omitempty"`
@@ -150,12 +162,12 @@ type ShareAccess struct {
 // Stat is a CREATE + QUERY_INFO of one path.
 type Stat struct {
 	Path           string     `json:"path"`
-	Status         string     `json:"status"`
+	Status         *string    `json:"status"` // NT status name of the CREATE; null without an answer
 	IsDirectory    *bool      `json:"is_directory"`
 	Size           *uint64    `json:"size"`
 	AllocationSize *uint64    `json:"allocation_size"`
 	Attributes     []string   `json:"attributes"`
-	AttributesRaw  string     `json:"attributes_raw"`
+	AttributesRaw  *string    `json:"attributes_raw"` // null when the attributes were not read
 	CreationTime   *time.Time `json:"creation_time"`
 	LastAccessTime *time.Time `json:"last_access_time"`
 	LastWriteTime  *time.Time `json:"last_write_time"`
@@ -166,9 +178,9 @@ type Stat struct {
 // holds the password or NT hash.
 type AuthInfo struct {
 	User             string   `json:"user"`
-	Domain           string   `json:"domain"`  // as sent: the given one or the server's NetBIOS domain
+	Domain           *string  `json:"domain"`  // as sent: the given one or the server's NetBIOS domain; null when neither is known
 	Success          *bool    `json:"success"` // the logon was granted as a full (not guest) session
-	Status           string   `json:"status"`  // NT status name of the final SESSION_SETUP
+	Status           *string  `json:"status"`  // NT status name of the final SESSION_SETUP; null without one
 	Dialect          string   `json:"dialect,omitempty"`
 	SessionFlags     []string `json:"session_flags"`
 	Signing          *bool    `json:"signing"` // every message not encrypted is signed and verified
@@ -312,3 +324,15 @@ type Pacing struct {
 
 // Bool returns a pointer to b, for tri-state fields.
 func Bool(b bool) *bool { return &b }
+
+// String returns a pointer to s, for string fields that are null when unknown (a server-sent
+// value is never replaced by "" to mean "unknown": docs/schema.md).
+func String(s string) *string { return &s }
+
+// StringOr returns *p, or def when p is nil.
+func StringOr(p *string, def string) string {
+	if p == nil {
+		return def
+	}
+	return *p
+}

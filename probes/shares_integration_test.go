@@ -59,7 +59,7 @@ func runStages(t *testing.T, srv *sambatest.Server, opts *probes.Options, stages
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ap := srv.AddrPort()
-	return p.Run(ctx, probes.Target{Addr: ap.Addr(), Port: ap.Port()})
+	return checkEmpty(t, p.Run(ctx, probes.Target{Addr: ap.Addr(), Port: ap.Port()}))
 }
 
 // TestFleetShareEnumeration compares the shares listed over SRVSVC with what smbclient -N -L

@@ -64,7 +64,7 @@ func (s *Session) checkShare(ctx context.Context, r *Result, i int, identity str
 		acc.Stat = stat
 		if st != wire.StatusSuccess {
 			acc.Read, acc.Write = Bool(false), Bool(false)
-			acc.ReadStatus, acc.WriteStatus = acc.TreeConnect, acc.TreeConnect
+			acc.ReadStatus, acc.WriteStatus = st.String(), st.String()
 			return nil
 		}
 		tid = t

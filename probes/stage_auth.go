@@ -28,7 +28,10 @@ func needCredentials(s *Session, _ *Result) string {
 // and is closed, with LOGOFF, when the host is done.
 func stageAuth(ctx context.Context, s *Session, r *Result) error {
 	cred := s.Opts.Credentials
-	info := &AuthInfo{User: cred.User, Domain: cred.Domain, SessionFlags: []string{}}
+	info := &AuthInfo{User: cred.User, SessionFlags: []string{}}
+	if cred.Domain != "" {
+		info.Domain = String(cred.Domain) // sent as given; otherwise known once the logon completes
+	}
 	r.Auth = info
 	addr := net.JoinHostPort(s.Target.Addr.String(), strconv.Itoa(int(s.Target.Port)))
 	copts := client.Options{Encrypt: s.Opts.Encrypt, MaxFrame: s.Opts.MaxFrame, Now: s.Opts.Now}
@@ -53,11 +56,11 @@ func stageAuth(ctx context.Context, s *Session, r *Result) error {
 	switch {
 	case err == nil:
 	case errors.Is(err, client.ErrGuest):
-		info.Success, info.Status = Bool(false), wire.StatusSuccess.String()
+		info.Success, info.Status = Bool(false), String(wire.StatusSuccess.String())
 		info.Evidence = "the server granted only a guest or anonymous session: it does not accept these credentials"
 		return errors.New("logon granted only as guest: credentials not accepted")
 	case errors.As(err, &ce) && ce.Status != 0:
-		info.Success, info.Status = Bool(false), ce.Status.String()
+		info.Success, info.Status = Bool(false), String(ce.Status.String())
 		info.Evidence = fmt.Sprintf("server refused the logon with %s", ce.Status)
 		return refusal(ce.Status, "credentialed SESSION_SETUP")
 	default:
@@ -65,8 +68,8 @@ func stageAuth(ctx context.Context, s *Session, r *Result) error {
 		return unwrapClient(err)
 	}
 	sess := c.Session()
-	info.Success, info.Status = Bool(true), wire.StatusSuccess.String()
-	info.Domain = sess.Domain
+	info.Success, info.Status = Bool(true), String(wire.StatusSuccess.String())
+	info.Domain = String(sess.Domain)
 	info.SessionFlags = wire.SessionFlagNames(info.SessionFlags, sess.Flags)
 	info.Signing = Bool(true)
 	info.SigningAlgorithm = wire.SigningAlgorithmName(sess.Security.SigningAlgorithm)

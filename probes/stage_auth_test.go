@@ -32,7 +32,7 @@ func runAuthStages(t *testing.T, opts *probes.Options, srv *sambatest.Server, st
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	ap := srv.AddrPort()
-	return p.Run(ctx, probes.Target{Addr: ap.Addr(), Port: ap.Port()})
+	return checkEmpty(t, p.Run(ctx, probes.Target{Addr: ap.Addr(), Port: ap.Port()}))
 }
 
 // TestAuthStages runs auth, ls and read against the default, signing-mandatory and
@@ -53,7 +53,7 @@ func TestAuthStages(t *testing.T) {
 				}
 			}
 			a := r.Auth
-			if a == nil || a.Success == nil || !*a.Success || a.Status != "STATUS_SUCCESS" || a.Dialect != "3.1.1" ||
+			if a == nil || a.Success == nil || !*a.Success || probes.StringOr(a.Status, "") != "STATUS_SUCCESS" || a.Dialect != "3.1.1" ||
 				a.Signing == nil || !*a.Signing || a.SigningAlgorithm == "" || a.ServerName != "SWEEP-"+strings.ToUpper(name) || a.Evidence == "" {
 				t.Fatalf("auth %+v", a)
 			}
@@ -99,7 +99,7 @@ func TestAuthStageRefusalsAndSkips(t *testing.T) {
 	if s := r.Stages["auth"]; s.Status != probes.StageFailed || s.NTStatus != "STATUS_LOGON_FAILURE" {
 		t.Fatalf("wrong password: %+v", s)
 	}
-	if r.Auth == nil || r.Auth.Success == nil || *r.Auth.Success || r.Auth.Status != "STATUS_LOGON_FAILURE" {
+	if r.Auth == nil || r.Auth.Success == nil || *r.Auth.Success || probes.StringOr(r.Auth.Status, "") != "STATUS_LOGON_FAILURE" {
 		t.Fatalf("auth record %+v", r.Auth)
 	}
 	// Unknown share: ls failed with STATUS_BAD_NETWORK_NAME.

@@ -3,6 +3,7 @@ package probes
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 
 	"github.com/smbsweep/smbsweep/transport"
@@ -15,7 +16,8 @@ var allCiphers = []uint16{wire.CipherAES128CCM, wire.CipherAES128GCM, wire.Ciphe
 
 // stageDialects enumerates exactly the dialects the server accepts — one NEGOTIATE offering a
 // single dialect per connection — and, when 3.1.1 is among them, the ciphers it accepts, one
-// ENCRYPTION_CAPABILITIES context with a single cipher per connection. A dialect or cipher is
+// ENCRYPTION_CAPABILITIES context with a single cipher per connection. Both lists are empty, not
+// absent, when enumerated with nothing accepted (docs/schema.md). A dialect or cipher is
 // "not accepted" only on an explicit answer (an error status, another dialect, no cipher, or the
 // server closing the connection in reply); any other failure leaves the list unknown (null).
 func stageDialects(ctx context.Context, s *Session, r *Result) error {
@@ -29,8 +31,11 @@ func stageDialects(ctx context.Context, s *Session, r *Result) error {
 			dialects = append(dialects, d.String())
 		}
 	}
-	ciphers := []string{}
+	// Ciphers are enumerated only when 3.1.1 is accepted: nil (absent) otherwise, and an empty
+	// (not nil) list when enumerated and none accepted.
+	var ciphers []string
 	if len(dialects) > 0 && dialects[len(dialects)-1] == wire.Dialect311.String() {
+		ciphers = []string{}
 		for _, c := range allCiphers {
 			_, chosen, err := s.negotiateOnce(ctx, wire.Dialect311, []uint16{c})
 			if err != nil {
@@ -42,7 +47,9 @@ func stageDialects(ctx context.Context, s *Session, r *Result) error {
 		}
 	}
 	if r.Negotiate == nil {
-		r.Negotiate = &NegotiateInfo{Capabilities: []string{}}
+		// Unreachable: the stage needs negotiate, which records its reply when it succeeds. A
+		// made-up record would carry "" for the dialect and GUID it never learned.
+		return errors.New("dialects: no NEGOTIATE record to add the enumeration to")
 	}
 	if dialects == nil {
 		dialects = []string{}

@@ -23,7 +23,7 @@ func stageGuest(ctx context.Context, s *Session, r *Result) error {
 	user, auth := randomGuestAuth()
 	ok, status, flags, err := s.ntlmSession(ctx, r, auth)
 	if err == nil || errors.As(err, new(*ntRefusal)) {
-		info.Status = status.String() // only a status the server actually sent
+		info.Status = String(status.String()) // only a status the server actually sent
 	}
 	if err != nil {
 		if errors.As(err, new(*ntRefusal)) {

@@ -28,6 +28,7 @@ func stageNegotiate(ctx context.Context, s *Session, r *Result) error {
 	if err != nil {
 		return err
 	}
+	received := s.Opts.now()
 	if resp.Header.Status != wire.StatusSuccess {
 		s.spokeSMB = true // a valid SMB2 header refusing NEGOTIATE is still an SMB server
 		return refusal(resp.Header.Status, "NEGOTIATE")
@@ -41,6 +42,10 @@ func stageNegotiate(ctx context.Context, s *Session, r *Result) error {
 	s.spokeSMB = true
 	info, err := decodeNegotiate(nr)
 	r.Negotiate = info
+	if info.SystemTime != nil {
+		skew := info.SystemTime.Sub(received).Seconds()
+		r.ClockSkewSeconds, r.ClockSkewSource = &skew, ClockSkewNegotiate
+	}
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func stageNullSession(ctx context.Context, s *Session, r *Result) error {
 	r.Sessions.Null = info
 	setupOK, status, flags, err := s.ntlmSession(ctx, r, anonymousAuth)
 	if err == nil || errors.As(err, new(*ntRefusal)) {
-		info.Status = status.String() // only a status the server actually sent
+		info.Status = String(status.String()) // only a status the server actually sent
 	}
 	if err != nil {
 		info.Evidence = "anonymous SESSION_SETUP did not complete: " + err.Error()
@@ -85,6 +85,11 @@ func (s *Session) ntlmSession(ctx context.Context, r *Result, auth authBuilder) 
 	}
 	if r.NTLM == nil {
 		r.NTLM = decodeChallenge(challenge, received)
+		if r.ClockSkewSeconds == nil && r.NTLM.ClockSkewSeconds != nil {
+			// No SMB2 SystemTime: the NTLM timestamp is the only clock the server showed.
+			skew := *r.NTLM.ClockSkewSeconds
+			r.ClockSkewSeconds, r.ClockSkewSource = &skew, ClockSkewNTLM
+		}
 	}
 	s.conn.SessionID = resp.Header.SessionID
 
@@ -130,11 +135,11 @@ func decodeChallenge(c ntlmssp.Challenge, received time.Time) *NTLMInfo {
 	info := &NTLMInfo{NegotiateFlags: fmt.Sprintf("0x%08x", uint32(c.Flags()))}
 	var av ntlmssp.AVInfo
 	if err := c.AVInfo(&av); err == nil {
-		info.NetBIOSComputerName = wire.DecodeUTF16LE(av.NbComputerName)
-		info.NetBIOSDomainName = wire.DecodeUTF16LE(av.NbDomainName)
-		info.DNSComputerName = wire.DecodeUTF16LE(av.DnsComputerName)
-		info.DNSDomainName = wire.DecodeUTF16LE(av.DnsDomainName)
-		info.DNSTreeName = wire.DecodeUTF16LE(av.DnsTreeName)
+		info.NetBIOSComputerName = avString(av.NbComputerName)
+		info.NetBIOSDomainName = avString(av.NbDomainName)
+		info.DNSComputerName = avString(av.DnsComputerName)
+		info.DNSDomainName = avString(av.DnsDomainName)
+		info.DNSTreeName = avString(av.DnsTreeName)
 		if av.HasTimestamp {
 			if t, ok := wire.FiletimeToTime(av.Timestamp); ok {
 				info.ServerTime = &t
@@ -144,7 +149,16 @@ func decodeChallenge(c ntlmssp.Challenge, received time.Time) *NTLMInfo {
 		}
 	}
 	if v, ok := c.Version(); ok {
-		info.OSVersion = fmt.Sprintf("%d.%d.%d", v.ProductMajor, v.ProductMinor, v.ProductBuild)
+		info.OSVersion = String(fmt.Sprintf("%d.%d.%d", v.ProductMajor, v.ProductMinor, v.ProductBuild))
 	}
 	return info
+}
+
+// avString decodes a UTF-16LE AV pair value: nil (null) when the pair is absent, "" when it is
+// present and empty.
+func avString(v []byte) *string {
+	if v == nil {
+		return nil
+	}
+	return String(wire.DecodeUTF16LE(v))
 }

@@ -3,6 +3,7 @@ package probes
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/smbsweep/smbsweep/transport"
@@ -14,9 +15,11 @@ import (
 // on its own connection — never inferred from an SMB2 exchange (zgrab2 probes SMB1 only as a
 // fallback and so reports "no SMB1" for hosts that speak both).
 //
-// Evidence rules: an NT LM 0.12 acceptance is true; an explicit refusal (no dialect, an error
-// status, an SMB2 reply, or the server closing the connection in answer while it speaks SMB2
-// on another) is false; silence or a transport failure is unknown.
+// Evidence rules: an NT LM 0.12 acceptance (NT form, DialectIndex 0) is true; an explicit
+// refusal (no dialect, an error status, an SMB2 reply, or the server closing the connection in
+// answer while it speaks SMB2 on another) is false; silence, a transport failure, an invalid
+// reply, or a valid SMB1 reply selecting something not offered (another form, an index outside
+// the offer) is unknown.
 func stageSMB1(ctx context.Context, s *Session, r *Result) error {
 	info := &SMB1Info{Capabilities: []string{}}
 	r.SMB1 = info
@@ -50,6 +53,7 @@ func stageSMB1(ctx context.Context, s *Session, r *Result) error {
 	nr := smb1.NegotiateResponse(msg)
 	if err := nr.Validate(); err != nil {
 		if len(msg) < 4 || binary.LittleEndian.Uint32(msg) != wire.ProtocolSMB1 {
+			info.Evidence = "the answer to the SMB1 NEGOTIATE is not SMB"
 			return &transport.NotSMBError{First: append([]byte(nil), msg[:min(len(msg), 16)]...)}
 		}
 		info.Evidence = "SMB1 NEGOTIATE reply failed validation: " + err.Error()
@@ -65,6 +69,13 @@ func stageSMB1(ctx context.Context, s *Session, r *Result) error {
 		info.Enabled = Bool(false)
 		info.Evidence = fmt.Sprintf("server accepted no SMB1 dialect (DialectIndex 0x%04x for NT LM 0.12)", nr.DialectIndex())
 		return nil
+	}
+	if !nr.AcceptedNTLM012(smb1.ProbeDialects) {
+		// The server speaks SMB1 but selected something the probe did not offer: another
+		// form, or an index outside the one-dialect list. That neither accepts NT LM 0.12
+		// nor refuses SMB1, so enabled stays unknown (docs/schema.md, smb1.enabled).
+		info.Evidence = notAsOffered(nr)
+		return &transport.ProtocolError{Op: "SMB1 NEGOTIATE response", Err: errors.New(info.Evidence)}
 	}
 	info.Enabled = Bool(true)
 	info.Dialect = smb1.DialectNTLM012
@@ -85,4 +96,15 @@ func stageSMB1(ctx context.Context, s *Session, r *Result) error {
 		info.ServerName = string(nr.AppendServerName(nil))
 	}
 	return nil
+}
+
+// notAsOffered describes an SMB1 NEGOTIATE reply that selects a dialect, but not NT LM 0.12 as
+// the probe offered it, e.g. "LANMAN-form reply (WordCount 13) selecting dialect index 3,
+// outside the 1 offered".
+func notAsOffered(nr smb1.NegotiateResponse) string {
+	what := fmt.Sprintf("%s-form reply (WordCount %d) selecting dialect index %d", nr.Form(), nr.WordCount(), nr.DialectIndex())
+	if int(nr.DialectIndex()) >= smb1.ProbeDialects {
+		return fmt.Sprintf("%s, outside the %d offered (NT LM 0.12 only): not an answer to the probe", what, smb1.ProbeDialects)
+	}
+	return fmt.Sprintf("%s (NT LM 0.12), which is answered in the NT form (WordCount %d): not an NT LM 0.12 acceptance", what, smb1.WordCountNTLM)
 }

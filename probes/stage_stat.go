@@ -34,7 +34,7 @@ func stageStat(ctx context.Context, s *Session, r *Result) error {
 	if err != nil {
 		return err
 	}
-	st.Status = status.String()
+	st.Status = String(status.String())
 	if status != wire.StatusSuccess {
 		return refusal(status, "CREATE of "+s.Opts.StatPath)
 	}
@@ -47,7 +47,7 @@ func stageStat(ctx context.Context, s *Session, r *Result) error {
 		return err
 	}
 	if resp.Header.Status != wire.StatusSuccess {
-		st.Status = resp.Header.Status.String()
+		st.Status = String(resp.Header.Status.String())
 		return refusal(resp.Header.Status, "QUERY_INFO FileBasicInformation")
 	}
 	qr := wire.QueryInfoResponse(resp.Msg)
@@ -63,7 +63,7 @@ func stageStat(ctx context.Context, s *Session, r *Result) error {
 	st.LastWriteTime = filetime(basic.LastWriteTime())
 	st.ChangeTime = filetime(basic.ChangeTime())
 	st.Attributes = wire.FileAttributeNames(st.Attributes, basic.FileAttributes())
-	st.AttributesRaw = fmt.Sprintf("0x%08x", basic.FileAttributes())
+	st.AttributesRaw = String(fmt.Sprintf("0x%08x", basic.FileAttributes()))
 
 	q.FileInfoClass = wire.FileStandardInformationClass
 	resp, err = s.conn.Call(ctx, wire.CmdQueryInfo, tid, &q)
@@ -71,7 +71,7 @@ func stageStat(ctx context.Context, s *Session, r *Result) error {
 		return err
 	}
 	if resp.Header.Status != wire.StatusSuccess {
-		st.Status = resp.Header.Status.String()
+		st.Status = String(resp.Header.Status.String())
 		return refusal(resp.Header.Status, "QUERY_INFO FileStandardInformation")
 	}
 	qr = wire.QueryInfoResponse(resp.Msg)

@@ -23,7 +23,7 @@ func (s *Session) treeConnect(ctx context.Context, share, identity string) (Shar
 		return acc, 0, 0, err
 	}
 	st := resp.Header.Status
-	acc.TreeConnect = st.String()
+	acc.TreeConnect = String(st.String())
 	if st != wire.StatusSuccess {
 		return acc, st, 0, nil
 	}
@@ -54,7 +54,7 @@ func stageTree(ctx context.Context, s *Session, r *Result) error {
 		null.Evidence = "anonymous session tree-connected IPC$ (maximal access " + acc.MaximalAccess + ")"
 	} else {
 		null.Allowed = Bool(false)
-		null.Evidence = "anonymous SESSION_SETUP succeeded but TREE_CONNECT to IPC$ was refused with " + acc.TreeConnect
+		null.Evidence = "anonymous SESSION_SETUP succeeded but TREE_CONNECT to IPC$ was refused with " + ipcStatus.String()
 	}
 	addShareAccess(r, "IPC$", acc)
 

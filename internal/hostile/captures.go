@@ -25,6 +25,7 @@ const (
 	CapNetShareEnum      = "wire/dcerpc/testdata/samba-4.17-netshareenum-response.bin"
 	CapSMB1Disabled      = "wire/smb1/testdata/samba-4.17-smb1-disabled-negotiate.bin"
 	CapSMB1NT1           = "wire/smb1/testdata/samba-4.17-nt1-negotiate.bin"
+	CapSMB1NonExtended   = "wire/smb1/testdata/samba-4.17-nt1-negotiate-non-extended.bin"
 	modulePath           = "module github.com/smbsweep/smbsweep"
 	maxCaptureFileLength = 1 << 16
 )

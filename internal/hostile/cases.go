@@ -20,6 +20,9 @@ type Case struct {
 // Huge is the length or count the "16 MiB" cases claim.
 const Huge = 0xFFFFFF
 
+// NTLMAhead is how far the clock-ntlm-ahead case's NTLM timestamp runs ahead of its SystemTime.
+const NTLMAhead = 530 * time.Second
+
 // SlowLogonDelay is how long the slow-logon case waits before answering the AUTHENTICATE.
 const SlowLogonDelay = 2 * time.Second
 
@@ -61,6 +64,8 @@ func Cases() []Case {
 			return PutU16(int(le.Uint32(b[NegContextOffset:]))+2, 0xffff)(b)
 		})},
 
+		{"no-common-cipher", "3.1.1 NEGOTIATE replies whose ENCRYPTION_CAPABILITIES context names cipher 0 (no common cipher)", negotiateMutationSMB1Refused(NoCommonCipher)},
+
 		// The dedicated SMB1 connection (NT LM 0.12 accepted, as Samba with server min protocol NT1).
 		{"smb1-enabled", "SMB1 NEGOTIATE accepted (the NT1 capture)", smb1Case(func(b []byte) []byte { return b })},
 		{"smb1-byte-count", "SMB1 NEGOTIATE reply whose ByteCount (0xFFFF) runs past the end", smb1Case(PutU16(smb1ByteCount, 0xffff))},
@@ -68,6 +73,14 @@ func Cases() []Case {
 			b[smb1WordCount] = 0xff
 			return b
 		})},
+		{"smb1-lanman-index-3", "SMB1 NEGOTIATE reply in the LAN Manager form (WordCount 13) selecting dialect index 3 of the one offered", smb1Case(func(b []byte) []byte {
+			return LANMANForm(b, 3)
+		})},
+		{"smb1-names-cap-unicode", "non-extended SMB1 NEGOTIATE acceptance, Flags2 without UNICODE, CAP_UNICODE and UTF-16 names (Samba's reply to a non-Unicode client)", func() Handler {
+			return steps(map[Step]Responder{StepSMB1: func(*Request) Action {
+				return Action{Reply: [][]byte{Capture(CapSMB1NonExtended)}}
+			}})()
+		}},
 
 		// NTLM and SPNEGO bent inside an otherwise valid logon.
 		{"ntlm-avpair-past-end", "an AV pair whose length runs past the target info", ntlmCase(func() []byte {
@@ -121,6 +134,20 @@ func Cases() []Case {
 			}}
 			return s.Handler()
 		}},
+		{"clock-ntlm-ahead", "SystemTime now, NTLM timestamp 530 s ahead of it (as a macOS server's)", func() Handler {
+			n := SambaNames()
+			n.Timestamp = wire.TimeToFiletime(time.Now().Add(NTLMAhead))
+			s := &SMB{Challenge: BuildChallenge(TargetInfo(n)), Steps: map[Step]Responder{
+				StepNegotiate: Mutate(func(b []byte) []byte { return PutU64(NegSystemTime, wire.TimeToFiletime(time.Now()))(b) }),
+			}}
+			return s.Handler()
+		}},
+		{"clock-ntlm-only", "SystemTime 0, NTLM timestamp now", func() Handler {
+			s := &SMB{Challenge: BuildChallenge(TargetInfo(SambaNames())), Steps: map[Step]Responder{
+				StepNegotiate: Mutate(PutU64(NegSystemTime, 0)),
+			}}
+			return s.Handler()
+		}},
 		{"shares-split-fragment", "700 shares in 4280-byte fragments on a pipe that does not keep message boundaries: the IOCTL reply is cut mid-fragment (BUFFER_OVERFLOW), READ brings the rest", func() Handler {
 			return SplitShareList(ManyShares(700), 4280).Handler()
 		}},
@@ -148,6 +175,32 @@ func negotiateMutation(f func([]byte) []byte) func() Handler {
 	return steps(map[Step]Responder{StepNegotiate: Mutate(f), StepSMB1: CloseAt})
 }
 
+// negotiateMutationSMB1Refused bends every NEGOTIATE reply (the dialects stage's too) and
+// refuses SMB1 as default Samba does.
+func negotiateMutationSMB1Refused(f func([]byte) []byte) func() Handler {
+	return steps(map[Step]Responder{StepNegotiate: Mutate(f)})
+}
+
+// NoCommonCipher sets the cipher of the ENCRYPTION_CAPABILITIES context of a 3.1.1 NEGOTIATE
+// reply to 0, what a server sends when it shares no cipher with the client (MS-SMB2
+// 3.3.5.4: CipherCount 1, Ciphers[0] 0). Other replies are returned unchanged.
+func NoCommonCipher(b []byte) []byte {
+	if len(b) < NegContextOffset+4 {
+		return b
+	}
+	off := int(le.Uint32(b[NegContextOffset:]))
+	for n := int(le.Uint16(b[NegContextCount:])); n > 0 && off+8 <= len(b); n-- {
+		typ, length := le.Uint16(b[off:]), int(le.Uint16(b[off+2:]))
+		if typ == wire.NegotiateContextEncryption && length >= 4 && off+8+4 <= len(b) {
+			le.PutUint16(b[off+8:], 1)
+			le.PutUint16(b[off+10:], 0)
+			return b
+		}
+		off += (8 + length + 7) &^ 7
+	}
+	return b
+}
+
 func steps(m map[Step]Responder) func() Handler {
 	return func() Handler { return (&SMB{Steps: m}).Handler() }
 }
@@ -158,6 +211,17 @@ const (
 	smb1WordCount = 32
 	smb1ByteCount = 32 + 1 + 2*17
 )
+
+// LANMANForm turns the captured NT-form SMB1 NEGOTIATE reply b into the LAN Manager form
+// (MS-CIFS 2.2.4.52.2, WordCount 13) selecting dialect index: the header and SMB_Data as
+// captured, the first 13 parameter words kept with DialectIndex set, the last 4 dropped.
+func LANMANForm(b []byte, index uint16) []byte {
+	const lanmanWords = 13
+	out := append([]byte(nil), b[:smb1WordCount+1+2*lanmanWords]...)
+	out[smb1WordCount] = lanmanWords
+	le.PutUint16(out[smb1WordCount+1:], index)
+	return append(out, b[smb1ByteCount:]...)
+}
 
 // smb1Case answers the SMB1 NEGOTIATE with the captured NT1 acceptance bent by f (the SMB2
 // connection behaves).

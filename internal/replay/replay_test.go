@@ -87,7 +87,7 @@ func TestDefaultProfileAgainstReplay(t *testing.T) {
 		if len(r.Shares) != 4 {
 			t.Errorf("shares %+v, want the 4 of the capture", r.Shares)
 		}
-		if r.NTLM == nil || r.NTLM.NetBIOSComputerName == "" {
+		if r.NTLM == nil || probes.StringOr(r.NTLM.NetBIOSComputerName, "") == "" {
 			t.Errorf("ntlm %+v", r.NTLM)
 		}
 		s.Close()

@@ -43,13 +43,21 @@ func TestCaptureSamba(t *testing.T) {
 	t.Cleanup(func() { stopFleet(t, fleet) })
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	for _, c := range []struct{ server, file string }{
-		{"nt1", "samba-4.17-nt1-negotiate.bin"},
-		{"smb2only", "samba-4.17-smb1-disabled-negotiate.bin"},
+	for _, c := range []struct {
+		name, server, file string
+		request            func(dst []byte) []byte
+	}{
+		{"nt1", "nt1", "samba-4.17-nt1-negotiate.bin", AppendProbeNegotiate},
+		{"smb2only", "smb2only", "samba-4.17-smb1-disabled-negotiate.bin", AppendProbeNegotiate},
+		// A client that asks for neither Unicode nor extended security (Flags2 LONG_NAMES |
+		// NT_STATUS): Samba answers in the non-extended NT form with the challenge and its
+		// names, the names in UTF-16 (CAP_UNICODE) while the reply's Flags2 Unicode bit echoes
+		// the request's, clear.
+		{"nt1-oem-client", "nt1", "samba-4.17-nt1-negotiate-non-extended.bin", appendOEMClientNegotiate},
 	} {
-		t.Run(c.server, func(t *testing.T) {
-			reply, how := probeOnce(ctx, t, fleet.Server(c.server).AddrPort().String())
-			t.Logf("%s: %s, %d bytes:\n%s", c.server, how, len(reply), hex.Dump(reply))
+		t.Run(c.name, func(t *testing.T) {
+			reply, how := probeOnce(ctx, t, fleet.Server(c.server).AddrPort().String(), c.request)
+			t.Logf("%s: %s, %d bytes:\n%s", c.name, how, len(reply), hex.Dump(reply))
 			if err := os.WriteFile(filepath.Join("testdata", c.file), reply, 0o644); err != nil {
 				t.Fatal(err)
 			}
@@ -57,16 +65,25 @@ func TestCaptureSamba(t *testing.T) {
 	}
 }
 
-// probeOnce sends the probe on a fresh connection and returns a copy of the reply and a
+// appendOEMClientNegotiate appends the probe's NEGOTIATE with Flags2 LONG_NAMES | NT_STATUS
+// only: no Unicode, no extended security.
+func appendOEMClientNegotiate(dst []byte) []byte {
+	h := NegotiateRequestHeader(0)
+	h.Flags2 = Flags2LongNames | Flags2NTStatus
+	r := NegotiateRequest{Dialects: probeDialects}
+	return AppendNegotiateMessage(dst, &h, &r)
+}
+
+// probeOnce sends request on a fresh connection and returns a copy of the reply and a
 // description of how the exchange ended.
-func probeOnce(ctx context.Context, t *testing.T, addr string) ([]byte, string) {
+func probeOnce(ctx context.Context, t *testing.T, addr string, request func(dst []byte) []byte) ([]byte, string) {
 	nc, err := new(net.Dialer).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	conn := transport.New(ctx, nc, transport.Options{})
 	defer conn.Close()
-	if err := conn.WriteFrame(ctx, AppendProbeNegotiate(conn.Buffer())); err != nil {
+	if err := conn.WriteFrame(ctx, request(conn.Buffer())); err != nil {
 		t.Fatal(err)
 	}
 	msg, err := conn.ReadFrame(ctx)

@@ -108,3 +108,87 @@ func TestGoldenSambaSMB1Disabled(t *testing.T) {
 		t.Fatal("NT fields reported for a no-dialect reply")
 	}
 }
+
+// TestGoldenSambaNT1NonExtended decodes Samba's reply to a client that asks for neither Unicode
+// nor extended security: the non-extended NT form, Flags2 without Unicode (Samba echoes the
+// request's bit), CAP_UNICODE announced, and the names in UTF-16 as CAP_UNICODE says. Decoded
+// by Flags2 alone they came out as "S" and "S" (each name cut at the NUL byte of its first
+// UTF-16 unit).
+func TestGoldenSambaNT1NonExtended(t *testing.T) {
+	r := readGolden(t, "samba-4.17-nt1-negotiate-non-extended.bin")
+	if err := r.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !r.AcceptedNTLM012(ProbeDialects) || r.Form() != "NT" {
+		t.Fatalf("form %s, index %d: not an NT LM 0.12 acceptance", r.Form(), r.DialectIndex())
+	}
+	if r.ExtendedSecurity() || r.Flags2()&(Flags2Unicode|Flags2ExtendedSecurity) != 0 {
+		t.Fatalf("capture is not the non-extended, non-Unicode-Flags2 reply: caps %#x flags2 %#x", r.Capabilities(), r.Flags2())
+	}
+	if r.Capabilities()&CapUnicode == 0 || !r.Unicode() {
+		t.Fatalf("caps %#x: CAP_UNICODE set, Unicode() %v", r.Capabilities(), r.Unicode())
+	}
+	if len(r.Challenge()) != 8 {
+		t.Fatalf("challenge % x", r.Challenge())
+	}
+	if d, s := string(r.AppendDomainName(nil)), string(r.AppendServerName(nil)); d != "SMBSWEEP" || s != "SMBSWEEPCAP" {
+		t.Fatalf("domain %q server %q, want the workgroup SMBSWEEP and netbios name SMBSWEEPCAP", d, s)
+	}
+}
+
+// LANMANForm turns a captured NT-form NEGOTIATE reply into the LAN Manager form (MS-CIFS
+// 2.2.4.52.2, WordCount 13) selecting dialect index: the header and SMB_Data as captured, the
+// first 13 parameter words kept and DialectIndex set, the other 4 dropped.
+func lanmanForm(t testing.TB, nt []byte, index uint16) NegotiateResponse {
+	t.Helper()
+	if nt[offWordCount] != WordCountNTLM {
+		t.Fatalf("not an NT-form capture: word count %d", nt[offWordCount])
+	}
+	b := append([]byte(nil), nt[:offWordCount+1+2*WordCountLANMAN]...)
+	b[offWordCount] = WordCountLANMAN
+	b[offDialectIndex], b[offDialectIndex+1] = byte(index), byte(index>>8)
+	return NegotiateResponse(append(b, nt[offNTByteCount:]...))
+}
+
+// TestProbeAcceptance checks AcceptedNTLM012 on the captures and on the NT1 capture bent into
+// other forms and indexes: only the NT form selecting index 0 accepts the one offered dialect.
+func TestProbeAcceptance(t *testing.T) {
+	nt1 := readGolden(t, "samba-4.17-nt1-negotiate.bin")
+	index3 := bytes.Clone(nt1)
+	index3[offDialectIndex] = 3
+	core0 := NegotiateResponse(append(append(bytes.Clone(nt1[:offWordCount]), WordCountCore, 0, 0), 0, 0))
+	for _, c := range []struct {
+		name     string
+		r        NegotiateResponse
+		form     string
+		accepted bool
+	}{
+		{"nt1 capture", nt1, "NT", true},
+		{"smb1-disabled capture", readGolden(t, "samba-4.17-smb1-disabled-negotiate.bin"), "Core", false},
+		{"non-extended capture", readGolden(t, "samba-4.17-nt1-negotiate-non-extended.bin"), "NT", true},
+		{"NT form, index 3", index3, "NT", false},
+		{"LANMAN form, index 3", lanmanForm(t, nt1, 3), "LANMAN", false},
+		{"LANMAN form, index 0", lanmanForm(t, nt1, 0), "LANMAN", false},
+		{"Core form, index 0", core0, "Core", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.r.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if got := c.r.AcceptedNTLM012(ProbeDialects); got != c.accepted {
+				t.Errorf("AcceptedNTLM012(1) = %v, want %v (form %s, index %d)", got, c.accepted, c.r.Form(), c.r.DialectIndex())
+			}
+			if c.r.Form() != c.form {
+				t.Errorf("Form() = %q, want %q", c.r.Form(), c.form)
+			}
+			if c.r.AcceptedNTLM012(0) {
+				t.Error("AcceptedNTLM012(0): nothing offered, nothing can be accepted")
+			}
+		})
+	}
+	// The LANMAN-form reply selecting index 3 is what DialectAccepted alone took for an
+	// acceptance.
+	if r := lanmanForm(t, nt1, 3); !r.DialectAccepted() || r.DialectIndex() != 3 {
+		t.Fatalf("LANMAN variant: accepted %v index %d", r.DialectAccepted(), r.DialectIndex())
+	}
+}

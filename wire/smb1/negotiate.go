@@ -3,6 +3,7 @@ package smb1
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/smbsweep/smbsweep/wire"
@@ -126,7 +127,7 @@ func AppendNegotiateMessage(dst []byte, h *Header, r *NegotiateRequest) []byte {
 	return r.AppendTo(h.AppendTo(dst))
 }
 
-// probeDialects is the dialect list of the probe: exactly one, "NT LM 0.12".
+// probeDialects is the dialect list of the probe: exactly one, "NT LM 0.12" (ProbeDialects).
 var probeDialects = []string{DialectNTLM012}
 
 // ProbeNegotiateSize is the size of the message AppendProbeNegotiate appends.
@@ -268,12 +269,42 @@ func (r NegotiateResponse) DialectIndex() uint16 {
 	return binary.LittleEndian.Uint16(r[offDialectIndex:])
 }
 
-// DialectAccepted reports whether the server accepted a dialect: success status and a
-// DialectIndex other than NoDialect. For smbsweep's one-dialect probe, this with
-// NTLanManager and DialectIndex 0 means SMB1 "NT LM 0.12" is enabled.
+// DialectAccepted reports whether the server selected a dialect: success status and a
+// DialectIndex other than NoDialect. It does not say which, nor whether the index lies inside
+// the request's list; for smbsweep's one-dialect probe use ProbeAccepted.
 func (r NegotiateResponse) DialectAccepted() bool {
 	return r.Status() == 0 && r.DialectIndex() != NoDialect
 }
+
+// AcceptedNTLM012 reports whether the reply accepts "NT LM 0.12" offered at index 0 of a list
+// of offered dialects: success status, DialectIndex 0 (which must lie inside the offer, so
+// offered >= 1) and the NT LAN Manager form (WordCount 17), the only form an NT LM 0.12
+// selection takes (MS-CIFS 2.2.4.52.2). For smbsweep's probe, AcceptedNTLM012(1) means SMB1
+// "NT LM 0.12" is enabled. A reply with another form or an index outside the offer selected
+// something that was not offered, whatever DialectAccepted says; Form names its form.
+func (r NegotiateResponse) AcceptedNTLM012(offered int) bool {
+	return offered >= 1 && r.Status() == 0 && r.DialectIndex() == 0 && r.NTLanManager()
+}
+
+// Form names the reply's form by its WordCount: "NT" (17), "LANMAN" (13), "Core" (1), "error"
+// (0), else "WordCount N" (accepted by Validate only with an error status).
+func (r NegotiateResponse) Form() string {
+	switch wc := r.WordCount(); wc {
+	case WordCountNTLM:
+		return "NT"
+	case WordCountLANMAN:
+		return "LANMAN"
+	case WordCountCore:
+		return "Core"
+	case WordCountError:
+		return "error"
+	default:
+		return "WordCount " + strconv.Itoa(wc)
+	}
+}
+
+// ProbeDialects is the number of dialects smbsweep's probe (AppendProbeNegotiate) offers.
+const ProbeDialects = 1
 
 // NTLanManager reports whether the reply has the NT LAN Manager form (WordCount 17), the only
 // one whose NT fields the accessors below return.
@@ -391,9 +422,16 @@ func (r NegotiateResponse) Challenge() []byte {
 	return r.Bytes()[:cl:cl]
 }
 
-// Unicode reports whether the server's strings are UTF-16LE (Flags2Unicode); otherwise they
-// are in an OEM code page.
-func (r NegotiateResponse) Unicode() bool { return r.Flags2()&Flags2Unicode != 0 }
+// Unicode reports whether the server's names in this reply are UTF-16LE: Flags2Unicode, or the
+// CAP_UNICODE capability of the NT form; otherwise they are in an OEM code page.
+//
+// Flags2 alone does not decide: Samba echoes the request's Flags2Unicode bit in its reply but
+// writes DomainName and ServerName in UTF-16 whenever it announces CAP_UNICODE (captured in
+// testdata/samba-4.17-nt1-negotiate-non-extended.bin), and Wireshark likewise decodes the names
+// of an NT LM 0.12 reply as Unicode when the server announces CAP_UNICODE.
+func (r NegotiateResponse) Unicode() bool {
+	return r.Flags2()&Flags2Unicode != 0 || r.Capabilities()&CapUnicode != 0
+}
 
 // DomainName returns the raw DomainName of the non-extended NT form, without its terminator
 // (UTF-16LE when Unicode, else OEM); nil otherwise. See AppendDomainName.

@@ -212,25 +212,35 @@ func TestNegotiateResponseNonExtended(t *testing.T) {
 	challenge := []byte{1, 2, 3, 4, 5, 6, 7, 8}
 	f := ntFields{dialect: 0, securityMode: 0x03, maxMpx: 10, maxVcs: 1, maxBuffer: 4356, maxRaw: 65536,
 		caps: 0x0000e3fd, systemTime: 0x01d9000000000000, timeZone: 120, challengeLen: 8}
+	// An OEM server: one that does not announce CAP_UNICODE (with it, the names are UTF-16
+	// whatever Flags2 says; see TestGoldenSambaNT1NonExtended).
+	oem := f.caps &^ CapUnicode
 	cases := []struct {
 		name           string
 		flags2         uint16
 		data           []byte
 		domain, server string
+		caps           uint32 // 0: f.caps
 	}{
-		{"unicode unpadded", 0xc001, concat(challenge, utf16z("WORKGROUP"), utf16z("FILESRV")), "WORKGROUP", "FILESRV"},
-		{"unicode padded", 0xc001, concat(challenge, []byte{0}, utf16z("WORKGROUP"), utf16z("FILESRV")), "WORKGROUP", "FILESRV"},
-		{"unicode domain only", 0xc001, concat(challenge, utf16z("DOM")), "DOM", ""},
-		{"unicode empty domain", 0xc001, concat(challenge, utf16z(""), utf16z("SRV")), "", "SRV"},
-		{"unicode non-ascii", 0xc001, concat(challenge, utf16z("DÖMÄIN"), utf16z("サーバ")), "DÖMÄIN", "サーバ"},
-		{"unicode unterminated", 0xc001, concat(challenge, wire.AppendUTF16LE(nil, "DOM")), "DOM", ""},
-		{"oem", 0x4001, concat(challenge, []byte("WORKGROUP\x00FILESRV\x00")), "WORKGROUP", "FILESRV"},
-		{"oem high bytes", 0x4001, concat(challenge, []byte("D\x99M\x00")), "D\uFFFDM", ""},
-		{"oem unterminated", 0x4001, concat(challenge, []byte("DOM")), "DOM", ""},
-		{"no names", 0xc001, challenge, "", ""},
+		{"unicode unpadded", 0xc001, concat(challenge, utf16z("WORKGROUP"), utf16z("FILESRV")), "WORKGROUP", "FILESRV", 0},
+		{"unicode padded", 0xc001, concat(challenge, []byte{0}, utf16z("WORKGROUP"), utf16z("FILESRV")), "WORKGROUP", "FILESRV", 0},
+		{"unicode domain only", 0xc001, concat(challenge, utf16z("DOM")), "DOM", "", 0},
+		{"unicode empty domain", 0xc001, concat(challenge, utf16z(""), utf16z("SRV")), "", "SRV", 0},
+		{"unicode non-ascii", 0xc001, concat(challenge, utf16z("DÖMÄIN"), utf16z("サーバ")), "DÖMÄIN", "サーバ", 0},
+		{"unicode unterminated", 0xc001, concat(challenge, wire.AppendUTF16LE(nil, "DOM")), "DOM", "", 0},
+		{"oem", 0x4001, concat(challenge, []byte("WORKGROUP\x00FILESRV\x00")), "WORKGROUP", "FILESRV", oem},
+		{"oem high bytes", 0x4001, concat(challenge, []byte("D\x99M\x00")), "D\uFFFDM", "", oem},
+		{"oem unterminated", 0x4001, concat(challenge, []byte("DOM")), "DOM", "", oem},
+		{"no names", 0xc001, challenge, "", "", 0},
+		// Flags2 without Unicode, CAP_UNICODE announced: UTF-16 names (as Samba sends them).
+		{"cap unicode, flags2 oem", 0x4001, concat(challenge, utf16z("JESSIE"), utf16z("TEST")), "JESSIE", "TEST", 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			f := f
+			if c.caps != 0 {
+				f.caps = c.caps
+			}
 			r := NegotiateResponse(buildResponse(0, c.flags2, f.words(), c.data))
 			if err := r.Validate(); err != nil {
 				t.Fatal(err)
@@ -248,8 +258,8 @@ func TestNegotiateResponseNonExtended(t *testing.T) {
 			if got := string(r.AppendServerName(nil)); got != c.server {
 				t.Fatalf("server %q want %q", got, c.server)
 			}
-			if r.Unicode() != (c.flags2&Flags2Unicode != 0) {
-				t.Fatal("Unicode flag")
+			if r.Unicode() != (c.flags2&Flags2Unicode != 0 || f.caps&CapUnicode != 0) {
+				t.Fatalf("Unicode() %v for Flags2 %#x, capabilities %#x", r.Unicode(), c.flags2, f.caps)
 			}
 		})
 	}

@@ -23,7 +23,7 @@ func TestGoldenSambaNegTokenInit2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.Len() != 1 || MechName(tok.At(0)) != "ntlmssp" {
+	if tok.Len() != 1 || MechName(tok.At(0)) != "NTLMSSP" {
 		t.Errorf("mechs: %d, first %s", tok.Len(), MechName(tok.At(0)))
 	}
 	if string(tok.HintName) != HintNameIgnore {
@@ -39,7 +39,7 @@ func TestGoldenSambaNegTokenResp(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if !resp.HasNegState || resp.NegState != AcceptIncomplete || MechName(resp.SupportedMech) != "ntlmssp" {
+		if !resp.HasNegState || resp.NegState != AcceptIncomplete || MechName(resp.SupportedMech) != "NTLMSSP" {
 			t.Errorf("%s: state %v/%v mech %s", f, resp.HasNegState, resp.NegState, MechName(resp.SupportedMech))
 		}
 		if len(resp.ResponseToken) < 48 || string(resp.ResponseToken[:8]) != "NTLMSSP\x00" {

@@ -26,18 +26,20 @@ var (
 // Equal reports whether o and p are the same OID.
 func (o OID) Equal(p OID) bool { return bytes.Equal(o, p) }
 
-// MechName returns a short name for a mechanism OID: "ntlmssp", "kerberos", "ms-kerberos",
-// "negoex", or the dotted form for any other (e.g. "1.2.840.113554.1.2.2.3").
+// MechName returns the name smbsweep's records use for a mechanism OID (docs/schema.md,
+// negotiate.security_mechanisms): "NTLMSSP", "Kerberos", "MS-Kerberos" (Microsoft's legacy
+// Kerberos OID), "NEGOEX", or the dotted form for any other (e.g. "1.2.840.113554.1.2.2.3").
+// The names follow the protocols' own spelling, as the other names in a record do.
 func MechName(o OID) string {
 	switch {
 	case o.Equal(OIDNTLMSSP):
-		return "ntlmssp"
+		return "NTLMSSP"
 	case o.Equal(OIDKerberos):
-		return "kerberos"
+		return "Kerberos"
 	case o.Equal(OIDMSKerberos):
-		return "ms-kerberos"
+		return "MS-Kerberos"
 	case o.Equal(OIDNegoEx):
-		return "negoex"
+		return "NEGOEX"
 	}
 	return o.String()
 }

@@ -27,7 +27,7 @@ func TestSambaNegotiateHint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.Len() != 1 || MechName(tok.At(0)) != "ntlmssp" || string(tok.HintName) != HintNameIgnore {
+	if tok.Len() != 1 || MechName(tok.At(0)) != "NTLMSSP" || string(tok.HintName) != HintNameIgnore {
 		t.Errorf("%+v", tok)
 	}
 }

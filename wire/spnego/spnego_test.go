@@ -43,10 +43,10 @@ func TestOIDs(t *testing.T) {
 		name   string
 	}{
 		{OIDSPNEGO, "1.3.6.1.5.5.2", "1.3.6.1.5.5.2"},
-		{OIDNTLMSSP, "1.3.6.1.4.1.311.2.2.10", "ntlmssp"},
-		{OIDKerberos, "1.2.840.113554.1.2.2", "kerberos"},
-		{OIDMSKerberos, "1.2.840.48018.1.2.2", "ms-kerberos"},
-		{OIDNegoEx, "1.3.6.1.4.1.311.2.2.30", "negoex"},
+		{OIDNTLMSSP, "1.3.6.1.4.1.311.2.2.10", "NTLMSSP"},
+		{OIDKerberos, "1.2.840.113554.1.2.2", "Kerberos"},
+		{OIDMSKerberos, "1.2.840.48018.1.2.2", "MS-Kerberos"},
+		{OIDNegoEx, "1.3.6.1.4.1.311.2.2.30", "NEGOEX"},
 		{OID{0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02, 0x03}, "1.2.840.113554.1.2.2.3", "1.2.840.113554.1.2.2.3"},
 		{OID{0x00}, "0.0", "0.0"},
 		{OID{0x88, 0x37, 0x03}, "2.999.3", "2.999.3"},
@@ -98,7 +98,7 @@ func TestDecodeSambaADHint(t *testing.T) {
 	for i := range tok.Len() {
 		names = append(names, MechName(tok.At(i)))
 	}
-	if got := strings.Join(names, ","); got != "ms-kerberos,kerberos,ntlmssp" {
+	if got := strings.Join(names, ","); got != "MS-Kerberos,Kerberos,NTLMSSP" {
 		t.Errorf("mechs %s", got)
 	}
 	if !tok.Contains(OIDNTLMSSP) || tok.Contains(OIDNegoEx) {
