@@ -61,7 +61,7 @@ func (p *Pipeline) missingOn(r *Result, conn string) int {
 func (p *Pipeline) merge(prev, again *Result, conns map[string]bool) *Result {
 	out := *prev
 	out.Stages = maps.Clone(prev.Stages)
-	out.Findings = nil
+	out.Findings = make([]Finding, 0, len(prev.Findings)) // conclude evaluates them again
 	out.DurationSeconds = again.DurationSeconds
 	for conn := range conns {
 		if p.missingOn(again, conn) >= p.missingOn(prev, conn) {
