@@ -229,9 +229,11 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 		done := make(chan hostDone, conc)
 		probeWorker := func() {
 			for h := range handoff {
-				start := time.Now()
 				// Only abort ends the wait: the target was dispatched and must have its result.
+				// The probe's time starts with its slot: waiting for the shared budget is not
+				// the host queueing (see Congestion).
 				held := cfg.Slots != nil && cfg.Slots.Acquire(hostParent)
+				start := time.Now()
 				slot()
 				one(h.t, h.fc)
 				probing.Add(-1)
