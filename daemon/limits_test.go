@@ -92,8 +92,10 @@ func TestSlotPool(t *testing.T) {
 	p.setLimit(2)
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "w"})
 	ctx := context.Background()
-	if !p.acquire(ctx, g) || !p.acquire(ctx, g) {
-		t.Fatal("two slots of two")
+	for i := range 2 {
+		if !p.acquire(ctx, g) {
+			t.Fatalf("slot %d of two", i+1)
+		}
 	}
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
