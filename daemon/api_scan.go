@@ -125,8 +125,10 @@ func (c *checkedResolver) refusal() *apiError {
 	return c.refused
 }
 
-// scans is POST /api/v1/scans: every target checked against the allowlist first, then the
-// results streamed as JSONL (application/x-ndjson) as each host completes, the summary last.
+// scans is POST /api/v1/scans: the targets counted (nothing resolved yet), the names resolved
+// and every target checked against the allowlist, then the results streamed as JSONL
+// (application/x-ndjson) as each host completes, the summary last. Hosts take their slots from
+// the daemon's hosts budget.
 func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
 	var req scanRequest
 	if e := decodeJSON(r, &req); e != nil {
