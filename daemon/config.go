@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/smbsweep/smbsweep/internal/secretfile"
 	"github.com/smbsweep/smbsweep/scanner"
 )
 
@@ -588,6 +589,11 @@ func (a *APIConfig) LoadTokenFile(path string) error {
 		return err
 	}
 	defer fh.Close()
+	if st, err := fh.Stat(); err == nil {
+		if _, err := secretfile.Check(path, st.Mode(), secretfile.Token); err != nil {
+			return err // readable by others is only a warning: Config.SecretFileWarnings
+		}
+	}
 	sc := bufio.NewScanner(fh)
 	n, line := 0, 0
 	for sc.Scan() {

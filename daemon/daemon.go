@@ -203,6 +203,9 @@ func (d *Daemon) loadConfig() (*Config, error) {
 	if err := cfg.ApplyOverrides(d.opts.Overrides); err != nil {
 		return nil, err
 	}
+	for _, w := range cfg.SecretFileWarnings() {
+		d.log.Warn(w)
+	}
 	return cfg, nil
 }
 

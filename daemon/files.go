@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
 )
 
@@ -42,7 +43,7 @@ type atomicFile struct {
 
 func createAtomic(final string) (*atomicFile, error) {
 	dir, base := filepath.Split(final)
-	fh, err := os.CreateTemp(dir, "."+base+tmpMarker+"*")
+	fh, err := output.CreateTemp(dir, "."+base+tmpMarker+"*", true) // 0600: runs may hold credentialed results
 	if err != nil {
 		return nil, err
 	}

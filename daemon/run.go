@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -77,7 +76,7 @@ func (d *Daemon) runJob(ctx, abort context.Context, j *Job, scanMetrics *output.
 	}
 
 	dir := filepath.Join(j.OutputDir, j.Name)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := output.MkdirAll(dir, true); err != nil {
 		return fail(fmt.Errorf("output directory: %w", err))
 	}
 	removeStaleTemps(dir)

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
 )
 
@@ -302,8 +303,10 @@ func WriteJSONL(w io.Writer, changes []Change) error {
 	return bw.Flush()
 }
 
-// WriteText writes a readable view, one line per change; server-controlled strings (share
-// names) are quoted so that control characters cannot reach the terminal.
+// WriteText writes a readable view, one line per change. Every string that comes from the
+// scan files is made inert for a terminal: host and share names are quoted, other values
+// (status, dialect) pass through output.SanitizeTerminal, so no ANSI, C0, C1 or bidirectional
+// control character from a file reaches the screen.
 func WriteText(w io.Writer, changes []Change) error {
 	bw := bufio.NewWriter(w)
 	if len(changes) == 0 {
@@ -345,18 +348,28 @@ func describe(c Change) string {
 	case NullSessionChanged:
 		return "null session " + onOff(c.New, "now allowed", "no longer allowed")
 	case ShareAdded:
-		return "anonymous share added: " + strconv.Quote(valueText(c.New))
+		return "anonymous share added: " + quotedText(c.New)
 	case ShareRemoved:
-		return "anonymous share removed: " + strconv.Quote(valueText(c.Old))
+		return "anonymous share removed: " + quotedText(c.Old)
 	case DialectChanged:
 		return fmt.Sprintf("dialect %s -> %s", valueText(c.Old), valueText(c.New))
 	}
-	return fmt.Sprintf("%s %s: %s -> %s", c.Type, c.Field, valueText(c.Old), valueText(c.New))
+	return fmt.Sprintf("%s %s: %s -> %s", output.SanitizeTerminal(c.Type), output.SanitizeTerminal(c.Field), valueText(c.Old), valueText(c.New))
 }
 
+// valueText prints a value read from a scan file (a status, a dialect: whatever the file
+// says) made inert for a terminal.
 func valueText(v any) string {
 	if v == nil {
 		return "absent"
 	}
-	return fmt.Sprint(v)
+	return output.SanitizeTerminal(fmt.Sprint(v))
+}
+
+// quotedText prints a value as a Go string literal, which escapes every control character.
+func quotedText(v any) string {
+	if v == nil {
+		return strconv.Quote("absent")
+	}
+	return strconv.Quote(fmt.Sprint(v))
 }

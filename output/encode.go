@@ -57,6 +57,10 @@ func (e *jsonEncoder) result(r *probes.Result) {
 		e.raw(`,"error":`)
 		e.str(r.Error)
 	}
+	if len(r.Incomplete) > 0 {
+		e.raw(`,"incomplete":`)
+		e.strs(r.Incomplete)
+	}
 	e.raw(`,"timestamp":`)
 	e.time(r.Timestamp)
 	e.raw(`,"duration_seconds":`)
@@ -126,6 +130,8 @@ func (e *jsonEncoder) summary(s *probes.Summary) {
 	e.uint(s.Scanned)
 	e.raw(`,"interrupted":`)
 	e.bool(s.Interrupted)
+	e.raw(`,"incomplete":`)
+	e.int(int64(s.Incomplete))
 	e.raw(`,"statuses":`)
 	e.counts(s.Statuses)
 	e.raw(`,"findings":`)

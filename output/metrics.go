@@ -32,6 +32,7 @@ var stageBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 // same stream as the files. Its methods are safe for concurrent use.
 type ScanMetrics struct {
 	hostsScanned  *prometheus.CounterVec
+	incomplete    prometheus.Counter
 	stageDuration *prometheus.HistogramVec
 	findings      *prometheus.CounterVec
 	inFlight      prometheus.Gauge
@@ -52,6 +53,10 @@ func NewScanMetrics(reg prometheus.Registerer) *ScanMetrics {
 			Name: "smbsweep_hosts_scanned_total",
 			Help: "Targets whose scan finished, by host status.",
 		}, []string{"status"}),
+		incomplete: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "smbsweep_hosts_incomplete_total",
+			Help: "Hosts that answered SMB whose record still misses stages of the profile after the recheck.",
+		}),
 		stageDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "smbsweep_stage_duration_seconds",
 			Help:    "Duration of pipeline stages, by stage and stage status.",
@@ -93,7 +98,7 @@ func NewScanMetrics(reg prometheus.Registerer) *ScanMetrics {
 		m.findings.WithLabelValues(id)
 	}
 	if reg != nil {
-		reg.MustRegister(m.hostsScanned, m.stageDuration, m.findings, m.inFlight, m.targets, m.startTime)
+		reg.MustRegister(m.hostsScanned, m.incomplete, m.stageDuration, m.findings, m.inFlight, m.targets, m.startTime)
 	}
 	return m
 }
@@ -110,6 +115,9 @@ func closed(set map[string]bool, v string) string {
 // true (once per host).
 func (m *ScanMetrics) Observe(r *probes.Result) {
 	m.hostsScanned.WithLabelValues(closed(m.statuses, string(r.Status))).Inc()
+	if len(r.Incomplete) > 0 {
+		m.incomplete.Inc()
+	}
 	for name, st := range r.Stages {
 		if st == nil || st.Status == probes.StageSkipped {
 			continue // a skipped stage did not run: its zero duration would skew the histogram

@@ -75,10 +75,33 @@ func (t *Text) WriteResult(r *probes.Result) error {
 		}
 	}
 	b.WriteByte('\n')
+	t.incomplete(b, r)
 	t.findings(b, r)
 	t.auth(b, r)
 	t.shares(b, r)
 	return t.out.add(b.Bytes())
+}
+
+// incomplete names the stages the record misses although the host answered, and why.
+func (t *Text) incomplete(b *bytes.Buffer, r *probes.Result) {
+	if len(r.Incomplete) == 0 {
+		return
+	}
+	b.WriteString("  " + t.paint(ansiYellow, "incomplete:"))
+	for _, name := range r.Incomplete {
+		why := ""
+		if sr := r.Stages[name]; sr != nil {
+			why = sr.Error
+			if why == "" {
+				why = sr.Reason
+			}
+		}
+		b.WriteString(" " + SanitizeTerminal(name))
+		if why != "" {
+			b.WriteString(" (" + SanitizeTerminal(why) + ")")
+		}
+	}
+	b.WriteByte('\n')
 }
 
 // auth prints the credentialed logon, when the scan had credentials: who, and how the session
@@ -328,6 +351,10 @@ func (t *Text) WriteSummary(s *probes.Summary) error {
 		b.WriteString(" " + t.paint(ansiYellow, "(interrupted)"))
 	}
 	b.WriteByte('\n')
+	if s.Incomplete > 0 {
+		fmt.Fprintf(b, "  %s %d hosts answered SMB but miss stages after the recheck (see \"incomplete\" in their records)\n",
+			t.paint(ansiYellow, "incomplete:"), s.Incomplete)
+	}
 	writeCounts(b, "statuses", s.Statuses, statusOrder())
 	writeCounts(b, "findings", s.Findings, FindingIDs)
 	if p := s.Pacing; p != nil {

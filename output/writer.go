@@ -64,10 +64,11 @@ type Writer struct {
 	closeErr  error
 
 	// Owned by the writer goroutine until done is closed.
-	failed   []bool
-	scanned  uint64
-	statuses map[string]int
-	findings map[string]int
+	failed     []bool
+	scanned    uint64
+	statuses   map[string]int
+	findings   map[string]int
+	incomplete int
 }
 
 // NewWriter starts the writer goroutine for sinks. Call Close exactly once when the scan ends.
@@ -153,6 +154,7 @@ func (w *Writer) fillSummary(s *probes.Summary) {
 	}
 	s.Started = s.Started.UTC()
 	s.Finished = s.Finished.UTC()
+	s.Incomplete = w.incomplete
 	s.Statuses = make(map[string]int, len(w.statuses))
 	for k, v := range w.statuses {
 		s.Statuses[k] = v
@@ -199,6 +201,9 @@ func (w *Writer) handle(r *probes.Result) {
 	normalizeUTC(r)
 	w.scanned++
 	w.statuses[string(r.Status)]++
+	if len(r.Incomplete) > 0 {
+		w.incomplete++
+	}
 	for _, id := range trueFindings(r) {
 		w.findings[id]++
 	}

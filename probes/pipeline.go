@@ -50,7 +50,10 @@ type Options struct {
 	// SessionTimeout is the session stages' own deadline (failed logons may be delayed by the
 	// server); 0 uses the host deadline alone.
 	SessionTimeout time.Duration
-	// Trace, when set, sees every SMB message of every connection (debug and golden capture).
+	// Trace, when set, sees every SMB message of every connection (debug and golden capture),
+	// the credentialed connection of auth, ls and read included (conn "auth"): its NTLM
+	// AUTHENTICATE can be cracked offline, and on a signed (not encrypted) session the listings
+	// and file content are in clear. Treat a trace of a credentialed scan like the password.
 	Trace func(t Target, conn string, dir transport.Direction, msg []byte)
 	// MaxFrame caps frames accepted from servers (0: transport.DefaultMaxFrame).
 	MaxFrame int
@@ -91,7 +94,23 @@ type Stage struct {
 	// Timeout is the stage's own deadline inside the host's (0: the host deadline only).
 	Timeout time.Duration
 	Run     StageFunc
+
+	// conn names the connection the stage works on (connSMB2, connSMB1, connDialects,
+	// connAuth): stages of one connection share its session state, so a recheck runs them
+	// together.
+	conn string
+	// uses lists the stages whose state or results the stage works with (the registry's needs
+	// and uses), beyond Needs: a stage skipped because one of them got no answer is missing too.
+	uses []string
 }
+
+// Connections of the stages (Stage.conn).
+const (
+	connSMB2     = "smb2"     // negotiate's connection: sessions, trees, shares, access, stat
+	connSMB1     = "smb1"     // the SMB1 NEGOTIATE's own connection
+	connDialects = "dialects" // one connection per dialect and cipher offered
+	connAuth     = "auth"     // the credentialed client's connection: auth, ls, read
+)
 
 // Pipeline runs stages in order against one host at a time; it is safe for concurrent use by
 // many workers (all per-host state lives in the Session).
@@ -115,7 +134,7 @@ func (p *Pipeline) Run(ctx context.Context, t Target) (r *Result) {
 		Shares:    []Share{},
 		Findings:  []Finding{},
 	}
-	s := &Session{Target: t, Opts: p.Opts}
+	s := &Session{Target: t, Opts: p.Opts, host: ctx}
 	defer s.close()
 	defer func() {
 		if v := recover(); v != nil {
@@ -128,47 +147,83 @@ func (p *Pipeline) Run(ctx context.Context, t Target) (r *Result) {
 		r.DurationSeconds = p.Opts.now().Sub(start).Seconds()
 	}()
 	for i := range p.Stages {
-		st := &p.Stages[i]
-		sr := &StageResult{}
-		r.Stages[st.Name] = sr
-		if reason := p.skipReason(st, s, r); reason != "" {
-			sr.Status, sr.Reason = StageSkipped, reason
-			continue
-		}
-		if ctx.Err() != nil {
-			sr.Status, sr.Reason = StageSkipped, "host deadline (-timeout) reached before this stage"
-			if errors.Is(ctx.Err(), context.Canceled) {
-				sr.Reason = "scan aborted before this stage"
-			}
-			continue
-		}
-		sctx, cancel := ctx, context.CancelFunc(func() {})
-		if st.Timeout > 0 {
-			sctx, cancel = context.WithTimeout(ctx, st.Timeout)
-		}
-		t0 := p.Opts.now()
-		s.flushCloses(sctx)
-		err := st.Run(sctx, s, r)
-		cancel()
-		sr.DurationSeconds = p.Opts.now().Sub(t0).Seconds()
-		s.record(st.Name, sr, err)
+		p.runStage(ctx, &p.Stages[i], s, r)
 	}
 	p.finish(s, r)
 	return r
 }
 
-func (p *Pipeline) skipReason(st *Stage, s *Session, r *Result) string {
+// runStage runs one stage, or records why it was skipped.
+func (p *Pipeline) runStage(ctx context.Context, st *Stage, s *Session, r *Result) {
+	sr := &StageResult{}
+	r.Stages[st.Name] = sr
+	if reason, class := p.skipReason(st, s, r); reason != "" {
+		sr.Status, sr.Reason, sr.class = StageSkipped, reason, class
+		return
+	}
+	if err := ctx.Err(); err != nil {
+		sr.Status, sr.Reason, sr.class = StageSkipped, "host deadline (-timeout) reached before this stage", StatusIOTimeout
+		if errors.Is(err, context.Canceled) {
+			sr.Reason, sr.class = "scan interrupted before this stage", StatusInterrupted
+		}
+		return
+	}
+	sctx, cancel := ctx, context.CancelFunc(func() {})
+	if st.Timeout > 0 {
+		sctx, cancel = context.WithTimeout(ctx, st.Timeout)
+	}
+	defer cancel()
+	t0 := p.Opts.now()
+	err := s.prepare(sctx, st)
+	if err == nil {
+		err = st.Run(sctx, s, r)
+	}
+	sr.DurationSeconds = p.Opts.now().Sub(t0).Seconds()
+	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+		err = &interruptedError{err: err} // the abort, not the server, ended it
+	}
+	s.record(st.Name, sr, err)
+	if sr.Status == StageSkipped && sr.class == "" {
+		sr.class = waitedFor(r, st) // it found nothing to do because a stage it uses got no answer
+	}
+}
+
+// interruptedError is a stage failure caused by the scan being interrupted (the host context
+// cancelled): it says nothing about the server.
+type interruptedError struct{ err error }
+
+func (e *interruptedError) Error() string { return "interrupted: " + e.err.Error() }
+func (e *interruptedError) Unwrap() error { return e.err }
+
+// skipReason says why st is not run (and the class of what it waited for, when that got no
+// answer), or "" to run it.
+func (p *Pipeline) skipReason(st *Stage, s *Session, r *Result) (string, Status) {
 	for _, need := range st.Needs {
 		prev, ok := r.Stages[need]
 		switch {
 		case !ok:
-			return "needs stage " + need + ", which is not in the pipeline"
+			return "needs stage " + need + ", which is not in the pipeline", ""
 		case prev.Status != StageOK:
-			return "needs " + need + ", which " + outcome(prev, s.errClass[need])
+			return "needs " + need + ", which " + outcome(prev), waitedFor(r, st)
 		}
 	}
 	if st.Gate != nil {
-		return st.Gate(s, r)
+		if reason := st.Gate(s, r); reason != "" {
+			return reason, waitedFor(r, st)
+		}
+	}
+	return "", ""
+}
+
+// waitedFor returns the class of the first stage st needs or uses that got no answer, "" when
+// every one of them was answered (st is then skipped by the server's answer or by choice).
+func waitedFor(r *Result, st *Stage) Status {
+	for _, list := range [][]string{st.Needs, st.uses} {
+		for _, name := range list {
+			if prev, ok := r.Stages[name]; ok && prev.missing() {
+				return prev.class
+			}
+		}
 	}
 	return ""
 }
@@ -191,31 +246,38 @@ func (s *Session) record(stage string, sr *StageResult, err error) {
 	}
 	sr.Status = StageErrored
 	sr.Error = (&StageError{Stage: stage, Host: s.Target.String(), Err: err}).Error()
-	if s.errClass == nil {
-		s.errClass = make(map[string]Status, 2)
+	sr.class = Classify(err)
+	if errors.As(err, new(*interruptedError)) {
+		sr.class = StatusInterrupted
+		s.interrupted = true
+		return // not the host's answer: it decides nothing about the host status
 	}
-	s.errClass[stage] = Classify(err)
 	if s.firstErr == nil {
 		s.firstErr, s.firstErrStage = err, stage
 	}
 }
 
 // outcome says briefly how a stage that did not succeed ended, for skip reasons.
-func outcome(prev *StageResult, class Status) string {
+func outcome(prev *StageResult) string {
 	switch prev.Status {
 	case StageFailed:
 		return "failed with " + prev.NTStatus
 	case StageErrored:
-		return "ended in error (" + string(class) + ")"
+		return "ended in error (" + string(prev.class) + ")"
 	case StageSkipped:
 		return "was skipped"
 	}
 	return string(prev.Status)
 }
 
-// finish derives the host status and the findings from what the stages recorded.
+// finish derives the host status, the findings and the missing stages from what the stages
+// recorded. A host whose probe an interrupt cut short is "interrupted" (what it answered before
+// is kept), never a network status: it was not the host that stopped answering.
 func (p *Pipeline) finish(s *Session, r *Result) {
 	switch {
+	case s.interrupted || cutShort(r):
+		r.Status = StatusInterrupted
+		r.Error = "scan interrupted before the probe of this host finished"
 	case s.spokeSMB:
 		r.Status = StatusSMB
 	case s.firstErr != nil:
@@ -225,7 +287,32 @@ func (p *Pipeline) finish(s *Session, r *Result) {
 		r.Status = StatusError
 		r.Error = "no stage reached the host"
 	}
+	p.conclude(r)
+}
+
+// cutShort reports whether an interrupt kept some stage from running or finishing.
+func cutShort(r *Result) bool {
+	for _, sr := range r.Stages {
+		if sr.class == StatusInterrupted {
+			return true
+		}
+	}
+	return false
+}
+
+// conclude evaluates the findings and lists the missing stages of a record whose status is set.
+func (p *Pipeline) conclude(r *Result) {
+	r.Findings = r.Findings[:0]
 	evaluateFindings(r, p.Opts)
+	r.Incomplete = nil
+	if r.Status != StatusSMB && r.Status != StatusInterrupted {
+		return // the status itself says what is missing
+	}
+	for i := range p.Stages {
+		if sr, ok := r.Stages[p.Stages[i].Name]; ok && sr.missing() {
+			r.Incomplete = append(r.Incomplete, p.Stages[i].Name)
+		}
+	}
 }
 
 // Session is the per-host state stages share: connections and what earlier stages learned.
@@ -234,11 +321,13 @@ type Session struct {
 	Target Target
 	Opts   *Options
 
-	conn          *transport.Conn   // the SMB2 connection shared by negotiate, session, tree, stat
-	closes        []pendingClose    // handles to CLOSE before the connection's next use (closeLater)
-	spokeSMB      bool              // some stage received a valid SMB reply
-	firstErr      error             // first transport/protocol error, for the host status
-	errClass      map[string]Status // status class of each stage that ended in error
+	conn          *transport.Conn // the SMB2 connection shared by negotiate, session, tree, stat
+	closes        []pendingClose  // handles to CLOSE before the connection's next use (closeLater)
+	host          context.Context // the host's context: connections are bound to it, not to a stage's
+	reopens       int             // times the shared connection was reopened (prepare)
+	spokeSMB      bool            // some stage received a valid SMB reply
+	interrupted   bool            // some stage was cut short by an interrupt (the host context cancelled)
+	firstErr      error           // first transport/protocol error, for the host status
 	firstErrStage string
 
 	// What negotiate learned.
@@ -276,7 +365,11 @@ func (s *Session) dial(ctx context.Context, name string) (*transport.Conn, error
 		t := s.Target
 		opts.Trace = func(dir transport.Direction, msg []byte) { tr(t, name, dir, msg) }
 	}
-	return transport.New(ctx, nc, opts), nil
+	bind := ctx
+	if s.host != nil {
+		bind = s.host // a stage's own deadline must not reach into later stages' use of the connection
+	}
+	return transport.New(bind, nc, opts), nil
 }
 
 func (s *Session) close() {

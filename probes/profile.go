@@ -7,12 +7,12 @@ import (
 
 // unreachable gates stages that need a live host: when the negotiate connection was refused or
 // timed out, or the peer is not SMB, another connection would only repeat the answer.
-func unreachable(s *Session, r *Result) string {
+func unreachable(_ *Session, r *Result) string {
 	neg, ok := r.Stages["negotiate"]
 	if !ok || neg.Status != StageErrored {
 		return ""
 	}
-	switch st := s.errClass["negotiate"]; st {
+	switch st := neg.class; st {
 	case StatusConnectionRefused, StatusConnectionTimeout, StatusNotSMB:
 		return "negotiate found the host " + string(st)
 	}

@@ -12,46 +12,48 @@ type stageDef struct {
 	name  string
 	about string
 	needs []string
+	conn  string   // the connection it works on (Stage.conn)
+	uses  []string // stages beyond needs whose results it works with (Stage.uses)
 	build func(opts *Options) Stage
 }
 
 // stageDefs is every stage in the order pipelines run them.
 var stageDefs = []stageDef{
-	{name: "negotiate", about: "SMB2/3 NEGOTIATE: dialect, GUID, signing, capabilities, 3.1.1 posture",
+	{name: "negotiate", conn: connSMB2, about: "SMB2/3 NEGOTIATE: dialect, GUID, signing, capabilities, 3.1.1 posture",
 		build: func(*Options) Stage { return Stage{Name: "negotiate", Run: stageNegotiate} }},
-	{name: "smb1", about: "dedicated SMB1 NEGOTIATE (NT LM 0.12) on its own connection",
+	{name: "smb1", conn: connSMB1, about: "dedicated SMB1 NEGOTIATE (NT LM 0.12) on its own connection",
 		build: func(*Options) Stage { return Stage{Name: "smb1", Gate: unreachable, Run: stageSMB1} }},
-	{name: "dialects", about: "enumerate accepted dialects and 3.1.1 ciphers (one connection each)", needs: []string{"negotiate"},
+	{name: "dialects", conn: connDialects, about: "enumerate accepted dialects and 3.1.1 ciphers (one connection each)", needs: []string{"negotiate"},
 		build: func(*Options) Stage { return Stage{Name: "dialects", Needs: []string{"negotiate"}, Run: stageDialects} }},
-	{name: "session", about: "anonymous NTLMSSP null session; records the NTLM CHALLENGE", needs: []string{"negotiate"},
+	{name: "session", conn: connSMB2, about: "anonymous NTLMSSP null session; records the NTLM CHALLENGE", needs: []string{"negotiate"},
 		build: func(o *Options) Stage {
 			return Stage{Name: "session", Needs: []string{"negotiate"}, Timeout: o.SessionTimeout, Run: stageNullSession}
 		}},
-	{name: "guest", about: "logon as a non-existent user with a random password (guest mapping)", needs: []string{"negotiate"},
+	{name: "guest", conn: connSMB2, about: "logon as a non-existent user with a random password (guest mapping)", needs: []string{"negotiate"},
 		build: func(o *Options) Stage {
 			return Stage{Name: "guest", Needs: []string{"negotiate"}, Timeout: o.SessionTimeout, Run: stageGuest}
 		}},
-	{name: "tree", about: "TREE_CONNECT IPC$ (decides null session allowed) and each -share", needs: []string{"session"},
+	{name: "tree", conn: connSMB2, about: "TREE_CONNECT IPC$ (decides null session allowed) and each -share", needs: []string{"session"},
 		build: func(*Options) Stage { return Stage{Name: "tree", Needs: []string{"session"}, Run: stageTree} }},
-	{name: "shares", about: "list shares over SRVSVC (NetrShareEnum on \\srvsvc, no SMB1) as anonymous and guest", needs: []string{"session"},
+	{name: "shares", conn: connSMB2, about: "list shares over SRVSVC (NetrShareEnum on \\srvsvc, no SMB1) as anonymous and guest", uses: []string{"guest"}, needs: []string{"session"},
 		build: func(o *Options) Stage {
 			return Stage{Name: "shares", Needs: []string{"negotiate"}, Gate: anySession, Timeout: o.SessionTimeout, Run: stageShares}
 		}},
-	{name: "access", about: "per share and identity: tree connect, read check; write check with -check-write", needs: []string{"session"},
+	{name: "access", conn: connSMB2, about: "per share and identity: tree connect, read check; write check with -check-write", uses: []string{"guest", "tree", "shares"}, needs: []string{"session"},
 		build: func(*Options) Stage {
 			return Stage{Name: "access", Needs: []string{"negotiate"}, Gate: anySession, Run: stageAccess}
 		}},
-	{name: "auth", about: "credentialed NTLMv2 logon (own connection): dialect, session flags, signing and encryption in use", needs: []string{"negotiate"},
+	{name: "auth", conn: connAuth, about: "credentialed NTLMv2 logon (own connection): dialect, session flags, signing and encryption in use", needs: []string{"negotiate"},
 		build: func(*Options) Stage {
 			return Stage{Name: "auth", Needs: []string{"negotiate"}, Gate: needCredentials, Run: stageAuth}
 		}},
-	{name: "ls", about: "credentialed listing of -path on the first -share (-depth, -max-entries)", needs: []string{"auth"},
+	{name: "ls", conn: connAuth, about: "credentialed listing of -path on the first -share (-depth, -max-entries)", needs: []string{"auth"},
 		build: func(*Options) Stage { return Stage{Name: "ls", Needs: []string{"auth"}, Gate: needShare, Run: stageLs} }},
-	{name: "read", about: "credentialed read of -path on the first -share (up to -max-bytes)", needs: []string{"auth"},
+	{name: "read", conn: connAuth, about: "credentialed read of -path on the first -share (up to -max-bytes)", needs: []string{"auth"},
 		build: func(*Options) Stage {
 			return Stage{Name: "read", Needs: []string{"auth"}, Gate: needSharePath, Run: stageRead}
 		}},
-	{name: "stat", about: "CREATE + QUERY_INFO of -path on the first -share", needs: []string{"session", "tree"},
+	{name: "stat", conn: connSMB2, about: "CREATE + QUERY_INFO of -path on the first -share", needs: []string{"session", "tree"},
 		build: func(*Options) Stage {
 			return Stage{Name: "stat", Needs: []string{"session"}, Gate: treeRan, Run: stageStat}
 		}},
@@ -110,7 +112,9 @@ func NewPipeline(names []string, opts *Options) (*Pipeline, error) {
 	p := &Pipeline{Opts: opts}
 	for _, d := range stageDefs {
 		if want[d.name] {
-			p.Stages = append(p.Stages, d.build(opts))
+			st := d.build(opts)
+			st.conn, st.uses = d.conn, append(slices.Clip(d.needs), d.uses...)
+			p.Stages = append(p.Stages, st)
 		}
 	}
 	return p, nil

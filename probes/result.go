@@ -19,22 +19,27 @@ const (
 	StatusIOTimeout         Status = "io-timeout"         // connected, but no complete reply in time
 	StatusProtocolError     Status = "protocol-error"     // an SMB reply that fails validation
 	StatusError             Status = "error"              // anything else (resolution, local resources, panic)
+	StatusInterrupted       Status = "interrupted"        // cut short by an interrupt or a shutdown before it was decided
 )
 
 // Statuses lists every Status in a fixed order (metrics pre-register one series per value).
 var Statuses = []Status{StatusSMB, StatusNotSMB, StatusConnectionRefused, StatusConnectionTimeout,
-	StatusConnectionReset, StatusIOTimeout, StatusProtocolError, StatusError}
+	StatusConnectionReset, StatusIOTimeout, StatusProtocolError, StatusError, StatusInterrupted}
 
 // Result is one scanned target: the JSONL record of docs/schema.md. Pointer fields are null when
 // unknown or not probed; tri-state findings use *bool (true, false, null = unknown).
 type Result struct {
-	Schema          string                  `json:"schema"`
-	Type            string                  `json:"type"` // always "host"
-	IP              string                  `json:"ip"`
-	Host            string                  `json:"host,omitempty"` // the name as given, when the target was a name
-	Port            uint16                  `json:"port"`
-	Status          Status                  `json:"status"`
-	Error           string                  `json:"error,omitempty"`
+	Schema string `json:"schema"`
+	Type   string `json:"type"` // always "host"
+	IP     string `json:"ip"`
+	Host   string `json:"host,omitempty"` // the name as given, when the target was a name
+	Port   uint16 `json:"port"`
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Incomplete names, in pipeline order, the stages of the profile that got no answer for a
+	// transient reason (reset, timeout) although the host answered SMB: the record is missing
+	// them even after the recheck (stages.<name> says why). Absent when the record is complete.
+	Incomplete      []string                `json:"incomplete,omitempty"`
 	Timestamp       time.Time               `json:"timestamp"` // when the probe of this host started, UTC
 	DurationSeconds float64                 `json:"duration_seconds"`
 	SMB1            *SMB1Info               `json:"smb1"`
@@ -251,22 +256,45 @@ type StageResult struct {
 	DurationSeconds float64     `json:"duration_seconds"`
 	Error           string      `json:"error,omitempty"`
 	Reason          string      `json:"reason,omitempty"`
+
+	// class is how the stage ended when it got no answer: the status class of its error, or
+	// for a skipped stage the class of the stage it waited for (io-timeout for the host
+	// deadline, interrupted for an abort). It decides whether the stage is missing from the
+	// record (Result.Incomplete); "" for a stage that was answered or skipped by choice.
+	class Status
+}
+
+// missing reports whether the stage ended without an answer for a reason a later attempt may
+// not meet: a reset, a timeout, or an interrupt.
+func (sr *StageResult) missing() bool { return transient(sr.class) }
+
+// transient tells the status classes that say "no answer this time" rather than "this is the
+// answer": the recheck pass tries such stages again.
+func transient(st Status) bool {
+	switch st {
+	case StatusConnectionReset, StatusIOTimeout, StatusConnectionTimeout, StatusInterrupted:
+		return true
+	}
+	return false
 }
 
 // Summary closes a run: {"type":"summary",...}.
 type Summary struct {
-	Schema          string         `json:"schema"`
-	Type            string         `json:"type"` // always "summary"
-	Started         time.Time      `json:"started"`
-	Finished        time.Time      `json:"finished"`
-	DurationSeconds float64        `json:"duration_seconds"`
-	Targets         uint64         `json:"targets"`
-	Scanned         uint64         `json:"scanned"`
-	Interrupted     bool           `json:"interrupted"`
-	Statuses        map[string]int `json:"statuses"`
-	Findings        map[string]int `json:"findings"` // hosts per finding id where value is true
-	Pacing          *Pacing        `json:"pacing,omitempty"`
-	Errors          []string       `json:"errors,omitempty"`
+	Schema          string    `json:"schema"`
+	Type            string    `json:"type"` // always "summary"
+	Started         time.Time `json:"started"`
+	Finished        time.Time `json:"finished"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	Targets         uint64    `json:"targets"`
+	Scanned         uint64    `json:"scanned"`
+	Interrupted     bool      `json:"interrupted"`
+	// Incomplete counts host records that answered SMB but still miss stages of the profile
+	// after the recheck (Result.Incomplete).
+	Incomplete int            `json:"incomplete"`
+	Statuses   map[string]int `json:"statuses"`
+	Findings   map[string]int `json:"findings"` // hosts per finding id where value is true
+	Pacing     *Pacing        `json:"pacing,omitempty"`
+	Errors     []string       `json:"errors,omitempty"`
 }
 
 // Pacing is how a scan paced its probes: how many it could run at once and how many it did

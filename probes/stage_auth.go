@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/smbsweep/smbsweep/client"
+	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
 )
 
@@ -30,7 +31,12 @@ func stageAuth(ctx context.Context, s *Session, r *Result) error {
 	info := &AuthInfo{User: cred.User, Domain: cred.Domain, SessionFlags: []string{}}
 	r.Auth = info
 	addr := net.JoinHostPort(s.Target.Addr.String(), strconv.Itoa(int(s.Target.Port)))
-	c, err := client.Dial(ctx, s.Opts.Dialer, addr, client.Options{Encrypt: s.Opts.Encrypt, MaxFrame: s.Opts.MaxFrame, Now: s.Opts.Now})
+	copts := client.Options{Encrypt: s.Opts.Encrypt, MaxFrame: s.Opts.MaxFrame, Now: s.Opts.Now}
+	if tr := s.Opts.Trace; tr != nil { // the logon is traced too: see Options.Trace
+		t := s.Target
+		copts.Trace = func(dir transport.Direction, msg []byte) { tr(t, "auth", dir, msg) }
+	}
+	c, err := client.Dial(ctx, s.Opts.Dialer, addr, copts)
 	if err != nil {
 		info.Evidence = "connection or NEGOTIATE for the logon failed"
 		return unwrapClient(err)

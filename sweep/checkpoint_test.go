@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -132,12 +133,22 @@ func hostIPs(t *testing.T, path string) []string {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		var rec struct{ Type, IP string }
+		var rec struct{ Type, IP, Status string }
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatalf("%s: %v in %q", path, err, sc.Text())
 		}
 		if rec.Type == "host" {
 			ips = append(ips, rec.IP)
+			// The replay responder answers every address of 127.0.96.0/26 and nothing listens
+			// on the others: an interrupted probe must never be written as something the host
+			// did (io-timeout, connection-reset), nor as "interrupted" in a resumable scan.
+			want := probes.StatusConnectionRefused
+			if strings.HasPrefix(rec.IP, "127.0.96.") {
+				want = probes.StatusSMB
+			}
+			if rec.Status != string(want) {
+				t.Errorf("%s: %s written with status %q, want %s", path, rec.IP, rec.Status, want)
+			}
 		}
 	}
 	return ips
@@ -179,7 +190,7 @@ func copyFile(t *testing.T, from, to string) {
 // thrown away) — then resumes until done, and checks that the output holds every target exactly
 // once.
 func TestResumeAfterCancelAtRandomPoints(t *testing.T) {
-	f := newFixture(t, 0)
+	f := newFixture(t, 2*time.Millisecond) // replies take a little while, so an abort meets hosts in flight
 	rng := rand.New(rand.NewPCG(7, 9))
 	crashesAhead := 0
 	defer func() { t.Logf("%d crashes left the output ahead of the checkpoint", crashesAhead) }()
@@ -354,5 +365,38 @@ func TestRecheckIOTimeouts(t *testing.T) {
 		if hosts != 16 || statuses["smb"] != want["smb"] || statuses["io-timeout"] != want["io-timeout"] {
 			t.Errorf("NoRecheck=%v: %d records, statuses %v, want %v", noRecheck, hosts, statuses, want)
 		}
+	}
+}
+
+// TestAbortWritesInterrupted: hosts cut short by the abort (a second Ctrl-C, a daemon shutdown)
+// of a scan without a checkpoint are written as "interrupted" and counted so in the summary,
+// never as io-timeout or connection-reset: the hosts did nothing wrong.
+func TestAbortWritesInterrupted(t *testing.T) {
+	f := newFixture(t, 100*time.Millisecond)
+	var buf bytes.Buffer
+	w := output.NewWriter(output.NewJSONL(&buf, "buf"))
+	abort, abortAll := context.WithCancel(context.Background())
+	time.AfterFunc(250*time.Millisecond, abortAll)
+	sum, err := Run(abort, abort, Config{Targets: f.set, Pipeline: f.pipeline, Writer: w,
+		Scanner: scanner.Config{Concurrency: 16, HostTimeout: 10 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	interrupted := 0
+	for _, line := range bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n")) {
+		var rec struct{ Type, IP, Status, Error string }
+		if err := json.Unmarshal(line, &rec); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case rec.Type != "host":
+		case rec.Status == string(probes.StatusInterrupted):
+			interrupted++
+		case rec.Status != string(probes.StatusSMB) && rec.Status != string(probes.StatusConnectionRefused):
+			t.Errorf("%s: status %s (%s) after the abort", rec.IP, rec.Status, rec.Error)
+		}
+	}
+	if interrupted == 0 || sum.Statuses[string(probes.StatusInterrupted)] != interrupted {
+		t.Errorf("%d interrupted records, summary %v", interrupted, sum.Statuses)
 	}
 }

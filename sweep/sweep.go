@@ -128,6 +128,9 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	}
 	write := func(it item) {
 		if cp != nil {
+			if it.r.Status == probes.StatusInterrupted {
+				return // not done: the resumed scan probes it again (its record would be a second one)
+			}
 			cp.bind(it.r, it.t.Pos)
 		}
 		if err := cfg.Writer.Write(it.r); err != nil {
@@ -135,17 +138,20 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 		}
 	}
 	// With connect-ahead a connect timeout costs no probe slot, so hosts that timed out while
-	// connecting get the second look too (a live server whose accept queue was full).
-	recheck := func(st probes.Status) bool {
+	// connecting get the second look too (a live server whose accept queue was full). A host
+	// that answered SMB on one connection but got no answer on another (an incomplete record)
+	// is rechecked for the stages it misses.
+	recheck := func(r *probes.Result) bool {
+		st := r.Status
 		return st == probes.StatusIOTimeout || st == probes.StatusConnectionReset ||
-			(ahead && st == probes.StatusConnectionTimeout)
+			(ahead && st == probes.StatusConnectionTimeout) || len(r.Incomplete) > 0
 	}
 	var (
 		hmu  sync.Mutex
 		held []item // results waiting for the recheck
 	)
 	emit := func(it item) {
-		if !cfg.NoRecheck && recheck(it.r.Status) && dispatch.Err() == nil {
+		if !cfg.NoRecheck && recheck(it.r) && dispatch.Err() == nil {
 			hmu.Lock()
 			held = append(held, it)
 			hmu.Unlock()
@@ -163,7 +169,21 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	}
 	started := time.Now()
 	stats := scanner.Run(dispatch, abort, sc, cfg.Targets, probe, onPanic, emit)
-	held = recheckRounds(dispatch, abort, sc, held, recheckAttempts, recheck, probe, onPanic, write)
+	again := func(hctx context.Context, t scanner.Target, prev *probes.Result) item {
+		if cfg.Metrics != nil {
+			cfg.Metrics.HostStarted()
+			defer cfg.Metrics.HostDone()
+		}
+		r := cfg.Pipeline.Recheck(hctx, ProbeTarget(t), prev)
+		if r.Status == probes.StatusInterrupted && prev != nil {
+			return item{prev, t} // the first look's answer stands
+		}
+		if r.Status == probes.StatusIOTimeout || r.Status == probes.StatusConnectionReset {
+			scanner.ReportOverload(hctx)
+		}
+		return item{r, t}
+	}
+	held = recheckRounds(dispatch, abort, sc, held, recheckAttempts, recheck, again, onPanic, write)
 	for _, it := range held {
 		write(it)
 	}
@@ -215,7 +235,7 @@ func pacing(sc scanner.Config, ahead bool, st scanner.RunStats) *probes.Pacing {
 // that drop SYNs therefore cost one round; a server that keeps falling behind is given up to
 // MaxRecheckRounds.
 func recheckRounds(dispatch, abort context.Context, sc scanner.Config, held []item, attempts int,
-	recheck func(probes.Status) bool, probe func(context.Context, scanner.Target) item,
+	recheck func(*probes.Result) bool, again func(context.Context, scanner.Target, *probes.Result) item,
 	onPanic func(scanner.Target, any, []byte) item, write func(item)) []item {
 	rc := sc
 	rc.Concurrency = RecheckConcurrency
@@ -251,7 +271,7 @@ func recheckRounds(dispatch, abort context.Context, sc scanner.Config, held []it
 		}
 		last := round == MaxRecheckRounds
 		emit := func(it item) {
-			if !last && recheck(it.r.Status) && dispatch.Err() == nil {
+			if !last && recheck(it.r) && dispatch.Err() == nil {
 				mu.Lock()
 				next = append(next, it)
 				mu.Unlock()
@@ -260,9 +280,12 @@ func recheckRounds(dispatch, abort context.Context, sc scanner.Config, held []it
 			write(it)
 		}
 		targets := make([]scanner.Target, len(held))
+		prev := make(map[uint64]*probes.Result, len(held))
 		for i, it := range held {
 			targets[i] = it.t
+			prev[it.t.Pos] = it.r
 		}
+		probe := func(hctx context.Context, t scanner.Target) item { return again(hctx, t, prev[t.Pos]) }
 		st := scanner.RunTargets(dispatch, abort, rc, targets, probe, onPanic, emit)
 		// Targets an interrupt left without a second look keep their held result.
 		undone := held[st.Dispatched:]

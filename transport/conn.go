@@ -494,6 +494,10 @@ type Body interface {
 	AppendTo(dst []byte) []byte
 }
 
+// Err returns the failure that left the connection unusable (a transport or protocol error of
+// an earlier call, after which the stream's position is unknown), or nil while it is usable.
+func (c *Conn) Err() error { return c.broken }
+
 // Call sends one SMB2 request and returns the matching response, skipping interim
 // STATUS_PENDING replies. A non-success NT status is not an error here: it is in
 // Response.Header.Status for the caller to judge. Errors are transport or protocol failures.

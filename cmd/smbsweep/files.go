@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/smbsweep/smbsweep/client"
+	"github.com/smbsweep/smbsweep/internal/secretfile"
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/wire"
 )
@@ -123,8 +124,8 @@ func readPasswordFile(name string, stderr io.Writer) (string, error) {
 		if st.IsDir() {
 			return "", errors.New("is a directory")
 		}
-		if st.Mode().Perm()&0o044 != 0 {
-			fmt.Fprintf(stderr, "smbsweep: warning: password file %s is readable by other users (chmod 600 it)\n", name)
+		if w, _ := secretfile.Check(name, st.Mode(), secretfile.Password); w != "" {
+			fmt.Fprintf(stderr, "smbsweep: warning: %s\n", w)
 		}
 	}
 	b, err := io.ReadAll(io.LimitReader(f, 64<<10))
@@ -454,7 +455,7 @@ func runGet(ctx context.Context, sh *client.Share, f *filesFlags, req fileReques
 	}
 	var w io.Writer = stdout
 	if f.out != "-" {
-		fh, err := os.OpenFile(f.out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		fh, err := output.OpenFile(f.out, os.O_WRONLY|os.O_TRUNC, true)
 		if err != nil {
 			return fmt.Errorf("-o %s: %w", f.out, err)
 		}

@@ -206,14 +206,14 @@ func resumeHash(sf *scanFlags, set *scanner.TargetSet) (string, error) {
 }
 
 // create opens an output file: truncated for a new scan, appended to when resuming (the
-// checkpoint has already cut it back to the last checkpointed record). When appending to a file
-// that already has content, a first line identical to the file's first line (the CSV header)
-// is not written again.
-func (f *scaleFlags) create(path string) (io.WriteCloser, error) {
+// checkpoint has already cut it back to the last checkpointed record); private ones are 0600
+// (output.OpenFile). When appending to a file that already has content, a first line identical
+// to the file's first line (the CSV header) is not written again.
+func (f *scaleFlags) create(path string, private bool) (io.WriteCloser, error) {
 	if !f.appendTo[path] {
-		return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+		return output.OpenFile(path, os.O_WRONLY|os.O_TRUNC, private)
 	}
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
+	fh, err := output.OpenFile(path, os.O_RDWR|os.O_APPEND, private)
 	if err != nil {
 		return nil, err
 	}

@@ -56,6 +56,7 @@ type scanFlags struct {
 	noColor     bool
 	metricsAddr string
 	metricsFile string
+	metricsPub  bool
 
 	concurrency    int
 	rateLimit      float64
@@ -103,10 +104,11 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.BoolVar(&f.stats, "stats", false, "print progress (done/total, hosts/s, in flight, ETA) to stderr")
 	g.BoolVar(&f.noColor, "no-color", false, "no colors in the terminal view")
 	g.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9446) while scanning")
+	g.BoolVar(&f.metricsPub, "metrics-public", false, "let a -metrics-addr that is not loopback serve the metrics, unauthenticated, to whoever reaches it")
 	g.StringVar(&f.metricsFile, "metrics-file", "", "at the end, write the scan's metrics to `FILE` in node_exporter textfile format (atomically; for cron)")
 	g.StringVar(&f.relayList, "relay-list", "", "also write hosts whose signing is not required (NTLM relay targets) to `FILE`, one per line")
 	g.StringVar(&f.smb1List, "smb1-list", "", "also write hosts with SMB1 enabled to `FILE`, one per line")
-	g.add("o", "jsonl", "csv", "text", "silent", "stats", "no-color", "metrics-addr", "metrics-file", "relay-list", "smb1-list")
+	g.add("o", "jsonl", "csv", "text", "silent", "stats", "no-color", "metrics-addr", "metrics-public", "metrics-file", "relay-list", "smb1-list")
 
 	g.group("Rate")
 	g.IntVar(&f.concurrency, "c", 256, "hosts probed at once")
@@ -138,7 +140,7 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	defineScaleFlags(g, &f.scale)
 
 	g.group("Debug")
-	g.StringVar(&f.trace, "trace", "", "write every SMB message sent and received under `DIR` (one file per message)")
+	g.StringVar(&f.trace, "trace", "", "write every SMB message sent and received under `DIR` (one file per message, 0600); WARNING: with -u the credentialed connection is traced too, so DIR then holds the NTLM authentication exchange (crackable offline) and what ls and read returned")
 	g.add("trace")
 }
 
@@ -187,6 +189,9 @@ func (f *scanFlags) validate(nArgs int) error {
 	if f.metricsAddr != "" {
 		if _, _, err := net.SplitHostPort(f.metricsAddr); err != nil {
 			return usagef("-metrics-addr %q: want HOST:PORT, e.g. 127.0.0.1:9446", f.metricsAddr)
+		}
+		if err := checkMetricsExposure(f.metricsAddr, f.metricsPub); err != nil {
+			return err
 		}
 	}
 	for _, s := range f.shares {
@@ -316,7 +321,7 @@ func openOutput(f *scanFlags, stdout io.Writer) (output.Sink, func() error, erro
 	closeFn := func() error { return nil }
 	tty := isTerminal(stdout)
 	if f.out != "-" && f.out != "" {
-		fh, err := f.scale.create(f.out)
+		fh, err := f.scale.create(f.out, f.privateOutput())
 		if err != nil {
 			return nil, nil, usagef("-o %s: %v", f.out, err)
 		}
@@ -454,7 +459,7 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		if l.path == "" {
 			continue
 		}
-		fh, err := f.scale.create(l.path)
+		fh, err := f.scale.create(l.path, false)
 		if err != nil {
 			return exitUsage, usagef("%s: %v", l.path, err)
 		}
@@ -529,9 +534,9 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	f.scale.pushMetrics(reg, f.silent, stderr)
 	stopProgress()
 	if f.metricsFile != "" {
-		// WriteToTextfile writes a temporary file and renames it: the textfile collector never
-		// reads a half-written file.
-		if err := prometheus.WriteToTextfile(f.metricsFile, reg); err != nil && werr == nil {
+		// Written to a temporary file and renamed: the textfile collector never reads a
+		// half-written file.
+		if err := output.WriteMetricsFile(f.metricsFile, reg); err != nil && werr == nil {
 			werr = fmt.Errorf("-metrics-file: %w", err)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/smbsweep/smbsweep/daemon"
 	"github.com/smbsweep/smbsweep/diff"
+	"github.com/smbsweep/smbsweep/output"
 )
 
 const serveSynopsis = `Usage: smbsweep serve [-config FILE] [flags]
@@ -32,7 +33,9 @@ Flags:
 const configSynopsis = `Usage: smbsweep config check FILE
 
 Validates a daemon configuration file: syntax, unknown keys, every value, and the files and
-environment variables it names. Prints "ok: N jobs" or the error (exit 2).
+environment variables it names. Prints "ok: N jobs" and, for each job, its schedule and the
+networks it will scan (targets and targets_file minus excludes; names are listed, not
+resolved), or the error (exit 2). Secret files others may read are warned about on stderr.
 `
 
 const diffSynopsis = `Usage: smbsweep diff [-jsonl | -text] OLD.jsonl NEW.jsonl
@@ -160,11 +163,35 @@ func runConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "smbsweep config: %v\n", err)
 		return exitUsage
 	}
-	noun := "jobs"
-	if len(cfg.Jobs) == 1 {
-		noun = "job"
+	for _, w := range cfg.SecretFileWarnings() {
+		fmt.Fprintf(stderr, "smbsweep config: warning: %s\n", w)
 	}
-	fmt.Fprintf(stdout, "ok: %d %s\n", len(cfg.Jobs), noun)
+	return printJobNetworks(stdout, stderr, args[1], cfg)
+}
+
+// printJobNetworks prints "ok: N jobs", then what each job will scan: its schedule and its
+// networks (targets, the targets file as it reads today, minus exclusions; names unresolved).
+func printJobNetworks(stdout, stderr io.Writer, file string, cfg *daemon.Config) int {
+	plural := func(n uint64, noun string) string {
+		if n == 1 {
+			return "1 " + noun
+		}
+		return fmt.Sprintf("%d %ss", n, noun)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "ok: %s\n", plural(uint64(len(cfg.Jobs)), "job"))
+	for _, j := range cfg.Jobs {
+		lines, n, err := j.Networks()
+		if err != nil {
+			fmt.Fprintf(stderr, "smbsweep config: %s: job %s: %v\n", file, j.Name, err)
+			return exitUsage
+		}
+		fmt.Fprintf(&b, "job %s (%s) scans %s:\n", j.Name, j.Schedule, plural(n, "target"))
+		for _, l := range lines {
+			fmt.Fprintf(&b, "  %s\n", output.SanitizeTerminal(l))
+		}
+	}
+	fmt.Fprint(stdout, b.String())
 	return exitOK
 }
 

@@ -24,7 +24,13 @@ import (
 
 func TestConfigCheck(t *testing.T) {
 	code, out, errOut := runCLI(t, "", "config", "check", "../../configs/smbsweep.yml")
-	if code != exitOK || out != "ok: 2 jobs\n" || errOut != "" {
+	const wantExample = `ok: 2 jobs
+job local_default (0 */6 * * *) scans 1 target:
+  127.0.0.1 port 445
+job local_quick (@every 1h) scans 1 target:
+  ::1 port 445
+`
+	if code != exitOK || out != wantExample || errOut != "" {
 		t.Errorf("example config: %d %q %q", code, out, errOut)
 	}
 	bad := "../../configs/testdata/invalid-job-profile.yml"

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
@@ -22,7 +23,7 @@ type tracer struct {
 }
 
 func newTracer(dir string) (*tracer, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := output.MkdirAll(dir, true); err != nil {
 		return nil, err
 	}
 	return &tracer{dir: dir, seq: map[string]int{}}, nil
@@ -40,10 +41,13 @@ func (t *tracer) trace(target probes.Target, conn string, dir transport.Directio
 	}
 	name := fmt.Sprintf("%03d-%s-%s-%s.bin", n, conn, way, messageName(msg))
 	hdir := filepath.Join(t.dir, host)
-	if err := os.MkdirAll(hdir, 0o755); err != nil {
+	if err := output.MkdirAll(hdir, true); err != nil {
 		return
 	}
-	_ = os.WriteFile(filepath.Join(hdir, name), msg, 0o644)
+	if fh, err := output.OpenFile(filepath.Join(hdir, name), os.O_WRONLY|os.O_TRUNC, true); err == nil {
+		_, _ = fh.Write(msg)
+		fh.Close()
+	}
 }
 
 // messageName names a message by its protocol and command, e.g. smb2-NEGOTIATE or smb1-0x72.

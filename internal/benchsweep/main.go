@@ -83,6 +83,8 @@ type Result struct {
 	HostsPerSec   float64        `json:"hosts_per_second"`
 	LiveExpected  int            `json:"live_expected"`
 	LiveFound     int            `json:"live_found"`
+	Complete      int            `json:"complete"`            // live hosts with every stage of the profile answered (see readOutput)
+	Incomplete    int            `json:"incomplete_reported"` // records smbsweep itself marked incomplete
 	LivePerSec    float64        `json:"live_hosts_per_second"`
 	Statuses      map[string]int `json:"statuses"`
 	Misclassified int            `json:"misclassified"` // mixed: hosts whose status does not match their block
@@ -523,6 +525,10 @@ func readOutput(path, target string, r *Result) error {
 		var rec struct {
 			Type, IP, Status string
 			Statuses         map[string]int
+			Negotiate        json.RawMessage
+			SMB1             json.RawMessage
+			Incomplete       json.RawMessage // an array in host records, a number in the summary
+			Stages           map[string]struct{ Status, Reason string }
 		}
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
@@ -532,6 +538,12 @@ func readOutput(path, target string, r *Result) error {
 			continue
 		}
 		r.Statuses[rec.Status]++
+		if len(rec.Incomplete) > 0 && rec.Incomplete[0] == '[' {
+			r.Incomplete++
+		}
+		if complete(rec.Status, rec.Negotiate, rec.SMB1, rec.Stages) {
+			r.Complete++
+		}
 		if target != "mixed" {
 			continue
 		}
@@ -560,6 +572,28 @@ func readOutput(path, target string, r *Result) error {
 	return nil
 }
 
+// complete decides, from the record alone and independently of smbsweep's own "incomplete" key,
+// whether a host's record is complete: it answered SMB, its NEGOTIATE and SMB1 answers are
+// there, and no stage ended in a transport error or was skipped for want of one (a stage the
+// server refused with an NT status is an answer).
+func complete(status string, negotiate, smb1 json.RawMessage, stages map[string]struct{ Status, Reason string }) bool {
+	if status != "smb" || isNull(negotiate) || isNull(smb1) {
+		return false
+	}
+	for _, st := range stages {
+		switch {
+		case st.Status == "error":
+			return false
+		case st.Status == "skipped" && (strings.Contains(st.Reason, "ended in error") ||
+			strings.Contains(st.Reason, "deadline") || strings.Contains(st.Reason, "interrupted")):
+			return false
+		}
+	}
+	return true
+}
+
+func isNull(m json.RawMessage) bool { return len(m) == 0 || string(m) == "null" }
+
 // loadAvg returns the 1-minute load average.
 func loadAvg() string {
 	data, err := os.ReadFile("/proc/loadavg")
@@ -580,15 +614,15 @@ func appendResult(path string, r Result) error {
 
 func printTable(w io.Writer, rs []Result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\thosts\t-c\twall s\thosts/s\tlive found\tlive/s\tCPU s\tCPU s/1000 hosts\tCPU ms/live host\tpeak RSS MiB\tallocs/host\tKiB/host\tbound s\t")
+	fmt.Fprintln(tw, "target\thosts\t-c\twall s\thosts/s\tlive found\tcomplete\tlive/s\tCPU s\tCPU s/1000 hosts\tCPU ms/live host\tpeak RSS MiB\tallocs/host\tKiB/host\tbound s\t")
 	for _, r := range rs {
 		bound := "-"
 		if r.Bound > 0 {
 			bound = fmt.Sprintf("%.0f", r.Bound)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%d/%d\t%.0f\t%.2f\t%.3f\t%.3f\t%.1f\t%.0f\t%.1f\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f\t%.0f\t%d/%d\t%d/%d\t%.0f\t%.2f\t%.3f\t%.3f\t%.1f\t%.0f\t%.1f\t%s\t\n",
 			r.Target, r.Hosts, r.Concurrency, r.WallSeconds, r.HostsPerSec, r.LiveFound, r.LiveExpected,
-			r.LivePerSec, r.UserSeconds+r.SysSeconds, r.CPUPer1000, r.CPUmsPerLive, r.MaxRSSMiB,
+			r.Complete, r.LiveExpected, r.LivePerSec, r.UserSeconds+r.SysSeconds, r.CPUPer1000, r.CPUmsPerLive, r.MaxRSSMiB,
 			r.MallocsPer, r.AllocBytesPer/1024, bound)
 	}
 	tw.Flush()

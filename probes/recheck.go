@@ -1,0 +1,109 @@
+package probes
+
+import (
+	"context"
+	"maps"
+)
+
+// Recheck probes t once more for what prev is missing and returns the record completed with
+// the new answers. A record whose host answered SMB but that misses stages (Result.Incomplete)
+// is rechecked for just those stages and the ones sharing their connection (they share its
+// session state), plus negotiate, which every other stage needs; what the first probe learned
+// on the other connections is kept. Any other record is probed again from the start.
+//
+// For each connection rechecked, the new answers replace the old ones only when they miss
+// fewer of its stages; the findings and the missing stages are then derived again from the
+// merged record. duration_seconds is the recheck's, as for a record the recheck replaced whole:
+// each probe of a host keeps within the host deadline, and the record says how long the last
+// one took.
+func (p *Pipeline) Recheck(ctx context.Context, t Target, prev *Result) *Result {
+	if prev == nil || prev.Status != StatusSMB || len(prev.Incomplete) == 0 {
+		return p.Run(ctx, t)
+	}
+	conns := map[string]bool{}
+	for _, name := range prev.Incomplete {
+		if st := p.stage(name); st != nil {
+			conns[st.conn] = true
+		}
+	}
+	sub := &Pipeline{Opts: p.Opts}
+	for _, st := range p.Stages {
+		if conns[st.conn] || st.Name == "negotiate" {
+			sub.Stages = append(sub.Stages, st)
+		}
+	}
+	again := sub.Run(ctx, t)
+	return p.merge(prev, again, conns)
+}
+
+func (p *Pipeline) stage(name string) *Stage {
+	for i := range p.Stages {
+		if p.Stages[i].Name == name {
+			return &p.Stages[i]
+		}
+	}
+	return nil
+}
+
+// missingOn counts the stages of conn that r is missing.
+func (p *Pipeline) missingOn(r *Result, conn string) int {
+	n := 0
+	for _, st := range p.Stages {
+		if sr, ok := r.Stages[st.Name]; ok && st.conn == conn && sr.missing() {
+			n++
+		}
+	}
+	return n
+}
+
+// merge returns prev with, for each connection in conns, the stages and fields again got for
+// it, where again misses fewer of its stages.
+func (p *Pipeline) merge(prev, again *Result, conns map[string]bool) *Result {
+	out := *prev
+	out.Stages = maps.Clone(prev.Stages)
+	out.Findings = nil
+	out.DurationSeconds = again.DurationSeconds
+	for conn := range conns {
+		if p.missingOn(again, conn) >= p.missingOn(prev, conn) {
+			continue
+		}
+		for _, st := range p.Stages {
+			if st.conn == conn {
+				out.Stages[st.Name] = again.Stages[st.Name]
+			}
+		}
+		takeFields(&out, again, conn, conns[connDialects] && p.missingOn(again, connDialects) < p.missingOn(prev, connDialects))
+	}
+	p.conclude(&out)
+	return &out
+}
+
+// takeFields copies into out the record fields the stages of conn fill. The negotiate record
+// holds the dialects stage's lists too: they move with it only when dialectsToo.
+func takeFields(out, again *Result, conn string, dialectsToo bool) {
+	switch conn {
+	case connSMB2:
+		neg := again.Negotiate
+		if neg != nil && !dialectsToo && out.Negotiate != nil {
+			cp := *neg
+			cp.Dialects, cp.Ciphers = out.Negotiate.Dialects, out.Negotiate.Ciphers
+			neg = &cp
+		}
+		out.Negotiate, out.NTLM, out.Sessions, out.Shares = neg, again.NTLM, again.Sessions, again.Shares
+	case connSMB1:
+		out.SMB1 = again.SMB1
+	case connDialects:
+		if again.Negotiate == nil {
+			return
+		}
+		neg := &NegotiateInfo{Capabilities: []string{}}
+		if out.Negotiate != nil {
+			cp := *out.Negotiate
+			neg = &cp
+		}
+		neg.Dialects, neg.Ciphers = again.Negotiate.Dialects, again.Negotiate.Ciphers
+		out.Negotiate = neg
+	case connAuth:
+		out.Auth, out.Listing, out.Read = again.Auth, again.Listing, again.Read
+	}
+}
