@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,8 +37,10 @@ func slotsSet(t *testing.T, spec string) *TargetSet {
 }
 
 // TestSharedSlots: two runs of 8 probe slots each share a budget of 3: at most 3 probes run at
-// once across both, every target is probed, and the host deadline starts only with the slot.
+// once across both, every target is probed, and the host deadline starts only with the slot
+// (the last hosts wait about 500 ms for theirs; each starts with its whole deadline left).
 func TestSharedSlots(t *testing.T) {
+	const hostTimeout = 10 * time.Second
 	slots := make(chanSlots, 3)
 	var now, peak atomic.Int64
 	probe := func(ctx context.Context, _ Target) result {
@@ -45,17 +48,18 @@ func TestSharedSlots(t *testing.T) {
 		defer now.Add(-1)
 		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 		}
-		time.Sleep(20 * time.Millisecond)
-		if ctx.Err() != nil {
-			return result{err: ctx.Err()} // the deadline ran while waiting for the slot
+		dl, _ := ctx.Deadline()
+		if left := time.Until(dl); left < hostTimeout-300*time.Millisecond {
+			return result{err: fmt.Errorf("started with %v of its deadline left: the wait for a slot counted", left)}
 		}
+		time.Sleep(50 * time.Millisecond)
 		return result{}
 	}
 	var wg sync.WaitGroup
 	var cols [2]collector
 	for i := range cols {
 		wg.Go(func() {
-			st := Run(context.Background(), nil, Config{Concurrency: 8, HostTimeout: 100 * time.Millisecond, Slots: slots},
+			st := Run(context.Background(), nil, Config{Concurrency: 8, HostTimeout: hostTimeout, Slots: slots},
 				slotsSet(t, "10.0.0.0/28"), probe, onPanic, cols[i].emit)
 			if st.Completed != 16 || st.Interrupted {
 				t.Errorf("run %d: %+v", i, st)
