@@ -19,8 +19,8 @@ const (
 
 var hostSources = []string{sourceAPI, sourceJobs}
 
-// minAutoHostBudget is the smallest budget sized from the open-file limit: below it the limit is
-// too low to scan usefully and the start-up warning says so.
+// minAutoHostBudget is the smallest budget sized from the open-file limit, however low that
+// limit is (the start-up log then says to raise it or set max_hosts_in_flight).
 const minAutoHostBudget = 16
 
 // slotPool is a counting semaphore whose size can change (on reload): waiters are served first
