@@ -21,25 +21,31 @@ import (
 type route struct {
 	endpoint string // metric label (the path)
 	method   string // the one method allowed (GET also allows HEAD)
-	auth     bool   // bearer token required when tokens are configured
-	limited  bool   // counts against the per-client concurrency limit
+	auth     bool   // bearer token required when tokens are configured; false: also no Host check
+	limited  bool   // counts against the global and per-client concurrency limits
+	json     bool   // the body must be Content-Type: application/json
 	handler  http.HandlerFunc
 }
 
-// apiServer is the daemon's HTTP handler: routing, 404/405, authentication, the per-client
-// concurrency limit, panic recovery and the request metrics around every endpoint.
+// apiServer is the daemon's HTTP handler: the Host/Origin checks, authentication, routing,
+// 404/405, the Content-Type check, the global and per-client concurrency limits, panic recovery
+// and the request metrics around every endpoint.
 type apiServer struct {
 	d       *Daemon
 	routes  map[string]*route
 	clients clientLimiter
+	global  globalLimiter
 	metrics http.Handler
+	// resolveTimeout bounds the name resolution of one POST /api/v1/scans.
+	resolveTimeout time.Duration
 }
 
 func newAPIServer(d *Daemon) *apiServer {
-	s := &apiServer{d: d, routes: make(map[string]*route), clients: clientLimiter{n: make(map[string]int)}}
+	s := &apiServer{d: d, routes: make(map[string]*route), clients: clientLimiter{n: make(map[string]int)},
+		resolveTimeout: scanResolveTimeout}
 	s.metrics = promhttp.HandlerFor(d.metrics.Registry, promhttp.HandlerOpts{})
 	post := func(path string, h http.HandlerFunc) {
-		s.routes[path] = &route{endpoint: path, method: http.MethodPost, auth: true, limited: true, handler: h}
+		s.routes[path] = &route{endpoint: path, method: http.MethodPost, auth: true, limited: true, json: true, handler: h}
 	}
 	post("/api/smb/connect", s.smbConnect)
 	post("/api/smb/negotiate", s.smbNegotiate)
@@ -114,6 +120,29 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"remote", clientIP(r), "duration", time.Since(start).Round(time.Millisecond))
 	}()
 	w = rec
+	cfg := s.d.cfg.Load()
+	// Only the health endpoints skip the checks: everything else, unknown paths included, is
+	// first checked for a browser's cross-site request, then (with tokens) authenticated, so
+	// that nothing, not even which routes exist, answers an unauthenticated client.
+	public := rt != nil && !rt.auth
+	if !public {
+		if e := browserGuard(r, cfg); e != nil {
+			s.d.log.Warn("refused a request not addressed to this server (cross-site or DNS rebinding?)",
+				"endpoint", endpoint, "remote", clientIP(r), "err", e.msg)
+			e.write(w)
+			return
+		}
+		if cfg.API.HasTokens() && !checkBearer(r, &cfg.API) {
+			if r.Header.Get("Authorization") != "" {
+				s.d.log.Warn("refused a request with an invalid bearer token", "endpoint", endpoint, "remote", clientIP(r))
+			} else {
+				s.d.log.Info("refused a request without a bearer token", "endpoint", endpoint, "remote", clientIP(r))
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="smbsweep"`)
+			writeError(w, http.StatusUnauthorized, "", "missing or invalid bearer token: send Authorization: Bearer <token>")
+			return
+		}
+	}
 	if rt == nil {
 		writeError(w, http.StatusNotFound, "", fmt.Sprintf("no endpoint %s (see docs/API.md)", strings.ToValidUTF8(r.URL.Path, "?")))
 		return
@@ -127,20 +156,33 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "", fmt.Sprintf("method %s not allowed on %s: use %s", r.Method, rt.endpoint, rt.method))
 		return
 	}
-	cfg := s.d.cfg.Load()
-	if rt.auth && cfg.API.HasTokens() && !checkBearer(r, &cfg.API) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="smbsweep"`)
-		writeError(w, http.StatusUnauthorized, "", "missing or invalid bearer token: send Authorization: Bearer <token>")
-		return
-	}
-	if rt.limited {
-		ip := clientIP(r)
-		if !s.clients.acquire(ip, cfg.API.MaxConcurrentPerClient) {
-			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusTooManyRequests, "", fmt.Sprintf("too many concurrent requests from %s (api.max_concurrent_per_client is %d): retry when one finishes", ip, cfg.API.MaxConcurrentPerClient))
+	if rt.json {
+		if e := checkJSONBody(r); e != nil {
+			e.write(w)
 			return
 		}
-		defer s.clients.release(ip)
+	}
+	if rt.limited {
+		if !s.global.acquire(cfg.API.MaxConcurrentRequests) {
+			s.d.metrics.apiRejected.WithLabelValues(rejectServerBusy).Inc()
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, "", fmt.Sprintf("the daemon is serving its limit of %d probe and scan requests (api.max_concurrent_requests): retry when one finishes", cfg.API.MaxConcurrentRequests))
+			return
+		}
+		defer s.global.release()
+		ip := clientIP(r)
+		key := clientKey(ip)
+		if !s.clients.acquire(key, cfg.API.MaxConcurrentPerClient) {
+			s.d.metrics.apiRejected.WithLabelValues(rejectClientBusy).Inc()
+			who := ip
+			if key != ip {
+				who = key
+			}
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusTooManyRequests, "", fmt.Sprintf("too many concurrent requests from %s (api.max_concurrent_per_client is %d): retry when one finishes", who, cfg.API.MaxConcurrentPerClient))
+			return
+		}
+		defer s.clients.release(key)
 	}
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, cfg.API.MaxBodyBytes)
@@ -174,7 +216,29 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// clientLimiter bounds concurrent requests per client address.
+// globalLimiter bounds the concurrent probe and scan requests of all clients together.
+type globalLimiter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (l *globalLimiter) acquire(limit int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n >= limit {
+		return false
+	}
+	l.n++
+	return true
+}
+
+func (l *globalLimiter) release() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n--
+}
+
+// clientLimiter bounds concurrent requests per client (clientKey: the address, or its /64).
 type clientLimiter struct {
 	mu sync.Mutex
 	n  map[string]int
@@ -254,29 +318,41 @@ func decodeJSON(r *http.Request, v any) *apiError {
 		return &apiError{code: http.StatusRequestEntityTooLarge, msg: fmt.Sprintf("request body over %d bytes (api.max_body_bytes)", mbe.Limit)}
 	case errors.Is(err, io.EOF):
 		return badRequest("", `empty body: send a JSON object, e.g. {"host":"127.0.0.1"}`)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("", "the body ends inside the JSON object: send one complete JSON object")
+	case errors.As(err, &te) && te.Field == "":
+		return badRequest("", "the body must be a JSON object ({...}), got %s", te.Value)
 	case errors.As(err, &te):
-		return badRequest(te.Field, "%s: want a JSON %s, got %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
+		// te.Field is the Go path (apiRequest.password for an embedded struct): the JSON name
+		// is its last element.
+		f := te.Field[strings.LastIndexByte(te.Field, '.')+1:]
+		return badRequest(f, "%s: want a JSON %s, got %s", f, jsonKind(te.Type.Kind().String()), te.Value)
 	case errors.As(err, &se):
-		return badRequest("", "malformed JSON at byte %d: %v", se.Offset, err)
+		return badRequest("", "malformed JSON at byte %d: %s", se.Offset, strings.TrimPrefix(se.Error(), "json: "))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return badRequest(f, "unknown field %q (see docs/API.md for the request fields)", f)
 	}
-	return badRequest("", "bad JSON body: %v", err)
+	return badRequest("", "the body is not a JSON object this endpoint accepts (see docs/API.md for the request fields)")
 }
 
+// jsonKind names a Go kind in JSON's terms.
 func jsonKind(k string) string {
 	switch {
-	case strings.HasPrefix(k, "int"), strings.HasPrefix(k, "uint"), strings.HasPrefix(k, "float"):
+	case strings.HasPrefix(k, "int"), strings.HasPrefix(k, "uint"):
 		return "number (an integer)"
+	case strings.HasPrefix(k, "float"):
+		return "number"
 	case k == "string":
 		return "string"
 	case k == "bool":
 		return "boolean"
-	case k == "slice":
+	case k == "slice", k == "array":
 		return "array"
+	case k == "struct", k == "map":
+		return "object"
 	}
-	return k
+	return "value of another type"
 }
 
 func (s *apiServer) healthy(w http.ResponseWriter, _ *http.Request) {

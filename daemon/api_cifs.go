@@ -55,6 +55,8 @@ type cifsSession struct {
 	c      *client.Client
 	share  *client.Share
 	start  time.Time
+	// release gives the host's slot of the hosts-in-flight budget back.
+	release func()
 }
 
 // cifsSpec says what an endpoint needs from the request.
@@ -97,6 +99,12 @@ func (s *apiServer) openCIFS(w http.ResponseWriter, r *http.Request, spec cifsSp
 			cs.close()
 		}
 	}()
+	release, e := s.hostSlot(cs.ctx)
+	if e != nil {
+		e.write(w)
+		return nil
+	}
+	cs.release = release
 	addr, e := s.resolveAllowed(cs.ctx, cs.host)
 	if e != nil {
 		e.write(w)
@@ -133,11 +141,22 @@ func (s *apiServer) openCIFS(w http.ResponseWriter, r *http.Request, spec cifsSp
 }
 
 // close logs off in the background (bounded by the client's own short timeout) so that the
-// response is not held back by the goodbye.
+// response is not held back by the goodbye; the host's budget slot is given back once the
+// connection is closed.
 func (cs *cifsSession) close() {
+	release := cs.release
+	cs.release = nil
 	if cs.c != nil {
-		go cs.c.Close()
+		c := cs.c
+		go func() {
+			c.Close()
+			if release != nil {
+				release()
+			}
+		}()
 		cs.c = nil
+	} else if release != nil {
+		release()
 	}
 	if cs.cancel != nil {
 		cs.cancel()
@@ -161,14 +180,19 @@ func checkCIFSRequest(q *cifsRequest, spec cifsSpec) *apiError {
 		if q.Share == nil || strings.TrimSpace(*q.Share) == "" {
 			return badRequest("share", "share is required: the share name, e.g. public")
 		}
-		if sh := strings.TrimSpace(*q.Share); strings.ContainsAny(sh, `\/:*?"<>|`) || len(sh) > maxShareLen {
-			return badRequest("share", "share %q: give the share name only (e.g. public), not a UNC path", sh)
+		if e := checkShare("share", strings.TrimSpace(*q.Share)); e != nil {
+			return e
 		}
 	} else if q.Share != nil {
 		return badRequest("share", "share: %s does not use a share", spec.endpoint)
 	}
-	if q.Path != nil && (!spec.share || len(*q.Path) > maxPathLen || strings.ContainsRune(*q.Path, 0)) {
-		return badRequest("path", "path: at most %d characters, no NUL, on an endpoint with a share", maxPathLen)
+	if q.Path != nil {
+		if !spec.share {
+			return badRequest("path", "path: %s does not use a path", spec.endpoint)
+		}
+		if e := checkPath(*q.Path); e != nil {
+			return e
+		}
 	}
 	if spec.path && (q.Path == nil || client.CleanPath(*q.Path) == "") {
 		return badRequest("path", "path is required: the file's path inside the share, e.g. docs/readme.txt")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/smbsweep/smbsweep/probes"
@@ -101,6 +102,12 @@ func (s *apiServer) runProbe(w http.ResponseWriter, r *http.Request, spec probeS
 	if pr.req.Port != nil {
 		port = *pr.req.Port
 	}
+	release, e := s.hostSlot(ctx)
+	if e != nil {
+		e.write(w)
+		return nil
+	}
+	defer release()
 	addr, e := s.resolveAllowed(ctx, pr.host)
 	if e != nil {
 		e.write(w)
@@ -125,6 +132,19 @@ func (s *apiServer) runProbe(w http.ResponseWriter, r *http.Request, spec probeS
 	pr.expired = errors.Is(ctx.Err(), context.DeadlineExceeded)
 	pr.httpCode = httpStatus(pr, spec)
 	return pr
+}
+
+// hostSlot takes a slot of the process-wide hosts-in-flight budget for a single-host request,
+// waiting at most until ctx ends (then 503).
+func (s *apiServer) hostSlot(ctx context.Context) (release func(), e *apiError) {
+	v := s.d.budget.slots(sourceAPI)
+	if !v.Acquire(ctx) {
+		return nil, &apiError{code: http.StatusServiceUnavailable, msg: fmt.Sprintf(
+			"the daemon is probing its limit of %d hosts at once (max_hosts_in_flight) and none finished within the request's timeout: retry later",
+			s.d.budget.pool.limitNow())}
+	}
+	var once sync.Once
+	return func() { once.Do(v.Release) }, nil
 }
 
 // checkRequest validates the fields every probe endpoint shares.
@@ -165,19 +185,16 @@ func (s *apiServer) checkRequest(pr *probeRun, spec probeSpec) *apiError {
 		if q.Share != nil {
 			pr.share = strings.TrimSpace(*q.Share)
 		}
-		switch {
-		case pr.share == "":
-			return badRequest("share", "share: must not be empty (e.g. IPC$ or public)")
-		case strings.ContainsAny(pr.share, `\/:*?"<>|`) || len(pr.share) > maxShareLen:
-			return badRequest("share", "share %q: give the share name only (e.g. public), not a UNC path", pr.share)
+		if e := checkShare("share", pr.share); e != nil {
+			return e
 		}
 		if q.Path != nil {
 			if !spec.stat {
 				return badRequest("path", "path: this endpoint does not use a path")
 			}
 			pr.path = *q.Path
-			if len(pr.path) > maxPathLen || strings.ContainsRune(pr.path, 0) {
-				return badRequest("path", "path: at most %d characters, no NUL", maxPathLen)
+			if e := checkPath(pr.path); e != nil {
+				return e
 			}
 		}
 	}
@@ -212,34 +229,59 @@ func checkHost(h string) *apiError {
 	if strings.Contains(h, ":") {
 		return badRequest("host", "host %q: give the port in the port field, not in host (IPv6 addresses are accepted as 2001:db8::1 or [2001:db8::1])", h)
 	}
-	if !validDNSName(h) {
-		return badRequest("host", "host %q: not an IP address or a DNS name", h)
+	if reason := scanner.CheckHostname(h); reason != "" {
+		return badRequest("host", "host %q: not an IP address or a DNS name: %s", h, reason)
 	}
 	return nil
 }
 
-// validDNSName checks RFC 1123 host name syntax (underscores allowed, as in the seed).
-func validDNSName(h string) bool {
-	h = strings.TrimSuffix(h, ".")
-	if h == "" || len(h) > 253 {
-		return false
+// checkShare refuses what no share name can be: empty, a path or UNC form, "." or "..", NUL or
+// other control characters, or longer than maxShareLen. field names the request field.
+func checkShare(field, share string) *apiError {
+	switch {
+	case share == "":
+		return badRequest(field, "share: must not be empty (e.g. IPC$ or public)")
+	case strings.ContainsAny(share, `\/:*?"<>|`) || len(share) > maxShareLen:
+		return badRequest(field, "share %q: give the share name only (e.g. public), not a UNC path", share)
+	case share == "." || share == "..":
+		return badRequest(field, "share %q: not a share name (e.g. public)", share)
+	case strings.IndexFunc(share, isControl) >= 0:
+		return badRequest(field, "share %q: control characters (NUL included) are not allowed in a share name", share)
 	}
-	for label := range strings.SplitSeq(h, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for _, c := range []byte(label) {
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
-		}
-	}
-	return true
+	return nil
 }
+
+// checkPath refuses a path that is too long, holds NUL or other control characters, or has a
+// ".." element (a path stays inside its share).
+func checkPath(path string) *apiError {
+	if len(path) > maxPathLen || strings.IndexFunc(path, isControl) >= 0 {
+		return badRequest("path", "path: at most %d characters, no NUL or other control characters", maxPathLen)
+	}
+	for _, e := range strings.FieldsFunc(path, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if e == ".." {
+			return badRequest("path", `path %q: ".." elements are not allowed: give the path from the share root`, path)
+		}
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // resolveAllowed resolves host within ctx and checks every address against the allowlist: a
 // name that resolves to any address outside it is refused, so DNS cannot steer a probe out.
 func (s *apiServer) resolveAllowed(ctx context.Context, host string) (netip.Addr, *apiError) {
+	addrs, e := s.lookupAllowed(ctx, host)
+	if e != nil {
+		return netip.Addr{}, e
+	}
+	return addrs[0], nil
+}
+
+// lookupAllowed is the one allowlist check of every API request (single-host endpoints, /probe
+// and the names of /api/v1/scans): host is resolved (an address stands for itself) and every
+// address must be inside api.allow_targets. The error says what went wrong in the user's terms,
+// never with the resolver's internals.
+func (s *apiServer) lookupAllowed(ctx context.Context, host string) ([]netip.Addr, *apiError) {
 	h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 	var addrs []netip.Addr
 	if a, err := netip.ParseAddr(h); err == nil {
@@ -251,28 +293,54 @@ func (s *apiServer) resolveAllowed(ctx context.Context, host string) (netip.Addr
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				code = http.StatusGatewayTimeout
 			}
-			msg := "no addresses"
-			if err != nil {
-				msg = err.Error()
-				var dnsErr *net.DNSError
-				if errors.As(err, &dnsErr) {
-					msg = dnsErr.Err
-				}
-			}
-			return netip.Addr{}, &apiError{code: code, field: "host", msg: fmt.Sprintf("host %q could not be resolved: %s", host, msg)}
+			return nil, &apiError{code: code, field: "host", msg: fmt.Sprintf("host %q could not be resolved: %s", host, resolveProblem(ctx, err))}
 		}
 		for _, a := range res {
-			addrs = append(addrs, a.Unmap())
+			addrs = append(addrs, a.Unmap().WithZone(""))
 		}
 	}
 	allow := s.d.cfg.Load().API.allow
 	for _, a := range addrs {
-		if !allowed(allow, a) {
-			return netip.Addr{}, &apiError{code: http.StatusForbidden, field: "host",
-				msg: fmt.Sprintf("target %s is outside the allowed networks (api.allow_targets or -allow-targets; default loopback only)", a)}
+		if e := checkAllowed(allow, a, "host"); e != nil {
+			if a.String() != h {
+				e.msg += fmt.Sprintf(": %s resolves to it", host)
+			}
+			return nil, e
 		}
 	}
-	return addrs[0], nil
+	return addrs, nil
+}
+
+// resolveProblem says why a lookup failed without the resolver's internals (its addresses,
+// sockets and Go error chain).
+func resolveProblem(ctx context.Context, err error) string {
+	var dnsErr *net.DNSError
+	switch {
+	case err == nil:
+		return "the name has no addresses"
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		return "resolution took longer than the request's timeout"
+	case errors.Is(err, context.Canceled):
+		return "resolution was cancelled"
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "no such host"
+	case errors.As(err, &dnsErr) && dnsErr.IsTimeout:
+		return "the DNS server did not answer in time"
+	case errors.As(err, &dnsErr) && dnsErr.IsTemporary:
+		return "temporary DNS failure; try again"
+	case strings.HasSuffix(err.Error(), "no such host"):
+		return "no such host"
+	}
+	return "DNS lookup failed"
+}
+
+// checkAllowed refuses (403) an address outside the allowlist.
+func checkAllowed(allow []netip.Prefix, a netip.Addr, field string) *apiError {
+	if allowed(allow, a) {
+		return nil
+	}
+	return &apiError{code: http.StatusForbidden, field: field,
+		msg: fmt.Sprintf("target %s is outside the allowed networks (api.allow_targets or -allow-targets; default loopback only)", a)}
 }
 
 func allowed(allow []netip.Prefix, a netip.Addr) bool {

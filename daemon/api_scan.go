@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,8 +27,15 @@ import (
 const (
 	defaultScanHostTimeout = 10 * time.Second
 	maxScanConcurrency     = 64
-	defaultProbeTimeout    = 10 * time.Second
-	maxProbeTimeout        = 2 * time.Minute
+	// scanLookupConcurrency and scanResolveTimeout bound the name resolution of one scan
+	// request: names looked up at once, and the time for all of them.
+	scanLookupConcurrency = 8
+	scanResolveTimeout    = 10 * time.Second
+	// streamWriteStall is how long one write of a scan stream may block on a client that does
+	// not read.
+	streamWriteStall    = time.Minute
+	defaultProbeTimeout = 10 * time.Second
+	maxProbeTimeout     = 2 * time.Minute
 )
 
 // scanRequest is the body of POST /api/v1/scans.
@@ -58,19 +67,68 @@ func (s *streamSink) WriteResult(r *probes.Result) error     { return s.line(r) 
 func (s *streamSink) WriteSummary(sum *probes.Summary) error { return s.line(sum) }
 func (s *streamSink) Flush() error                           { return nil }
 
+// extendDeadline gives the next write streamWriteStall: a stream may outlive the server's
+// WriteTimeout, a client that stops reading may not.
+func (s *streamSink) extendDeadline() {
+	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteStall))
+}
+
 func (s *streamSink) line(v any) error {
 	s.buf.Reset()
 	if err := s.enc.Encode(v); err != nil {
 		return err
 	}
+	s.extendDeadline()
 	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
 		return err
 	}
 	return s.rc.Flush()
 }
 
-// scans is POST /api/v1/scans: every target checked against the allowlist first, then the
-// results streamed as JSONL (application/x-ndjson) as each host completes, the summary last.
+// noResolver resolves nothing, at once: Build with it counts a name as one target.
+type noResolver struct{}
+
+func (noResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	return nil, errNotResolved
+}
+
+var errNotResolved = errors.New("not resolved")
+
+// checkedResolver resolves the names of a scan through lookupAllowed, the allowlist check of
+// the single-host endpoints: every address of a name must be allowed. It remembers the first
+// refusal; a failed lookup becomes the target's error in user terms.
+type checkedResolver struct {
+	s       *apiServer
+	mu      sync.Mutex
+	refused *apiError
+}
+
+func (c *checkedResolver) LookupNetIP(ctx context.Context, _, host string) ([]netip.Addr, error) {
+	addrs, e := c.s.lookupAllowed(ctx, host)
+	if e == nil {
+		return addrs, nil
+	}
+	if e.code == http.StatusForbidden {
+		c.mu.Lock()
+		if c.refused == nil {
+			e.field = "targets"
+			c.refused = e
+		}
+		c.mu.Unlock()
+	}
+	return nil, errors.New(strings.TrimPrefix(e.msg, fmt.Sprintf("host %q could not be resolved: ", host)))
+}
+
+func (c *checkedResolver) refusal() *apiError {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.refused
+}
+
+// scans is POST /api/v1/scans: the targets counted (nothing resolved yet), the names resolved
+// and every target checked against the allowlist, then the results streamed as JSONL
+// (application/x-ndjson) as each host completes, the summary last. Hosts take their slots from
+// the daemon's hosts budget.
 func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
 	var req scanRequest
 	if e := decodeJSON(r, &req); e != nil {
@@ -106,6 +164,7 @@ func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
 		hostTimeout = time.Duration(*req.Timeout) * time.Millisecond
 	}
 	b := scanner.NewTargetBuilder(uint16(port))
+	b.LookupConcurrency, b.LookupTimeout = scanLookupConcurrency, s.resolveTimeout
 	for i, t := range req.Targets {
 		if err := b.Add(t); err != nil {
 			badRequest("targets", "targets[%d]: %v", i, err).write(w)
@@ -118,21 +177,38 @@ func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rctx, cancel := context.WithTimeout(r.Context(), defaultProbeTimeout)
-	set, err := b.Build(rctx, s.d.resolver)
-	cancel()
+	// Count first, resolving nothing: a name counts as one target.
+	counted, err := b.Build(r.Context(), noResolver{})
 	if err != nil {
 		badRequest("targets", "%v", err).write(w)
 		return
 	}
-	if set.Len() > uint64(cfg.API.MaxScanTargets) {
-		badRequest("targets", "%d targets: at most %d per request (api.max_scan_targets)", set.Len(), cfg.API.MaxScanTargets).write(w)
+	if counted.Len() > uint64(cfg.API.MaxScanTargets) {
+		badRequest("targets", "%d targets: at most %d per request (api.max_scan_targets)", counted.Len(), cfg.API.MaxScanTargets).write(w)
+		return
+	}
+	// Then resolve, scanLookupConcurrency names at a time within resolveTimeout in all, every
+	// address of every name through the allowlist check of the single-host endpoints.
+	rctx, cancel := context.WithTimeout(r.Context(), s.resolveTimeout)
+	cr := &checkedResolver{s: s}
+	set, err := b.Build(rctx, cr)
+	cancel()
+	if e := cr.refusal(); e != nil {
+		e.write(w)
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusGatewayTimeout, "targets", fmt.Sprintf("resolving the target names took longer than %s: give fewer names, or addresses", s.resolveTimeout))
 		return
 	}
 	for i := range set.Len() {
 		t := set.At(i)
-		if t.Err == nil && !allowed(cfg.API.allow, t.Addr.Unmap()) {
-			writeError(w, http.StatusForbidden, "targets", fmt.Sprintf("target %s is outside the allowed networks (api.allow_targets or -allow-targets; default loopback only)", t))
+		if t.Err != nil {
+			continue
+		}
+		if e := checkAllowed(cfg.API.allow, t.Addr.Unmap(), "targets"); e != nil {
+			e.msg = strings.Replace(e.msg, "target "+t.Addr.Unmap().String(), "target "+t.String(), 1)
+			e.write(w)
 			return
 		}
 	}
@@ -141,6 +217,8 @@ func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
 	dispatch, stop := context.WithCancel(r.Context())
 	defer stop()
 	defer context.AfterFunc(s.d.shutdown, stop)()
+	sink := newStreamSink(w)
+	sink.extendDeadline()
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
@@ -149,8 +227,9 @@ func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
 	_, werr := sweep.Run(dispatch, r.Context(), sweep.Config{
 		Targets:  set,
 		Pipeline: pipelineFor(req.Profile, opts),
-		Scanner:  scanner.Config{Concurrency: int(min(set.Len(), maxScanConcurrency)), HostTimeout: hostTimeout},
-		Writer:   output.NewWriter(newStreamSink(w)),
+		Scanner: scanner.Config{Concurrency: int(min(set.Len(), maxScanConcurrency)), HostTimeout: hostTimeout,
+			Slots: s.d.budget.slots(sourceAPI)},
+		Writer: output.NewWriter(sink),
 	})
 	if werr != nil {
 		s.d.log.Debug("scan stream ended early", "err", werr)
@@ -200,6 +279,12 @@ func (s *apiServer) probe(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	defer context.AfterFunc(s.d.shutdown, cancel)()
+	release, e := s.hostSlot(ctx)
+	if e != nil {
+		e.write(w)
+		return
+	}
+	defer release()
 	addr, e := s.resolveAllowed(ctx, host)
 	if e != nil {
 		if e.code != http.StatusForbidden {

@@ -27,6 +27,7 @@ const (
 	DefaultOutputDir              = "/var/lib/smbsweep"
 	DefaultMaxBodyBytes           = 1 << 20
 	DefaultMaxConcurrentPerClient = 4
+	DefaultMaxConcurrentRequests  = 64
 	DefaultMaxScanTargets         = 4096
 	DefaultShutdownTimeout        = 30 * time.Second
 	DefaultKeepRuns               = 10
@@ -46,10 +47,13 @@ type Config struct {
 	// OutputDir is where jobs write their runs unless a job sets its own.
 	OutputDir string `yaml:"output_dir"`
 	// ShutdownTimeout bounds how long SIGTERM waits for hosts in flight before aborting them.
-	ShutdownTimeout Duration      `yaml:"shutdown_timeout"`
-	API             APIConfig     `yaml:"api"`
-	Credentials     []*Credential `yaml:"credentials"`
-	Jobs            []*Job        `yaml:"jobs"`
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// MaxHostsInFlight bounds the hosts probed at once by API requests and jobs together; 0
+	// sizes it from the open-file limit.
+	MaxHostsInFlight int           `yaml:"max_hosts_in_flight"`
+	API              APIConfig     `yaml:"api"`
+	Credentials      []*Credential `yaml:"credentials"`
+	Jobs             []*Job        `yaml:"jobs"`
 }
 
 // APIConfig secures the HTTP API.
@@ -68,9 +72,16 @@ type APIConfig struct {
 	MaxBodyBytes           int64 `yaml:"max_body_bytes"`
 	MaxConcurrentPerClient int   `yaml:"max_concurrent_per_client"`
 	MaxScanTargets         int   `yaml:"max_scan_targets"`
+	// MaxConcurrentRequests bounds the probe and scan requests served at once, all clients
+	// together (503 above).
+	MaxConcurrentRequests int `yaml:"max_concurrent_requests"`
+	// Hosts are the names (host or host:port) clients may use in the Host header besides the
+	// listen address, e.g. the name of a reverse proxy.
+	Hosts []string `yaml:"hosts"`
 
 	tokens [][sha256.Size]byte // hashes of the configured tokens
 	allow  []netip.Prefix
+	hosts  []hostName
 }
 
 // Credential is a named identity for jobs. The password never appears in the file: it comes
@@ -156,6 +167,7 @@ func (c *Config) setDefaults() {
 	c.API.MaxBodyBytes = DefaultMaxBodyBytes
 	c.API.MaxConcurrentPerClient = DefaultMaxConcurrentPerClient
 	c.API.MaxScanTargets = DefaultMaxScanTargets
+	c.API.MaxConcurrentRequests = DefaultMaxConcurrentRequests
 }
 
 // NewConfig returns the configuration of a daemon started without a file: API only, defaults
@@ -400,6 +412,9 @@ func (c *Config) resolve(baseDir string, env Env) error {
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("shutdown_timeout %s: must be positive", c.ShutdownTimeout)
 	}
+	if c.MaxHostsInFlight < 0 || c.MaxHostsInFlight > maxAutoHostBudget {
+		return fmt.Errorf("max_hosts_in_flight %d: must be 1-%d hosts probed at once, or 0 to size it from the open-file limit", c.MaxHostsInFlight, maxAutoHostBudget)
+	}
 	if err := c.API.resolve(baseDir, env); err != nil {
 		return err
 	}
@@ -512,6 +527,14 @@ func (a *APIConfig) resolve(baseDir string, env Env) error {
 	if a.MaxScanTargets < 1 {
 		return fmt.Errorf("api.max_scan_targets %d: must be positive", a.MaxScanTargets)
 	}
+	if a.MaxConcurrentRequests < 1 || a.MaxConcurrentRequests > 10000 {
+		return fmt.Errorf("api.max_concurrent_requests %d: must be 1-10000", a.MaxConcurrentRequests)
+	}
+	hosts, err := parseHostNames(a.Hosts)
+	if err != nil {
+		return fmt.Errorf("api.hosts: %v", err)
+	}
+	a.hosts = hosts
 	allow, err := ParseAllowTargets(a.AllowTargets)
 	if err != nil {
 		return fmt.Errorf("api.allow_targets: %v", err)
@@ -530,8 +553,8 @@ func (a *APIConfig) resolve(baseDir string, env Env) error {
 		if !ok || v == "" {
 			return fmt.Errorf("api.token_env: environment variable %s is not set or empty", a.TokenEnv)
 		}
-		if len(v) < MinTokenLength {
-			return fmt.Errorf("api.token_env: the token in %s is %d characters; use at least %d (e.g. openssl rand -hex 32)", a.TokenEnv, len(v), MinTokenLength)
+		if err := checkToken(v); err != nil {
+			return fmt.Errorf("api.token_env: the token in %s %v", a.TokenEnv, err)
 		}
 		a.tokens = append(a.tokens, sha256.Sum256([]byte(v)))
 	}
@@ -579,8 +602,8 @@ func (a *APIConfig) LoadTokenFile(path string) error {
 		if t == "" || strings.HasPrefix(t, "#") {
 			continue
 		}
-		if len(t) < MinTokenLength {
-			return fmt.Errorf("%s:%d: the token is %d characters; use at least %d (e.g. openssl rand -hex 32)", path, line, len(t), MinTokenLength)
+		if err := checkToken(t); err != nil {
+			return fmt.Errorf("%s:%d: the token %v", path, line, err)
 		}
 		a.tokens = append(a.tokens, sha256.Sum256([]byte(t)))
 		n++

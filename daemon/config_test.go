@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,6 +21,7 @@ func testEnv(vars map[string]string) Env {
 // after the file name.
 var invalidConfigs = map[string]string{
 	"allow-targets":              `api.allow_targets: "10.0.0.0/33" is not a CIDR (e.g. 10.0.0.0/8) or an address`,
+	"api-hosts":                  `api.hosts: "http://smbsweep.example.com/": give a host name as clients put it in the Host header (e.g. smbsweep.example.com or smbsweep.example.com:8443), not a URL`,
 	"credential-both-passwords":  `credential "audit": set only one of password_file and password_env`,
 	"credential-duplicate":       `credential "audit": defined twice (credential names must be unique)`,
 	"credential-inline-password": `credential "audit": inline passwords are not accepted: put the password in a file (password_file) or an environment variable (password_env)`,
@@ -60,6 +62,8 @@ var invalidConfigs = map[string]string{
 	"listen-host":                `listen "scanner.example.com:9445": the host must be an IP address (e.g. 127.0.0.1:9445) or localhost`,
 	"max-body-bytes":             `api.max_body_bytes 0: must be positive (default 1048576)`,
 	"max-concurrent-per-client":  `api.max_concurrent_per_client 0: must be 1-10000`,
+	"max-concurrent-requests":    `api.max_concurrent_requests 0: must be 1-10000`,
+	"max-hosts-in-flight":        `max_hosts_in_flight -1: must be 1-100000 hosts probed at once, or 0 to size it from the open-file limit`,
 	"max-scan-targets":           `api.max_scan_targets -1: must be positive`,
 	"no-token":                   `listen 0.0.0.0:9445 is not a loopback address and no API token is configured: set api.token_file (or api.token_env, or -token-file) so that clients must present a bearer token, or listen on 127.0.0.1`,
 	"output-dir":                 `output_dir: must not be empty`,
@@ -67,6 +71,7 @@ var invalidConfigs = map[string]string{
 	"token-env":                  `api.token_env: environment variable SMBSWEEP_TEST_UNSET_TOKEN is not set or empty`,
 	"token-file":                 `api.token_file: open ../configs/testdata/does-not-exist.txt: no such file or directory`,
 	"token-short":                `api.token_file: ../configs/testdata/short-token.txt:2: the token is 6 characters; use at least 16 (e.g. openssl rand -hex 32)`,
+	"token-variety":              `api.token_file: ../configs/testdata/weak-token.txt:2: the token has only 1 different character (at least 6 needed): it is guessable; use a random token, e.g. openssl rand -hex 32`,
 	"two-documents":              `more than one YAML document: keep the whole configuration in one`,
 	"type":                       "line 6: cannot unmarshal !!str `many` into int",
 	"unknown-api-key":            `line 3: unknown key "allow_target" in api (check the spelling; configs/smbsweep.yml lists every key)`,
@@ -118,6 +123,10 @@ func TestValidFullConfig(t *testing.T) {
 	}
 	if len(c.API.allow) != 4 || c.API.allow[3].String() != "192.0.2.7/32" {
 		t.Errorf("allow: %v", c.API.allow)
+	}
+	if c.MaxHostsInFlight != 2000 || c.API.MaxConcurrentRequests != 32 ||
+		fmt.Sprint(c.API.hosts) != "[{smbsweep.example.com } {proxy.example.com 8443} {::1 9445}]" {
+		t.Errorf("limits and hosts: %d %d %v", c.MaxHostsInFlight, c.API.MaxConcurrentRequests, c.API.hosts)
 	}
 	if len(c.Credentials) != 2 || c.Credentials[0].Secret() != "not-a-real-password" || c.Credentials[1].Secret() != "s3cret-from-env" {
 		t.Fatalf("credentials not resolved")

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -61,6 +62,12 @@ type Daemon struct {
 	now      func() time.Time
 	onRun    func(RunReport)
 	metrics  *Metrics
+	// budget bounds the hosts probed at once by API requests and jobs together.
+	budget *hostBudget
+	// listenFn is net.Listen (tests watch the network it is given).
+	listenFn func(network, addr string) (net.Listener, error)
+	// writeTimeout is the http.Server's WriteTimeout (scan streams extend their own deadline).
+	writeTimeout time.Duration
 
 	cfg   atomic.Pointer[Config]
 	ready atomic.Bool
@@ -79,7 +86,8 @@ type Daemon struct {
 // New loads and checks the configuration (an error here is the user's to fix: exit 2) and
 // prepares the metrics. Nothing listens or runs until Listen and Run.
 func New(opts Options) (*Daemon, error) {
-	d := &Daemon{opts: opts, log: opts.Log, env: opts.Env, resolver: opts.Resolver, now: opts.Now, onRun: opts.OnRun}
+	d := &Daemon{opts: opts, log: opts.Log, env: opts.Env, resolver: opts.Resolver, now: opts.Now, onRun: opts.OnRun,
+		listenFn: net.Listen, writeTimeout: httpWriteTimeout}
 	if d.log == nil {
 		d.log = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
@@ -96,6 +104,7 @@ func New(opts Options) (*Daemon, error) {
 		opts.Version = "dev"
 	}
 	d.metrics = NewMetrics(opts.Version)
+	d.budget = newHostBudget(d.metrics)
 	cfg, err := d.loadConfig()
 	if err != nil {
 		d.metrics.reloaded(false, d.now())
@@ -103,26 +112,78 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d.metrics.reloaded(true, d.now())
 	d.cfg.Store(cfg)
-	d.checkFileLimit(cfg)
+	d.applyLimits(cfg)
+	d.warnExposure(cfg)
 	d.shutdown, d.cancelShutdown = context.WithCancel(context.Background())
 	d.api = newAPIServer(d)
 	return d, nil
 }
 
-// checkFileLimit raises the soft open-file limit towards what the jobs need should they all run
-// at once (plus the API's scans) and warns, with the fix, when the hard limit is lower: sockets
+// httpWriteTimeout bounds writing one response: longer than the longest single-host request
+// (MaxRequestTimeout); scan streams set their own deadline per line.
+const httpWriteTimeout = MaxRequestTimeout + 30*time.Second
+
+// applyLimits sets the process-wide limits of a configuration: the soft open-file limit raised
+// towards what the jobs and the API's scans need should they all run at once, the budget of
+// hosts in flight (max_hosts_in_flight, or sized from that open-file limit), and the API's
+// request cap. It warns, with the fix, when the limit is lower than the budget needs: sockets
 // that cannot be opened would otherwise fail hosts with "too many open files".
-func (d *Daemon) checkFileLimit(cfg *Config) {
-	need := scanner.FilesNeeded(maxScanConcurrency, 0) // the API's scans
+func (d *Daemon) applyLimits(cfg *Config) {
+	need := scanner.FilesNeeded(maxScanConcurrency*cfg.API.MaxConcurrentRequests, 0) // the API's scans
 	for i := range cfg.Jobs {
 		need += cfg.Jobs[i].FilesNeeded()
 	}
+	if cfg.MaxHostsInFlight > 0 {
+		need = min(need, scanner.FilesNeeded(cfg.MaxHostsInFlight, cfg.aheadTotal()))
+	}
+	need += 2 * uint64(cfg.API.MaxConcurrentRequests) // the HTTP connections
 	soft, hard, err := scanner.RaiseOpenFileLimit(need)
-	if err != nil || soft >= need {
+	if err != nil {
+		soft, hard = need, need
+	}
+	budget := hostBudgetFor(cfg, soft)
+	d.budget.setLimit(budget)
+	d.metrics.apiLimit.Set(float64(cfg.API.MaxConcurrentRequests))
+	if soft >= need {
 		return
 	}
-	d.log.Warn("the open-file limit is lower than the jobs need when they run at the same time (2 per host at once + connect_ahead per job); hosts may fail with \"too many open files\": raise LimitNOFILE (systemd) or ulimit -n, or lower concurrency or connect_ahead",
-		"need", need, "limit", soft, "hard_limit", hard)
+	if cfg.MaxHostsInFlight > 0 {
+		d.log.Warn("the open-file limit is lower than max_hosts_in_flight needs (2 per host + connect_ahead per job + the HTTP connections); hosts may fail with \"too many open files\": raise LimitNOFILE (systemd) or ulimit -n, or lower max_hosts_in_flight or connect_ahead",
+			"need", need, "limit", soft, "hard_limit", hard)
+		return
+	}
+	d.log.Info("the hosts probed at once by API requests and jobs together are bounded by the open-file limit; raise LimitNOFILE (systemd) or ulimit -n for more, or set max_hosts_in_flight",
+		"max_hosts_in_flight", budget, "limit", soft, "hard_limit", hard)
+}
+
+// warnExposure warns when the API can reach more than loopback, or write, without tokens: any
+// local user or process (and any web page the browser checks do not catch) can then use it.
+func (d *Daemon) warnExposure(cfg *Config) {
+	if cfg.API.HasTokens() {
+		return
+	}
+	var wide []string
+	for _, p := range cfg.API.allow {
+		if !isLoopbackPrefix(p) {
+			wide = append(wide, p.String())
+		}
+	}
+	if len(wide) > 0 {
+		d.log.Warn("the API has no bearer token and may probe networks beyond loopback: any local user or process can scan them (and use /api/cifs/* with credentials it supplies) through this daemon; create a token (openssl rand -hex 32 > token; chmod 600 token) and set api.token_file or -token-file",
+			"allow_targets", strings.Join(wide, ","))
+	}
+	if cfg.API.AllowWrite {
+		d.log.Warn("the API has no bearer token and allow_write is on: any local user or process can write files to the shares it can log on to through this daemon; create a token (openssl rand -hex 32 > token; chmod 600 token) and set api.token_file or -token-file, or turn allow_write off")
+	}
+}
+
+// isLoopbackPrefix reports whether every address of p is loopback.
+func isLoopbackPrefix(p netip.Prefix) bool {
+	a := p.Addr()
+	if a.Is4() {
+		return p.Bits() >= 8 && a.IsLoopback()
+	}
+	return p.Bits() == 128 && a.IsLoopback()
 }
 
 // loadConfig reads the file (if any) and applies the overrides; the exposure check (no
@@ -188,12 +249,30 @@ func (d *Daemon) Listen() (net.Addr, error) {
 	if d.ln != nil {
 		return d.ln.Addr(), nil
 	}
-	ln, err := net.Listen("tcp", d.cfg.Load().Listen)
+	addr := d.cfg.Load().Listen
+	ln, err := d.listenFn(listenNetwork(addr), addr)
 	if err != nil {
 		return nil, err
 	}
 	d.ln = ln
 	return ln.Addr(), nil
+}
+
+// listenNetwork is "tcp4" for an IPv4 literal (0.0.0.0 binds IPv4 only, not IPv6 too), "tcp6"
+// for an IPv6 literal, else "tcp".
+func listenNetwork(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "tcp"
+	}
+	a, err := netip.ParseAddr(host)
+	switch {
+	case err != nil:
+		return "tcp"
+	case a.Is4() || a.Is4In6():
+		return "tcp4"
+	}
+	return "tcp6"
 }
 
 // Run serves the API and runs the jobs until ctx ends, then shuts down: no new runs or API
@@ -215,7 +294,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.srv = &http.Server{
 		Handler:           d.api,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second, // headers and body; responses (scan streams) are not bounded
+		ReadTimeout:       30 * time.Second, // headers and body
+		WriteTimeout:      d.writeTimeout,   // scan streams extend their own deadline per line
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
 	}
@@ -278,7 +358,8 @@ func (d *Daemon) Reload() error {
 		}
 	}
 	d.cfg.Store(cfg)
-	d.checkFileLimit(cfg)
+	d.applyLimits(cfg)
+	d.warnExposure(cfg)
 	if d.sched != nil {
 		d.sched.apply(cfg.Jobs)
 	}

@@ -101,7 +101,14 @@ func (td *testDaemon) do(t *testing.T, method, path, body string, hdr ...string)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/json") // as an API client sends it; hdr may override
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1] // the client sends req.Host, not a Host header field
+			continue
+		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	start := time.Now()

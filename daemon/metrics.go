@@ -27,6 +27,15 @@ const (
 
 var runResults = []string{runSuccess, runFailed, runInterrupted}
 
+// Reasons a request was refused for a concurrency limit (label values of
+// smbsweep_api_requests_rejected_total).
+const (
+	rejectServerBusy = "server_busy"
+	rejectClientBusy = "client_busy"
+)
+
+var rejectReasons = []string{rejectServerBusy, rejectClientBusy}
+
 // Metrics is the daemon's one registry and everything on it. Per-job series carry the
 // scan_job label (config-defined names); every other label comes from a closed set. Nothing
 // derived from a target, a host, a share or a request body becomes a label.
@@ -50,6 +59,11 @@ type Metrics struct {
 	apiRequests        *prometheus.CounterVec
 	apiDuration        *prometheus.HistogramVec
 	apiInFlight        prometheus.Gauge
+	apiLimit           prometheus.Gauge
+	apiRejected        *prometheus.CounterVec
+	hostsLimit         prometheus.Gauge
+	hostsInFlight      *prometheus.GaugeVec
+	hostsWaiting       *prometheus.GaugeVec
 
 	mu   sync.Mutex
 	scan map[string]*jobScanMetrics // per job, registered with the scan_job label
@@ -162,7 +176,34 @@ func NewMetrics(version string) *Metrics {
 			Name: "smbsweep_api_requests_in_flight",
 			Help: "HTTP requests being served.",
 		}),
+		apiLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smbsweep_api_requests_limit",
+			Help: "Most probe and scan requests served at once, from all clients together (api.max_concurrent_requests).",
+		}),
+		apiRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smbsweep_api_requests_rejected_total",
+			Help: "Probe and scan requests refused for a concurrency limit: server_busy (api.max_concurrent_requests, 503), client_busy (api.max_concurrent_per_client, 429).",
+		}, []string{"reason"}),
+		hostsLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "smbsweep_host_slots",
+			Help: "The budget of hosts probed at once by API requests and jobs together (max_hosts_in_flight, or sized from the open-file limit).",
+		}),
+		hostsInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smbsweep_host_slots_used",
+			Help: "Slots of the hosts budget in use (a host being probed), by source (api, jobs); their sum stays within smbsweep_host_slots.",
+		}, []string{"source"}),
+		hostsWaiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "smbsweep_host_slots_waiting",
+			Help: "Hosts waiting for a slot of the hosts budget, by source (api, jobs).",
+		}, []string{"source"}),
 		scan: make(map[string]*jobScanMetrics),
+	}
+	for _, r := range rejectReasons {
+		m.apiRejected.WithLabelValues(r)
+	}
+	for _, src := range hostSources {
+		m.hostsInFlight.WithLabelValues(src)
+		m.hostsWaiting.WithLabelValues(src)
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "smbsweep_build_info",
@@ -171,7 +212,8 @@ func NewMetrics(version string) *Metrics {
 	build.WithLabelValues(version, runtime.Version()).Set(1)
 	reg.MustRegister(m.lastRunHosts, m.lastRunStatusHosts, m.lastRunStart, m.lastSuccess, m.lastDuration,
 		m.lastRunSuccess, m.runs, m.skipped, m.running, m.interval, m.nextRun, m.targetsDone,
-		m.reloadOK, m.reloadTime, m.apiRequests, m.apiDuration, m.apiInFlight, build,
+		m.reloadOK, m.reloadTime, m.apiRequests, m.apiDuration, m.apiInFlight, m.apiLimit, m.apiRejected,
+		m.hostsLimit, m.hostsInFlight, m.hostsWaiting, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

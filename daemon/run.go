@@ -124,9 +124,10 @@ func (d *Daemon) runJob(ctx, abort context.Context, j *Job, scanMetrics *output.
 	summary, werr := sweep.Run(ctx, abort, sweep.Config{
 		Targets:  set,
 		Pipeline: pipelineFor(j.Profile, opts),
-		Scanner:  scanner.Config{Concurrency: j.Concurrency, HostTimeout: j.Timeout.D(), ConnectAhead: j.Ahead()},
-		Writer:   output.NewWriter(sinks...),
-		Metrics:  scanMetrics,
+		Scanner: scanner.Config{Concurrency: j.Concurrency, HostTimeout: j.Timeout.D(), ConnectAhead: j.Ahead(),
+			Slots: d.budget.slots(sourceJobs)},
+		Writer:  output.NewWriter(sinks...),
+		Metrics: scanMetrics,
 	})
 	rep.Summary = summary
 	if werr != nil {

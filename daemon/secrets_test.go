@@ -43,7 +43,7 @@ func writeSecret(t *testing.T, path, content string, mode fs.FileMode) {
 func TestTokenFileWritableByOthersRefused(t *testing.T) {
 	dir := t.TempDir()
 	tokens := filepath.Join(dir, "tokens")
-	writeSecret(t, tokens, strings.Repeat("a1", 16)+"\n", 0o666)
+	writeSecret(t, tokens, "0f3a9c27b18e4d56a1b2c3d4e5f60718\n", 0o666)
 	cfg := filepath.Join(dir, "smbsweep.yml")
 	writeSecret(t, cfg, "api:\n  token_file: tokens\n", 0o600)
 	_, err := LoadFile(cfg, testEnv(nil))
@@ -73,7 +73,7 @@ func TestTokenFileWritableByOthersRefused(t *testing.T) {
 func TestSecretFilesReadableByOthersWarned(t *testing.T) {
 	dir := t.TempDir()
 	tokens, pw := filepath.Join(dir, "tokens"), filepath.Join(dir, "audit.pass")
-	writeSecret(t, tokens, strings.Repeat("b2", 16)+"\n", 0o644)
+	writeSecret(t, tokens, "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b\n", 0o644)
 	writeSecret(t, pw, "secret\n", 0o640)
 	cfg := filepath.Join(dir, "smbsweep.yml")
 	writeSecret(t, cfg, "api:\n  token_file: tokens\ncredentials:\n  - name: audit\n    username: svc\n    password_file: audit.pass\n", 0o600)

@@ -251,6 +251,11 @@ func looksNumeric(h string) bool {
 	return true
 }
 
+// CheckHostname is the check the scan command applies to a target that is not an address: it
+// returns "" for a valid DNS name, or why it is not one (for instance "0x7f.0.0.1" or
+// "127.1", non-canonical IPv4 forms that resolvers would read as addresses).
+func CheckHostname(h string) string { return checkHostname(h) }
+
 // checkHostname validates a DNS name (RFC 1123 labels; '_' is tolerated because it occurs in
 // internal names). It returns "" when valid, or the reason it is not.
 func checkHostname(h string) string {

@@ -52,6 +52,20 @@ type Config struct {
 	// the next (a sweep's pass and its rechecks); nil = a new one per run.
 	Congestion *Congestion
 	Dial       func(ctx context.Context, t Target) (net.Conn, error)
+	// Slots, when set, is a budget of hosts in flight that this run shares with others (the
+	// daemon's jobs and API scans): a target takes a slot before its probe starts (so before its
+	// host deadline begins) and gives it back when the probe ends. A target still waiting for a
+	// slot when ctx or abort ends is not dispatched (RunStats.Interrupted; a Tracker keeps its
+	// position open). With ConnectAhead, a connected target waits for its slot after the
+	// handshake, and only abort ends that wait.
+	Slots HostSlots
+}
+
+// HostSlots is a budget of probes in flight shared by several runs. Acquire blocks until a slot
+// is free and reports true, or reports false when ctx ends first; Release gives a slot back.
+type HostSlots interface {
+	Acquire(ctx context.Context) bool
+	Release()
 }
 
 // RunStats summarises a Run.
@@ -215,10 +229,17 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 		done := make(chan hostDone, conc)
 		probeWorker := func() {
 			for h := range handoff {
+				// Only abort ends the wait: the target was dispatched and must have its result.
+				// The probe's time starts with its slot: waiting for the shared budget is not
+				// the host queueing (see Congestion).
+				held := cfg.Slots != nil && cfg.Slots.Acquire(hostParent)
 				start := time.Now()
 				slot()
 				one(h.t, h.fc)
 				probing.Add(-1)
+				if held {
+					cfg.Slots.Release()
+				}
 				finished()
 				done <- hostDone{overload: h.fc.overload.Load(), slow: h.fc.slow.Load(), took: time.Since(start)}
 			}
@@ -238,16 +259,26 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 		close(fail)
 		wg.Wait()
 	} else {
+		// A worker waiting for a shared slot stops waiting when ctx or abort ends.
+		gate, closeGate := context.WithCancel(ctx)
+		defer closeGate()
+		defer context.AfterFunc(abort, closeGate)()
 		worker := func() {
 			for running() {
 				t, ok := nextTarget()
 				if !ok {
 					return
 				}
+				if cfg.Slots != nil && !cfg.Slots.Acquire(gate) {
+					return // taken, not dispatched: the run is interrupted (a Tracker keeps it open)
+				}
 				started()
 				slot()
 				one(t, nil)
 				probing.Add(-1)
+				if cfg.Slots != nil {
+					cfg.Slots.Release()
+				}
 				finished()
 			}
 		}

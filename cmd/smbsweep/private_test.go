@@ -63,7 +63,7 @@ func TestPasswordFileReadableWarned(t *testing.T) {
 func TestConfigCheckSecretFiles(t *testing.T) {
 	dir := t.TempDir()
 	tokens, pw, cfg := filepath.Join(dir, "tokens"), filepath.Join(dir, "pw"), filepath.Join(dir, "smbsweep.yml")
-	for p, content := range map[string]string{tokens: strings.Repeat("c3", 16) + "\n", pw: "x\n",
+	for p, content := range map[string]string{tokens: "3c5e7a9b1d2f4680ace13579bdf02468\n", pw: "x\n",
 		cfg: "api:\n  token_file: tokens\ncredentials:\n  - {name: a, username: u, password_file: pw}\njobs:\n  - {name: j, targets: [127.0.0.1], schedule: '@every 1h', credentials: a}\n"} {
 		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
