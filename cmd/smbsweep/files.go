@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -176,21 +175,6 @@ func defineFilesFlags(cmd string, g *groupedFlags, f *filesFlags) {
 	}
 }
 
-// parseInterspersed parses flags that may come before or after the positional arguments.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 // uncTarget is a parsed //HOST[:PORT]/SHARE/PATH.
 type uncTarget struct {
 	Addr  string // host:port
@@ -268,15 +252,9 @@ func runFiles(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	var f filesFlags
 	g := newGroupedFlags("smbsweep " + cmd)
 	defineFilesFlags(cmd, g, &f)
-	g.SetOutput(io.Discard)
-	pos, err := parseInterspersed(g.FlagSet, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			g.printUsage(stdout, filesSynopsis)
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "smbsweep %s: %v\nRun 'smbsweep %s -h' for the flags.\n", cmd, err, cmd)
-		return exitUsage
+	pos, code, ok := parseArgs(cmd, g, args, stdout, stderr)
+	if !ok {
+		return code
 	}
 	req, err := f.validate(cmd, pos)
 	if err != nil {

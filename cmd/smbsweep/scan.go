@@ -142,6 +142,12 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.add("trace")
 }
 
+// scanExtraHelp lists the stages and the finding ids after the flags of scan -h.
+func scanExtraHelp() string {
+	return "\nSTAGES (for -probes; profiles in configs/profiles.yaml):\n" + probes.StageHelp() +
+		"\nFINDINGS (ids in findings[].id, -relay-list and -smb1-list; docs/schema.md):\n  " + strings.Join(output.FindingIDs, ", ") + "\n"
+}
+
 // usageError is a bad flag or target: exit 2 with a message that says how to fix it.
 type usageError struct{ msg string }
 
@@ -201,22 +207,16 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var f scanFlags
 	g := newGroupedFlags("smbsweep scan")
 	defineScanFlags(g, &f)
-	g.SetOutput(io.Discard)
-	if err := g.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			g.printUsage(stdout, scanSynopsis)
-			fmt.Fprint(stdout, "\nSTAGES (for -probes; profiles in configs/profiles.yaml):\n"+probes.StageHelp())
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "smbsweep scan: %v\nRun 'smbsweep scan -h' for the flags.\n", err)
-		return exitUsage
+	pos, code, ok := parseArgs("scan", g, args, stdout, stderr)
+	if !ok {
+		return code
 	}
 	g.Visit(func(fl *flag.Flag) {
 		if fl.Name == "connect-ahead" {
 			f.scale.aheadSet = true
 		}
 	})
-	if err := f.validate(g.NArg()); err != nil {
+	if err := f.validate(len(pos)); err != nil {
 		fmt.Fprintf(stderr, "smbsweep scan: %v\n", err)
 		return exitUsage
 	}
@@ -224,7 +224,7 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "smbsweep scan: standard output is closed, so the results would be lost; redirect it to a file or use -o FILE")
 		return exitFailure
 	}
-	code, err := scan(&f, g.Args(), stdin, stdout, stderr)
+	code, err := scan(&f, pos, stdin, stdout, stderr)
 	if err != nil {
 		var ue *usageError
 		if errors.As(err, &ue) {
