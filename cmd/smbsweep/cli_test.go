@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -307,5 +308,48 @@ func TestCLIBinary(t *testing.T) {
 		if b, err := cmd.CombinedOutput(); err != nil || len(b) > 0 {
 			t.Errorf("groff: %v\n%s", err, b)
 		}
+	}
+}
+
+// TestImportScannerResults: -l reads nmap, masscan and Nessus result files (testdata in
+// scanner/testdata/import, produced as its README says) and scans exactly the hosts with an SMB
+// port open, on that port; -port picks another port; words of a file read as a list are
+// refused, not looked up.
+func TestImportScannerResults(t *testing.T) {
+	dir := filepath.Join("..", "..", "scanner", "testdata", "import")
+	ipPort := regexp.MustCompile(`"ip":"([^"]+)","port":(\d+)`)
+	scanFile := func(extra ...string) (int, []string, string) {
+		t.Helper()
+		args := append([]string{"scan", "-jsonl", "-probes", "negotiate", "-timeout", "5s", "-c", "8"}, extra...)
+		code, out, stderr := runCLI(t, "", args...)
+		var got []string
+		for _, m := range ipPort.FindAllStringSubmatch(out, -1) {
+			got = append(got, m[1]+":"+m[2])
+		}
+		slices.Sort(got)
+		return code, got, stderr
+	}
+	for _, file := range []string{"nmap.xml", "nmap.gnmap", "masscan.lst", "masscan.json", "masscan.xml", "nessus.nessus"} {
+		path := filepath.Join(dir, file)
+		code, got, stderr := scanFile("-l", path)
+		want := []string{"127.203.77.1:445", "127.203.77.2:445", "127.203.77.3:139", "127.203.77.6:445"}
+		if code != exitOK || !slices.Equal(got, want) {
+			t.Errorf("%s: exit %d, scanned %v, want %v (stderr %q)", file, code, got, want, stderr)
+		}
+		if !strings.Contains(stderr, "4 of 7 hosts have port 445 or 139 open") {
+			t.Errorf("%s: stderr %q lacks the import count", file, stderr)
+		}
+		code, got, stderr = scanFile("-l", path, "-port", "8445")
+		if want := []string{"127.203.77.7:8445"}; code != exitOK || !slices.Equal(got, want) {
+			t.Errorf("%s -port 8445: exit %d, scanned %v, want %v (stderr %q)", file, code, got, want, stderr)
+		}
+	}
+
+	// Grepable-looking words in a plain list: refused with file:line, never resolved.
+	junk := filepath.Join(t.TempDir(), "hosts.txt")
+	os.WriteFile(junk, []byte("127.0.0.1 Up open tcp\n"), 0o644)
+	code, _, stderr := runCLI(t, "", "scan", "-strict", "-l", junk)
+	if code != exitUsage || !strings.Contains(stderr, junk+`:1: invalid target "Up": a single word in a file is not taken as a host name`) {
+		t.Errorf("junk words: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -46,7 +46,9 @@ Examples:
 type scanFlags struct {
 	list, excludeHosts, excludeFile string
 	port                            int
+	portSet                         bool // -port was given
 	strict                          bool
+	resolve                         bool
 
 	out         string
 	jsonl, csv  bool
@@ -87,12 +89,13 @@ type scanFlags struct {
 
 func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.group("Input")
-	g.StringVar(&f.list, "l", "", "read targets from `FILE` (one or more per line, # comments; - for stdin)")
+	g.StringVar(&f.list, "l", "", "read targets from `FILE` (one or more per line, # comments; - for stdin), or the hosts with port 445/139 (or -port) open from nmap -oX/-oG, masscan -oL/-oJ/-oX or .nessus output")
 	g.StringVar(&f.excludeHosts, "eh", "", "exclude `TARGETS` (comma-separated IPs, CIDRs, ranges)")
 	g.StringVar(&f.excludeFile, "ef", "", "exclude the targets listed in `FILE`")
 	g.IntVar(&f.port, "port", 445, "default TCP `PORT` for targets without one")
 	g.BoolVar(&f.strict, "strict", false, "treat a bad line in a target file as fatal instead of reporting and skipping it")
-	g.add("l", "eh", "ef", "port", "strict")
+	g.BoolVar(&f.resolve, "resolve", false, "take single words in a -l file as host names and look them up (without it a name in a file needs a dot, e.g. fs.corp.example, or is localhost)")
+	g.add("l", "eh", "ef", "port", "strict", "resolve")
 
 	g.group("Output")
 	g.StringVar(&f.out, "o", "-", "write results to `FILE` (- for stdout); format from -jsonl/-csv or the .csv extension")
@@ -212,8 +215,11 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return code
 	}
 	g.Visit(func(fl *flag.Flag) {
-		if fl.Name == "connect-ahead" {
+		switch fl.Name {
+		case "connect-ahead":
 			f.scale.aheadSet = true
+		case "port":
+			f.portSet = true
 		}
 	})
 	if err := f.validate(len(pos)); err != nil {
@@ -242,6 +248,7 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // buildTargets expands the command line's targets and exclusions.
 func buildTargets(ctx context.Context, f *scanFlags, args []string, stdin io.Reader, stderr io.Writer) (*scanner.TargetSet, error) {
 	b := scanner.NewTargetBuilder(uint16(f.port))
+	b.ShortNames = f.resolve
 	for _, a := range args {
 		if err := b.Add(a); err != nil {
 			return nil, &usageError{msg: err.Error()}
@@ -252,10 +259,22 @@ func buildTargets(ctx context.Context, f *scanFlags, args []string, stdin io.Rea
 		if err != nil {
 			return nil, usagef("-l %s: %v", f.list, err)
 		}
-		bad, err := b.AddReader(r, name, f.strict)
+		var ports []uint16 // scanner result files: 445, then 139, unless -port is given
+		if f.portSet {
+			ports = []uint16{uint16(f.port)}
+		}
+		res, err := b.AddFile(r, name, ports, f.strict)
 		closeFn()
 		if err != nil {
 			return nil, &usageError{msg: err.Error()}
+		}
+		bad := res.Bad
+		if !f.silent && res.Format != scanner.FormatList {
+			portText := "445 or 139"
+			if f.portSet {
+				portText = fmt.Sprint(f.port)
+			}
+			fmt.Fprintf(stderr, "%s: %s: %d of %d hosts have port %s open\n", name, res.Format, res.Hosts, res.Seen, portText)
 		}
 		if !f.silent {
 			for i, e := range bad {
