@@ -2,6 +2,7 @@ package main
 
 import (
 	"debug/buildinfo"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/smbsweep/smbsweep/client"
 )
 
 // TestFlagsAnywhere: flags after the targets, between two files and after "--" (where they
@@ -351,5 +354,61 @@ func TestImportScannerResults(t *testing.T) {
 	code, _, stderr := runCLI(t, "", "scan", "-strict", "-l", junk)
 	if code != exitUsage || !strings.Contains(stderr, junk+`:1: invalid target "Up": a single word in a file is not taken as a host name`) {
 		t.Errorf("junk words: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestGetJSONEncoding: get's JSON carries text as text ("encoding":"utf-8") and anything else,
+// including text cut inside a character, as base64; -o leaves both out.
+func TestGetJSONEncoding(t *testing.T) {
+	cases := []struct {
+		data            string
+		isText, content bool
+		enc, want       string
+	}{
+		{"hello\n", true, true, "utf-8", "hello\n"},
+		{"\x00\x01\xff", false, true, "base64", "AAH/"},
+		{"ab\xe2\x82", true, true, "base64", "YWLigg=="}, // truncated inside "€": text, but not valid UTF-8
+		{"hello\n", true, false, "", ""},
+	}
+	for _, c := range cases {
+		var b strings.Builder
+		v := &fileView{w: &b, json: true}
+		if err := v.get(client.ReadResult{Path: "f", Data: []byte(c.data), IsText: c.isText, BytesRead: int64(len(c.data))}, c.content); err != nil {
+			t.Fatal(err)
+		}
+		var o map[string]any
+		if err := json.Unmarshal([]byte(b.String()), &o); err != nil {
+			t.Fatal(err)
+		}
+		enc, _ := o["encoding"].(string)
+		content, _ := o["content"].(string)
+		if enc != c.enc || content != c.want || o["is_text"] != c.isText {
+			t.Errorf("%q: %s", c.data, b.String())
+		}
+	}
+}
+
+// TestDiffRefusesNonRecords: a file of {} (or an empty file) is no scan: diff says so instead
+// of reporting every host of the other file as appeared or gone.
+func TestDiffRefusesNonRecords(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.jsonl")
+	os.WriteFile(good, []byte(`{"schema":"smbsweep/v1","type":"host","ip":"127.0.0.2","port":445,"status":"smb"}`+"\n"+`{"type":"summary"}`+"\n"), 0o644)
+	braces := filepath.Join(dir, "braces.jsonl")
+	os.WriteFile(braces, []byte("{}\n{}\n"), 0o644)
+	empty := filepath.Join(dir, "empty.jsonl")
+	os.WriteFile(empty, nil, 0o644)
+	for _, c := range []struct{ a, b, want string }{
+		{good, braces, braces + ": no scan records (none of its 2 lines is a host record or a summary)"},
+		{braces, good, braces + ": no scan records"},
+		{empty, good, empty + ": no scan records (it is empty)"},
+	} {
+		code, out, stderr := runCLI(t, "", "diff", c.a, c.b)
+		if code != exitFailure || out != "" || !strings.Contains(stderr, c.want) {
+			t.Errorf("diff %s %s: exit %d, stdout %q, stderr %q", filepath.Base(c.a), filepath.Base(c.b), code, out, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(t, "", "diff", good, good); code != exitOK {
+		t.Errorf("diff of a real file with itself: exit %d, %q", code, stderr)
 	}
 }

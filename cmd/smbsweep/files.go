@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/output"
@@ -561,15 +562,23 @@ type getJSON struct {
 	Truncated bool   `json:"truncated"`
 	IsText    bool   `json:"is_text"`
 	SHA256    string `json:"sha256"`
-	Content   string `json:"content,omitempty"` // base64; absent with -o
+	// Encoding says how Content is written: "utf-8" (the text itself) when the bytes are
+	// text and valid UTF-8 as a whole, else "base64" (standard, padded). Both are absent
+	// with -o.
+	Encoding string `json:"encoding,omitempty"`
+	Content  string `json:"content,omitempty"`
 }
 
 func (v *fileView) get(res client.ReadResult, withContent bool) error {
 	if v.json {
 		j := getJSON{Path: res.Path, Size: res.Size, BytesRead: res.BytesRead, Truncated: res.Truncated,
 			IsText: res.IsText, SHA256: hex.EncodeToString(res.SHA256[:])}
-		if withContent {
-			j.Content = base64.StdEncoding.EncodeToString(res.Data)
+		switch {
+		case !withContent:
+		case res.IsText && utf8.Valid(res.Data):
+			j.Encoding, j.Content = "utf-8", string(res.Data)
+		default:
+			j.Encoding, j.Content = "base64", base64.StdEncoding.EncodeToString(res.Data)
 		}
 		return v.emit(j)
 	}

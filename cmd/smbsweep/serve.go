@@ -204,6 +204,16 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "smbsweep diff: %v\n", err)
 		return exitFailure
 	}
+	for i, r := range []*diff.Run{old, cur} {
+		if r.Records == 0 {
+			what := "it is empty"
+			if r.Lines > 0 {
+				what = fmt.Sprintf("none of its %d lines is a host record or a summary", r.Lines)
+			}
+			fmt.Fprintf(stderr, "smbsweep diff: %s: no scan records (%s): give JSONL written by smbsweep scan (-jsonl or -o FILE.jsonl) or by the daemon\n", pos[i], what)
+			return exitFailure
+		}
+	}
 	changes := diff.Compare(old, cur)
 	if f.text || (!f.jsonl && isTerminal(stdout)) {
 		err = diff.WriteText(stdout, changes)
