@@ -73,8 +73,8 @@ func TestCompare(t *testing.T) {
 		host("127.0.0.4", "3.1.1", b(false), b(false), b(true)),           // dialect
 		host("127.0.0.5", "3.0", b(false), b(true), b(false)),             // appeared
 		timedOut, // unknowns: no change
-		down("127.0.0.7", probes.StatusConnectionRefused), // port closed: disappeared
-		down("127.0.0.8", probes.StatusConnectionTimeout), // no answer: unknown, not gone
+		down("127.0.0.7", probes.StatusConnectionRefused),        // port closed: disappeared
+		down("127.0.0.8", probes.StatusConnectionTimeout),        // no answer: unknown, not gone
 		host("127.0.0.9", "3.1.1", b(false), b(false), b(false)), // new in the run: appeared
 		host("127.0.0.10", "3.1.1", b(false), b(false), b(true)), // unchanged
 	)
