@@ -293,6 +293,20 @@ func TestCLIBinary(t *testing.T) {
 		t.Errorf("complete 'completion z' = %q", got)
 	}
 
+	if fish, err := exec.LookPath("fish"); err == nil {
+		for line, want := range map[string]string{
+			"smbsweep sc":                        "scan\t",
+			"smbsweep scan 127.0.0.1 -connect-t": "-connect-timeout\t",
+			"smbsweep scan -profile f":           "full\t",
+			"smbsweep diff -te":                  "-text\t",
+		} {
+			b, err := exec.Command(fish, "-c", "source $argv[1]; complete -C $argv[2]", filepath.Join(dir, "smbsweep.fish"), line).CombinedOutput()
+			if err != nil || !strings.HasPrefix(string(b), want) || strings.Count(string(b), "\n") != 1 {
+				t.Errorf("fish complete %q = %q (%v), want one line starting %q", line, b, err, want)
+			}
+		}
+	}
+
 	// The man page.
 	code, page, _ := runBin("", "man")
 	if code != exitOK || !strings.HasPrefix(page, `.\"`) || !strings.Contains(page, ".TH SMBSWEEP 1") {
