@@ -160,3 +160,35 @@ func TestFileWordsAreNotNames(t *testing.T) {
 		t.Errorf("Add(fileserver): %v", err)
 	}
 }
+
+// FuzzAddFile feeds arbitrary bytes (seeded with the fixtures of every format) to AddFile: no
+// panic, and every target a result file yields is on one of the requested ports.
+func FuzzAddFile(f *testing.F) {
+	for file := range importFixtures {
+		b, err := os.ReadFile(filepath.Join("testdata", "import", file))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("[{\"ip\":\"10.0.0.1\",\"ports\":[{\"port\":445,\"status\":\"open\"}]}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b := NewTargetBuilder(445)
+		res, err := b.AddFile(bytes.NewReader(data), "fuzz", []uint16{445, 139}, false)
+		if err != nil || res.Format == FormatList {
+			return
+		}
+		set, err := b.Build(context.Background(), &fakeResolver{})
+		if err != nil {
+			t.Fatalf("Build after %s: %v", res.Format, err)
+		}
+		if set.Len() > uint64(res.Hosts) {
+			t.Fatalf("%s: %d targets from %d hosts", res.Format, set.Len(), res.Hosts)
+		}
+		for i := range set.Len() {
+			if p := set.At(i).Port; p != 445 && p != 139 {
+				t.Fatalf("%s: target on port %d", res.Format, p)
+			}
+		}
+	})
+}
