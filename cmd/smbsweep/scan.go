@@ -32,11 +32,15 @@ const scanSynopsis = `Usage: smbsweep scan [flags] TARGETS...
 
 Sweeps TARGETS for SMB: SMB1 and SMB2/3 NEGOTIATE, the anonymous (null) session, IPC$ and
 the shares you name. TARGETS are IPv4/IPv6 addresses, CIDRs (10.0.0.0/24), ranges
-(10.0.0.1-10.0.0.9, 10.0.0.1-9), hostnames, host:port and [v6]:port.
+(10.0.0.1-10.0.0.9, 10.0.0.1-9), hostnames, host:port and [v6]:port; -l also reads nmap
+(-oX, -oG), masscan (-oL, -oJ, -oX) and Nessus results, taking the hosts with SMB open.
+Flags may come before or after TARGETS ("--" ends them); durations need a unit (5s).
 Results stream as JSONL (the default when stdout is not a terminal), CSV, or a readable view.
 
 Examples:
   smbsweep scan 10.0.0.0/24
+  smbsweep scan 10.0.0.0/24 -c 500 -stats
+  smbsweep scan -l nmap-445.xml -profile full
   smbsweep scan -l hosts.txt -eh 10.0.0.5 -o results.jsonl -stats
   smbsweep scan -csv -o out.csv 192.168.1.0/24
   smbsweep scan -share public -path docs 10.0.0.7
