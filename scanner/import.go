@@ -93,6 +93,9 @@ func (b *TargetBuilder) AddFile(r io.Reader, name string, ports []uint16, strict
 	if err != nil {
 		return res, err
 	}
+	if im.nbad > maxBadLines {
+		im.bad = append(im.bad, &MoreInvalidError{Name: name, N: im.nbad - maxBadLines})
+	}
 	res.Bad, res.Seen = im.bad, len(im.first)
 	for _, h := range im.hosts {
 		if h.best < 0 {
@@ -102,8 +105,8 @@ func (b *TargetBuilder) AddFile(r io.Reader, name string, ports []uint16, strict
 		v, v6 := addrToU128(h.addr)
 		b.addSpec(spec{kind: specAddrs, r: ipRange{v, v}, v6: v6, port: ports[h.best], hasPort: true})
 	}
-	if strict && len(im.bad) > 0 {
-		return res, fmt.Errorf("%s: %d invalid entries (first: %w)", name, len(im.bad), im.bad[0])
+	if strict && im.nbad > 0 {
+		return res, fmt.Errorf("%s: %d invalid entries (first: %w)", name, im.nbad, im.bad[0])
 	}
 	return res, nil
 }

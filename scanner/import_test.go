@@ -192,3 +192,25 @@ func FuzzAddFile(f *testing.F) {
 		}
 	})
 }
+
+// TestAddFileBadEntries: bad entries of a result file name the file and the line (or record),
+// are capped like AddReader's with a final count, and are fatal under strict.
+func TestAddFileBadEntries(t *testing.T) {
+	var in strings.Builder
+	in.WriteString("#masscan\nopen tcp 445 10.0.0.1 1\n")
+	for range maxBadLines + 5 {
+		in.WriteString("open tcp 445 10.0.0.300 1\n")
+	}
+	b := NewTargetBuilder(445)
+	res, err := b.AddFile(strings.NewReader(in.String()), "m.lst", nil, false)
+	if err != nil || res.Hosts != 1 || InvalidCount(res.Bad) != maxBadLines+5 {
+		t.Fatalf("hosts %d, %d bad (%d counted), err %v", res.Hosts, len(res.Bad), InvalidCount(res.Bad), err)
+	}
+	if got := res.Bad[0].Error(); got != `m.lst:3: invalid address "10.0.0.300"` {
+		t.Errorf("first bad entry %q", got)
+	}
+	_, err = NewTargetBuilder(445).AddFile(strings.NewReader(in.String()), "m.lst", nil, true)
+	if err == nil || !strings.HasPrefix(err.Error(), "m.lst: 1005 invalid entries (first: m.lst:3: invalid address") {
+		t.Errorf("strict: %v", err)
+	}
+}
