@@ -113,9 +113,11 @@ bench: ## codec micro-benchmarks (bench.txt), then a replay-responder sweep of 2
 	$(GO) test -run '^$$' -bench . -benchmem ./wire/... ./scanner/... ./output/... | tee bench.txt
 	$(GO) run ./internal/benchsweep -target replay -n 256,4096 -results bench-results.jsonl
 
-lint: ## gofmt, go vet and staticcheck
+lint: ## gofmt, go mod tidy (no diff), go vet and staticcheck
 	@unformatted="$$(gofmt -l .)"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt: these files need formatting:"; echo "$$unformatted"; exit 1; fi
+	@if ! tidy="$$($(GO) mod tidy -diff 2>&1)"; then \
+		echo "go.mod/go.sum are not tidy (run go mod tidy and commit the result):"; echo "$$tidy"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 

@@ -28,7 +28,8 @@ import (
 // Change types (the "type" of a diff line).
 const (
 	HostAppeared       = "host_appeared"        // the host speaks SMB now and did not before
-	HostDisappeared    = "host_disappeared"     // the host spoke SMB before and does not now
+	HostDisappeared    = "host_disappeared"     // the host spoke SMB before and now refuses the port or speaks something else
+	HostNoAnswer       = "host_no_answer"       // the host spoke SMB before and gave no answer this time (unknown, not gone)
 	SMB1Changed        = "smb1_changed"         // smb1.enabled flipped
 	SigningChanged     = "signing_changed"      // negotiate.signing_required flipped
 	NullSessionChanged = "null_session_changed" // sessions.null.allowed flipped
@@ -46,7 +47,7 @@ const (
 )
 
 // typeOrder orders the changes of one host.
-var typeOrder = []string{HostAppeared, HostDisappeared, SMB1Changed, SigningChanged, NullSessionChanged,
+var typeOrder = []string{HostAppeared, HostDisappeared, HostNoAnswer, SMB1Changed, SigningChanged, NullSessionChanged,
 	ShareAdded, ShareRemoved, DialectChanged}
 
 // Change is one line of a diff. Old and New are the values before and after (null when there
@@ -66,6 +67,9 @@ type Change struct {
 type Run struct {
 	Hosts   map[Key]*probes.Result
 	Summary *probes.Summary
+	// Lines counts the non-blank lines read, Records those that were host records or the
+	// summary: a file with lines but no records is not a scan (see smbsweep diff).
+	Lines, Records int
 }
 
 // Key identifies a host across runs.
@@ -100,6 +104,7 @@ func Read(rd io.Reader) (*Run, error) {
 	for line := 1; ; line++ {
 		b, err := readLine(br)
 		if len(bytes.TrimSpace(b)) > 0 {
+			run.Lines++
 			var head struct {
 				Type string `json:"type"`
 			}
@@ -113,12 +118,14 @@ func Read(rd io.Reader) (*Run, error) {
 					return nil, fmt.Errorf("line %d: host record: %v", line, jerr)
 				}
 				run.Hosts[Key{res.IP, res.Port}] = &res
+				run.Records++
 			case "summary":
 				var s probes.Summary
 				if jerr := json.Unmarshal(b, &s); jerr != nil {
 					return nil, fmt.Errorf("line %d: summary: %v", line, jerr)
 				}
 				run.Summary = &s
+				run.Records++
 			}
 		}
 		if errors.Is(err, io.EOF) {
@@ -200,6 +207,10 @@ func compareHost(k Key, o, n *probes.Result) []Change {
 	case !oSMB && nSMB:
 		add(HostAppeared, "status", statusOf(o), statusSMB)
 		return out
+	case oSMB && !nSMB && n != nil && unknownStatus(n.Status):
+		// A timeout, a reset or an error says nothing about SMB: unknown, never gone.
+		add(HostNoAnswer, "status", statusSMB, statusOf(n))
+		return out
 	case oSMB && !nSMB:
 		add(HostDisappeared, "status", statusSMB, statusOf(n))
 		return out
@@ -237,6 +248,12 @@ func compareHost(k Key, o, n *probes.Result) []Change {
 		return slices.Index(typeOrder, a.Type) - slices.Index(typeOrder, b.Type)
 	})
 	return out
+}
+
+// unknownStatus reports whether a host status leaves SMB undecided: only a refused port and an
+// answer that is not SMB say that SMB is not there.
+func unknownStatus(s probes.Status) bool {
+	return s != probes.StatusSMB && s != probes.StatusNotSMB && s != probes.StatusConnectionRefused
 }
 
 func statusOf(r *probes.Result) any {
@@ -341,6 +358,8 @@ func describe(c Change) string {
 		return fmt.Sprintf("SMB appeared (was %s)", valueText(c.Old))
 	case HostDisappeared:
 		return fmt.Sprintf("SMB disappeared (now %s)", valueText(c.New))
+	case HostNoAnswer:
+		return fmt.Sprintf("no answer this time (%s): SMB state unknown", valueText(c.New))
 	case SMB1Changed:
 		return "SMBv1 " + onOff(c.New, "turned ON", "turned off")
 	case SigningChanged:

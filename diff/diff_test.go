@@ -60,6 +60,8 @@ func TestCompare(t *testing.T) {
 		host("127.0.0.4", "2.1", b(false), b(false), b(true)),
 		down("127.0.0.5", probes.StatusConnectionRefused),
 		host("127.0.0.6", "3.1.1", b(true), b(false), b(true)),
+		host("127.0.0.7", "3.1.1", b(true), b(false), b(true)),
+		host("127.0.0.8", "3.1.1", b(true), b(false), b(true)),
 		host("127.0.0.10", "3.1.1", b(false), b(false), b(true)),
 	)
 	timedOut := host("127.0.0.6", "3.1.1", nil, nil, nil)
@@ -67,10 +69,12 @@ func TestCompare(t *testing.T) {
 	timedOut.Shares = nil
 	newPath := writeRun(t, dir, "new.jsonl", false,
 		host("127.0.0.2", "3.1.1", b(true), b(true), b(false), "dropbox"), // everything flipped
-		down("127.0.0.3", probes.StatusIOTimeout),                         // disappeared
+		down("127.0.0.3", probes.StatusIOTimeout),                         // no answer: unknown, not gone
 		host("127.0.0.4", "3.1.1", b(false), b(false), b(true)),           // dialect
 		host("127.0.0.5", "3.0", b(false), b(true), b(false)),             // appeared
 		timedOut, // unknowns: no change
+		down("127.0.0.7", probes.StatusConnectionRefused),        // port closed: disappeared
+		down("127.0.0.8", probes.StatusConnectionTimeout),        // no answer: unknown, not gone
 		host("127.0.0.9", "3.1.1", b(false), b(false), b(false)), // new in the run: appeared
 		host("127.0.0.10", "3.1.1", b(false), b(false), b(true)), // unchanged
 	)
@@ -89,9 +93,11 @@ func TestCompare(t *testing.T) {
 		{Type: NullSessionChanged, IP: "127.0.0.2", Port: 445, Field: "sessions.null.allowed", Old: true, New: false},
 		{Type: ShareAdded, IP: "127.0.0.2", Port: 445, Field: "shares", Old: nil, New: "dropbox"},
 		{Type: ShareRemoved, IP: "127.0.0.2", Port: 445, Field: "shares", Old: "public", New: nil},
-		{Type: HostDisappeared, IP: "127.0.0.3", Port: 445, Field: "status", Old: "smb", New: "io-timeout"},
+		{Type: HostNoAnswer, IP: "127.0.0.3", Port: 445, Field: "status", Old: "smb", New: "io-timeout"},
 		{Type: DialectChanged, IP: "127.0.0.4", Port: 445, Field: "negotiate.dialect", Old: "2.1", New: "3.1.1"},
 		{Type: HostAppeared, IP: "127.0.0.5", Port: 445, Field: "status", Old: "connection-refused", New: "smb"},
+		{Type: HostDisappeared, IP: "127.0.0.7", Port: 445, Field: "status", Old: "smb", New: "connection-refused"},
+		{Type: HostNoAnswer, IP: "127.0.0.8", Port: 445, Field: "status", Old: "smb", New: "connection-timeout"},
 		{Type: HostAppeared, IP: "127.0.0.9", Port: 445, Field: "status", Old: nil, New: "smb"},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -116,8 +122,8 @@ func TestCompare(t *testing.T) {
 			t.Errorf("line lacks %q: %s", k, lines[0])
 		}
 	}
-	if lines[8] != `{"type":"host_appeared","ip":"127.0.0.9","port":445,"field":"status","old":null,"new":"smb"}` {
-		t.Errorf("line 9: %s", lines[8])
+	if lines[10] != `{"type":"host_appeared","ip":"127.0.0.9","port":445,"field":"status","old":null,"new":"smb"}` {
+		t.Errorf("line 11: %s", lines[10])
 	}
 
 	buf.Reset()
@@ -125,7 +131,7 @@ func TestCompare(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range []string{"127.0.0.2:445", "SMBv1 turned ON", "signing now required", "null session no longer allowed",
-		`anonymous share added: "dropbox"`, "SMB disappeared (now io-timeout)", "dialect 2.1 -> 3.1.1", "SMB appeared (was absent)"} {
+		`anonymous share added: "dropbox"`, "no answer this time (io-timeout): SMB state unknown", "SMB disappeared (now connection-refused)", "dialect 2.1 -> 3.1.1", "SMB appeared (was absent)"} {
 		if !strings.Contains(buf.String(), s) {
 			t.Errorf("text view lacks %q:\n%s", s, buf.String())
 		}
@@ -161,5 +167,16 @@ func TestReadErrors(t *testing.T) {
 	}
 	if _, err := ReadFile(filepath.Join(t.TempDir(), "missing.jsonl")); err == nil {
 		t.Error("missing file read")
+	}
+}
+
+func TestReadCountsRecords(t *testing.T) {
+	r, err := Read(strings.NewReader("{}\n{\"type\":\"other\"}\n\n"))
+	if err != nil || r.Lines != 2 || r.Records != 0 {
+		t.Errorf("non-records: %v %+v", err, r)
+	}
+	r, err = Read(strings.NewReader("{\"type\":\"host\",\"ip\":\"127.0.0.1\",\"port\":445}\n{\"type\":\"summary\"}\n"))
+	if err != nil || r.Lines != 2 || r.Records != 2 {
+		t.Errorf("records: %v %+v", err, r)
 	}
 }

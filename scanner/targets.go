@@ -104,6 +104,12 @@ type TargetBuilder struct {
 	LookupConcurrency int
 	// LookupTimeout bounds each name lookup in Build (default 10s).
 	LookupTimeout time.Duration
+	// ShortNames lets AddReader (and AddFile's target lists) take a single word without a dot
+	// as a host name. Without it a name from a file must look like one: contain a dot
+	// (fileserver.corp.example) or be localhost; a lone word such as "Up", "open" or "tcp"
+	// (nmap or masscan output read as a list) is a bad entry, never a DNS lookup. Names
+	// given to Add (the command line) are taken as they are.
+	ShortNames bool
 
 	defaultPort uint16
 	ranges      map[rangeKey]*rangeList
@@ -196,7 +202,25 @@ func (b *TargetBuilder) excludeSpec(sp spec) {
 // non-nil when reading fails, when r starts with a UTF-16 byte-order mark, or, when strict, when
 // any specification was bad.
 func (b *TargetBuilder) AddReader(r io.Reader, name string, strict bool) (bad []error, err error) {
-	return readSpecs(r, name, strict, parseTarget, b.addSpec)
+	parse := parseTarget
+	if !b.ShortNames {
+		parse = parseFileTarget
+	}
+	return readSpecs(r, name, strict, parse, b.addSpec)
+}
+
+// parseFileTarget is parseTarget for a line of a file: a host name must contain a dot or be
+// localhost (see TargetBuilder.ShortNames).
+func parseFileTarget(s string) (spec, error) {
+	sp, err := parseTarget(s)
+	if err != nil || sp.kind != specName {
+		return sp, err
+	}
+	name := strings.TrimSuffix(sp.name, ".")
+	if !strings.Contains(name, ".") && !strings.EqualFold(name, "localhost") {
+		return spec{}, fmt.Errorf("invalid target %s: a single word in a file is not taken as a host name; write the full name (e.g. fileserver.corp.example), or give -resolve to look up short names", quote(s))
+	}
+	return sp, nil
 }
 
 // ExcludeReader is AddReader for exclusions (Exclude's forms).

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/internal/secretfile"
@@ -177,21 +177,6 @@ func defineFilesFlags(cmd string, g *groupedFlags, f *filesFlags) {
 	}
 }
 
-// parseInterspersed parses flags that may come before or after the positional arguments.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-}
-
 // uncTarget is a parsed //HOST[:PORT]/SHARE/PATH.
 type uncTarget struct {
 	Addr  string // host:port
@@ -269,15 +254,9 @@ func runFiles(cmd string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	var f filesFlags
 	g := newGroupedFlags("smbsweep " + cmd)
 	defineFilesFlags(cmd, g, &f)
-	g.SetOutput(io.Discard)
-	pos, err := parseInterspersed(g.FlagSet, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			g.printUsage(stdout, filesSynopsis)
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "smbsweep %s: %v\nRun 'smbsweep %s -h' for the flags.\n", cmd, err, cmd)
-		return exitUsage
+	pos, code, ok := parseArgs(cmd, g, args, stdout, stderr)
+	if !ok {
+		return code
 	}
 	req, err := f.validate(cmd, pos)
 	if err != nil {
@@ -584,15 +563,23 @@ type getJSON struct {
 	Truncated bool   `json:"truncated"`
 	IsText    bool   `json:"is_text"`
 	SHA256    string `json:"sha256"`
-	Content   string `json:"content,omitempty"` // base64; absent with -o
+	// Encoding says how Content is written: "utf-8" (the text itself) when the bytes are
+	// text and valid UTF-8 as a whole, else "base64" (standard, padded). Both are absent
+	// with -o.
+	Encoding string `json:"encoding,omitempty"`
+	Content  string `json:"content,omitempty"`
 }
 
 func (v *fileView) get(res client.ReadResult, withContent bool) error {
 	if v.json {
 		j := getJSON{Path: res.Path, Size: res.Size, BytesRead: res.BytesRead, Truncated: res.Truncated,
 			IsText: res.IsText, SHA256: hex.EncodeToString(res.SHA256[:])}
-		if withContent {
-			j.Content = base64.StdEncoding.EncodeToString(res.Data)
+		switch {
+		case !withContent:
+		case res.IsText && utf8.Valid(res.Data):
+			j.Encoding, j.Content = "utf-8", string(res.Data)
+		default:
+			j.Encoding, j.Content = "base64", base64.StdEncoding.EncodeToString(res.Data)
 		}
 		return v.emit(j)
 	}

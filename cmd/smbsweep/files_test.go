@@ -248,6 +248,9 @@ func TestFilesCommands(t *testing.T) {
 			}
 			objs = jsonLines(t, out)
 			sum := sha256.Sum256(random)
+			if objs[0]["encoding"] != "base64" {
+				t.Fatalf("get of binary bytes: encoding %v, want base64", objs[0]["encoding"])
+			}
 			content, _ := base64.StdEncoding.DecodeString(objs[0]["content"].(string))
 			if !bytes.Equal(content, random) || objs[0]["sha256"] != hex.EncodeToString(sum[:]) ||
 				objs[0]["bytes_read"] != float64(len(random)) || objs[0]["truncated"] != false || objs[0]["is_text"] != false {
@@ -282,6 +285,11 @@ func TestFilesCommands(t *testing.T) {
 				code, out, stderr := run("get", "-o", "-", unc(srv, "uni/"+n))
 				if code != 0 || out != content {
 					t.Fatalf("get %s: %q %s", n, out, stderr)
+				}
+				// JSON: text as text, with its encoding.
+				_, out, _ = run("get", unc(srv, "uni/"+n))
+				if o := jsonLines(t, out)[0]; o["is_text"] != true || o["encoding"] != "utf-8" || o["content"] != content {
+					t.Fatalf("get %s JSON: %v", n, o)
 				}
 			}
 			// put, put again (refused), put -append, put -overwrite.

@@ -32,11 +32,15 @@ const scanSynopsis = `Usage: smbsweep scan [flags] TARGETS...
 
 Sweeps TARGETS for SMB: SMB1 and SMB2/3 NEGOTIATE, the anonymous (null) session, IPC$ and
 the shares you name. TARGETS are IPv4/IPv6 addresses, CIDRs (10.0.0.0/24), ranges
-(10.0.0.1-10.0.0.9, 10.0.0.1-9), hostnames, host:port and [v6]:port.
+(10.0.0.1-10.0.0.9, 10.0.0.1-9), hostnames, host:port and [v6]:port; -l also reads nmap
+(-oX, -oG), masscan (-oL, -oJ, -oX) and Nessus results, taking the hosts with SMB open.
+Flags may come before or after TARGETS ("--" ends them); durations need a unit (5s).
 Results stream as JSONL (the default when stdout is not a terminal), CSV, or a readable view.
 
 Examples:
   smbsweep scan 10.0.0.0/24
+  smbsweep scan 10.0.0.0/24 -c 500 -stats
+  smbsweep scan -l nmap-445.xml -profile full
   smbsweep scan -l hosts.txt -eh 10.0.0.5 -o results.jsonl -stats
   smbsweep scan -csv -o out.csv 192.168.1.0/24
   smbsweep scan -share public -path docs 10.0.0.7
@@ -46,7 +50,9 @@ Examples:
 type scanFlags struct {
 	list, excludeHosts, excludeFile string
 	port                            int
+	portSet                         bool // -port was given
 	strict                          bool
+	resolve                         bool
 
 	out         string
 	jsonl, csv  bool
@@ -88,12 +94,13 @@ type scanFlags struct {
 
 func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.group("Input")
-	g.StringVar(&f.list, "l", "", "read targets from `FILE` (one or more per line, # comments; - for stdin)")
+	g.StringVar(&f.list, "l", "", "read targets from `FILE` (one or more per line, # comments; - for stdin), or the hosts with port 445/139 (or -port) open from nmap -oX/-oG, masscan -oL/-oJ/-oX or .nessus output")
 	g.StringVar(&f.excludeHosts, "eh", "", "exclude `TARGETS` (comma-separated IPs, CIDRs, ranges)")
 	g.StringVar(&f.excludeFile, "ef", "", "exclude the targets listed in `FILE`")
 	g.IntVar(&f.port, "port", 445, "default TCP `PORT` for targets without one")
 	g.BoolVar(&f.strict, "strict", false, "treat a bad line in a target file as fatal instead of reporting and skipping it")
-	g.add("l", "eh", "ef", "port", "strict")
+	g.BoolVar(&f.resolve, "resolve", false, "take single words in a -l file as host names and look them up (without it a name in a file needs a dot, e.g. fs.corp.example, or is localhost)")
+	g.add("l", "eh", "ef", "port", "strict", "resolve")
 
 	g.group("Output")
 	g.StringVar(&f.out, "o", "-", "write results to `FILE` (- for stdout); format from -jsonl/-csv or the .csv extension")
@@ -142,6 +149,12 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.group("Debug")
 	g.StringVar(&f.trace, "trace", "", "write every SMB message sent and received under `DIR` (one file per message, 0600); WARNING: with -u the credentialed connection is traced too, so DIR then holds the NTLM authentication exchange (crackable offline) and what ls and read returned")
 	g.add("trace")
+}
+
+// scanExtraHelp lists the stages and the finding ids after the flags of scan -h.
+func scanExtraHelp() string {
+	return "\nSTAGES (for -probes; profiles in configs/profiles.yaml):\n" + probes.StageHelp() +
+		"\nFINDINGS (ids in findings[].id, -relay-list and -smb1-list; docs/schema.md):\n  " + strings.Join(output.FindingIDs, ", ") + "\n"
 }
 
 // usageError is a bad flag or target: exit 2 with a message that says how to fix it.
@@ -206,22 +219,19 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var f scanFlags
 	g := newGroupedFlags("smbsweep scan")
 	defineScanFlags(g, &f)
-	g.SetOutput(io.Discard)
-	if err := g.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			g.printUsage(stdout, scanSynopsis)
-			fmt.Fprint(stdout, "\nSTAGES (for -probes; profiles in configs/profiles.yaml):\n"+probes.StageHelp())
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "smbsweep scan: %v\nRun 'smbsweep scan -h' for the flags.\n", err)
-		return exitUsage
+	pos, code, ok := parseArgs("scan", g, args, stdout, stderr)
+	if !ok {
+		return code
 	}
 	g.Visit(func(fl *flag.Flag) {
-		if fl.Name == "connect-ahead" {
+		switch fl.Name {
+		case "connect-ahead":
 			f.scale.aheadSet = true
+		case "port":
+			f.portSet = true
 		}
 	})
-	if err := f.validate(g.NArg()); err != nil {
+	if err := f.validate(len(pos)); err != nil {
 		fmt.Fprintf(stderr, "smbsweep scan: %v\n", err)
 		return exitUsage
 	}
@@ -229,7 +239,7 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "smbsweep scan: standard output is closed, so the results would be lost; redirect it to a file or use -o FILE")
 		return exitFailure
 	}
-	code, err := scan(&f, g.Args(), stdin, stdout, stderr)
+	code, err := scan(&f, pos, stdin, stdout, stderr)
 	if err != nil {
 		var ue *usageError
 		if errors.As(err, &ue) {
@@ -247,6 +257,7 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // buildTargets expands the command line's targets and exclusions.
 func buildTargets(ctx context.Context, f *scanFlags, args []string, stdin io.Reader, stderr io.Writer) (*scanner.TargetSet, error) {
 	b := scanner.NewTargetBuilder(uint16(f.port))
+	b.ShortNames = f.resolve
 	for _, a := range args {
 		if err := b.Add(a); err != nil {
 			return nil, &usageError{msg: err.Error()}
@@ -257,10 +268,22 @@ func buildTargets(ctx context.Context, f *scanFlags, args []string, stdin io.Rea
 		if err != nil {
 			return nil, usagef("-l %s: %v", f.list, err)
 		}
-		bad, err := b.AddReader(r, name, f.strict)
+		var ports []uint16 // scanner result files: 445, then 139, unless -port is given
+		if f.portSet {
+			ports = []uint16{uint16(f.port)}
+		}
+		res, err := b.AddFile(r, name, ports, f.strict)
 		closeFn()
 		if err != nil {
 			return nil, &usageError{msg: err.Error()}
+		}
+		bad := res.Bad
+		if !f.silent && res.Format != scanner.FormatList {
+			portText := "445 or 139"
+			if f.portSet {
+				portText = fmt.Sprint(f.port)
+			}
+			fmt.Fprintf(stderr, "%s: %s: %d of %d hosts have port %s open\n", name, res.Format, res.Hosts, res.Seen, portText)
 		}
 		if !f.silent {
 			for i, e := range bad {

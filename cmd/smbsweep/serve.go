@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -26,8 +24,6 @@ Flags override the file. SIGHUP reloads the file; SIGTERM stops cleanly.
 
 The API listens on 127.0.0.1:9445 by default; listening anywhere else needs bearer tokens
 (-token-file or api.token_file). Targets are limited to -allow-targets (default loopback).
-
-Flags:
 `
 
 const configSynopsis = `Usage: smbsweep config check FILE
@@ -38,14 +34,15 @@ networks it will scan (targets and targets_file minus excludes; names are listed
 resolved), or the error (exit 2). Secret files others may read are warned about on stderr.
 `
 
-const diffSynopsis = `Usage: smbsweep diff [-jsonl | -text] OLD.jsonl NEW.jsonl
+const diffSynopsis = `Usage: smbsweep diff [flags] OLD.jsonl NEW.jsonl
 
 Lists what changed between two scans, one change per line: SMB service appeared or
 disappeared, SMB1 turned on or off, signing requirement flipped, null session access changed,
 an anonymous share added or removed, dialect changed. JSONL in a pipe, a readable view on a
-terminal. Exit 0 whether or not anything changed; non-zero only on errors.
-
-Flags:
+terminal. A host that answered SMB in OLD but gave no answer in NEW (timeout, reset) is
+listed as "no answer this time", not as SMB gone: an unknown is never taken for a change.
+Exit 0 whether or not anything changed; non-zero only on errors (a file holding no scan
+records is refused).
 `
 
 // serveFlags holds the parsed serve command line.
@@ -58,16 +55,21 @@ type serveFlags struct {
 	logLevel     string
 }
 
-func newServeFlagSet(f *serveFlags) *flag.FlagSet {
-	fs := flag.NewFlagSet("smbsweep serve", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&f.config, "config", "", "daemon configuration `FILE` (YAML, see configs/smbsweep.yml); none: API only")
-	fs.StringVar(&f.listen, "listen", "", "HTTP `ADDR` of the API and /metrics (default "+daemon.DefaultListen+", or the file's listen)")
-	fs.StringVar(&f.allowTargets, "allow-targets", "", "`CIDRS` the API may probe, comma-separated (default loopback only, or the file's api.allow_targets)")
-	fs.BoolVar(&f.allowWrite, "allow-write", false, "enable /api/cifs/write (default off)")
-	fs.StringVar(&f.tokenFile, "token-file", "", "bearer tokens `FILE`, one per line (replaces the file's tokens)")
-	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
-	return fs
+func newServeFlagSet(f *serveFlags) *groupedFlags {
+	g := newGroupedFlags("smbsweep serve")
+	g.group("Daemon")
+	g.StringVar(&f.config, "config", "", "daemon configuration `FILE` (YAML, see configs/smbsweep.yml); none: API only")
+	g.StringVar(&f.listen, "listen", "", "HTTP `ADDR` of the API and /metrics (default "+daemon.DefaultListen+", or the file's listen)")
+	g.add("config", "listen")
+	g.group("API")
+	g.StringVar(&f.allowTargets, "allow-targets", "", "`CIDRS` the API may probe, comma-separated (default loopback only, or the file's api.allow_targets)")
+	g.BoolVar(&f.allowWrite, "allow-write", false, "enable /api/cifs/write (default off)")
+	g.StringVar(&f.tokenFile, "token-file", "", "bearer tokens `FILE`, one per line (replaces the file's tokens)")
+	g.add("allow-targets", "allow-write", "token-file")
+	g.group("Logging")
+	g.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	g.add("log-level")
+	return g
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -82,19 +84,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 // 1 when the daemon could not run (e.g. the address is in use).
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	var f serveFlags
-	fs := newServeFlagSet(&f)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, serveSynopsis)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "smbsweep serve: %v\nRun 'smbsweep serve -h' for the flags.\n", err)
-		return exitUsage
+	g := newServeFlagSet(&f)
+	pos, code, ok := parseArgs("serve", g, args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "smbsweep serve: unexpected argument %q: the configuration file is given with -config FILE\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "smbsweep serve: unexpected argument %q: the configuration file is given with -config FILE\n", pos[0])
 		return exitUsage
 	}
 	var level slog.Level
@@ -111,7 +107,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 		}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	d, err := daemon.New(daemon.Options{ConfigFile: f.config, Overrides: ov, Version: version + commitSuffix(), Log: log})
+	d, err := daemon.New(daemon.Options{ConfigFile: f.config, Overrides: ov, Version: versionString(), Log: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "smbsweep serve: %v\n", err)
 		return exitUsage
@@ -150,12 +146,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 }
 
 func runConfig(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-		fmt.Fprint(stdout, configSynopsis)
-		return exitOK
+	args, code, ok := parseArgs("config", newGroupedFlags("smbsweep config"), args, stdout, stderr)
+	if !ok {
+		return code
 	}
 	if len(args) != 2 || args[0] != "check" {
-		fmt.Fprint(stderr, "smbsweep config: want 'smbsweep config check FILE'\n\n"+configSynopsis)
+		hint := ""
+		if len(args) > 0 && args[0] != "check" && closest(args[0], []string{"check"}) != "" {
+			hint = fmt.Sprintf(" (%q: did you mean check?)", args[0])
+		}
+		fmt.Fprint(stderr, "smbsweep config: want 'smbsweep config check FILE'"+hint+"\n\n"+configSynopsis)
 		return exitUsage
 	}
 	cfg, err := daemon.LoadFile(args[1], nil)
@@ -195,41 +195,54 @@ func printJobNetworks(stdout, stderr io.Writer, file string, cfg *daemon.Config)
 	return exitOK
 }
 
+// diffFlags holds the parsed diff command line.
+type diffFlags struct{ jsonl, text bool }
+
+func newDiffFlagSet(f *diffFlags) *groupedFlags {
+	g := newGroupedFlags("smbsweep diff")
+	g.group("Output")
+	g.BoolVar(&f.jsonl, "jsonl", false, "JSON Lines output (default when stdout is not a terminal)")
+	g.BoolVar(&f.text, "text", false, "readable output (default on a terminal)")
+	g.add("jsonl", "text")
+	return g
+}
+
 func runDiff(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("smbsweep diff", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	jsonl := fs.Bool("jsonl", false, "JSON Lines output (default when stdout is not a terminal)")
-	text := fs.Bool("text", false, "readable output (default on a terminal)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, diffSynopsis)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "smbsweep diff: %v\nRun 'smbsweep diff -h' for usage.\n", err)
-		return exitUsage
+	var f diffFlags
+	pos, code, ok := parseArgs("diff", newDiffFlagSet(&f), args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if fs.NArg() != 2 {
+	if len(pos) != 2 {
 		fmt.Fprint(stderr, "smbsweep diff: want two files: smbsweep diff OLD.jsonl NEW.jsonl\n")
 		return exitUsage
 	}
-	if *jsonl && *text {
+	if f.jsonl && f.text {
 		fmt.Fprint(stderr, "smbsweep diff: -jsonl and -text both given: choose one\n")
 		return exitUsage
 	}
-	old, err := diff.ReadFile(fs.Arg(0))
+	old, err := diff.ReadFile(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "smbsweep diff: %v\n", err)
 		return exitFailure
 	}
-	cur, err := diff.ReadFile(fs.Arg(1))
+	cur, err := diff.ReadFile(pos[1])
 	if err != nil {
 		fmt.Fprintf(stderr, "smbsweep diff: %v\n", err)
 		return exitFailure
+	}
+	for i, r := range []*diff.Run{old, cur} {
+		if r.Records == 0 {
+			what := "it is empty"
+			if r.Lines > 0 {
+				what = fmt.Sprintf("none of its %d lines is a host record or a summary", r.Lines)
+			}
+			fmt.Fprintf(stderr, "smbsweep diff: %s: no scan records (%s): give JSONL written by smbsweep scan (-jsonl or -o FILE.jsonl) or by the daemon\n", pos[i], what)
+			return exitFailure
+		}
 	}
 	changes := diff.Compare(old, cur)
-	if *text || (!*jsonl && isTerminal(stdout)) {
+	if f.text || (!f.jsonl && isTerminal(stdout)) {
 		err = diff.WriteText(stdout, changes)
 	} else {
 		err = diff.WriteJSONL(stdout, changes)
