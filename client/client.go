@@ -5,6 +5,9 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
+	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/smbsweep/smbsweep/transport"
@@ -104,7 +107,7 @@ func Dial(ctx context.Context, d Dialer, addr string, opts Options) (*Client, er
 			return nil, &Error{Op: "negotiate", Target: addr, Err: fmt.Errorf("dialect %s is not one smbsweep speaks", dl)}
 		}
 	}
-	nc, err := d.DialContext(ctx, "tcp", addr)
+	nc, err := dialSession(ctx, d, addr, host)
 	if err != nil {
 		return nil, &Error{Op: "connect", Target: addr, Err: err}
 	}
@@ -237,4 +240,24 @@ func (c *Client) chunk(limit uint32, want int64) (int, uint16) {
 // creditCharge is ceil(n/65536), at least 1.
 func creditCharge(n int) uint16 {
 	return uint16(max((n+65535)/65536, 1))
+}
+
+// dialSession connects to addr; on the NetBIOS session service port it establishes the
+// NetBIOS session first (transport.DialNetBIOS: *SMBSERVER, then the address as a name).
+func dialSession(ctx context.Context, d Dialer, addr, host string) (net.Conn, error) {
+	_, port, _ := net.SplitHostPort(addr)
+	if port != strconv.Itoa(transport.NetBIOSPort) {
+		return d.DialContext(ctx, "tcp", addr)
+	}
+	var known string
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		known, _, _ = strings.Cut(host, ".") // a host name's first label is its likely NetBIOS name
+		if len(known) > 15 {
+			known = ""
+		}
+	}
+	dial := func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	nc, _, err := transport.DialNetBIOS(ctx, dial, addr, transport.NetBIOSCalledNames(known, ip))
+	return nc, err
 }

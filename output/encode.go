@@ -51,6 +51,19 @@ func (e *jsonEncoder) result(r *probes.Result) {
 	}
 	e.raw(`,"port":`)
 	e.uint(uint64(r.Port))
+	if nb := r.NetBIOSSession; nb != nil {
+		e.raw(`,"netbios_session":{"called_name":`)
+		e.strPtr(nb.CalledName)
+		if len(nb.Refused) > 0 {
+			e.raw(`,"refused":`)
+			e.strs(nb.Refused)
+		}
+		if nb.Retarget != "" {
+			e.raw(`,"retarget":`)
+			e.str(nb.Retarget)
+		}
+		e.buf = append(e.buf, '}')
+	}
 	e.raw(`,"status":`)
 	e.str(string(r.Status))
 	if r.Error != "" {

@@ -287,6 +287,12 @@ func (p *Pipeline) finish(s *Session, r *Result) {
 		r.Status = StatusError
 		r.Error = "no stage reached the host"
 	}
+	if nb := s.netbios; nb != nil {
+		r.NetBIOSSession = &NetBIOSSessionInfo{Refused: nb.Refused, Retarget: nb.Retarget}
+		if nb.Called != "" {
+			r.NetBIOSSession.CalledName = &nb.Called
+		}
+	}
 	p.conclude(r)
 }
 
@@ -321,13 +327,15 @@ type Session struct {
 	Target Target
 	Opts   *Options
 
-	conn          *transport.Conn // the SMB2 connection shared by negotiate, session, tree, stat
-	closes        []pendingClose  // handles to CLOSE before the connection's next use (closeLater)
-	host          context.Context // the host's context: connections are bound to it, not to a stage's
-	reopens       int             // times the shared connection was reopened (prepare)
-	spokeSMB      bool            // some stage received a valid SMB reply
-	interrupted   bool            // some stage was cut short by an interrupt (the host context cancelled)
-	firstErr      error           // first transport/protocol error, for the host status
+	conn          *transport.Conn           // the SMB2 connection shared by negotiate, session, tree, stat
+	closes        []pendingClose            // handles to CLOSE before the connection's next use (closeLater)
+	host          context.Context           // the host's context: connections are bound to it, not to a stage's
+	reopens       int                       // times the shared connection was reopened (prepare)
+	netbios       *transport.NetBIOSSession // port 139: the host's first NetBIOS session exchange
+	netbiosCalled string                    // port 139: the called name the server accepted
+	spokeSMB      bool                      // some stage received a valid SMB reply
+	interrupted   bool                      // some stage was cut short by an interrupt (the host context cancelled)
+	firstErr      error                     // first transport/protocol error, for the host status
 	firstErrStage string
 
 	// What negotiate learned.
@@ -356,9 +364,9 @@ type Session struct {
 // dial opens a new connection to the target through the configured dialer.
 func (s *Session) dial(ctx context.Context, name string) (*transport.Conn, error) {
 	addr := net.JoinHostPort(s.Target.Addr.String(), strconv.Itoa(int(s.Target.Port)))
-	nc, err := s.Opts.Dialer.DialContext(ctx, "tcp", addr)
+	nc, err := s.connect(ctx, addr)
 	if err != nil {
-		return nil, &dialError{err: err}
+		return nil, err
 	}
 	opts := transport.Options{MaxFrame: s.Opts.MaxFrame, NoSigning: true} // null and guest sessions are never signed; auth has its own connection
 	if tr := s.Opts.Trace; tr != nil {
@@ -370,6 +378,37 @@ func (s *Session) dial(ctx context.Context, name string) (*transport.Conn, error
 		bind = s.host // a stage's own deadline must not reach into later stages' use of the connection
 	}
 	return transport.New(bind, nc, opts), nil
+}
+
+// connect opens a TCP connection to addr; on the NetBIOS session service port (139) it
+// establishes the NetBIOS session first, with the called name the server accepted before, or
+// the target's name, *SMBSERVER and the address as a name (transport.DialNetBIOS). The first
+// such exchange of the host is kept for the record.
+func (s *Session) connect(ctx context.Context, addr string) (net.Conn, error) {
+	dial := func(ctx context.Context, addr string) (net.Conn, error) {
+		nc, err := s.Opts.Dialer.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, &dialError{err: err}
+		}
+		return nc, nil
+	}
+	if s.Target.Port != transport.NetBIOSPort {
+		return dial(ctx, addr)
+	}
+	known := s.netbiosCalled
+	if known == "" && s.Target.Host != "" {
+		if label, _, _ := strings.Cut(s.Target.Host, "."); len(label) <= 15 {
+			known = label
+		}
+	}
+	nc, info, err := transport.DialNetBIOS(ctx, dial, addr, transport.NetBIOSCalledNames(known, s.Target.Addr))
+	if s.netbios == nil && (err == nil || len(info.Refused) > 0 || info.Retarget != "") {
+		s.netbios = &info
+	}
+	if err == nil {
+		s.netbiosCalled = info.Called
+	}
+	return nc, err
 }
 
 func (s *Session) close() {

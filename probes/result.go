@@ -34,8 +34,10 @@ type Result struct {
 	IP     string `json:"ip"`
 	Host   string `json:"host,omitempty"` // the name as given, when the target was a name
 	Port   uint16 `json:"port"`
-	Status Status `json:"status"`
-	Error  string `json:"error,omitempty"`
+	// NetBIOSSession is how the NetBIOS session was established on port 139 (nil elsewhere).
+	NetBIOSSession *NetBIOSSessionInfo `json:"netbios_session,omitempty"`
+	Status         Status              `json:"status"`
+	Error          string              `json:"error,omitempty"`
 	// Incomplete names, in pipeline order, the stages of the profile that got no answer for a
 	// transient reason (reset, timeout) although the host answered SMB: the record is missing
 	// them even after the recheck (stages.<name> says why). Absent when the record is complete.
@@ -64,6 +66,14 @@ const (
 	ClockSkewNegotiate = "negotiate" // SMB2 NEGOTIATE SystemTime
 	ClockSkewNTLM      = "ntlm"      // NTLM CHALLENGE MsvAvTimestamp
 )
+
+// NetBIOSSessionInfo is the NetBIOS SESSION REQUEST exchange that opened SMB on port 139
+// (RFC 1002 4.3.2).
+type NetBIOSSessionInfo struct {
+	CalledName *string  `json:"called_name"`        // the called name the server accepted; null when none was
+	Refused    []string `json:"refused,omitempty"`  // called names refused before, each with the NEGATIVE error
+	Retarget   string   `json:"retarget,omitempty"` // the address:port a RETARGET response sent the scanner to
+}
 
 // SMB1Info is what a dedicated SMB1 "NT LM 0.12" NEGOTIATE on its own connection showed.
 type SMB1Info struct {

@@ -25,6 +25,12 @@ func TestMain(m *testing.M) { sambatest.Main(m) }
 // faultproxy with opts, and returns the targets.
 func faultyFleet(t *testing.T, first string, n int, opts faultproxy.Options) (*scanner.TargetSet, *faultproxy.Proxy) {
 	t.Helper()
+	return faultyFleetOn(t, first, n, 0, opts)
+}
+
+// faultyFleetOn is faultyFleet on a given port (0: a free one).
+func faultyFleetOn(t *testing.T, first string, n int, port uint16, opts faultproxy.Options) (*scanner.TargetSet, *faultproxy.Proxy) {
+	t.Helper()
 	fleet := sambatest.Require(t)
 	srv := fleet.Server("default")
 	if srv == nil {
@@ -34,7 +40,7 @@ func faultyFleet(t *testing.T, first string, n int, opts faultproxy.Options) (*s
 	px := faultproxy.New(opts)
 	t.Cleanup(px.Close)
 	base := netip.MustParseAddr(first)
-	port, err := px.ListenMany(base, n, 0)
+	port, err := px.ListenMany(base, n, port)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,11 +11,13 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/smbsweep/smbsweep/internal/loopsrv"
+	"github.com/smbsweep/smbsweep/wire"
 )
 
 // ResetPhase is when a connection chosen for a reset is reset.
@@ -53,6 +55,19 @@ type Options struct {
 	// CloseAfter closes a connection once it has forwarded that many requests and their
 	// replies had time to arrive (0: never).
 	CloseAfter int
+	// NetBIOS, when set, makes every connection start with the NetBIOS session establishment
+	// of port 139 as Windows demands it (Samba tolerates its absence): see NetBIOSOptions.
+	NetBIOS *NetBIOSOptions
+}
+
+// NetBIOSOptions is a NetBIOS session service (RFC 1002 4.3.2) in front of the server: a
+// connection that does not start with a SESSION REQUEST is closed; a called name not in Names
+// gets a NEGATIVE response (called name not present); the first request for a good name is
+// answered with a RETARGET to RetargetTo when that is valid; any other gets POSITIVE, and the
+// SMB that follows is forwarded.
+type NetBIOSOptions struct {
+	Names      []string
+	RetargetTo netip.AddrPort
 }
 
 // Stats counts what the proxy did.
@@ -69,6 +84,9 @@ type Proxy struct {
 	delayed atomic.Uint64
 	closed  atomic.Uint64
 	perCmd  [32]atomic.Uint64
+	// Requests counts SESSION REQUESTs by called name (NetBIOS mode).
+	sessionReqs atomic.Uint64
+	retargeted  atomic.Bool
 }
 
 // New returns a proxy; add listeners with ListenMany.
@@ -126,6 +144,10 @@ func (p *Proxy) serve(c net.Conn) {
 		p.reset(c)
 		return
 	}
+	if p.opts.NetBIOS != nil && !p.netbiosSession(c) {
+		_ = c.Close()
+		return
+	}
 	up, err := net.DialTimeout("tcp", p.opts.Upstream.String(), 5*time.Second)
 	if err != nil {
 		p.reset(c)
@@ -141,6 +163,33 @@ func (p *Proxy) serve(c net.Conn) {
 	p.forward(id, c, up)
 	_ = up.Close()
 	<-done
+}
+
+// SessionRequests returns how many NetBIOS SESSION REQUESTs the proxy received.
+func (p *Proxy) SessionRequests() uint64 { return p.sessionReqs.Load() }
+
+// netbiosSession answers the SESSION REQUEST that must open c; true when the session is
+// established (POSITIVE sent).
+func (p *Proxy) netbiosSession(c net.Conn) bool {
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	frame, err := readFrame(c, nil)
+	_ = c.SetReadDeadline(time.Time{})
+	if err != nil || frame[0] != wire.NetBIOSSessionRequest || len(frame) < wire.NetBIOSSessionRequestSize {
+		return false // Windows drops a connection that skips the session request
+	}
+	p.sessionReqs.Add(1)
+	called, _, err := wire.DecodeNetBIOSName(frame[4:])
+	if err != nil || !slices.Contains(p.opts.NetBIOS.Names, called) {
+		_, _ = c.Write([]byte{wire.NetBIOSNegative, 0, 0, 1, 0x82})
+		return false
+	}
+	if to := p.opts.NetBIOS.RetargetTo; to.IsValid() && p.retargeted.CompareAndSwap(false, true) {
+		ip := to.Addr().As4()
+		_, _ = c.Write([]byte{wire.NetBIOSRetarget, 0, 0, 6, ip[0], ip[1], ip[2], ip[3], byte(to.Port() >> 8), byte(to.Port())})
+		return false
+	}
+	_, err = c.Write([]byte{wire.NetBIOSPositive, 0, 0, 0})
+	return err == nil
 }
 
 // forward copies requests from c to up frame by frame, delaying and counting them.
