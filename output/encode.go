@@ -90,6 +90,10 @@ func (e *jsonEncoder) result(r *probes.Result) {
 		e.raw(`,"clock_skew_source":`)
 		e.str(r.ClockSkewSource)
 	}
+	if v := r.NBStat; v != nil {
+		e.raw(`,"nbstat":`)
+		e.nbstat(v)
+	}
 	e.raw(`,"sessions":{"null":`)
 	e.session(r.Sessions.Null)
 	e.raw(`,"guest":`)
@@ -176,6 +180,46 @@ func (e *jsonEncoder) summary(s *probes.Summary) {
 		e.raw(`,"errors":`)
 		e.strs(s.Errors)
 	}
+	e.buf = append(e.buf, '}')
+}
+
+// nbstat appends an NBSTAT answer.
+func (e *jsonEncoder) nbstat(v *probes.NBStatInfo) {
+	e.raw(`{"answered":`)
+	e.boolPtr(v.Answered)
+	e.raw(`,"names":`)
+	if v.Names == nil {
+		e.raw("null")
+	} else {
+		e.buf = append(e.buf, '[')
+		for i := range v.Names {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.raw(`{"name":`)
+			e.str(v.Names[i].Name)
+			e.raw(`,"suffix":`)
+			e.str(v.Names[i].Suffix)
+			e.raw(`,"group":`)
+			e.bool(v.Names[i].Group)
+			e.buf = append(e.buf, '}')
+		}
+		e.buf = append(e.buf, ']')
+	}
+	e.raw(`,"mac":`)
+	e.strPtr(v.MAC)
+	e.raw(`,"computer_name":`)
+	e.strPtr(v.ComputerName)
+	e.raw(`,"workgroup":`)
+	e.strPtr(v.Workgroup)
+	e.raw(`,"users":`)
+	e.strs(v.Users)
+	e.raw(`,"domain_controller":`)
+	e.boolPtr(v.DomainController)
+	e.raw(`,"master_browser":`)
+	e.boolPtr(v.MasterBrowser)
+	e.raw(`,"evidence":`)
+	e.str(v.Evidence)
 	e.buf = append(e.buf, '}')
 }
 

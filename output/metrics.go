@@ -10,12 +10,9 @@ import (
 	"github.com/smbsweep/smbsweep/probes"
 )
 
-// StageNames is the closed set of pipeline stage names allowed as the "stage" label value; any
-// other name is counted as "other". A new stage is a one-line addition here.
-var StageNames = []string{
-	"smb1", "negotiate", "session", "tree", "stat",
-	"dialects", "guest", "shares", "access", "auth", "ls", "read",
-}
+// StageNames is the closed set of pipeline stage names allowed as the "stage" label value (the
+// stage registry's, in pipeline order); any other name is counted as "other".
+var StageNames = probes.StageNames()
 
 // StageStatuses is the closed set of stage outcomes allowed as a label value.
 var StageStatuses = []probes.StageStatus{probes.StageOK, probes.StageFailed, probes.StageErrored, probes.StageSkipped}

@@ -94,6 +94,9 @@ type Stage struct {
 	// Timeout is the stage's own deadline inside the host's (0: the host deadline only).
 	Timeout time.Duration
 	Run     StageFunc
+	// Begin, when set, runs when the host's probe starts, before the first stage: a stage that
+	// waits on the network in the background (nbstat's UDP query) starts there.
+	Begin func(ctx context.Context, s *Session)
 
 	// conn names the connection the stage works on (connSMB2, connSMB1, connDialects,
 	// connAuth): stages of one connection share its session state, so a recheck runs them
@@ -110,6 +113,7 @@ const (
 	connSMB1     = "smb1"     // the SMB1 NEGOTIATE's own connection
 	connDialects = "dialects" // one connection per dialect and cipher offered
 	connAuth     = "auth"     // the credentialed client's connection: auth, ls, read
+	connNBStat   = "nbstat"   // the UDP socket of the NBSTAT query
 )
 
 // Pipeline runs stages in order against one host at a time; it is safe for concurrent use by
@@ -146,6 +150,11 @@ func (p *Pipeline) Run(ctx context.Context, t Target) (r *Result) {
 		}
 		r.DurationSeconds = p.Opts.now().Sub(start).Seconds()
 	}()
+	for i := range p.Stages {
+		if b := p.Stages[i].Begin; b != nil {
+			b(ctx, s)
+		}
+	}
 	for i := range p.Stages {
 		p.runStage(ctx, &p.Stages[i], s, r)
 	}
@@ -332,6 +341,7 @@ type Session struct {
 	host          context.Context           // the host's context: connections are bound to it, not to a stage's
 	reopens       int                       // times the shared connection was reopened (prepare)
 	netbios       *transport.NetBIOSSession // port 139: the host's first NetBIOS session exchange
+	nbstat        *nbstatProbe              // the NBSTAT query sent when the probe began
 	netbiosCalled string                    // port 139: the called name the server accepted
 	spokeSMB      bool                      // some stage received a valid SMB reply
 	interrupted   bool                      // some stage was cut short by an interrupt (the host context cancelled)
@@ -412,6 +422,9 @@ func (s *Session) connect(ctx context.Context, addr string) (net.Conn, error) {
 }
 
 func (s *Session) close() {
+	if s.nbstat != nil && s.nbstat.conn != nil {
+		_ = s.nbstat.conn.Close()
+	}
 	if s.auth != nil {
 		_ = s.auth.Close() // TREE_DISCONNECT and LOGOFF, best effort
 		s.auth = nil

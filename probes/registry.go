@@ -57,6 +57,8 @@ var stageDefs = []stageDef{
 		build: func(*Options) Stage {
 			return Stage{Name: "stat", Needs: []string{"session"}, Gate: treeRan, Run: stageStat}
 		}},
+	{name: "nbstat", conn: connNBStat, about: "NetBIOS NODE STATUS on UDP 137 (names, MAC, workgroup, users, DC); the query goes out when the host starts",
+		build: func(*Options) Stage { return Stage{Name: "nbstat", Begin: beginNBStat, Run: stageNBStat} }},
 }
 
 // StageNames lists every stage name in pipeline order.

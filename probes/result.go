@@ -52,6 +52,7 @@ type Result struct {
 	// (macOS's NTLM timestamp runs minutes off its own SystemTime); null without either.
 	ClockSkewSeconds *float64                `json:"clock_skew_seconds"`
 	ClockSkewSource  string                  `json:"clock_skew_source,omitempty"` // ClockSkewNegotiate or ClockSkewNTLM
+	NBStat           *NBStatInfo             `json:"nbstat,omitempty"`            // stage nbstat (UDP 137)
 	Sessions         Sessions                `json:"sessions"`
 	Shares           []Share                 `json:"shares"`
 	Findings         []Finding               `json:"findings"`
@@ -73,6 +74,27 @@ type NetBIOSSessionInfo struct {
 	CalledName *string  `json:"called_name"`        // the called name the server accepted; null when none was
 	Refused    []string `json:"refused,omitempty"`  // called names refused before, each with the NEGATIVE error
 	Retarget   string   `json:"retarget,omitempty"` // the address:port a RETARGET response sent the scanner to
+}
+
+// NBStatInfo is a host's answer to the NetBIOS NODE STATUS query on UDP port 137 (RFC 1002
+// 4.2.18), stage nbstat.
+type NBStatInfo struct {
+	Answered         *bool        `json:"answered"` // false: port unreachable; null: silence
+	Names            []NBStatName `json:"names"`
+	MAC              *string      `json:"mac"`
+	ComputerName     *string      `json:"computer_name"`     // the first unique <00> name
+	Workgroup        *string      `json:"workgroup"`         // the first group <00> name: workgroup or domain
+	Users            []string     `json:"users"`             // unique <03> names other than the computer's: logged-on users
+	DomainController *bool        `json:"domain_controller"` // the host registered the domain controllers' <1C> group
+	MasterBrowser    *bool        `json:"master_browser"`    // <1D> unique or the __MSBROWSE__ <01> group
+	Evidence         string       `json:"evidence"`
+}
+
+// NBStatName is one registered NetBIOS name.
+type NBStatName struct {
+	Name   string `json:"name"`
+	Suffix string `json:"suffix"` // the 16th byte, "0x20"
+	Group  bool   `json:"group"`
 }
 
 // SMB1Info is what a dedicated SMB1 "NT LM 0.12" NEGOTIATE on its own connection showed.
