@@ -101,3 +101,20 @@ func TestSMBGhostVerdict(t *testing.T) {
 		}
 	})
 }
+
+// TestShareProbeRefusesUndecidableServer: the replay server answers every TREE_CONNECT with
+// Samba's IPC$ success, whatever the name, so a TREE_CONNECT answer proves nothing there; the
+// share probe notices it on its first name (one that cannot exist) and fails saying so instead
+// of listing every well-known name.
+func TestShareProbeRefusesUndecidableServer(t *testing.T) {
+	r := replayScan(t, replay.Options{}, []string{"negotiate", "session", "tree", "shareprobe"})
+	st := r.Stages["shareprobe"]
+	if st == nil || st.Status != probes.StageFailed || st.NTStatus != "STATUS_SUCCESS" || !strings.Contains(st.Error, "does not tell missing shares apart") {
+		t.Fatalf("shareprobe on a server that accepts every name = %+v, want failed naming the reason", st)
+	}
+	for _, sh := range r.Shares {
+		if slices.Contains(sh.ListedBy, probes.ListedByProbe) {
+			t.Errorf("share %s listed by probe on a server that accepts every name", sh.Name)
+		}
+	}
+}
