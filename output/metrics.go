@@ -15,6 +15,7 @@ import (
 var StageNames = []string{
 	"smb1", "negotiate", "session", "tree", "stat",
 	"dialects", "guest", "shares", "access", "auth", "ls", "read",
+	"shareprobe",
 }
 
 // StageStatuses is the closed set of stage outcomes allowed as a label value.
