@@ -201,6 +201,14 @@ func (f *scanFlags) validate(nArgs int) error {
 			return usagef("-share %q: give the share name only (e.g. public), not a path", s)
 		}
 	}
+	for _, s := range f.probeShares {
+		if s == "" || strings.ContainsAny(s, `\/`) {
+			return usagef("-probe-shares %q: give share names only (e.g. C$,SYSVOL), not paths", s)
+		}
+	}
+	if len(f.probeShares) > probes.MaxProbeShares {
+		return usagef("-probe-shares: %d names, at most %d (the probe sends one TREE_CONNECT per name)", len(f.probeShares), probes.MaxProbeShares)
+	}
 	return nil
 }
 
@@ -486,9 +494,6 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		Encrypt: f.encrypt, ListDepth: f.depth, ListMaxEntries: f.maxEntries, ReadMaxBytes: f.maxBytes}
 	opts.Credentials = creds
 	if len(f.probeShares) > 0 {
-		if len(f.probeShares) > probes.MaxProbeShares {
-			return exitUsage, usagef("-probe-shares: %d names, at most %d: the probe sends one TREE_CONNECT per name", len(f.probeShares), probes.MaxProbeShares)
-		}
 		opts.ProbeShares = f.probeShares
 	}
 	if len(f.shares) > 0 && f.path != "" {
