@@ -22,6 +22,7 @@ var CSVColumns = []string{
 	"netbios_computer_name", "netbios_domain_name", "dns_computer_name", "dns_domain_name", "os_version",
 	"null_session_setup_ok", "null_session_allowed", "null_session_status", "guest_session_allowed",
 	"shares", "findings",
+	"os_name", "domain_controller", "verdicts",
 }
 
 // CSV writes one row per host under a header row of CSVColumns (encoding/csv quoting, "\n" line
@@ -109,6 +110,24 @@ func (c *CSV) WriteResult(r *probes.Result) error {
 	}
 	add(strings.Join(names, ";"))
 	add(strings.Join(trueFindings(r), ";"))
+
+	var osName string
+	if r.OS != nil {
+		osName = probes.StringOr(r.OS.Name, "")
+	}
+	add(osName)
+	var dc *bool
+	if r.DomainController != nil {
+		dc = r.DomainController.Value
+	}
+	row = append(row, tri(dc))
+	var verdicts []string
+	for _, f := range r.Findings {
+		if f.State != "" {
+			verdicts = append(verdicts, f.ID+"="+f.State)
+		}
+	}
+	add(strings.Join(verdicts, ";"))
 
 	c.rec = row
 	return c.writeRow(row)

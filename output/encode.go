@@ -94,6 +94,14 @@ func (e *jsonEncoder) result(r *probes.Result) {
 		e.raw(`,"nbstat":`)
 		e.nbstat(v)
 	}
+	if r.OS != nil {
+		e.raw(`,"os":`)
+		e.os(r.OS)
+	}
+	if r.DomainController != nil {
+		e.raw(`,"domain_controller":`)
+		e.domainController(r.DomainController)
+	}
 	e.raw(`,"sessions":{"null":`)
 	e.session(r.Sessions.Null)
 	e.raw(`,"guest":`)
@@ -481,6 +489,52 @@ func (e *jsonEncoder) finding(v *probes.Finding) {
 	e.str(v.Severity)
 	e.raw(`,"reason":`)
 	e.str(v.Reason)
+	if v.SeverityReason != "" {
+		e.raw(`,"severity_reason":`)
+		e.str(v.SeverityReason)
+	}
+	if v.State != "" {
+		e.raw(`,"state":`)
+		e.str(v.State)
+	}
+	if v.Confidence != "" {
+		e.raw(`,"confidence":`)
+		e.str(v.Confidence)
+	}
+	if len(v.CVE) > 0 {
+		e.raw(`,"cve":`)
+		e.strs(v.CVE)
+	}
+	if len(v.References) > 0 {
+		e.raw(`,"references":`)
+		e.strs(v.References)
+	}
+	if v.Evidence != "" {
+		e.raw(`,"evidence":`)
+		e.str(v.Evidence)
+	}
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) os(v *probes.OSInfo) {
+	e.raw(`{"family":`)
+	e.strPtr(v.Family)
+	e.raw(`,"name":`)
+	e.strPtr(v.Name)
+	e.raw(`,"version":`)
+	e.strPtr(v.Version)
+	e.raw(`,"source":`)
+	e.str(v.Source)
+	e.raw(`,"evidence":`)
+	e.str(v.Evidence)
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) domainController(v *probes.DomainControllerInfo) {
+	e.raw(`{"value":`)
+	e.boolPtr(v.Value)
+	e.raw(`,"evidence":`)
+	e.strs(v.Evidence)
 	e.buf = append(e.buf, '}')
 }
 

@@ -76,6 +76,7 @@ func (t *Text) WriteResult(r *probes.Result) error {
 	}
 	b.WriteByte('\n')
 	t.incomplete(b, r)
+	t.identity(b, r)
 	t.findings(b, r)
 	t.auth(b, r)
 	t.shares(b, r)
@@ -204,7 +205,7 @@ func (t *Text) severity(sev string) string {
 	}
 	code := ""
 	switch sev {
-	case "high":
+	case "critical", "high":
 		code = ansiRed
 	case "medium":
 		code = ansiYellow
@@ -214,7 +215,27 @@ func (t *Text) severity(sev string) string {
 	return t.paint(code, label) + pad
 }
 
-// findings writes the host's true findings, one line each.
+// identity writes what the host is, when the record names it: the OS (with the NTLM-reported
+// version it was named from) and whether it is a domain controller.
+func (t *Text) identity(b *bytes.Buffer, r *probes.Result) {
+	var parts []string
+	if os := r.OS; os != nil && os.Name != nil {
+		p := "os: " + SanitizeTerminal(*os.Name)
+		if os.Version != nil {
+			p += " (NTLM " + SanitizeTerminal(*os.Version) + ")"
+		}
+		parts = append(parts, p)
+	}
+	if dc := r.DomainController; dc != nil && dc.Value != nil && *dc.Value {
+		parts = append(parts, t.paint(ansiBold, "domain controller"))
+	}
+	if parts != nil {
+		b.WriteString("  " + strings.Join(parts, "  ") + "\n")
+	}
+}
+
+// findings writes the host's true findings, one line each; a verdict finding gets nmap's two
+// lines ("VULNERABLE: ...", "State: ..."). A severity raised on a domain controller says so.
 func (t *Text) findings(b *bytes.Buffer, r *probes.Result) {
 	seen := make(map[string]bool, len(r.Findings))
 	for _, f := range r.Findings {
@@ -222,10 +243,47 @@ func (t *Text) findings(b *bytes.Buffer, r *probes.Result) {
 			continue
 		}
 		seen[f.ID] = true
+		suffix := ""
+		if f.SeverityReason != "" {
+			suffix = " " + t.paint(ansiDim, "(severity raised: domain controller)")
+		}
+		if f.State != "" {
+			label := t.severity(f.Severity)
+			b.WriteString("  " + label + " VULNERABLE: " + verdictTitle(f) + suffix + "\n")
+			b.WriteString("  " + strings.Repeat(" ", max(8, utf8.RuneCountInString(f.Severity)+2)) + "   State: " + verdictState(f.State) + "\n")
+			continue
+		}
 		for _, line := range findingLines(f.ID, r) {
-			b.WriteString("  " + t.severity(f.Severity) + " " + line + "\n")
+			b.WriteString("  " + t.severity(f.Severity) + " " + line + suffix + "\n")
 		}
 	}
+}
+
+// verdictTitle is nmap's title of a vulnerability check (its smb-vuln-* scripts' wording), with
+// the CVE ids.
+func verdictTitle(f probes.Finding) string {
+	title := SanitizeTerminal(f.ID)
+	switch f.ID {
+	case probes.FindingSMBGhost:
+		title = "Remote Code Execution vulnerability in Microsoft SMBv3 compression (SMBGhost)"
+	}
+	if len(f.CVE) > 0 {
+		title += " " + SanitizeTerminal(strings.Join(f.CVE, ", "))
+	}
+	return title
+}
+
+// verdictState words a verdict state as nmap's vulns library does.
+func verdictState(state string) string {
+	switch state {
+	case probes.StateVulnerable:
+		return "VULNERABLE"
+	case probes.StateLikely:
+		return "LIKELY VULNERABLE"
+	case probes.StateNotVulnerable:
+		return "NOT VULNERABLE"
+	}
+	return "UNKNOWN"
 }
 
 // findingLines words one true finding, nmap-style where nmap has a phrase for it. Share findings

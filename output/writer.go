@@ -42,6 +42,7 @@ var FindingIDs = []string{
 	probes.FindingShareWritable,
 	probes.FindingSMB3Unsupported,
 	probes.FindingEncryptionUnsupported,
+	probes.FindingSMBGhost,
 }
 
 // Writer serializes records from concurrent scan workers to its sinks on one goroutine.

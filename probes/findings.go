@@ -21,6 +21,7 @@ var findingSeverity = map[string]string{
 	FindingShareWritable:          "high",
 	FindingSMB3Unsupported:        "low",
 	FindingEncryptionUnsupported:  "low",
+	FindingSMBGhost:               "critical",
 }
 
 func addFinding(r *Result, id string, v *bool, reason string) {
@@ -28,7 +29,12 @@ func addFinding(r *Result, id string, v *bool, reason string) {
 }
 
 // evaluateFindings appends a finding for every check the pipeline's stages could inform.
+// It also derives the record's OS name and domain controller verdict (no packet of their own),
+// and raises the severity of some findings on domain controllers.
 func evaluateFindings(r *Result, opts *Options) {
+	r.OS = identifyOS(r)
+	r.DomainController = detectDC(r, opts)
+	defer raiseOnDC(r)
 	if _, ran := r.Stages["smb1"]; ran {
 		v, why := smb1Finding(r)
 		addFinding(r, FindingSMB1Enabled, v, why)
@@ -40,6 +46,7 @@ func evaluateFindings(r *Result, opts *Options) {
 		addFinding(r, FindingSMB3Unsupported, v, why)
 		v, why = encryptionFinding(r)
 		addFinding(r, FindingEncryptionUnsupported, v, why)
+		addVerdict(r, FindingSMBGhost, smbghostVerdict(r))
 	}
 	if _, ran := r.Stages["tree"]; ran {
 		v, why := nullSessionFinding(r)

@@ -71,6 +71,10 @@ type Options struct {
 	ListDepth      int
 	ListMaxEntries int
 	ReadMaxBytes   int64
+
+	// ProbeShares are the share names the shareprobe stage tree-connects when SRVSVC gives no
+	// share list (nil: DefaultProbeShares; at most MaxProbeShares are used).
+	ProbeShares []string
 }
 
 func (o *Options) now() time.Time {

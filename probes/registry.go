@@ -39,7 +39,13 @@ var stageDefs = []stageDef{
 		build: func(o *Options) Stage {
 			return Stage{Name: "shares", Needs: []string{"negotiate"}, Gate: anySession, Timeout: o.SessionTimeout, Run: stageShares}
 		}},
-	{name: "access", conn: connSMB2, about: "per share and identity: tree connect, read check; write check with -check-write", uses: []string{"guest", "tree", "shares"}, needs: []string{"session"},
+	// shareprobe does not use guest: without a guest answer it probes with the null session, and
+	// skipped because SRVSVC listed the shares it waited for nothing.
+	{name: stageShareProbe, conn: connSMB2, about: "when SRVSVC gives no share list: TREE_CONNECT well-known names (-probe-shares); ACCESS_DENIED = exists", uses: []string{"tree", "shares"}, needs: []string{"session"},
+		build: func(o *Options) Stage {
+			return Stage{Name: stageShareProbe, Needs: []string{"negotiate"}, Gate: needShareList, Timeout: o.SessionTimeout, Run: stageShareProbeRun}
+		}},
+	{name: "access", conn: connSMB2, about: "per share and identity: tree connect, read check; write check with -check-write", uses: []string{"guest", "tree", "shares", stageShareProbe}, needs: []string{"session"},
 		build: func(*Options) Stage {
 			return Stage{Name: "access", Needs: []string{"negotiate"}, Gate: anySession, Run: stageAccess}
 		}},

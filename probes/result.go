@@ -53,6 +53,8 @@ type Result struct {
 	ClockSkewSeconds *float64                `json:"clock_skew_seconds"`
 	ClockSkewSource  string                  `json:"clock_skew_source,omitempty"` // ClockSkewNegotiate or ClockSkewNTLM
 	NBStat           *NBStatInfo             `json:"nbstat,omitempty"`            // stage nbstat (UDP 137)
+	OS               *OSInfo                 `json:"os,omitempty"`                // product named from the NTLM version (os.go); omitted without one
+	DomainController *DomainControllerInfo   `json:"domain_controller,omitempty"` // omitted when nothing informed it
 	Sessions         Sessions                `json:"sessions"`
 	Shares           []Share                 `json:"shares"`
 	Findings         []Finding               `json:"findings"`
@@ -152,6 +154,31 @@ type NTLMInfo struct {
 	ClockSkewSeconds    *float64   `json:"clock_skew_seconds"` // server minus local, null without a timestamp
 }
 
+// OSInfo names the operating system from what the server reported (os.go): the NTLM CHALLENGE
+// Version and the Samba tells. Unknown builds keep only the raw numbers, never a guess.
+type OSInfo struct {
+	Family   *string `json:"family"`  // OSFamilyWindows or OSFamilySamba; null when not identified
+	Name     *string `json:"name"`    // "Windows Server 2019 (1809)", ...; null when not identified
+	Version  *string `json:"version"` // raw NTLM-reported "major.minor.build"; null without one
+	Source   string  `json:"source"`  // what decided it: OSSourceNTLM, OSSourceSMB1
+	Evidence string  `json:"evidence"`
+}
+
+// OS families (OSInfo.Family) and sources (OSInfo.Source).
+const (
+	OSFamilyWindows = "windows"
+	OSFamilySamba   = "samba"
+	OSSourceNTLM    = "ntlm"
+	OSSourceSMB1    = "smb1"
+)
+
+// DomainControllerInfo says whether the host is an Active Directory domain controller
+// (dc.go): Value is tri-state, Evidence lists every tell that was looked at.
+type DomainControllerInfo struct {
+	Value    *bool    `json:"value"`
+	Evidence []string `json:"evidence"`
+}
+
 // Sessions groups the unauthenticated session attempts.
 type Sessions struct {
 	Null  *SessionInfo `json:"null"`
@@ -172,7 +199,7 @@ type Share struct {
 	Name     string        `json:"name"`
 	Type     string        `json:"type,omitempty"` // disk, pipe, print
 	Comment  string        `json:"comment,omitempty"`
-	ListedBy []string      `json:"listed_by,omitempty"` // identities whose share enumeration returned it
+	ListedBy []string      `json:"listed_by,omitempty"` // identities whose share enumeration returned it; ListedByProbe when found by name
 	Access   []ShareAccess `json:"access"`
 }
 
@@ -271,16 +298,38 @@ const (
 	FindingShareWritable          = "share_writable"
 	FindingSMB3Unsupported        = "smb3_unsupported"
 	FindingEncryptionUnsupported  = "encryption_unsupported"
+	FindingSMBGhost               = "smbghost" // verdict: CVE-2020-0796
 )
 
 // Finding is one evaluated check. Value is tri-state: true (the exposure is present), false
 // (checked and absent), null (could not be decided, e.g. a timeout). Reason gives the evidence.
+//
+// Verdict findings (vulnerability checks such as smbghost) also carry State, Confidence, CVE,
+// References and Evidence; posture findings (smb1_enabled, signing_not_required, ...) leave
+// them out: their value already is the observation, there is nothing "likely" about it.
 type Finding struct {
 	ID       string `json:"id"`
 	Value    *bool  `json:"value"`
-	Severity string `json:"severity"` // info, low, medium, high
+	Severity string `json:"severity"` // info, low, medium, high, critical
 	Reason   string `json:"reason"`
+	// SeverityReason says why Severity differs from the id's usual one (raised on a domain
+	// controller), omitted when it does not.
+	SeverityReason string   `json:"severity_reason,omitempty"`
+	State          string   `json:"state,omitempty"`      // verdicts: StateVulnerable, StateLikely, StateNotVulnerable, StateUnknown
+	Confidence     string   `json:"confidence,omitempty"` // verdicts: high, medium, low; omitted for unknown
+	CVE            []string `json:"cve,omitempty"`        // verdicts: CVE ids
+	References     []string `json:"references,omitempty"` // verdicts: advisories and write-ups (URLs)
+	Evidence       string   `json:"evidence,omitempty"`   // verdicts: the NT status or bytes that decided the state
 }
+
+// Verdict states (Finding.State). Value follows them: true for vulnerable and likely, false for
+// not_vulnerable, null for unknown.
+const (
+	StateVulnerable    = "vulnerable"
+	StateLikely        = "likely"
+	StateNotVulnerable = "not_vulnerable"
+	StateUnknown       = "unknown"
+)
 
 // StageStatus is the outcome of one pipeline stage.
 type StageStatus string

@@ -122,6 +122,8 @@ func TestMalformedFlagsRejected(t *testing.T) {
 		{[]string{"-shard", "x"}, []string{`-shard "x"`, "want I/N"}, ""},
 		{[]string{"-share", "a/b"}, []string{`-share "a/b"`, "share name only"}, ""},
 		{[]string{"-path", "x"}, []string{`-path "x"`, "needs -share"}, ""},
+		{[]string{"-probe-shares", `C$,a\b`}, []string{`-probe-shares "a\\b"`, "share names only"}, ""},
+		{[]string{"-probe-shares", strings.Repeat("s,", 32) + "s"}, []string{"-probe-shares: 33 names", "at most 32"}, ""},
 		{[]string{"-metrics-addr", "9446"}, []string{`"9446"`, "HOST:PORT"}, ""},
 		{[]string{"-profile", "paranoid"}, []string{`"paranoid"`, "choose one of"}, ""},
 		{[]string{"-probes", "negotiate,bogus"}, []string{`"bogus"`, "valid stages are"}, ""},

@@ -73,6 +73,7 @@ type scanFlags struct {
 	seed           uint64
 
 	shares       listFlag
+	probeShares  listFlag
 	path         string
 	profile      string
 	stages       listFlag
@@ -135,7 +136,8 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.Var(&f.shares, "share", "also tree-connect `SHARE` anonymously (repeatable or comma-separated); the first is used by -path")
 	g.StringVar(&f.path, "path", "", "stat `PATH` (backslashes or slashes) on the first -share: CREATE + QUERY_INFO, read-only")
 	g.DurationVar(&f.sessionTimeout, "session-timeout", 5*time.Second, "own deadline of the session stage (servers delay failed logons)")
-	g.add("profile", "probes", "enum-dialects", "check-write", "config", "share", "path", "session-timeout")
+	g.Var(&f.probeShares, "probe-shares", "share `NAMES` the shareprobe stage tree-connects when SRVSVC gives no list (comma-separated, at most 32; default C$,D$,ADMIN$,IPC$,SYSVOL,NETLOGON,print$,Users,Public,Shared,Data,Backup)")
+	g.add("profile", "probes", "enum-dialects", "check-write", "config", "share", "path", "session-timeout", "probe-shares")
 
 	f.creds.define(g)
 	g.BoolVar(&f.encrypt, "encrypt", false, "encrypt the credentialed session even when the server does not require it (SMB 3.x)")
@@ -211,6 +213,14 @@ func (f *scanFlags) validate(nArgs int) error {
 		if strings.ContainsAny(s, `\/`) {
 			return usagef("-share %q: give the share name only (e.g. public), not a path", s)
 		}
+	}
+	for _, s := range f.probeShares {
+		if s == "" || strings.ContainsAny(s, `\/`) {
+			return usagef("-probe-shares %q: give share names only (e.g. C$,SYSVOL), not paths", s)
+		}
+	}
+	if len(f.probeShares) > probes.MaxProbeShares {
+		return usagef("-probe-shares: %d names, at most %d (the probe sends one TREE_CONNECT per name)", len(f.probeShares), probes.MaxProbeShares)
 	}
 	return nil
 }
@@ -506,6 +516,9 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	opts := &probes.Options{Dialer: dialer, Shares: f.shares, SessionTimeout: f.sessionTimeout, CheckWrite: f.checkWrite,
 		Encrypt: f.encrypt, ListDepth: f.depth, ListMaxEntries: f.maxEntries, ReadMaxBytes: f.maxBytes}
 	opts.Credentials = creds
+	if len(f.probeShares) > 0 {
+		opts.ProbeShares = f.probeShares
+	}
 	if len(f.shares) > 0 && f.path != "" {
 		opts.StatShare, opts.StatPath = f.shares[0], f.path
 	}

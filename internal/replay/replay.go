@@ -98,6 +98,11 @@ type Options struct {
 	SMB1 bool
 	// Delay is added before every reply (a slower server); 0 answers at once.
 	Delay time.Duration
+	// SMBGhost answers as a Windows 10 / Server 1903 host would for smbsweep's SMBGhost verdict
+	// (CVE-2020-0796): the captured 3.1.1 NEGOTIATE reply gains a COMPRESSION_CAPABILITIES
+	// context and the captured NTLM CHALLENGE reports version 10.0.18362 (see smbghost.go for
+	// the source of every emulated byte). Everything else stays Samba's.
+	SMBGhost bool
 	// Silent, when set, is asked for every accepted connection (with the address the client
 	// connected to); true keeps that connection open without ever answering (an overloaded or
 	// tarpitting server).
@@ -115,6 +120,8 @@ type Server struct {
 	opts  Options
 	group loopsrv.Group
 
+	negotiate, challenge []byte // the NEGOTIATE and CHALLENGE replies: the captures, or their SMBGhost edits
+
 	nConns atomic.Uint64
 	nReqs  atomic.Uint64
 	nextID atomic.Uint64
@@ -122,7 +129,10 @@ type Server struct {
 
 // New returns a Server; add listeners with Listen.
 func New(opts Options) *Server {
-	s := &Server{opts: opts}
+	s := &Server{opts: opts, negotiate: tpl().negotiate, challenge: tpl().challenge}
+	if opts.SMBGhost {
+		s.negotiate, s.challenge = smbghostNegotiate(tpl().negotiate), smbghostChallenge(tpl().challenge)
+	}
 	s.nextID.Store(0x0000_4000_0000_0001)
 	return s
 }
@@ -290,10 +300,10 @@ func (s *Server) reply(dst, msg []byte, session uint64) (out []byte, closeAfter 
 	start := len(dst) + 4
 	switch cmd {
 	case cmdNegotiate:
-		body = t.negotiate
+		body = s.negotiate
 	case cmdSessionSetup:
 		if sess == 0 {
-			body, sess = t.challenge, session
+			body, sess = s.challenge, session
 		} else {
 			body = t.sessionOK
 		}

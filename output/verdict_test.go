@@ -1,0 +1,74 @@
+package output
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/smbsweep/smbsweep/probes"
+)
+
+// verdictRecord is a domain controller whose build negotiates SMB 3.1.1 compression: smbghost
+// likely, signing_not_required raised to high.
+func verdictRecord() *probes.Result {
+	r := sambaRecord()
+	r.OS = &probes.OSInfo{Family: probes.String(probes.OSFamilyWindows), Name: probes.String("Windows 10 1903 / Windows Server 1903"),
+		Version: probes.String("10.0.18362"), Source: probes.OSSourceNTLM, Evidence: "NTLM CHALLENGE Version 10.0 build 18362"}
+	r.DomainController = &probes.DomainControllerInfo{Value: probes.Bool(true), Evidence: []string{"SYSVOL share listed by anonymous", "NETLOGON share listed by anonymous"}}
+	for i := range r.Findings {
+		if r.Findings[i].ID == probes.FindingSigningNotRequired {
+			r.Findings[i].Severity, r.Findings[i].SeverityReason = "high", "raised from medium: the host is a domain controller (...)"
+		}
+	}
+	r.Findings = append(r.Findings,
+		probes.Finding{ID: probes.FindingSMBGhost, Value: probes.Bool(true), Severity: "critical", Reason: "likely",
+			State: probes.StateLikely, Confidence: "medium", CVE: []string{"CVE-2020-0796"}, References: []string{"https://msrc.microsoft.com/update-guide/vulnerability/CVE-2020-0796"},
+			Evidence: "compression algorithms LZNT1; NTLM CHALLENGE Version 10.0.18362"})
+	return r
+}
+
+func TestVerdictText(t *testing.T) {
+	var buf bytes.Buffer
+	tx := NewText(&buf, "stdout", false)
+	if err := tx.WriteResult(verdictRecord()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.String()
+	for _, want := range []string{
+		"  os: Windows 10 1903 / Windows Server 1903 (NTLM 10.0.18362)  domain controller\n",
+		"  [critical] VULNERABLE: Remote Code Execution vulnerability in Microsoft SMBv3 compression (SMBGhost) CVE-2020-0796\n",
+		"               State: LIKELY VULNERABLE\n",
+		"  [high]   Message signing enabled but not required (severity raised: domain controller)\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("text view lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+func TestVerdictCSVMetricsSummary(t *testing.T) {
+	rows := writeCSV(t, verdictRecord(), refusedRecord())
+	for col, want := range map[string]string{"os_name": "Windows 10 1903 / Windows Server 1903", "domain_controller": "true", "verdicts": "smbghost=likely"} {
+		if rows[0][col] != want {
+			t.Errorf("CSV %s = %q, want %q", col, rows[0][col], want)
+		}
+		if rows[1][col] != "" {
+			t.Errorf("CSV %s of a refused host = %q, want empty", col, rows[1][col])
+		}
+	}
+	if !strings.Contains(rows[0]["findings"], probes.FindingSMBGhost) {
+		t.Errorf("findings cell %q lacks smbghost", rows[0]["findings"])
+	}
+
+	m := NewScanMetrics(prometheus.NewPedanticRegistry())
+	m.Observe(verdictRecord())
+	if v := testutil.ToFloat64(m.findings.WithLabelValues(probes.FindingSMBGhost)); v != 1 {
+		t.Errorf(`smbsweep_findings_total{finding="smbghost"} = %v, want 1`, v)
+	}
+}

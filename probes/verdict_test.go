@@ -1,0 +1,206 @@
+package probes
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestWindowsBuildsSorted(t *testing.T) {
+	if !slices.IsSortedFunc(windowsBuilds, cmpWindowsBuild) {
+		t.Fatal("windowsBuilds is not sorted by (major, minor, build): lookupWindowsBuild's binary search needs it")
+	}
+	for i := 1; i < len(windowsBuilds); i++ {
+		if cmpWindowsBuild(windowsBuilds[i-1], windowsBuilds[i]) == 0 {
+			t.Errorf("build %d.%d.%d listed twice", windowsBuilds[i].major, windowsBuilds[i].minor, windowsBuilds[i].build)
+		}
+	}
+}
+
+func ntlmRecord(version string) *Result {
+	r := &Result{Stages: map[string]*StageResult{}}
+	if version != "" {
+		r.NTLM = &NTLMInfo{OSVersion: String(version)}
+	}
+	return r
+}
+
+func TestIdentifyOS(t *testing.T) {
+	cases := []struct {
+		version, family, name, evidence string
+	}{
+		{"10.0.17763", OSFamilyWindows, "Windows 10 1809 / Windows Server 2019 (1809)", "Version 10.0 build 17763"},
+		{"10.0.26100", OSFamilyWindows, "Windows 11 24H2 / Windows Server 2025 (24H2)", "build 26100"},
+		{"10.0.20348", OSFamilyWindows, "Windows Server 2022 (21H2)", "build 20348"},
+		{"10.0.19045", OSFamilyWindows, "Windows 10 22H2", "build 19045"},
+		{"6.1.7601", OSFamilyWindows, "Windows 7 SP1 / Windows Server 2008 R2 SP1", "build 7601"},
+		{"6.1.0", OSFamilySamba, "Samba", "Samba's fixed value"},
+		// A build the table lacks stays raw: no family, no name, never the nearest release.
+		{"10.0.19046", "", "", "not in the build table"},
+		{"10.0.65000", "", "", "not in the build table"},
+	}
+	for _, c := range cases {
+		os := identifyOS(ntlmRecord(c.version))
+		if os == nil {
+			t.Errorf("%s: no os", c.version)
+			continue
+		}
+		if StringOr(os.Family, "") != c.family || StringOr(os.Name, "") != c.name || StringOr(os.Version, "") != c.version || os.Source != OSSourceNTLM {
+			t.Errorf("%s: os = family %q name %q version %q source %q, want %q %q", c.version, StringOr(os.Family, "null"), StringOr(os.Name, "null"), StringOr(os.Version, "null"), os.Source, c.family, c.name)
+		}
+		if !strings.Contains(os.Evidence, c.evidence) {
+			t.Errorf("%s: evidence %q lacks %q", c.version, os.Evidence, c.evidence)
+		}
+	}
+	if os := identifyOS(ntlmRecord("")); os != nil {
+		t.Errorf("os without NTLM or SMB1 tells = %+v, want nil", os)
+	}
+	r := ntlmRecord("")
+	r.SMB1 = &SMB1Info{Enabled: Bool(true), Capabilities: []string{"CAP_UNICODE", "CAP_UNIX"}}
+	if os := identifyOS(r); os == nil || StringOr(os.Family, "") != OSFamilySamba || os.Source != OSSourceSMB1 || !strings.Contains(os.Evidence, "CAP_UNIX") {
+		t.Errorf("os from SMB1 CAP_UNIX alone = %+v", os)
+	}
+}
+
+func TestSMBGhostVerdictRules(t *testing.T) {
+	neg := func(dialect string, compression ...string) *NegotiateInfo {
+		n := &NegotiateInfo{Dialect: dialect, DialectRevision: "0x0311", Compression: compression}
+		n.Contexts = []string{"PREAUTH_INTEGRITY_CAPABILITIES"}
+		if compression != nil {
+			n.Contexts = append(n.Contexts, "COMPRESSION_CAPABILITIES")
+		}
+		return n
+	}
+	cases := []struct {
+		name    string
+		neg     *NegotiateInfo
+		version string
+		state   string
+	}{
+		{"1903", neg("3.1.1", "LZNT1"), "10.0.18362", StateLikely},
+		{"1909", neg("3.1.1", "LZ77"), "10.0.18363", StateLikely},
+		{"2004 with compression", neg("3.1.1", "LZNT1", "Pattern_V1"), "10.0.19041", StateNotVulnerable},
+		{"1903 without compression", neg("3.1.1"), "10.0.18362", StateNotVulnerable},
+		{"compression context with NONE only", neg("3.1.1", "NONE"), "10.0.18362", StateNotVulnerable},
+		{"3.0.2", neg("3.0.2"), "10.0.18362", StateNotVulnerable},
+		{"compression without NTLM", neg("3.1.1", "LZNT1"), "", StateUnknown},
+		{"build 18362 of another major", neg("3.1.1", "LZNT1"), "6.1.18362", StateNotVulnerable},
+		{"no negotiate", nil, "10.0.18362", StateUnknown},
+	}
+	for _, c := range cases {
+		r := ntlmRecord(c.version)
+		r.Negotiate = c.neg
+		v := smbghostVerdict(r)
+		if v.state != c.state {
+			t.Errorf("%s: state %s (%s), want %s", c.name, v.state, v.reason, c.state)
+		}
+		if (v.state == StateUnknown) != (v.confidence == "") {
+			t.Errorf("%s: state %s with confidence %q", c.name, v.state, v.confidence)
+		}
+	}
+	// value follows the state.
+	for state, want := range map[string]string{StateVulnerable: "true", StateLikely: "true", StateNotVulnerable: "false", StateUnknown: "null"} {
+		r := &Result{}
+		addVerdict(r, FindingSMBGhost, verdict{state: state})
+		got := "null"
+		if v := r.Findings[0].Value; v != nil {
+			got = map[bool]string{true: "true", false: "false"}[*v]
+		}
+		if got != want {
+			t.Errorf("state %s: value %s, want %s", state, got, want)
+		}
+	}
+}
+
+func TestDomainControllerDetection(t *testing.T) {
+	opts := &Options{}
+	listed := func(names ...string) []Share {
+		var out []Share
+		for _, n := range names {
+			out = append(out, Share{Name: n, ListedBy: []string{"anonymous"}})
+		}
+		return out
+	}
+	cases := []struct {
+		name   string
+		shares []Share
+		stage  string // the stage that produced the list, "" for none
+		status StageStatus
+		tree   *string
+		want   string
+	}{
+		{"both listed", listed("IPC$", "SYSVOL", "NETLOGON"), "shares", StageOK, String("corp.example"), "true"},
+		{"both probed", []Share{{Name: "SYSVOL", ListedBy: []string{ListedByProbe}}, {Name: "NETLOGON", ListedBy: []string{ListedByProbe}}}, stageShareProbe, StageOK, nil, "true"},
+		{"member with full list", listed("IPC$", "data"), "shares", StageOK, String("corp.example"), "false"},
+		{"only NETLOGON listed", listed("IPC$", "NETLOGON"), "shares", StageOK, String("corp.example"), "false"},
+		{"member, list refused", nil, "shares", StageFailed, String("corp.example"), "null"},
+		{"workgroup, list refused", nil, "shares", StageFailed, String(""), "false"},
+		{"workgroup, no tree pair", nil, "shares", StageFailed, nil, "false"},
+	}
+	for _, c := range cases {
+		r := &Result{Stages: map[string]*StageResult{}, Shares: c.shares, NTLM: &NTLMInfo{DNSTreeName: c.tree}}
+		if c.stage != "" {
+			r.Stages[c.stage] = &StageResult{Status: c.status}
+		}
+		dc := detectDC(r, opts)
+		if dc == nil {
+			t.Errorf("%s: no domain_controller", c.name)
+			continue
+		}
+		got := "null"
+		if dc.Value != nil {
+			got = map[bool]string{true: "true", false: "false"}[*dc.Value]
+		}
+		if got != c.want || len(dc.Evidence) == 0 {
+			t.Errorf("%s: domain_controller %s %q, want %s", c.name, got, dc.Evidence, c.want)
+		}
+	}
+	if dc := detectDC(&Result{Stages: map[string]*StageResult{}}, opts); dc != nil {
+		t.Errorf("domain_controller without NTLM or a share stage = %+v, want nil", dc)
+	}
+	// A probe that did not ask for both DC shares cannot say they are absent.
+	r := &Result{Stages: map[string]*StageResult{stageShareProbe: {Status: StageOK}}, NTLM: &NTLMInfo{DNSTreeName: String("corp.example")}}
+	if dc := detectDC(r, &Options{ProbeShares: []string{"C$", "SYSVOL"}}); dc == nil || dc.Value != nil {
+		t.Errorf("probe without NETLOGON decided domain_controller: %+v", dc)
+	}
+}
+
+func TestSeverityRaisedOnDC(t *testing.T) {
+	r := &Result{
+		Stages: map[string]*StageResult{"shares": {Status: StageOK}, "smb1": {Status: StageOK}, "negotiate": {Status: StageOK}},
+		Shares: []Share{{Name: "SYSVOL", ListedBy: []string{"anonymous"}}, {Name: "NETLOGON", ListedBy: []string{"anonymous"}}},
+		SMB1:   &SMB1Info{Enabled: Bool(true)},
+		Negotiate: &NegotiateInfo{Dialect: "3.1.1", DialectRevision: "0x0311", SigningEnabled: Bool(true), SigningRequired: Bool(false),
+			Contexts: []string{"PREAUTH_INTEGRITY_CAPABILITIES"}},
+	}
+	evaluateFindings(r, &Options{})
+	want := map[string]string{FindingSMB1Enabled: "critical", FindingSigningNotRequired: "high", FindingSMB3Unsupported: "low"}
+	for id, sev := range want {
+		f := findingByID(r, id)
+		if f == nil {
+			t.Fatalf("no %s finding", id)
+		}
+		if f.Severity != sev {
+			t.Errorf("%s severity %s on a DC, want %s", id, f.Severity, sev)
+		}
+		raised := sev != findingSeverity[id]
+		if raised != (f.SeverityReason != "") || raised && !strings.Contains(f.SeverityReason, "domain controller") {
+			t.Errorf("%s severity_reason %q", id, f.SeverityReason)
+		}
+	}
+	// Not a DC: severities stay.
+	r.Shares, r.Findings = r.Shares[:1], nil
+	evaluateFindings(r, &Options{})
+	if f := findingByID(r, FindingSigningNotRequired); f == nil || f.Severity != "medium" || f.SeverityReason != "" {
+		t.Errorf("signing_not_required off a DC: %+v", f)
+	}
+}
+
+func findingByID(r *Result, id string) *Finding {
+	for i := range r.Findings {
+		if r.Findings[i].ID == id {
+			return &r.Findings[i]
+		}
+	}
+	return nil
+}
