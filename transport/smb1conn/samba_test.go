@@ -1,0 +1,412 @@
+package smb1conn
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/wire"
+	"github.com/smbsweep/smbsweep/wire/ntlmssp"
+	"github.com/smbsweep/smbsweep/wire/smb1"
+)
+
+// The SMB1 fleet: two smbd instances with "server min protocol = NT1", one with signing
+// "auto" and one with signing mandatory, started once per test binary (only when an
+// integration test runs) and stopped by TestMain.
+
+const (
+	bulkShare   = "bulk"
+	bulkEntries = 1500 // > 3 FIND rounds of findCount
+	bigFile     = "big.bin"
+	bigSize     = 3 << 20
+	nonBMPName  = "emoji-\U0001F600-\U00010348.txt"
+	sparseFile  = "sparse.bin"
+	sparseSize  = 5 << 30
+)
+
+var fleet struct {
+	once sync.Once
+	f    *sambatest.Fleet
+	err  error
+	skip bool
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fleet.f != nil {
+		if err := fleet.f.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the smb1 fleet:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// bigContent is the 3 MiB file's content: a pattern that differs at every 4-byte word.
+func bigContent() []byte {
+	b := make([]byte, bigSize)
+	for i := 0; i < len(b); i += 4 {
+		v := uint32(i / 4 * 2654435761)
+		b[i], b[i+1], b[i+2], b[i+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+	}
+	return b
+}
+
+func bulkFiles() map[string]string {
+	files := map[string]string{bigFile: string(bigContent()), nonBMPName: "non-BMP\n", sparseFile: ""}
+	for i := range bulkEntries {
+		files[fmt.Sprintf("many/f%05d.txt", i)] = ""
+	}
+	return files
+}
+
+func smb1Fleet(t *testing.T) *sambatest.Fleet {
+	t.Helper()
+	fleet.once.Do(func() {
+		if err := sambatest.SambaAvailable(); err != nil {
+			fleet.err, fleet.skip = err, true
+			return
+		}
+		if os.Geteuid() != 0 {
+			fleet.err, fleet.skip = errors.New("the Samba fleet needs root"), true
+			return
+		}
+		shares := append(sambatest.StandardShares(), sambatest.ShareConfig{
+			Name: bulkShare, Params: []string{"valid users = " + sambatest.TestUser, "read only = yes"},
+			Files: bulkFiles(),
+		})
+		guest := "map to guest = Bad User"
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		fleet.f, fleet.err = sambatest.StartFleet(ctx, sambatest.Options{NoWarmUp: true, RemoveOnStop: true, Configs: []sambatest.Config{
+			{Name: "smb1", Global: []string{"server min protocol = NT1", "raw NTLMv2 auth = yes", guest}, Shares: shares},
+			{Name: "smb1sign", Global: []string{"server min protocol = NT1", "raw NTLMv2 auth = yes", "server signing = mandatory", guest}, Shares: sambatest.StandardShares()},
+		}})
+		if fleet.err == nil {
+			fleet.err = os.Truncate(filepath.Join(fleet.f.Server("smb1").SharePath(bulkShare), sparseFile), sparseSize)
+		}
+	})
+	if fleet.err != nil {
+		if fleet.skip && os.Getenv(sambatest.EnvRequire) != "1" {
+			t.Skipf("%v (set %s=1 to make this a failure)", fleet.err, sambatest.EnvRequire)
+		}
+		t.Fatal(fleet.err)
+	}
+	return fleet.f
+}
+
+func dial(t *testing.T, server string, opts Options) *Conn {
+	t.Helper()
+	f := smb1Fleet(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	nc, err := new(net.Dialer).DialContext(ctx, "tcp", f.Server(server).AddrPort().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(ctx, nc, opts)
+	t.Cleanup(func() { _ = c.Close() })
+	if _, err := c.Negotiate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+var testUser = Identity{Kind: User, User: sambatest.TestUser, Password: sambatest.TestPassword}
+
+func logon(t *testing.T, c *Conn, id Identity) Session {
+	t.Helper()
+	s, err := c.SessionSetup(t.Context(), id)
+	if err != nil {
+		t.Fatalf("logon %v: %v", id, err)
+	}
+	return s
+}
+
+func TestSambaLogons(t *testing.T) {
+	hash := ntlmssp.NTHash(sambatest.TestPassword)
+	for _, ext := range []bool{true, false} {
+		for _, tc := range []struct {
+			name  string
+			id    Identity
+			guest bool
+		}{
+			{"anonymous", Identity{Kind: Anonymous}, false},
+			{"guest", Identity{Kind: Guest}, true},
+			{"password", testUser, false},
+			{"nthash", Identity{Kind: User, User: sambatest.TestUser, NTHash: &hash}, false},
+		} {
+			t.Run(fmt.Sprintf("extended=%v/%s", ext, tc.name), func(t *testing.T) {
+				c := dial(t, "smb1", Options{NoExtendedSecurity: !ext})
+				if c.Negotiated().ExtendedSecurity != ext {
+					t.Fatalf("extended security %v, want %v", c.Negotiated().ExtendedSecurity, ext)
+				}
+				s := logon(t, c, tc.id)
+				if s.Guest != tc.guest || s.Extended != ext || s.UID == 0 {
+					t.Fatalf("session %+v", s)
+				}
+				if s.NativeOS == "" || !strings.HasPrefix(s.NativeLanMan, "Samba ") {
+					t.Errorf("native os %q lanman %q", s.NativeOS, s.NativeLanMan)
+				}
+				if ext && (s.NTLM == nil || s.NTLM.NetBIOSDomain == "") {
+					t.Errorf("ntlm names %+v", s.NTLM)
+				}
+				tree, err := c.TreeConnect(t.Context(), "IPC$")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tree.Service != "IPC" || tree.TID == 0 {
+					t.Fatalf("tree %+v", tree)
+				}
+			})
+		}
+	}
+}
+
+func TestSambaBadPassword(t *testing.T) {
+	for _, ext := range []bool{true, false} {
+		c := dial(t, "smb1", Options{NoExtendedSecurity: !ext})
+		_, err := c.SessionSetup(t.Context(), Identity{Kind: User, User: sambatest.TestUser, Password: "wrong"})
+		if !errors.Is(err, wire.StatusLogonFailure) {
+			t.Fatalf("extended=%v: %v, want STATUS_LOGON_FAILURE", ext, err)
+		}
+	}
+}
+
+func TestSambaListPagination(t *testing.T) {
+	c := dial(t, "smb1", Options{})
+	logon(t, c, testUser)
+	tree, err := c.TreeConnect(t.Context(), bulkShare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tree.Service != "A:" || tree.NativeFS == "" || !tree.HasMaximalAccess {
+		t.Errorf("tree %+v", tree)
+	}
+	var names []string
+	if err := c.List(t.Context(), tree.TID, `many\*`, func(e *Entry) error {
+		names = append(names, e.Name)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(names)
+	if len(names) != bulkEntries+2 || names[0] != "." || names[1] != ".." {
+		t.Fatalf("%d names, first %q", len(names), names[:min(3, len(names))])
+	}
+	for i, n := range names[2:] {
+		if want := fmt.Sprintf("f%05d.txt", i); n != want {
+			t.Fatalf("entry %d: %q, want %q", i, n, want)
+		}
+	}
+	// Early stop closes the search; the connection stays usable.
+	seen := 0
+	if err := c.List(t.Context(), tree.TID, `many\*`, func(*Entry) error { seen++; return ErrStop }); err != nil || seen != 1 {
+		t.Fatalf("stop: %v after %d", err, seen)
+	}
+	// Root: the non-BMP name, the 3 MiB file and the 5 GiB sparse file's size.
+	got := map[string]Entry{}
+	if err := c.List(t.Context(), tree.TID, `*`, func(e *Entry) error { got[e.Name] = *e; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := got[nonBMPName]; !ok || e.Size != 8 {
+		t.Errorf("non-BMP entry %+v present %v (have %d names)", e, ok, len(got))
+	}
+	if e := got[sparseFile]; e.Size != sparseSize {
+		t.Errorf("sparse size %d, want %d", e.Size, uint64(sparseSize))
+	}
+	if e := got["many"]; !e.Directory() {
+		t.Errorf("many: attributes %#x", e.Attributes)
+	}
+	if err := c.List(t.Context(), tree.TID, `nothing-*`, func(*Entry) error { t.Fatal("entry"); return nil }); err != nil {
+		t.Fatalf("no match: %v", err)
+	}
+}
+
+func TestSambaReadAndQuery(t *testing.T) {
+	c := dial(t, "smb1", Options{})
+	logon(t, c, testUser)
+	tree, err := c.TreeConnect(t.Context(), bulkShare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := c.QueryPathInfo(t.Context(), tree.TID, sparseFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.EndOfFile != sparseSize || fi.Directory {
+		t.Fatalf("sparse info %+v", fi)
+	}
+	if fi, err := c.QueryPathInfo(t.Context(), tree.TID, nonBMPName); err != nil || fi.EndOfFile != 8 {
+		t.Fatalf("non-BMP info %+v, %v", fi, err)
+	}
+	if fi, err := c.QueryPathInfo(t.Context(), tree.TID, "many"); err != nil || !fi.Directory {
+		t.Fatalf("dir info %+v, %v", fi, err)
+	}
+	if _, err := c.QueryPathInfo(t.Context(), tree.TID, "missing"); !errors.Is(err, wire.StatusObjectNameNotFound) {
+		t.Fatalf("missing: %v", err)
+	}
+	f, err := c.Open(t.Context(), tree.TID, bigFile, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.EndOfFile != bigSize {
+		t.Fatalf("size %d", f.EndOfFile)
+	}
+	buf := make([]byte, bigSize+100)
+	n, err := c.ReadAt(t.Context(), tree.TID, f.FID, buf, 0)
+	if err != nil || n != bigSize {
+		t.Fatalf("read %d, %v", n, err)
+	}
+	if !bytes.Equal(buf[:n], bigContent()) {
+		t.Fatal("content differs")
+	}
+	// A read at a 64-bit offset past 4 GiB of the sparse file returns zeros.
+	if err := c.CloseFile(t.Context(), tree.TID, f.FID); err != nil {
+		t.Fatal(err)
+	}
+	sf, err := c.Open(t.Context(), tree.TID, sparseFile, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var z [100]byte
+	z[0] = 1
+	if n, err := c.ReadAt(t.Context(), tree.TID, sf.FID, z[:], sparseSize-50); err != nil || n != 50 || z[0] != 0 {
+		t.Fatalf("sparse tail read %d, %v, %x", n, err, z[0])
+	}
+	if err := c.CloseFile(t.Context(), tree.TID, sf.FID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSambaWrite(t *testing.T) {
+	for _, server := range []string{"smb1", "smb1sign"} {
+		t.Run(server, func(t *testing.T) {
+			c := dial(t, server, Options{})
+			s := logon(t, c, testUser)
+			if s.Signed != (server == "smb1sign") || c.Signing() != s.Signed {
+				t.Fatalf("signed %v on %s", s.Signed, server)
+			}
+			tree, err := c.TreeConnect(t.Context(), sambatest.SharePrivate)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := fmt.Sprintf("smb1-write-%d.bin", time.Now().UnixNano())
+			f, err := c.Open(t.Context(), tree.TID, name, OpenOptions{
+				DesiredAccess: accessDefaultRead | AccessWriteData, CreateDisposition: smb1.FileCreate})
+			if err != nil {
+				t.Fatal(err)
+			}
+			data := bigContent()[:200<<10]
+			if n, err := c.WriteAt(t.Context(), tree.TID, f.FID, data, 0); err != nil || n != len(data) {
+				t.Fatalf("write %d, %v", n, err)
+			}
+			back := make([]byte, len(data))
+			if n, err := c.ReadAt(t.Context(), tree.TID, f.FID, back, 0); err != nil || n != len(data) || !bytes.Equal(back, data) {
+				t.Fatalf("read back %d, %v", n, err)
+			}
+			if err := c.CloseFile(t.Context(), tree.TID, f.FID); err != nil {
+				t.Fatal(err)
+			}
+			on, err := os.ReadFile(filepath.Join(smb1Fleet(t).Server(server).SharePath(sambatest.SharePrivate), name))
+			if err != nil || !bytes.Equal(on, data) {
+				t.Fatalf("file on disk: %d bytes, %v", len(on), err)
+			}
+		})
+	}
+}
+
+func TestSambaSigningRequired(t *testing.T) {
+	c := dial(t, "smb1sign", Options{})
+	if !c.Negotiated().SigningRequired() {
+		t.Fatalf("security mode %#x", c.Negotiated().SecurityMode)
+	}
+	s := logon(t, c, testUser)
+	if !s.Signed {
+		t.Fatal("not signed")
+	}
+	tree, err := c.TreeConnect(t.Context(), sambatest.SharePrivate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.List(t.Context(), tree.TID, `*`, func(*Entry) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// The server checks our signatures: a request signed with a wrong key is dropped
+	// together with the connection.
+	c.macKey[0] ^= 1
+	if _, err := c.QueryPathInfo(t.Context(), tree.TID, "secret.txt"); err == nil {
+		t.Fatal("request with a bad signature accepted")
+	}
+	// Anonymous and guest sessions have no key: Samba grants them unsigned even when
+	// signing is mandatory, and the session says so.
+	for _, id := range []Identity{{Kind: Anonymous}, {Kind: Guest}} {
+		c := dial(t, "smb1sign", Options{})
+		s := logon(t, c, id)
+		if s.Signed || c.Signing() {
+			t.Fatalf("%v: signed", id)
+		}
+		if _, err := c.TreeConnect(t.Context(), "IPC$"); err != nil {
+			t.Fatalf("%v: %v", id, err)
+		}
+	}
+	// NT LM 0.12 form: Samba 4.17 grants the NTLMv2 logon but has no signing key for it (its
+	// replies carry zero signatures), so the client, which must verify every reply of a
+	// server that requires signing, refuses the first reply after the logon.
+	c2 := dial(t, "smb1sign", Options{NoExtendedSecurity: true})
+	if s := logon(t, c2, testUser); !s.Signed || s.Extended {
+		t.Fatalf("nt form session %+v", s)
+	}
+	_, err = c2.TreeConnect(t.Context(), sambatest.SharePrivate)
+	if !errors.Is(err, ErrBadSignature) || !strings.Contains(err.Error(), "zero signature") {
+		t.Fatalf("nt form tree connect: %v, want a zero-signature ErrBadSignature", err)
+	}
+}
+
+func TestSambaNamedPipe(t *testing.T) {
+	c := dial(t, "smb1", Options{})
+	logon(t, c, Identity{Kind: Anonymous})
+	tree, err := c.TreeConnect(t.Context(), "IPC$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// MS17-010's probe: a patched server (Samba is not affected) refuses FID 0.
+	st, nt, err := c.PeekNamedPipe(t.Context(), tree.TID, 0)
+	if err != nil || !nt {
+		t.Fatalf("peek: %v nt %v", err, nt)
+	}
+	if s := st.NTStatus(); s == 0 || s == 0xc0000205 {
+		t.Fatalf("peek status %v", s)
+	}
+	t.Logf("PeekNamedPipe on FID 0: %v", st.NTStatus())
+	f, err := c.Open(t.Context(), tree.TID, `srvsvc`, OpenOptions{DesiredAccess: accessDefaultRead | AccessWriteData})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// DCE/RPC BIND to SRVSVC 3.0 with NDR: the bind_ack comes back through the transaction.
+	bind := []byte{5, 0, 11, 3, 0x10, 0, 0, 0, 72, 0, 0, 0, 1, 0, 0, 0,
+		0xb8, 0x10, 0xb8, 0x10, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0,
+		0xc8, 0x4f, 0x32, 0x4b, 0x70, 0x16, 0xd3, 0x01, 0x12, 0x78, 0x5a, 0x47, 0xbf, 0x6e, 0xe1, 0x88, 3, 0, 0, 0,
+		0x04, 0x5d, 0x88, 0x8a, 0xeb, 0x1c, 0xc9, 0x11, 0x9f, 0xe8, 0x08, 0x00, 0x2b, 0x10, 0x48, 0x60, 2, 0, 0, 0}
+	out := make([]byte, 1024)
+	n, err := c.TransactNamedPipe(t.Context(), tree.TID, f.FID, bind, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 24 || out[0] != 5 || out[2] != 12 { // bind_ack
+		t.Fatalf("reply % x", out[:n])
+	}
+	if err := c.CloseFile(t.Context(), tree.TID, f.FID); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,38 @@
+package smb1conn
+
+import (
+	"testing"
+
+	"github.com/smbsweep/smbsweep/wire/smb1"
+)
+
+func TestSignVerify(t *testing.T) {
+	h := smb1.Header{Command: smb1.CommandClose, Flags: smb1.FlagsReply, Flags2: smb1.Flags2SecuritySignature, MID: 7}
+	msg := (&smb1.CloseRequest{FID: 3}).AppendTo(h.AppendTo(nil))
+	key := []byte("0123456789abcdef")
+	sign(msg, key, 5)
+	if string(msg[18:22]) != "\x00\x00\x00\x00" && string(msg[14:22]) == "\x05\x00\x00\x00\x00\x00\x00\x00" {
+		t.Fatal("signature not written")
+	}
+	sig := string(msg[14:22])
+	if !verify(msg, key, 5) {
+		t.Fatal("own signature does not verify")
+	}
+	if string(msg[14:22]) != sig {
+		t.Fatal("verify did not restore the signature")
+	}
+	if verify(msg, key, 7) {
+		t.Fatal("verified with the wrong sequence number")
+	}
+	msg[len(msg)-3] ^= 1
+	if verify(msg, key, 5) {
+		t.Fatal("verified a modified message")
+	}
+	msg[len(msg)-3] ^= 1
+	if verify(msg, []byte("0123456789abcdeF"), 5) {
+		t.Fatal("verified with the wrong key")
+	}
+	if verify(msg[:20], key, 5) {
+		t.Fatal("verified a truncated header")
+	}
+}
