@@ -29,9 +29,9 @@ const (
 	// MaxTransactionReply caps the parameters or data of one transaction reply.
 	MaxTransactionReply = 64 << 10
 	// MaxFindRounds caps the FIND_NEXT2 rounds of one listing (each returns up to
-	// findCount entries), so a server whose search never ends cannot hold the client.
-	MaxFindRounds = 4096
-	findCount     = 512
+	// Options.FindCount entries), so a server whose search never ends cannot hold the client.
+	MaxFindRounds    = 4096
+	defaultFindCount = 512
 	// maxStrayReplies caps replies with an unexpected MID skipped while waiting for one.
 	maxStrayReplies = 8
 )
@@ -67,6 +67,9 @@ type Options struct {
 	Workstation string
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// FindCount is the SearchCount of each FIND_FIRST2/FIND_NEXT2 round; 0 means 512.
+	// Captures and tests lower it to page through small directories.
+	FindCount uint16
 }
 
 // Negotiated is what the server's NEGOTIATE reply said.
@@ -113,6 +116,9 @@ type Conn struct {
 func New(ctx context.Context, nc net.Conn, opts Options) *Conn {
 	if opts.MaxFrame <= 0 {
 		opts.MaxFrame = DefaultMaxFrame
+	}
+	if opts.FindCount == 0 {
+		opts.FindCount = defaultFindCount
 	}
 	if opts.Workstation == "" {
 		opts.Workstation = "SMBSWEEP"

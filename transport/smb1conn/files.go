@@ -326,7 +326,7 @@ func (c *Conn) List(ctx context.Context, tid uint16, pattern string, fn func(*En
 	unicode := c.neg.Unicode
 	level := smb1.InfoFindFileBothDirectory
 	var pbuf [512]byte
-	first := smb1.FindFirst2Params{SearchAttributes: smb1.SearchAttributesAll, SearchCount: findCount,
+	first := smb1.FindFirst2Params{SearchAttributes: smb1.SearchAttributesAll, SearchCount: c.opts.FindCount,
 		Flags: smb1.FindCloseAtEOS | smb1.FindReturnResumeKeys, InformationLevel: level, FileName: pattern, Unicode: unicode}
 	if first.Size() > len(pbuf) {
 		return fmt.Errorf("%s: pattern too long: %w", op, wire.ErrTooLarge)
@@ -388,7 +388,7 @@ func (c *Conn) List(ctx context.Context, tid uint16, pattern string, fn func(*En
 			return &transport.ProtocolError{Op: op, Err: fmt.Errorf("search does not advance (round %d, %d entries): %w", round, count, wire.ErrMalformed)}
 		}
 		lastName = name
-		next := smb1.FindNext2Params{SID: sid, SearchCount: findCount, InformationLevel: level, ResumeKey: lastKey,
+		next := smb1.FindNext2Params{SID: sid, SearchCount: c.opts.FindCount, InformationLevel: level, ResumeKey: lastKey,
 			Flags: smb1.FindCloseAtEOS | smb1.FindReturnResumeKeys, FileName: lastName, Unicode: unicode}
 		if next.Size() > len(pbuf) {
 			c.findClose(ctx, tid, sid)

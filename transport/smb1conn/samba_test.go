@@ -26,7 +26,7 @@ import (
 
 const (
 	bulkShare   = "bulk"
-	bulkEntries = 1500 // > 3 FIND rounds of findCount
+	bulkEntries = 1500 // > 3 FIND rounds of the default FindCount
 	bigFile     = "big.bin"
 	bigSize     = 3 << 20
 	nonBMPName  = "emoji-\U0001F600-\U00010348.txt"
@@ -190,7 +190,7 @@ func TestSambaListPagination(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tree.Service != "A:" || tree.NativeFS == "" || !tree.HasMaximalAccess {
+	if tree.Service != "A:" || tree.NativeFS != "NTFS" || !tree.HasMaximalAccess {
 		t.Errorf("tree %+v", tree)
 	}
 	var names []string

@@ -187,14 +187,19 @@ func (r Reply) checkAndX(what string) error {
 }
 
 // stringAt returns the raw SMB string starting at off (from the header start) and the offset
-// after it and its terminator. Unicode strings are first aligned to an even offset (MS-CIFS
-// 2.2.1.1: SMB_STRING in SMB_Data is 16-bit aligned from the header start) when the pad byte
-// is there; a string without a terminator runs to end. A start at or past end yields nil.
+// after it and its terminator; a string without a terminator runs to end, and a start at or
+// past end yields nil.
+//
+// Unicode strings in SMB_Data are nominally 16-bit aligned from the header start (MS-CIFS
+// 2.2.1.1), but servers differ: Samba pads the strings of a SESSION_SETUP_ANDX reply and not
+// the NativeFileSystem of a TREE_CONNECT_ANDX reply, which follows an odd-length OEM Service.
+// Since what follows off is whole UTF-16 units, an odd number of bytes left at an odd offset
+// means a pad byte is there, and it is skipped; otherwise the string starts at off.
 func stringAt(b []byte, off, end int, unicode bool) (s []byte, next int) {
 	if end > len(b) {
 		end = len(b)
 	}
-	if unicode && off%2 == 1 && off < end {
+	if unicode && off%2 == 1 && (end-off)%2 == 1 {
 		off++
 	}
 	if off >= end {
