@@ -131,7 +131,7 @@ func (r NTCreateResponse) Validate() error {
 		return err
 	}
 	if g.isError(wcNTCreateReply) {
-		return nil
+		return g.checkAndX(what)
 	}
 	return g.checkAndX(what)
 }
@@ -275,16 +275,13 @@ func (r ReadAndXResponse) Validate() error {
 		return err
 	}
 	if g.isError(wcReadAndXReply) {
-		return nil
+		return g.checkAndX(what)
 	}
 	off, n := int(g.word16(12)), r.DataLength()
-	if n == 0 {
-		return nil
-	}
-	if off < g.bytesOff() || uint64(off)+uint64(n) > uint64(len(r)) {
+	if n > 0 && (off < g.bytesOff() || uint64(off)+uint64(n) > uint64(len(r))) {
 		return fmt.Errorf("%s: %d bytes of data at offset %d, message %d bytes: %w", what, n, off, len(r), wire.ErrBadOffset)
 	}
-	return nil
+	return g.checkAndX(what)
 }
 
 // Err returns nil for success, else the status.
@@ -298,6 +295,9 @@ func (r ReadAndXResponse) Available() uint16 { return Reply(r).word16(4) }
 
 // DataLength returns the number of data bytes, DataLengthHigh included.
 func (r ReadAndXResponse) DataLength() uint32 {
+	if Reply(r).WordCount() < wcReadAndXReply { // an error reply: its words are not checked
+		return 0
+	}
 	return uint32(Reply(r).word16(10)) | uint32(Reply(r).word16(14))<<16
 }
 
@@ -368,7 +368,7 @@ func (r WriteAndXResponse) Validate() error {
 		return err
 	}
 	if g.isError(wcWriteAndXReply) {
-		return nil
+		return g.checkAndX(what)
 	}
 	return g.checkAndX(what)
 }

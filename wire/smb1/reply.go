@@ -159,7 +159,9 @@ func (r Reply) wordByte(off int) byte {
 }
 
 // AndXCommand returns the command of the next block in an AndX chain (CommandNoAndX at the
-// end of a chain, and for replies without an AndX header).
+// end of a chain, and for replies without an AndX header). It is meaningful only for the AndX
+// commands (SESSION_SETUP_ANDX, TREE_CONNECT_ANDX, NT_CREATE_ANDX, READ_ANDX, WRITE_ANDX),
+// whose Validate bounds it.
 func (r Reply) AndXCommand() byte {
 	if r.WordCount() < 2 {
 		return CommandNoAndX

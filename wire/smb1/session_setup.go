@@ -171,7 +171,7 @@ func (r SessionSetupResponse) Validate() error {
 		return err
 	}
 	if g.isError(wcSessionSetupReplyNT) {
-		return nil
+		return g.checkAndX(what)
 	}
 	switch wc := g.WordCount(); wc {
 	case wcSessionSetupReplyNT:

@@ -170,16 +170,16 @@ func (r TransactionResponse) Validate(cmd byte) error {
 		{"parameters", int(g.word16(6)), int(g.word16(8)), int(g.word16(10)), int(g.word16(0))},
 		{"data", int(g.word16(12)), int(g.word16(14)), int(g.word16(16)), int(g.word16(2))},
 	} {
+		if f.disp+f.count > f.total {
+			return fmt.Errorf("%s: %s displacement %d + %d past total %d: %w",
+				what, f.name, f.disp, f.count, f.total, wire.ErrBadOffset)
+		}
 		if f.count == 0 {
 			continue
 		}
 		if f.off < start || f.off+f.count > end {
 			return fmt.Errorf("%s: %d bytes of %s at offset %d outside SMB_Data [%d, %d): %w",
 				what, f.count, f.name, f.off, start, end, wire.ErrBadOffset)
-		}
-		if f.disp+f.count > f.total {
-			return fmt.Errorf("%s: %s displacement %d + %d past total %d: %w",
-				what, f.name, f.disp, f.count, f.total, wire.ErrBadOffset)
 		}
 	}
 	return nil
@@ -206,6 +206,9 @@ func (r TransactionResponse) DataDisplacement() uint16 { return Reply(r).word16(
 
 // Parameters returns this fragment's parameter bytes, a view into r.
 func (r TransactionResponse) Parameters() []byte {
+	if Reply(r).WordCount() < wcTransReplyFixed { // an error reply: its words are not checked
+		return nil
+	}
 	n, off := int(Reply(r).word16(6)), int(Reply(r).word16(8))
 	if n == 0 {
 		return nil
@@ -215,6 +218,9 @@ func (r TransactionResponse) Parameters() []byte {
 
 // Data returns this fragment's data bytes, a view into r.
 func (r TransactionResponse) Data() []byte {
+	if Reply(r).WordCount() < wcTransReplyFixed { // an error reply: its words are not checked
+		return nil
+	}
 	n, off := int(Reply(r).word16(12)), int(Reply(r).word16(14))
 	if n == 0 {
 		return nil

@@ -100,7 +100,7 @@ func (r TreeConnectResponse) Validate() error {
 		return err
 	}
 	if g.isError(wcTreeConnectReply) {
-		return nil
+		return g.checkAndX(what)
 	}
 	if wc := g.WordCount(); wc != wcTreeConnectReply && wc != wcTreeConnectReplyExt {
 		return fmt.Errorf("%s: word count %d: %w", what, wc, wire.ErrBadStructureSize)
