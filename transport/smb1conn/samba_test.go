@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -88,7 +89,7 @@ func smb1Fleet(t *testing.T) *sambatest.Fleet {
 		guest := "map to guest = Bad User"
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		fleet.f, fleet.err = sambatest.StartFleet(ctx, sambatest.Options{NoWarmUp: true, RemoveOnStop: true, Configs: []sambatest.Config{
+		fleet.f, fleet.err = sambatest.StartFleet(ctx, sambatest.Options{NoWarmUp: true, RemoveOnStop: os.Getenv(sambatest.EnvKeep) != "1", Configs: []sambatest.Config{
 			{Name: "smb1", Global: []string{"server min protocol = NT1", "raw NTLMv2 auth = yes", guest}, Shares: shares},
 			{Name: "smb1sign", Global: []string{"server min protocol = NT1", "raw NTLMv2 auth = yes", "server signing = mandatory", guest}, Shares: sambatest.StandardShares()},
 		}})
@@ -408,5 +409,57 @@ func TestSambaNamedPipe(t *testing.T) {
 	}
 	if err := c.CloseFile(t.Context(), tree.TID, f.FID); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSambaMatchesSmbclient lists the bulk share's directories with smbclient -m NT1 and
+// with List, and compares the names and sizes.
+func TestSambaMatchesSmbclient(t *testing.T) {
+	smbclient, err := exec.LookPath("smbclient")
+	if err != nil {
+		t.Skip("smbclient not installed")
+	}
+	f := smb1Fleet(t)
+	c := dial(t, "smb1", Options{})
+	logon(t, c, testUser)
+	tree, err := c.TreeConnect(t.Context(), bulkShare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pattern := range []string{`many\*`, `*`} {
+		ours := map[string]uint64{}
+		if err := c.List(t.Context(), tree.TID, pattern, func(e *Entry) error { ours[e.Name] = e.Size; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		out, err := exec.CommandContext(ctx, smbclient, "//"+f.Server("smb1").Addr.String()+"/"+bulkShare,
+			"-p", fmt.Sprint(f.Server("smb1").Port), "-m", "NT1", "--option=client min protocol=NT1",
+			"-U", sambatest.TestUser+"%"+sambatest.TestPassword, "-c", "ls "+pattern).CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("smbclient: %v\n%s", err, out)
+		}
+		theirs := map[string]uint64{}
+		for _, line := range strings.Split(string(out), "\n") {
+			// "  name   A   1234  Mon Dec  7 01:02:03 2026": the size is the last field
+			// before the five date fields; names here have no spaces.
+			fields := strings.Fields(line)
+			if len(fields) < 8 || !strings.HasPrefix(line, "  ") {
+				continue
+			}
+			var size uint64
+			if _, err := fmt.Sscan(fields[len(fields)-6], &size); err != nil {
+				continue
+			}
+			theirs[fields[0]] = size
+		}
+		if len(theirs) != len(ours) {
+			t.Fatalf("%s: smbclient lists %d names, List %d\n%s", pattern, len(theirs), len(ours), out)
+		}
+		for n, s := range theirs {
+			if os, ok := ours[n]; !ok || (os != s && n != "." && n != "..") {
+				t.Errorf("%s: %q size %d in smbclient, %d (present %v) in List", pattern, n, s, os, ok)
+			}
+		}
 	}
 }
