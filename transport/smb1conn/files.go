@@ -448,3 +448,25 @@ func (c *Conn) QueryPathInfo(ctx context.Context, tid uint16, path string) (File
 		ChangeTime: f.LastChangeTime(), Attributes: f.ExtFileAttributes(), AllocationSize: f.AllocationSize(),
 		EndOfFile: f.EndOfFile(), NumberOfLinks: f.NumberOfLinks(), DeletePending: f.DeletePending(), Directory: f.Directory()}, nil
 }
+
+// andXEmptyRequest is an AndX request without parameters beyond the AndX header:
+// SMB_COM_LOGOFF_ANDX (MS-CIFS 2.2.4.54.1).
+type andXEmptyRequest struct{}
+
+func (andXEmptyRequest) AppendTo(dst []byte) []byte {
+	return append(dst, 2, smb1.CommandNoAndX, 0, 0, 0, 0, 0)
+}
+
+// Logoff ends the logged-on session (SMB_COM_LOGOFF_ANDX); signing, if any, stays on for the
+// connection as MS-CIFS 3.2.4.25 prescribes.
+func (c *Conn) Logoff(ctx context.Context) error {
+	msg, err := c.call(ctx, smb1.CommandLogoffAndX, 0, andXEmptyRequest{})
+	if err != nil {
+		return fmt.Errorf("smb1 logoff: %w", err)
+	}
+	if err := msg.Err(); err != nil {
+		return fmt.Errorf("smb1 logoff: %w", err)
+	}
+	c.uid = 0
+	return nil
+}

@@ -169,6 +169,17 @@ func TestSambaLogons(t *testing.T) {
 				if tree.Service != "IPC" || tree.TID == 0 {
 					t.Fatalf("tree %+v", tree)
 				}
+				if err := c.TreeDisconnect(t.Context(), tree.TID); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Logoff(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+				// After LOGOFF the UID is gone: a tree connect with it is refused.
+				c.uid = s.UID
+				if _, err := c.TreeConnect(t.Context(), "IPC$"); err == nil {
+					t.Fatal("tree connect after logoff succeeded")
+				}
 			})
 		}
 	}
