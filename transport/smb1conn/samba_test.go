@@ -474,3 +474,82 @@ func TestSambaMatchesSmbclient(t *testing.T) {
 		}
 	}
 }
+
+// impacketScript logs on over SMB1 with impacket (anonymous, then as the test user), prints
+// the NativeOS and NativeLanMan impacket decodes, then the names of many\* on the bulk share.
+const impacketScript = `
+import sys
+from impacket.smbconnection import SMBConnection
+from impacket.smb import SMB_DIALECT
+host, port, user, pw, share = sys.argv[1:6]
+c = SMBConnection(host, host, sess_port=int(port), preferredDialect=SMB_DIALECT)
+c.login('', '')
+print("OS", c.getServerOS())
+print("LANMAN", c.getSMBServer().get_server_lanman())
+c.logoff()
+c = SMBConnection(host, host, sess_port=int(port), preferredDialect=SMB_DIALECT)
+c.login(user, pw)
+for f in c.listPath(share, 'many\\*'):
+    print("NAME", f.get_longname(), f.get_filesize())
+`
+
+// TestSambaMatchesImpacket compares the logon strings and a listing with impacket's SMB1
+// client (Debian's python3-impacket), when installed.
+func TestSambaMatchesImpacket(t *testing.T) {
+	py := "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import impacket").Run(); err != nil {
+		t.Skip("python3-impacket not installed")
+	}
+	f := smb1Fleet(t)
+	srv := f.Server("smb1")
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, py, "-c", impacketScript, srv.Addr.String(), fmt.Sprint(srv.Port),
+		sambatest.TestUser, sambatest.TestPassword, bulkShare).CombinedOutput()
+	if err != nil {
+		t.Fatalf("impacket: %v\n%s", err, out)
+	}
+	c := dial(t, "smb1", Options{})
+	s := logon(t, c, Identity{Kind: Anonymous})
+	theirs := map[string]bool{}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		key, val, _ := strings.Cut(line, " ")
+		seen[key] = true
+		switch key {
+		case "OS":
+			if val != s.NativeOS {
+				t.Errorf("NativeOS: impacket %q, smb1conn %q", val, s.NativeOS)
+			}
+		case "LANMAN":
+			if val != s.NativeLanMan {
+				t.Errorf("NativeLanMan: impacket %q, smb1conn %q", val, s.NativeLanMan)
+			}
+		case "NAME":
+			name, _, _ := strings.Cut(val, " ")
+			theirs[name] = true
+		}
+	}
+	if !seen["OS"] || !seen["LANMAN"] {
+		t.Fatalf("impacket printed no NativeOS/NativeLanMan:\n%s", out)
+	}
+	c2 := dial(t, "smb1", Options{})
+	logon(t, c2, testUser)
+	tree, err := c2.TreeConnect(t.Context(), bulkShare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := c2.List(t.Context(), tree.TID, `many\*`, func(e *Entry) error {
+		n++
+		if !theirs[e.Name] {
+			t.Errorf("%q listed by smb1conn, not by impacket", e.Name)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != len(theirs) || n != bulkEntries+2 {
+		t.Fatalf("smb1conn %d names, impacket %d\n%s", n, len(theirs), out)
+	}
+}
