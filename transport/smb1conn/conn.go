@@ -70,6 +70,13 @@ type Options struct {
 	// FindCount is the SearchCount of each FIND_FIRST2/FIND_NEXT2 round; 0 means 512.
 	// Captures and tests lower it to page through small directories.
 	FindCount uint16
+	// MaxBufferSize is the client's MaxBufferSize of SESSION_SETUP_ANDX: the largest message
+	// the server may send, so it decides when transaction replies are split into several
+	// messages; 0 means 0xFFFF. Samba requires at least 500.
+	MaxBufferSize uint16
+	// FileIDs makes List ask for SMB_FIND_FILE_ID_BOTH_DIRECTORY_INFO (MS-SMB 2.2.8.1.1),
+	// which adds each entry's 64-bit file ID, instead of SMB_FIND_FILE_BOTH_DIRECTORY_INFO.
+	FileIDs bool
 }
 
 // Negotiated is what the server's NEGOTIATE reply said.
@@ -116,6 +123,9 @@ type Conn struct {
 func New(ctx context.Context, nc net.Conn, opts Options) *Conn {
 	if opts.MaxFrame <= 0 {
 		opts.MaxFrame = DefaultMaxFrame
+	}
+	if opts.MaxBufferSize == 0 {
+		opts.MaxBufferSize = 0xffff
 	}
 	if opts.FindCount == 0 {
 		opts.FindCount = defaultFindCount

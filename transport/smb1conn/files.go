@@ -307,6 +307,8 @@ type Entry struct {
 	Attributes                                              uint32
 	CreationTime, LastAccessTime, LastWriteTime, ChangeTime uint64
 	FileIndex                                               uint32
+	// FileID is the 64-bit file ID (Options.FileIDs only).
+	FileID uint64
 }
 
 // Directory reports FILE_ATTRIBUTE_DIRECTORY.
@@ -325,6 +327,9 @@ func (c *Conn) List(ctx context.Context, tid uint16, pattern string, fn func(*En
 	op := "smb1 find " + pattern
 	unicode := c.neg.Unicode
 	level := smb1.InfoFindFileBothDirectory
+	if c.opts.FileIDs {
+		level = smb1.InfoFindFileIDBothDirectory
+	}
 	var pbuf [512]byte
 	first := smb1.FindFirst2Params{SearchAttributes: smb1.SearchAttributesAll, SearchCount: c.opts.FindCount,
 		Flags: smb1.FindCloseAtEOS | smb1.FindReturnResumeKeys, InformationLevel: level, FileName: pattern, Unicode: unicode}
@@ -365,7 +370,7 @@ func (c *Conn) List(ctx context.Context, tid uint16, pattern string, fn func(*En
 			e := Entry{Name: string(fe.AppendName(nil, unicode)), ShortName: string(smb1.AppendString(nil, fe.ShortName, true)),
 				Size: fe.EndOfFile, AllocationSize: fe.AllocationSize, Attributes: fe.ExtFileAttributes,
 				CreationTime: fe.CreationTime, LastAccessTime: fe.LastAccessTime, LastWriteTime: fe.LastWriteTime,
-				ChangeTime: fe.LastChangeTime, FileIndex: fe.FileIndex}
+				ChangeTime: fe.LastChangeTime, FileIndex: fe.FileIndex, FileID: fe.FileID}
 			name, lastKey = e.Name, fe.FileIndex
 			if err := fn(&e); err != nil {
 				if !rp.EndOfSearch {

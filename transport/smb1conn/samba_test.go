@@ -12,10 +12,12 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 	"github.com/smbsweep/smbsweep/wire/smb1"
@@ -196,7 +198,12 @@ func TestSambaBadPassword(t *testing.T) {
 }
 
 func TestSambaListPagination(t *testing.T) {
-	c := dial(t, "smb1", Options{})
+	var trans2Replies atomic.Int32
+	c := dial(t, "smb1", Options{MaxBufferSize: 4356, Trace: func(dir transport.Direction, msg []byte) {
+		if dir == transport.Received && len(msg) > 4 && msg[4] == smb1.CommandTransaction2 {
+			trans2Replies.Add(1)
+		}
+	}})
 	logon(t, c, testUser)
 	tree, err := c.TreeConnect(t.Context(), bulkShare)
 	if err != nil {
@@ -220,6 +227,31 @@ func TestSambaListPagination(t *testing.T) {
 		if want := fmt.Sprintf("f%05d.txt", i); n != want {
 			t.Fatalf("entry %d: %q, want %q", i, n, want)
 		}
+	}
+	// 1 502 entries in rounds of 512 are 3 FIND rounds; each round's ~60 KiB reply is more
+	// than the 4 356 bytes the client announced as its MaxBufferSize, so it arrives in several
+	// TRANSACTION2 messages, reassembled by displacement.
+	if n := trans2Replies.Load(); n <= 3 {
+		t.Fatalf("%d TRANSACTION2 reply messages for 3 rounds: the replies were not fragmented", n)
+	}
+	// The same listing with file IDs (SMB_FIND_FILE_ID_BOTH_DIRECTORY_INFO).
+	ci := dial(t, "smb1", Options{FileIDs: true})
+	logon(t, ci, testUser)
+	ti, err := ci.TreeConnect(t.Context(), bulkShare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[uint64]bool{}
+	if err := ci.List(t.Context(), ti.TID, `many\*`, func(e *Entry) error {
+		if e.Name != "." && e.Name != ".." {
+			ids[e.FileID] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != bulkEntries || ids[0] {
+		t.Fatalf("%d distinct file ids for %d files (zero among them: %v)", len(ids), bulkEntries, ids[0])
 	}
 	// Early stop closes the search; the connection stays usable.
 	seen := 0
@@ -339,7 +371,12 @@ func TestSambaWrite(t *testing.T) {
 }
 
 func TestSambaSigningRequired(t *testing.T) {
-	c := dial(t, "smb1sign", Options{})
+	var trans2Replies atomic.Int32
+	c := dial(t, "smb1sign", Options{MaxBufferSize: 4356, Trace: func(dir transport.Direction, msg []byte) {
+		if dir == transport.Received && len(msg) > 4 && msg[4] == smb1.CommandTransaction2 {
+			trans2Replies.Add(1)
+		}
+	}})
 	if !c.Negotiated().SigningRequired() {
 		t.Fatalf("security mode %#x", c.Negotiated().SecurityMode)
 	}
@@ -351,8 +388,26 @@ func TestSambaSigningRequired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.List(t.Context(), tree.TID, `*`, func(*Entry) error { return nil }); err != nil {
+	// A listing whose replies arrive in several signed TRANSACTION2 messages: every message
+	// of one reply carries the same sequence number (MS-CIFS 3.2.5.1.2).
+	dir := filepath.Join(smb1Fleet(t).Server("smb1sign").SharePath(sambatest.SharePrivate), "signed-many")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
+	}
+	for i := range 600 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("s%04d.txt", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	if err := c.List(t.Context(), tree.TID, `signed-many\*`, func(*Entry) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 602 {
+		t.Fatalf("signed listing: %d entries", n)
+	}
+	if m := trans2Replies.Load(); m <= 3 {
+		t.Fatalf("%d TRANSACTION2 reply messages: the signed replies were not fragmented", m)
 	}
 	// The server checks our signatures: a request signed with a wrong key is dropped
 	// together with the connection.
@@ -417,6 +472,27 @@ func TestSambaNamedPipe(t *testing.T) {
 	}
 	if n < 24 || out[0] != 5 || out[2] != 12 { // bind_ack
 		t.Fatalf("reply % x", out[:n])
+	}
+	ackLen := int(out[8]) | int(out[9])<<8
+	if ackLen != n {
+		t.Fatalf("bind_ack frag length %d, read %d", ackLen, n)
+	}
+	// The same bind on a new pipe handle with room for 40 bytes: the server says
+	// STATUS_BUFFER_OVERFLOW with the first 40 (all but the association group equal the first
+	// bind_ack's), and READ_ANDX on the pipe returns the rest.
+	f2, err := c.Open(t.Context(), tree.TID, `srvsvc`, OpenOptions{DesiredAccess: accessDefaultRead | AccessWriteData})
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := make([]byte, 40)
+	m, err := c.TransactNamedPipe(t.Context(), tree.TID, f2.FID, bind, small)
+	if !errors.Is(err, wire.StatusBufferOverflow) || m != 40 || !bytes.Equal(small[:20], out[:20]) {
+		t.Fatalf("short transact: %d bytes, %v", m, err)
+	}
+	rest := make([]byte, 100)
+	k, err := c.ReadAt(t.Context(), tree.TID, f2.FID, rest, 0)
+	if err != nil || k != ackLen-40 || !bytes.Equal(rest[:k], out[40:ackLen]) {
+		t.Fatalf("rest of the pipe reply: %d bytes, %v", k, err)
 	}
 	if err := c.CloseFile(t.Context(), tree.TID, f.FID); err != nil {
 		t.Fatal(err)

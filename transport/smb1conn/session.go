@@ -129,7 +129,7 @@ func (c *Conn) setupRequest() smb1.SessionSetupRequest {
 		mpx = 2
 	}
 	return smb1.SessionSetupRequest{
-		MaxBufferSize: 0xffff, MaxMpxCount: mpx, VcNumber: 1, SessionKey: c.neg.SessionKey,
+		MaxBufferSize: c.opts.MaxBufferSize, MaxMpxCount: mpx, VcNumber: 1, SessionKey: c.neg.SessionKey,
 		Capabilities: caps, Unicode: c.neg.Unicode, NativeOS: "Unix", NativeLanMan: "smbsweep",
 	}
 }
