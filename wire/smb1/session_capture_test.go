@@ -128,7 +128,7 @@ func TestCaptureSession(t *testing.T) {
 	if err := c.CloseFile(ctx, tree.TID, f.FID); err != nil {
 		t.Fatal(err)
 	}
-	m = rec.save(t, m, "close")
+	rec.save(t, m, "close")
 	w, err := c.Open(ctx, tree.TID, "written.txt", smb1conn.OpenOptions{DesiredAccess: 0x0012019f, CreateDisposition: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestCaptureSession(t *testing.T) {
 	if _, err := c.WriteAt(ctx, tree.TID, w.FID, []byte("written over SMB1\n"), 1<<32); err != nil {
 		t.Fatal(err)
 	}
-	m = rec.save(t, m, "write-andx")
+	rec.save(t, m, "write-andx")
 	_ = c.CloseFile(ctx, tree.TID, w.FID)
 	m = len(rec.got)
 	if _, err := c.Open(ctx, tree.TID, "missing.txt", smb1conn.OpenOptions{}); err == nil {
@@ -155,7 +155,7 @@ func TestCaptureSession(t *testing.T) {
 	if _, err := c.QueryPathInfo(ctx, tree.TID, `page\d-`+"\U0001F600"+`.txt`); err != nil {
 		t.Fatal(err)
 	}
-	m = rec.save(t, m, "query-path-info")
+	rec.save(t, m, "query-path-info")
 
 	// Anonymous, IPC$, a pipe: SRVSVC bind through TransactNmPipe and MS17-010's peek.
 	a, arec := open(smb1conn.Options{})
