@@ -93,6 +93,7 @@ func smb1Fleet(t *testing.T) *sambatest.Fleet {
 		defer cancel()
 		fleet.f, fleet.err = sambatest.StartFleet(ctx, sambatest.Options{NoWarmUp: true, RemoveOnStop: os.Getenv(sambatest.EnvKeep) != "1", Configs: []sambatest.Config{
 			{Name: "smb1", Global: []string{"server min protocol = NT1", "raw NTLMv2 auth = yes", guest}, Shares: shares},
+			{Name: "smb1oem", Global: []string{"server min protocol = NT1", "raw NTLMv2 auth = yes", "unicode = no", guest}, Shares: sambatest.StandardShares()},
 			{Name: "smb1sign", Global: []string{"server min protocol = NT1", "raw NTLMv2 auth = yes", "server signing = mandatory", guest}, Shares: sambatest.StandardShares()},
 		}})
 		if fleet.err == nil {
@@ -627,5 +628,50 @@ func TestSambaMatchesImpacket(t *testing.T) {
 	}
 	if n != len(theirs) || n != bulkEntries+2 {
 		t.Fatalf("smb1conn %d names, impacket %d\n%s", n, len(theirs), out)
+	}
+}
+
+// TestSambaOEM runs the session against a server without CAP_UNICODE ("unicode = no"): every
+// string the client sends is OEM (ASCII here), and the replies' strings are read as OEM by
+// their Flags2.
+func TestSambaOEM(t *testing.T) {
+	c := dial(t, "smb1oem", Options{})
+	if c.Negotiated().Unicode {
+		t.Fatalf("server announced CAP_UNICODE: caps %#x", c.Negotiated().Capabilities)
+	}
+	for _, ext := range []bool{true, false} {
+		c := dial(t, "smb1oem", Options{NoExtendedSecurity: !ext})
+		s := logon(t, c, testUser)
+		if s.NativeOS == "" || !strings.HasPrefix(s.NativeLanMan, "Samba ") {
+			t.Errorf("extended %v: native os %q lanman %q", ext, s.NativeOS, s.NativeLanMan)
+		}
+		tree, err := c.TreeConnect(t.Context(), sambatest.SharePublic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tree.Service != "A:" || tree.NativeFS != "NTFS" {
+			t.Errorf("tree %+v", tree)
+		}
+		var names []string
+		if err := c.List(t.Context(), tree.TID, `docs\*`, func(e *Entry) error { names = append(names, e.Name); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		sort.Strings(names)
+		if strings.Join(names, ",") != ".,..,manual.txt,nested" {
+			t.Fatalf("names %q", names)
+		}
+		fi, err := c.QueryPathInfo(t.Context(), tree.TID, `docs\manual.txt`)
+		if err != nil || fi.EndOfFile != uint64(len("public manual line\n")*64) {
+			t.Fatalf("query: %+v %v", fi, err)
+		}
+		f, err := c.Open(t.Context(), tree.TID, `data\numbers.csv`, OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 100)
+		n, err := c.ReadAt(t.Context(), tree.TID, f.FID, buf, 0)
+		if err != nil || string(buf[:n]) != "n,square\n1,1\n2,4\n3,9\n" {
+			t.Fatalf("read %q, %v", buf[:n], err)
+		}
 	}
 }

@@ -1,7 +1,11 @@
 package smb1conn
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 
 	"github.com/smbsweep/smbsweep/wire/smb1"
 )
@@ -34,5 +38,23 @@ func TestSignVerify(t *testing.T) {
 	}
 	if verify(msg[:20], key, 5) {
 		t.Fatal("verified a truncated header")
+	}
+}
+
+func TestIdentityHidesSecret(t *testing.T) {
+	hash := ntlmssp.NTHash("hunter2-secret")
+	for _, id := range []Identity{
+		{Kind: User, User: "alice", Domain: "D", Password: "hunter2-secret"},
+		{Kind: User, User: "alice", NTHash: &hash},
+	} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
+			out := fmt.Sprintf(verb, id)
+			if strings.Contains(out, "hunter2") || strings.Contains(out, fmt.Sprintf("%x", hash[:])) || !strings.Contains(out, "alice") {
+				t.Fatalf("%s: %s", verb, out)
+			}
+		}
+	}
+	if g := randomGuest(); g.Kind != User || !strings.HasPrefix(g.User, "smbsweep-") || g.Password == "" || g.User == randomGuest().User {
+		t.Fatalf("guest identity %v", g)
 	}
 }
