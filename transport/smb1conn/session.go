@@ -207,7 +207,7 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 	flags := challenge.Flags() & neg.Flags
 
 	var authBuf [2048]byte
-	var authTok, listMIC []byte
+	var authTok, listMIC, mechDER []byte
 	var exported ntlmssp.Key
 	defer clear(exported[:])
 	if id.Kind == Anonymous {
@@ -237,7 +237,8 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 			if err != nil {
 				return Session{}, fmt.Errorf("%s: %w", op, err)
 			}
-			listMIC = s.Sign(nil, mechTypes.AppendDER(nil))
+			mechDER = mechTypes.AppendDER(nil)
+			listMIC = s.Sign(nil, mechDER)
 		}
 	}
 	req.SecurityBlob = spnego.AppendNegTokenResp(tokBuf[:0], authTok, listMIC)
@@ -258,10 +259,12 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 	s := Session{NTLM: &names}
 	c.finish(r, &s)
 	if id.Kind == Anonymous || s.Guest {
-		if c.neg.SigningRequired() {
-			s.Signed = false
-		}
 		return s, nil
+	}
+	if listMIC != nil {
+		if err := verifyServerMIC(r.SecurityBlob(), flags, exported, mechDER); err != nil {
+			return Session{}, &transport.ProtocolError{Op: op + " (SPNEGO)", Err: err}
+		}
 	}
 	if err := c.startSigning(msg, exported[:], &s); err != nil {
 		return Session{}, err
@@ -357,4 +360,31 @@ func serverNames(ch ntlmssp.Challenge, av *ntlmssp.AVInfo) ServerNames {
 		n.OSVersion = fmt.Sprintf("%d.%d.%d", v.ProductMajor, v.ProductMinor, v.ProductBuild)
 	}
 	return n
+}
+
+// verifyServerMIC checks the acceptor's mechListMIC over the mechTypes the client sent (RFC
+// 4178 section 5, MS-SPNG 3.3.5.1) when the final NegTokenResp carries one, and refuses a
+// reject.
+func verifyServerMIC(blob []byte, flags ntlmssp.Flags, exported ntlmssp.Key, mechTypes []byte) error {
+	if len(blob) == 0 || spnego.IsRawNTLMSSP(blob) {
+		return nil
+	}
+	r, err := spnego.DecodeNegTokenResp(blob)
+	if err != nil {
+		return err
+	}
+	if r.HasNegState && r.NegState == spnego.Reject {
+		return fmt.Errorf("server rejected the SPNEGO negotiation: %w", wire.ErrMalformed)
+	}
+	if r.MechListMIC == nil {
+		return nil
+	}
+	s, err := ntlmssp.NewSigner(flags, exported, false)
+	if err != nil {
+		return err
+	}
+	if !s.Verify(mechTypes, r.MechListMIC) {
+		return fmt.Errorf("server's mechListMIC does not verify: %w", ErrBadSignature)
+	}
+	return nil
 }
