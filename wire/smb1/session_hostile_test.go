@@ -336,7 +336,9 @@ func TestPartialErrorReplies(t *testing.T) {
 	tr := plainReply(CommandTransaction, 0xc0000022, 8)
 	le.PutUint16(tr[offWords+6:], 0x1000)
 	le.PutUint16(tr[offWords+8:], 0x40)
-	if r := TransactionResponse(tr); r.Validate(CommandTransaction) != nil || r.Parameters() != nil || r.Data() != nil {
+	le.PutUint16(tr[offWords+10:], 0x2000) // ParameterDisplacement
+	if r := TransactionResponse(tr); r.Validate(CommandTransaction) != nil || r.Parameters() != nil || r.Data() != nil ||
+		r.ParameterDisplacement() != 0 || r.TotalParameterCount() != 0 {
 		t.Fatalf("transaction: %v", r.Validate(CommandTransaction))
 	}
 	tc := plainReply(CommandTreeConnectAndX, 0xc0000022, 2)

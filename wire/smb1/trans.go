@@ -193,16 +193,16 @@ func (r TransactionResponse) Reply() Reply { return Reply(r) }
 func (r TransactionResponse) Err() error { return Reply(r).Err() }
 
 // TotalParameterCount returns the size of the whole reply's parameters.
-func (r TransactionResponse) TotalParameterCount() uint16 { return Reply(r).word16(0) }
+func (r TransactionResponse) TotalParameterCount() uint16 { return r.word16(0) }
 
 // TotalDataCount returns the size of the whole reply's data.
-func (r TransactionResponse) TotalDataCount() uint16 { return Reply(r).word16(2) }
+func (r TransactionResponse) TotalDataCount() uint16 { return r.word16(2) }
 
 // ParameterDisplacement returns where this fragment's parameters go in the whole.
-func (r TransactionResponse) ParameterDisplacement() uint16 { return Reply(r).word16(10) }
+func (r TransactionResponse) ParameterDisplacement() uint16 { return r.word16(10) }
 
 // DataDisplacement returns where this fragment's data goes in the whole.
-func (r TransactionResponse) DataDisplacement() uint16 { return Reply(r).word16(16) }
+func (r TransactionResponse) DataDisplacement() uint16 { return r.word16(16) }
 
 // Parameters returns this fragment's parameter bytes, a view into r.
 func (r TransactionResponse) Parameters() []byte {
@@ -229,7 +229,21 @@ func (r TransactionResponse) Data() []byte {
 }
 
 // SetupCount returns the number of setup words.
-func (r TransactionResponse) SetupCount() int { return int(Reply(r).wordByte(18)) }
+func (r TransactionResponse) SetupCount() int {
+	if Reply(r).WordCount() < wcTransReplyFixed {
+		return 0
+	}
+	return int(Reply(r).wordByte(18))
+}
+
+// word16 reads a parameter word of the success form; an error reply with fewer words (whose
+// words Validate does not check) reads as zero.
+func (r TransactionResponse) word16(off int) uint16 {
+	if Reply(r).WordCount() < wcTransReplyFixed {
+		return 0
+	}
+	return Reply(r).word16(off)
+}
 
 // Setup returns setup word i (0 when absent).
 func (r TransactionResponse) Setup(i int) uint16 {
