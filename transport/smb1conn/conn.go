@@ -74,6 +74,10 @@ type Options struct {
 	// the server may send, so it decides when transaction replies are split into several
 	// messages; 0 means 0xFFFF. Samba requires at least 500.
 	MaxBufferSize uint16
+	// AllowNTLMv1 lets an NT LM 0.12 logon that the server refused with NTLMv2 be retried
+	// once with NTLMv1 (for audits of legacy servers; Session.NTLMv1 records it). LM
+	// responses are never sent. Off by default.
+	AllowNTLMv1 bool
 	// FileIDs makes List ask for SMB_FIND_FILE_ID_BOTH_DIRECTORY_INFO (MS-SMB 2.2.8.1.1),
 	// which adds each entry's 64-bit file ID, instead of SMB_FIND_FILE_BOTH_DIRECTORY_INFO.
 	FileIDs bool

@@ -11,7 +11,9 @@
 // Options.MaxFrame, transaction replies by the caller's buffers (or MaxTransactionReply),
 // directory listings by the caller's callback and MaxFindRounds.
 //
-// Authentication never sends LM or NTLMv1 responses: only NTLMv2 (MS-NLMP 3.3.2), and for an
-// anonymous logon empty responses. A server that offers neither extended security nor a
-// challenge (share-level or plaintext servers) is refused with ErrNoNTLMv2.
+// Authentication sends NTLMv2 responses (MS-NLMP 3.3.2), and for an anonymous logon empty
+// ones; never an LM response, and an NTLMv1 response only when Options.AllowNTLMv1 is set and
+// the server refused NTLMv2 (recorded in Session.NTLMv1). A server that offers neither
+// extended security nor a challenge (share-level or plaintext servers) is refused with
+// ErrNoNTLMv2.
 package smb1conn

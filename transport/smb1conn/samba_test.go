@@ -94,6 +94,8 @@ func smb1Fleet(t *testing.T) *sambatest.Fleet {
 		fleet.f, fleet.err = sambatest.StartFleet(ctx, sambatest.Options{NoWarmUp: true, RemoveOnStop: os.Getenv(sambatest.EnvKeep) != "1", Configs: []sambatest.Config{
 			{Name: "smb1", Global: []string{"server min protocol = NT1", "raw NTLMv2 auth = yes", guest}, Shares: shares},
 			{Name: "smb1oem", Global: []string{"server min protocol = NT1", "raw NTLMv2 auth = yes", "unicode = no", guest}, Shares: sambatest.StandardShares()},
+			{Name: "smb1v1", Global: []string{"server min protocol = NT1", "ntlm auth = ntlmv1-permitted"},
+				Shares: sambatest.StandardShares()},
 			{Name: "smb1sign", Global: []string{"server min protocol = NT1", "raw NTLMv2 auth = yes", "server signing = mandatory", guest}, Shares: sambatest.StandardShares()},
 		}})
 		if fleet.err == nil {
@@ -673,5 +675,56 @@ func TestSambaOEM(t *testing.T) {
 		if err != nil || string(buf[:n]) != "n,square\n1,1\n2,4\n3,9\n" {
 			t.Fatalf("read %q, %v", buf[:n], err)
 		}
+	}
+}
+
+// TestSambaNTLMv1 runs against a server that refuses NT LM 0.12 NTLMv2 ("raw NTLMv2 auth =
+// no", the default) but permits NTLMv1. (Signing is not required there: Samba 4.17 signs no
+// NT LM 0.12 session, see TestSambaSigningRequired.)
+func TestSambaNTLMv1(t *testing.T) {
+	// sessionSetupResponseLengths records the OEM and Unicode password lengths of every NT
+	// LM 0.12 SESSION_SETUP_ANDX the client sends.
+	var lens [][2]int
+	trace := func(dir transport.Direction, msg []byte) {
+		if dir == transport.Sent && len(msg) > 50 && msg[4] == smb1.CommandSessionSetupAndX && msg[smb1.HeaderSize] == 13 {
+			w := msg[smb1.HeaderSize+1:]
+			lens = append(lens, [2]int{int(w[14]) | int(w[15])<<8, int(w[16]) | int(w[17])<<8})
+		}
+	}
+	// Without AllowNTLMv1: refused, and only NTLMv2 was sent.
+	c := dial(t, "smb1v1", Options{NoExtendedSecurity: true, Trace: trace})
+	if _, err := c.SessionSetup(t.Context(), testUser); err == nil {
+		t.Fatal("NT LM 0.12 NTLMv2 logon accepted; the test needs a server that refuses it")
+	}
+	if len(lens) != 1 || lens[0][0] != 24 || lens[0][1] <= 24 {
+		t.Fatalf("password lengths sent %v, want one NTLMv2 logon", lens)
+	}
+	// With it: NTLMv2 first, then one NTLMv1 logon (LM field = NT response), recorded.
+	lens = nil
+	c = dial(t, "smb1v1", Options{NoExtendedSecurity: true, AllowNTLMv1: true, Trace: trace})
+	s := logon(t, c, testUser)
+	if !s.NTLMv1 || s.Guest {
+		t.Fatalf("session %+v", s)
+	}
+	if len(lens) != 2 || lens[1] != [2]int{24, 24} {
+		t.Fatalf("password lengths sent %v", lens)
+	}
+	tree, err := c.TreeConnect(t.Context(), sambatest.SharePrivate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.QueryPathInfo(t.Context(), tree.TID, "secret.txt"); err != nil {
+		t.Fatal(err)
+	}
+	// A wrong password is refused in both forms.
+	c = dial(t, "smb1v1", Options{NoExtendedSecurity: true, AllowNTLMv1: true})
+	_, err = c.SessionSetup(t.Context(), Identity{Kind: User, User: sambatest.TestUser, Password: "wrong"})
+	if !errors.Is(err, wire.StatusLogonFailure) || !strings.Contains(err.Error(), "NTLMv2 refused") {
+		t.Fatalf("wrong password: %v", err)
+	}
+	// Where NTLMv2 works, AllowNTLMv1 changes nothing.
+	c = dial(t, "smb1", Options{NoExtendedSecurity: true, AllowNTLMv1: true})
+	if s := logon(t, c, testUser); s.NTLMv1 {
+		t.Fatal("NTLMv1 used although NTLMv2 was accepted")
 	}
 }

@@ -71,6 +71,9 @@ type Session struct {
 	Signed bool
 	// NTLM is what the server's NTLM CHALLENGE said about it (extended form only).
 	NTLM *ServerNames
+	// NTLMv1 records that the logon used an NTLMv1 response (Options.AllowNTLMv1, after the
+	// server refused NTLMv2): the server accepts a response that can be cracked to the NT hash.
+	NTLMv1 bool
 }
 
 // ServerNames is the self-description of an NTLM CHALLENGE (MS-NLMP 2.2.2.1).
@@ -283,44 +286,77 @@ func responseKey(id *Identity, domain string) ntlmssp.Key {
 // setupNT is the NT LM 0.12 logon (MS-CIFS 3.2.4.2.4): OEMPassword carries the LMv2 response
 // and UnicodePassword the NTLMv2 response over the NEGOTIATE challenge (MS-NLMP 3.3.2, with a
 // client-built AV pair list of the domain and workstation names), or both are empty for an
-// anonymous logon. The signing key is SessionBaseKey followed by the NTLMv2 response, as
-// MS-CIFS 3.2.5.3 and Samba compute it.
+// anonymous logon. The signing key is SessionBaseKey followed by the NT response (MS-CIFS
+// 3.2.5.3; Samba computes it so too, but it has no key for NTLMv2 logons of this form and
+// does not sign them).
+//
+// With Options.AllowNTLMv1, a refused NTLMv2 logon is retried once with an NTLMv1 response
+// (MS-NLMP 3.3.1; never an LM response) and the session records it (Session.NTLMv1). A wrong
+// password then costs the account two failed logons.
 func (c *Conn) setupNT(ctx context.Context, id Identity) (Session, error) {
 	const op = "smb1 session setup (NT LM 0.12)"
 	if c.neg.Challenge == ([8]byte{}) && id.Kind != Anonymous {
 		return Session{}, fmt.Errorf("%s: %w", op, ErrNoNTLMv2)
 	}
+	s, err := c.attemptNT(ctx, id, false)
+	var st wire.NTStatus
+	if err == nil || !c.opts.AllowNTLMv1 || id.Kind == Anonymous || !errors.As(err, &st) {
+		return s, err
+	}
+	s, err1 := c.attemptNT(ctx, id, true)
+	if err1 != nil {
+		return Session{}, fmt.Errorf("NTLMv2 refused (%v), then NTLMv1: %w", st, err1)
+	}
+	return s, nil
+}
+
+// attemptNT sends one NT LM 0.12 SESSION_SETUP_ANDX, with NTLMv2 or (v1) NTLMv1 responses.
+func (c *Conn) attemptNT(ctx context.Context, id Identity, v1 bool) (Session, error) {
+	const op = "smb1 session setup (NT LM 0.12)"
 	req := c.setupRequest()
 	req.OEMPassword, req.UnicodePassword = []byte{}, []byte{}
 	var ntBuf [512]byte
-	var lm [24]byte
+	var lm, ntv1 [24]byte
 	var base ntlmssp.Key
 	defer clear(base[:])
+	defer clear(ntv1[:])
 	if id.Kind != Anonymous {
 		domain := id.Domain
 		if domain == "" {
 			domain = c.neg.DomainName
 		}
-		var ti [256]byte
-		t := ntlmssp.AppendAVPairString(ti[:0], ntlmssp.AvNbDomainName, domain)
-		t = ntlmssp.AppendAVPairString(t, ntlmssp.AvNbComputerName, c.opts.Workstation)
-		t = ntlmssp.AppendAVEOL(t)
-		in := ntlmssp.NTLMv2Input{ResponseKeyNT: responseKey(&id, domain), ServerChallenge: c.neg.Challenge,
-			Time: wire.TimeToFiletime(c.opts.Now()), TargetInfo: t}
-		_, _ = rand.Read(in.ClientChallenge[:])
-		nt, key, err := ntlmssp.ComputeNTLMv2Response(ntBuf[:0], &in)
-		if err != nil {
-			clear(in.ResponseKeyNT[:])
-			return Session{}, fmt.Errorf("%s: %w", op, err)
-		}
-		ntlmssp.LMv2Response(lm[:0], in.ResponseKeyNT, in.ServerChallenge, in.ClientChallenge)
-		clear(in.ResponseKeyNT[:])
-		base = key
-		req.OEMPassword, req.UnicodePassword = lm[:], nt
 		req.AccountName, req.PrimaryDomain = id.User, domain
+		if v1 {
+			h := ntlmssp.NTHash(id.Password)
+			if id.NTHash != nil {
+				h = *id.NTHash
+			}
+			ntv1, base = ntlmssp.NTLMv1Response(h, c.neg.Challenge)
+			clear(h[:])
+			// NoLMResponseNTLMv1 (MS-NLMP 3.3.1): the LM field repeats the NT response.
+			req.OEMPassword, req.UnicodePassword = ntv1[:], ntv1[:]
+		} else {
+			var ti [256]byte
+			t := ntlmssp.AppendAVPairString(ti[:0], ntlmssp.AvNbDomainName, domain)
+			t = ntlmssp.AppendAVPairString(t, ntlmssp.AvNbComputerName, c.opts.Workstation)
+			t = ntlmssp.AppendAVEOL(t)
+			in := ntlmssp.NTLMv2Input{ResponseKeyNT: responseKey(&id, domain), ServerChallenge: c.neg.Challenge,
+				Time: wire.TimeToFiletime(c.opts.Now()), TargetInfo: t}
+			_, _ = rand.Read(in.ClientChallenge[:])
+			nt, key, err := ntlmssp.ComputeNTLMv2Response(ntBuf[:0], &in)
+			if err != nil {
+				clear(in.ResponseKeyNT[:])
+				return Session{}, fmt.Errorf("%s: %w", op, err)
+			}
+			ntlmssp.LMv2Response(lm[:0], in.ResponseKeyNT, in.ServerChallenge, in.ClientChallenge)
+			clear(in.ResponseKeyNT[:])
+			base = key
+			req.OEMPassword, req.UnicodePassword = lm[:], nt
+		}
 	}
 	c.uid = 0
 	msg, err := c.call(ctx, smb1.CommandSessionSetupAndX, 0, &req)
+	clear(ntBuf[:])
 	if err != nil {
 		return Session{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -331,7 +367,7 @@ func (c *Conn) setupNT(ctx context.Context, id Identity) (Session, error) {
 	if err := r.Err(); err != nil {
 		return Session{}, fmt.Errorf("%s: %w", op, err)
 	}
-	var s Session
+	s := Session{NTLMv1: v1}
 	c.finish(r, &s)
 	if id.Kind == Anonymous || s.Guest {
 		return s, nil
