@@ -169,7 +169,9 @@ func (c *Conn) flags2() uint16 {
 	if !c.done || c.neg.Unicode {
 		f |= smb1.Flags2Unicode
 	}
-	if !c.opts.NoExtendedSecurity {
+	// Extended security is offered in the NEGOTIATE unless disabled, and claimed afterwards
+	// only when the server chose it (MS-SMB 3.2.4.2.4).
+	if (!c.done && !c.opts.NoExtendedSecurity) || (c.done && c.neg.ExtendedSecurity) {
 		f |= smb1.Flags2ExtendedSecurity
 	}
 	if c.signing {
@@ -181,7 +183,8 @@ func (c *Conn) flags2() uint16 {
 // body is a request body of package smb1.
 type body interface{ AppendTo([]byte) []byte }
 
-// send builds and sends one request and returns its MID.
+// send builds, signs when signing is on, and sends one request; it returns the request's MID
+// and the sequence number its replies must be signed with.
 func (c *Conn) send(ctx context.Context, cmd byte, tid uint16, b body) (uint16, uint32, error) {
 	if c.broken != nil {
 		return 0, 0, c.broken

@@ -84,3 +84,24 @@ func TestVerifyServerMIC(t *testing.T) {
 		t.Fatalf("no blob: %v", err)
 	}
 }
+
+func TestFlags2(t *testing.T) {
+	for _, c := range []struct {
+		done, serverExt, noExt, unicode, signing bool
+		want                                     uint16
+	}{
+		{want: smb1.Flags2LongNames | smb1.Flags2NTStatus | smb1.Flags2Unicode | smb1.Flags2ExtendedSecurity},
+		{noExt: true, want: smb1.Flags2LongNames | smb1.Flags2NTStatus | smb1.Flags2Unicode},
+		// The server chose the NT LM 0.12 form: later requests do not claim extended security.
+		{done: true, unicode: true, want: smb1.Flags2LongNames | smb1.Flags2NTStatus | smb1.Flags2Unicode},
+		{done: true, serverExt: true, want: smb1.Flags2LongNames | smb1.Flags2NTStatus | smb1.Flags2ExtendedSecurity},
+		{done: true, serverExt: true, unicode: true, signing: true, want: smb1.Flags2LongNames | smb1.Flags2NTStatus |
+			smb1.Flags2Unicode | smb1.Flags2ExtendedSecurity | smb1.Flags2SecuritySignature},
+	} {
+		conn := &Conn{done: c.done, signing: c.signing, opts: Options{NoExtendedSecurity: c.noExt},
+			neg: Negotiated{ExtendedSecurity: c.serverExt, Unicode: c.unicode}}
+		if got := conn.flags2(); got != c.want {
+			t.Errorf("%+v: flags2 %#04x, want %#04x", c, got, c.want)
+		}
+	}
+}
