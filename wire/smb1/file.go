@@ -119,7 +119,9 @@ func (r *NTCreateRequest) AppendTo(dst []byte) []byte {
 // NTCreateResponse is the SMB_COM_NT_CREATE_ANDX reply (MS-CIFS 2.2.4.64.2), WordCount 34:
 // FID, the create action, the four FILETIMEs, attributes, and the 64-bit AllocationSize and
 // EndOfFile. A server may send more words (the MS-SMB 2.2.4.9.2 extended form); only the first
-// 34 are read. An error reply has WordCount 0.
+// 34 are read. An error reply has WordCount 0. The extended form is never requested
+// (NTCreateRequest.Flags without NT_CREATE_REQUEST_EXTENDED_RESPONSE): Windows answers it with
+// a WordCount (42) smaller than the words it sends, which Validate would reject.
 type NTCreateResponse []byte
 
 // Validate checks the header, the word count (at least 34, or an error reply), ByteCount and
