@@ -1,0 +1,426 @@
+package smb1conn
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/smbsweep/smbsweep/transport"
+	"github.com/smbsweep/smbsweep/wire"
+	"github.com/smbsweep/smbsweep/wire/ntlmssp"
+	"github.com/smbsweep/smbsweep/wire/smb1"
+	"github.com/smbsweep/smbsweep/wire/spnego"
+)
+
+// Kind is the identity of a logon.
+type Kind int
+
+// Kinds of logon.
+const (
+	// Anonymous is the null session: empty user, no responses (MS-NLMP 3.2.5.1.2).
+	Anonymous Kind = iota
+	// Guest logs on as a random user with a random password: a server that maps unknown
+	// users to guest ("map to guest = Bad User", Windows' Guest account) grants a guest
+	// session, others refuse it.
+	Guest
+	// User logs on with Identity.User and its password or NT hash (NTLMv2).
+	User
+)
+
+// Identity says who logs on. It holds secrets and prints without them.
+type Identity struct {
+	Kind   Kind
+	User   string
+	Domain string // "" means the server's domain (from its CHALLENGE or NEGOTIATE)
+	// Password is used unless NTHash is set.
+	Password string
+	NTHash   *ntlmssp.Key
+}
+
+// Format prints the identity without its secret.
+func (id Identity) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, "Identity{Kind: "+id.Kind.String()+", User: "+id.User+", Domain: "+id.Domain+", secret: [REDACTED]}")
+}
+
+// String names the kind.
+func (k Kind) String() string {
+	switch k {
+	case Anonymous:
+		return "anonymous"
+	case Guest:
+		return "guest"
+	case User:
+		return "user"
+	}
+	return "unknown"
+}
+
+// Session is the result of a successful logon.
+type Session struct {
+	UID uint16
+	// Guest is SMB_SETUP_GUEST: the server logged the user on as guest.
+	Guest bool
+	// Extended tells which SESSION_SETUP_ANDX form was used (SPNEGO/NTLMSSP or NT LM 0.12).
+	Extended bool
+	// NativeOS, NativeLanMan and PrimaryDomain are the reply's strings (MS-CIFS 2.2.4.53.2).
+	NativeOS, NativeLanMan, PrimaryDomain string
+	// Signed reports that every later message is signed (the server requires it).
+	Signed bool
+	// NTLM is what the server's NTLM CHALLENGE said about it (extended form only).
+	NTLM *ServerNames
+	// NTLMv1 records that the logon used an NTLMv1 response (Options.AllowNTLMv1, after the
+	// server refused NTLMv2): the server accepts a response that can be cracked to the NT hash.
+	NTLMv1 bool
+}
+
+// ServerNames is the self-description of an NTLM CHALLENGE (MS-NLMP 2.2.2.1).
+type ServerNames struct {
+	NetBIOSComputer, NetBIOSDomain, DNSComputer, DNSDomain, DNSTree string
+	// OSVersion is the NTLM-reported "major.minor.build", "" when absent.
+	OSVersion string
+}
+
+// ntlmFlags are the NEGOTIATE_MESSAGE flags of guest and credentialed logons: KEY_EXCH for a
+// random session key and SIGN for the mechListMIC.
+const ntlmFlags = ntlmssp.DefaultNegotiateFlags | ntlmssp.FlagKeyExch | ntlmssp.FlagSign
+
+// SessionSetup logs on (SESSION_SETUP_ANDX): in the extended-security form (MS-SMB 3.2.4.2.4,
+// NTLMSSP in SPNEGO) when the server negotiated it, else the NT LM 0.12 form with NTLMv2
+// responses (MS-CIFS 3.2.4.2.4 with MS-NLMP 3.3.2). When the server requires signing and the
+// logon has a session key, signing starts with the logon's reply (MS-CIFS 3.2.5.3), and the
+// session is refused with ErrSigningRequired when it has none. A refusal returns the NT
+// status as a wire.NTStatus in the error chain.
+func (c *Conn) SessionSetup(ctx context.Context, id Identity) (Session, error) {
+	if !c.done {
+		return Session{}, errors.New("smb1 session setup: negotiate first")
+	}
+	if id.Kind == User && id.User == "" {
+		return Session{}, errors.New("smb1 session setup: no user name")
+	}
+	if id.Kind == Guest {
+		id = randomGuest()
+	}
+	if c.neg.ExtendedSecurity {
+		return c.setupExtended(ctx, id)
+	}
+	return c.setupNT(ctx, id)
+}
+
+// randomGuest returns a user that does not exist, with a random password.
+func randomGuest() Identity {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	var p [12]byte
+	_, _ = rand.Read(p[:])
+	return Identity{Kind: User, User: "smbsweep-" + hex.EncodeToString(b[:]), Password: hex.EncodeToString(p[:])}
+}
+
+// setupRequest returns the fields every SESSION_SETUP_ANDX request shares.
+func (c *Conn) setupRequest() smb1.SessionSetupRequest {
+	caps := smb1.ClientCapabilities
+	if c.neg.Unicode {
+		caps |= smb1.CapUnicode
+	}
+	if c.neg.ExtendedSecurity {
+		caps |= smb1.CapExtendedSecurity
+	}
+	mpx := c.neg.MaxMpxCount
+	if mpx == 0 || mpx > 2 {
+		mpx = 2
+	}
+	return smb1.SessionSetupRequest{
+		MaxBufferSize: c.opts.MaxBufferSize, MaxMpxCount: mpx, VcNumber: 1, SessionKey: c.neg.SessionKey,
+		Capabilities: caps, Unicode: c.neg.Unicode, NativeOS: "Unix", NativeLanMan: "smbsweep",
+	}
+}
+
+// finish records a successful logon reply.
+func (c *Conn) finish(r smb1.SessionSetupResponse, s *Session) {
+	c.uid = r.UID()
+	s.UID = r.UID()
+	s.Guest = r.Guest()
+	s.Extended = r.Extended()
+	s.NativeOS = string(r.AppendNativeOS(nil))
+	s.NativeLanMan = string(r.AppendNativeLanMan(nil))
+	s.PrimaryDomain = string(r.AppendPrimaryDomain(nil))
+}
+
+// startSigning activates signing with macKey when the server requires it, after checking
+// that the logon reply carries a valid signature for sequence number 1 (MS-CIFS 3.2.5.3).
+// A logon reply sent without Flags2SecuritySignature is accepted unverified: Samba signs the
+// reply of an extended-security logon but turns signing on only after replying to an NT LM
+// 0.12 one (its reply carries the "BSRSPYL " placeholder); either way the next request has
+// sequence number 2 and every later reply is verified.
+func (c *Conn) startSigning(reply []byte, macKey []byte, s *Session) error {
+	if !c.neg.SigningRequired() || s.Guest {
+		return nil
+	}
+	c.macKey = append([]byte(nil), macKey...)
+	if smb1.Reply(reply).Flags2()&smb1.Flags2SecuritySignature != 0 && !verify(reply, c.macKey, 1) {
+		clear(c.macKey)
+		c.macKey = nil
+		return &transport.ProtocolError{Op: "smb1 session setup", Err: ErrBadSignature}
+	}
+	c.signing, c.seq, s.Signed = true, 2, true
+	return nil
+}
+
+func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) {
+	const op = "smb1 session setup"
+	neg := ntlmssp.Negotiate{Flags: ntlmFlags, Version: ntlmssp.DefaultVersion}
+	if id.Kind == Anonymous {
+		neg = ntlmssp.DefaultNegotiate()
+	}
+	var negBuf, tokBuf [512]byte
+	negTok := neg.AppendTo(negBuf[:0])
+	req := c.setupRequest()
+	req.SecurityBlob = spnego.AppendNegTokenInit(tokBuf[:0], negTok)
+	c.uid = 0
+	msg, err := c.call(ctx, smb1.CommandSessionSetupAndX, 0, &req)
+	if err != nil {
+		return Session{}, fmt.Errorf("%s: %w", op, err)
+	}
+	r := smb1.SessionSetupResponse(msg)
+	if err := r.Validate(); err != nil {
+		return Session{}, &transport.ProtocolError{Op: op, Err: err}
+	}
+	if !r.MoreProcessingRequired() {
+		if err := r.Err(); err != nil {
+			return Session{}, fmt.Errorf("%s (NTLM NEGOTIATE): %w", op, err)
+		}
+		return Session{}, &transport.ProtocolError{Op: op, Err: fmt.Errorf("logon completed without an NTLM CHALLENGE: %w", wire.ErrMalformed)}
+	}
+	tok, err := spnego.ResponseMechToken(r.SecurityBlob())
+	if err != nil {
+		return Session{}, &transport.ProtocolError{Op: op + " (NTLM CHALLENGE)", Err: err}
+	}
+	challenge := append(ntlmssp.Challenge(nil), tok...)
+	if err := challenge.Validate(); err != nil {
+		return Session{}, &transport.ProtocolError{Op: op + " (NTLM CHALLENGE)", Err: err}
+	}
+	var av ntlmssp.AVInfo
+	if err := challenge.AVInfo(&av); err != nil {
+		return Session{}, &transport.ProtocolError{Op: op + " (NTLM CHALLENGE)", Err: err}
+	}
+	names := serverNames(challenge, &av)
+	uid := r.UID()
+	flags := challenge.Flags() & neg.Flags
+
+	var authBuf [2048]byte
+	var authTok, listMIC, mechDER []byte
+	var exported ntlmssp.Key
+	defer clear(exported[:])
+	if id.Kind == Anonymous {
+		a := ntlmssp.AnonymousAuthenticate(flags)
+		authTok = a.AppendTo(authBuf[:0])
+	} else {
+		domain := id.Domain
+		if domain == "" {
+			domain = names.NetBIOSDomain
+		}
+		auth := ntlmssp.NTLMv2Auth{
+			User: id.User, Domain: domain, Workstation: c.opts.Workstation,
+			ResponseKeyNT: responseKey(&id, domain), Time: wire.TimeToFiletime(c.opts.Now()),
+			IncludeMIC: av.HasTimestamp && flags&ntlmssp.FlagExtendedSessionSecurity != 0,
+		}
+		_, _ = rand.Read(auth.ClientChallenge[:])
+		_, _ = rand.Read(auth.ExportedSessionKey[:])
+		authTok, exported, err = auth.AppendAuthenticate(authBuf[:0], flags, negTok, challenge)
+		clear(auth.ResponseKeyNT[:])
+		clear(auth.ExportedSessionKey[:])
+		if err != nil {
+			return Session{}, fmt.Errorf("%s: %w", op, err)
+		}
+		if auth.IncludeMIC {
+			mechTypes := spnego.NTLMMechTypeList()
+			s, err := ntlmssp.NewSigner(flags, exported, true)
+			if err != nil {
+				return Session{}, fmt.Errorf("%s: %w", op, err)
+			}
+			mechDER = mechTypes.AppendDER(nil)
+			listMIC = s.Sign(nil, mechDER)
+		}
+	}
+	req.SecurityBlob = spnego.AppendNegTokenResp(tokBuf[:0], authTok, listMIC)
+	c.uid = uid
+	msg, err = c.call(ctx, smb1.CommandSessionSetupAndX, 0, &req)
+	clear(authBuf[:])
+	if err != nil {
+		return Session{}, fmt.Errorf("%s: %w", op, err)
+	}
+	r = smb1.SessionSetupResponse(msg)
+	if err := r.Validate(); err != nil {
+		return Session{}, &transport.ProtocolError{Op: op, Err: err}
+	}
+	if err := r.Err(); err != nil {
+		c.uid = 0
+		return Session{}, fmt.Errorf("%s: %w", op, err)
+	}
+	s := Session{NTLM: &names}
+	c.finish(r, &s)
+	if id.Kind == Anonymous || s.Guest {
+		return s, nil
+	}
+	if listMIC != nil {
+		if err := verifyServerMIC(r.SecurityBlob(), flags, exported, mechDER); err != nil {
+			return Session{}, &transport.ProtocolError{Op: op + " (SPNEGO)", Err: err}
+		}
+	}
+	if err := c.startSigning(msg, exported[:], &s); err != nil {
+		return Session{}, err
+	}
+	return s, nil
+}
+
+// responseKey returns NTOWFv2 for the user and domain.
+func responseKey(id *Identity, domain string) ntlmssp.Key {
+	if id.NTHash != nil {
+		return ntlmssp.NTOWFv2FromHash(*id.NTHash, id.User, domain)
+	}
+	return ntlmssp.NTOWFv2(id.Password, id.User, domain)
+}
+
+// setupNT is the NT LM 0.12 logon (MS-CIFS 3.2.4.2.4): OEMPassword carries the LMv2 response
+// and UnicodePassword the NTLMv2 response over the NEGOTIATE challenge (MS-NLMP 3.3.2, with a
+// client-built AV pair list of the domain and workstation names), or both are empty for an
+// anonymous logon. The signing key is SessionBaseKey followed by the NT response (MS-CIFS
+// 3.2.5.3; Samba computes it so too, but it has no key for NTLMv2 logons of this form and
+// does not sign them).
+//
+// With Options.AllowNTLMv1, a refused NTLMv2 logon is retried once with an NTLMv1 response
+// (MS-NLMP 3.3.1; never an LM response) and the session records it (Session.NTLMv1). A wrong
+// password then costs the account two failed logons.
+func (c *Conn) setupNT(ctx context.Context, id Identity) (Session, error) {
+	const op = "smb1 session setup (NT LM 0.12)"
+	if c.neg.Challenge == ([8]byte{}) && id.Kind != Anonymous {
+		return Session{}, fmt.Errorf("%s: %w", op, ErrNoNTLMv2)
+	}
+	s, err := c.attemptNT(ctx, id, false)
+	var st wire.NTStatus
+	if err == nil || !c.opts.AllowNTLMv1 || id.Kind == Anonymous || !errors.As(err, &st) {
+		return s, err
+	}
+	s, err1 := c.attemptNT(ctx, id, true)
+	if err1 != nil {
+		return Session{}, fmt.Errorf("NTLMv2 refused (%v), then NTLMv1: %w", st, err1)
+	}
+	return s, nil
+}
+
+// attemptNT sends one NT LM 0.12 SESSION_SETUP_ANDX, with NTLMv2 or (v1) NTLMv1 responses.
+func (c *Conn) attemptNT(ctx context.Context, id Identity, v1 bool) (Session, error) {
+	const op = "smb1 session setup (NT LM 0.12)"
+	req := c.setupRequest()
+	req.OEMPassword, req.UnicodePassword = []byte{}, []byte{}
+	var ntBuf [512]byte
+	var lm, ntv1 [24]byte
+	var base ntlmssp.Key
+	defer clear(base[:])
+	defer clear(ntv1[:])
+	if id.Kind != Anonymous {
+		domain := id.Domain
+		if domain == "" {
+			domain = c.neg.DomainName
+		}
+		req.AccountName, req.PrimaryDomain = id.User, domain
+		if v1 {
+			h := ntlmssp.NTHash(id.Password)
+			if id.NTHash != nil {
+				h = *id.NTHash
+			}
+			ntv1, base = ntlmssp.NTLMv1Response(h, c.neg.Challenge)
+			clear(h[:])
+			// NoLMResponseNTLMv1 (MS-NLMP 3.3.1): the LM field repeats the NT response.
+			req.OEMPassword, req.UnicodePassword = ntv1[:], ntv1[:]
+		} else {
+			var ti [256]byte
+			t := ntlmssp.AppendAVPairString(ti[:0], ntlmssp.AvNbDomainName, domain)
+			t = ntlmssp.AppendAVPairString(t, ntlmssp.AvNbComputerName, c.opts.Workstation)
+			t = ntlmssp.AppendAVEOL(t)
+			in := ntlmssp.NTLMv2Input{ResponseKeyNT: responseKey(&id, domain), ServerChallenge: c.neg.Challenge,
+				Time: wire.TimeToFiletime(c.opts.Now()), TargetInfo: t}
+			_, _ = rand.Read(in.ClientChallenge[:])
+			nt, key, err := ntlmssp.ComputeNTLMv2Response(ntBuf[:0], &in)
+			if err != nil {
+				clear(in.ResponseKeyNT[:])
+				return Session{}, fmt.Errorf("%s: %w", op, err)
+			}
+			ntlmssp.LMv2Response(lm[:0], in.ResponseKeyNT, in.ServerChallenge, in.ClientChallenge)
+			clear(in.ResponseKeyNT[:])
+			base = key
+			req.OEMPassword, req.UnicodePassword = lm[:], nt
+		}
+	}
+	c.uid = 0
+	msg, err := c.call(ctx, smb1.CommandSessionSetupAndX, 0, &req)
+	clear(ntBuf[:])
+	if err != nil {
+		return Session{}, fmt.Errorf("%s: %w", op, err)
+	}
+	r := smb1.SessionSetupResponse(msg)
+	if err := r.Validate(); err != nil {
+		return Session{}, &transport.ProtocolError{Op: op, Err: err}
+	}
+	if err := r.Err(); err != nil {
+		return Session{}, fmt.Errorf("%s: %w", op, err)
+	}
+	s := Session{NTLMv1: v1}
+	c.finish(r, &s)
+	if id.Kind == Anonymous || s.Guest {
+		return s, nil
+	}
+	macKey := append(base[:], req.UnicodePassword...)
+	defer clear(macKey)
+	if err := c.startSigning(msg, macKey, &s); err != nil {
+		return Session{}, err
+	}
+	return s, nil
+}
+
+// serverNames decodes the server's self-description from the CHALLENGE.
+func serverNames(ch ntlmssp.Challenge, av *ntlmssp.AVInfo) ServerNames {
+	n := ServerNames{
+		NetBIOSComputer: wire.DecodeUTF16LE(av.NbComputerName),
+		NetBIOSDomain:   wire.DecodeUTF16LE(av.NbDomainName),
+		DNSComputer:     wire.DecodeUTF16LE(av.DnsComputerName),
+		DNSDomain:       wire.DecodeUTF16LE(av.DnsDomainName),
+		DNSTree:         wire.DecodeUTF16LE(av.DnsTreeName),
+	}
+	if n.NetBIOSDomain == "" && ch.Flags()&ntlmssp.FlagUnicode != 0 {
+		n.NetBIOSDomain = wire.DecodeUTF16LE(ch.TargetName())
+	}
+	if v, ok := ch.Version(); ok {
+		n.OSVersion = fmt.Sprintf("%d.%d.%d", v.ProductMajor, v.ProductMinor, v.ProductBuild)
+	}
+	return n
+}
+
+// verifyServerMIC checks the acceptor's mechListMIC over the mechTypes the client sent (RFC
+// 4178 section 5, MS-SPNG 3.3.5.1) when the final NegTokenResp carries one, and refuses a
+// reject.
+func verifyServerMIC(blob []byte, flags ntlmssp.Flags, exported ntlmssp.Key, mechTypes []byte) error {
+	if len(blob) == 0 || spnego.IsRawNTLMSSP(blob) {
+		return nil
+	}
+	r, err := spnego.DecodeNegTokenResp(blob)
+	if err != nil {
+		return err
+	}
+	if r.HasNegState && r.NegState == spnego.Reject {
+		return fmt.Errorf("server rejected the SPNEGO negotiation: %w", wire.ErrMalformed)
+	}
+	if r.MechListMIC == nil {
+		return nil
+	}
+	s, err := ntlmssp.NewSigner(flags, exported, false)
+	if err != nil {
+		return err
+	}
+	if !s.Verify(mechTypes, r.MechListMIC) {
+		return fmt.Errorf("server's mechListMIC does not verify: %w", ErrBadSignature)
+	}
+	return nil
+}
