@@ -42,6 +42,9 @@ var FindingIDs = []string{
 	probes.FindingShareWritable,
 	probes.FindingSMB3Unsupported,
 	probes.FindingEncryptionUnsupported,
+	probes.FindingCoercibleInterface,
+	probes.FindingWebClientRunning,
+	probes.FindingSpoolerRunning,
 }
 
 // Writer serializes records from concurrent scan workers to its sinks on one goroutine.
