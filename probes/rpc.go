@@ -252,11 +252,11 @@ func (c *rpcClient) call(ctx context.Context, op rpcOp, stub, dst []byte, limit 
 	if !ok {
 		return nil, fmt.Errorf("%s: interface %s not bound on this pipe", op.Name, op.Interface.Name)
 	}
-	callID := c.nextCallID()
-	pdu, err := buildRequest(c.buf[:0], op.Interface, op.Opnum, callID, ctxID, stub)
+	pdu, err := buildRequest(c.buf[:0], op.Interface, op.Opnum, c.callID, ctxID, stub)
 	if err != nil {
-		return nil, err
+		return nil, err // nothing sent
 	}
+	callID := c.nextCallID()
 	var ra dcerpc.Reassembler
 	ra.Reset(dst, callID, limit)
 	out, err := c.pipe.transceive(ctx, pdu)
