@@ -41,7 +41,7 @@ var stageDefs = []stageDef{
 		}},
 	{name: "coercion", conn: connSMB2, about: "per identity: BIND only to the RPC interfaces that can coerce authentication (RPRN, EFSR, DFSNM, FSRVP, EVEN); WebClient and Spooler running", uses: []string{"guest"}, needs: []string{"session"},
 		build: func(o *Options) Stage {
-			return Stage{Name: "coercion", Needs: []string{"negotiate"}, Gate: anySession, Timeout: o.SessionTimeout, Run: stageCoercion}
+			return Stage{Name: "coercion", Needs: []string{"negotiate"}, Gate: anySession, Run: stageCoercion}
 		}},
 	{name: "access", conn: connSMB2, about: "per share and identity: tree connect, read check; write check with -check-write", uses: []string{"guest", "tree", "shares"}, needs: []string{"session"},
 		build: func(*Options) Stage {
