@@ -14,7 +14,7 @@ import (
 // other name is counted as "other". A new stage is a one-line addition here.
 var StageNames = []string{
 	"smb1", "negotiate", "session", "tree", "stat",
-	"dialects", "guest", "shares", "coercion", "access", "auth", "ls", "read",
+	"dialects", "guest", "shares", "access", "coercion", "auth", "ls", "read",
 }
 
 // StageStatuses is the closed set of stage outcomes allowed as a label value.

@@ -39,13 +39,15 @@ var stageDefs = []stageDef{
 		build: func(o *Options) Stage {
 			return Stage{Name: "shares", Needs: []string{"negotiate"}, Gate: anySession, Timeout: o.SessionTimeout, Run: stageShares}
 		}},
-	{name: "coercion", conn: connSMB2, about: "per identity: BIND only to the RPC interfaces that can coerce authentication (RPRN, EFSR, DFSNM, FSRVP, EVEN); WebClient and Spooler running", uses: []string{"guest"}, needs: []string{"session"},
-		build: func(o *Options) Stage {
-			return Stage{Name: "coercion", Needs: []string{"negotiate"}, Gate: anySession, Run: stageCoercion}
-		}},
 	{name: "access", conn: connSMB2, about: "per share and identity: tree connect, read check; write check with -check-write", uses: []string{"guest", "tree", "shares"}, needs: []string{"session"},
 		build: func(*Options) Stage {
 			return Stage{Name: "access", Needs: []string{"negotiate"}, Gate: anySession, Run: stageAccess}
+		}},
+	// coercion runs after access: the ~10 pipe handles per identity it leaves for closeLater
+	// then go with the connection instead of costing a CLOSE each before the next stage.
+	{name: "coercion", conn: connSMB2, about: "per identity: BIND only to the RPC interfaces that can coerce authentication (RPRN, EFSR, DFSNM, FSRVP, EVEN); WebClient and Spooler running", uses: []string{"guest"}, needs: []string{"session"},
+		build: func(*Options) Stage {
+			return Stage{Name: "coercion", Needs: []string{"negotiate"}, Gate: anySession, Run: stageCoercion}
 		}},
 	{name: "auth", conn: connAuth, about: "credentialed NTLMv2 logon (own connection): dialect, session flags, signing and encryption in use", needs: []string{"negotiate"},
 		build: func(*Options) Stage {
