@@ -5,11 +5,14 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smbsweep/smbsweep/internal/sambatest"
 	"github.com/smbsweep/smbsweep/probes"
+	"github.com/smbsweep/smbsweep/transport"
+	"github.com/smbsweep/smbsweep/wire"
 )
 
 // impacketPython returns the Python that has impacket (Debian python3-impacket installs it for
@@ -62,7 +65,18 @@ func TestFleetCoercionSurface(t *testing.T) {
 	for _, name := range []string{"default", "nonull"} {
 		t.Run(name, func(t *testing.T) {
 			srv := fleet.Server(name)
-			r := runStages(t, srv, &probes.Options{}, "guest", "coercion")
+			var treeConnects atomic.Int32
+			opts := &probes.Options{Trace: func(_ probes.Target, _ string, dir transport.Direction, b []byte) {
+				var h wire.Header
+				if dir == transport.Sent && wire.DecodeHeader(b, &h) == nil && h.Command == wire.CmdTreeConnect {
+					treeConnects.Add(1)
+				}
+			}}
+			r := runStages(t, srv, opts, "guest", "coercion")
+			// One IPC$ TREE_CONNECT per identity, whatever its answer, not one per pipe.
+			if n := treeConnects.Load(); n != 2 {
+				t.Errorf("%d TREE_CONNECTs, want 2 (IPC$ once per identity)", n)
+			}
 			if st := r.Stages["coercion"]; st.Status != probes.StageOK {
 				t.Fatalf("coercion stage %+v", st)
 			}

@@ -67,6 +67,12 @@ func (s *Session) openPipe(ctx context.Context, r *Result, identity, name string
 	if err != nil {
 		return nil, 0, err
 	}
+	return s.openPipeOn(ctx, tid, name)
+}
+
+// openPipeOn opens the named pipe on the IPC$ tree tid of the identity the connection points at
+// (useIdentity), as openPipe does.
+func (s *Session) openPipeOn(ctx context.Context, tid uint32, name string) (*smb2Pipe, wire.NTStatus, error) {
 	create := wire.CreateRequest{
 		ImpersonationLevel: wire.ImpersonationImpersonation,
 		DesiredAccess:      pipeAccess,

@@ -65,12 +65,23 @@ func stageCoercion(ctx context.Context, s *Session, r *Result) error {
 	return firstErr
 }
 
-// coercionAs probes every pipe as identity. It returns the first protocol error after probing
-// the rest, or a transport error at once.
+// coercionAs probes every pipe as identity on one IPC$ tree. It returns the first protocol
+// error after probing the rest, or a transport error at once. When IPC$ refuses the identity,
+// no pipe is reachable by it: every record says so without further requests.
 func (s *Session) coercionAs(ctx context.Context, r *Result, identity string) error {
+	tid, err := s.ipcTreeFor(ctx, r, identity)
+	var ref *ntRefusal
+	switch {
+	case errors.As(err, &ref):
+		s.ipcRefused(r, identity, ref)
+		return nil
+	case err != nil:
+		return err
+	}
 	var protoErr error
 	for _, tg := range coercionTargets {
-		rec, err := s.bindOnly(ctx, r, identity, tg)
+		s.useIdentity(identity)
+		rec, err := s.bindOnly(ctx, identity, tid, tg)
 		r.RPC.Interfaces = append(r.RPC.Interfaces, rec)
 		if tg.pipe == "spoolss" {
 			r.RPC.Spooler = append(r.RPC.Spooler, spoolerState(&rec))
@@ -85,7 +96,8 @@ func (s *Session) coercionAs(ctx context.Context, r *Result, identity string) er
 			return err
 		}
 	}
-	st, err := s.webClient(ctx, r, identity)
+	s.useIdentity(identity)
+	st, err := s.webClient(ctx, identity, tid)
 	r.RPC.WebClient = append(r.RPC.WebClient, st)
 	if err != nil {
 		return err
@@ -93,19 +105,29 @@ func (s *Session) coercionAs(ctx context.Context, r *Result, identity string) er
 	return protoErr
 }
 
-// bindOnly opens tg's pipe as identity and sends one BIND of its interface. The record says
-// what came back; the error is a transport or protocol failure (the record then says "error").
-func (s *Session) bindOnly(ctx context.Context, r *Result, identity string, tg coercionTarget) (RPCInterface, error) {
-	rec := RPCInterface{Identity: identity, Pipe: tg.pipe, Interface: tg.iface.Spec, Syntax: tg.iface.Syntax.String()}
-	pipe, st, err := s.openPipe(ctx, r, identity, tg.pipe)
-	if err != nil {
-		var ref *ntRefusal
-		if errors.As(err, &ref) { // IPC$ refused this identity
-			rec.Open = String(ref.status.String())
-			rec.Outcome, rec.Reachable = refusedOutcome(ref.status), Bool(false)
-			rec.Evidence = ref.what + " refused with " + ref.status.String() + ": no pipe is reachable as " + identity
-			return rec, nil
+// ipcRefused records every pipe as not reachable by identity, whose IPC$ TREE_CONNECT was
+// refused, and WebClient as unknown to it.
+func (s *Session) ipcRefused(r *Result, identity string, ref *ntRefusal) {
+	for _, tg := range coercionTargets {
+		rec := RPCInterface{Identity: identity, Pipe: tg.pipe, Interface: tg.iface.Spec, Syntax: tg.iface.Syntax.String()}
+		rec.Open = String(ref.status.String())
+		rec.Outcome, rec.Reachable = refusedOutcome(ref.status), Bool(false)
+		rec.Evidence = ref.what + " refused with " + ref.status.String() + ": no pipe is reachable as " + identity
+		r.RPC.Interfaces = append(r.RPC.Interfaces, rec)
+		if tg.pipe == "spoolss" {
+			r.RPC.Spooler = append(r.RPC.Spooler, spoolerState(&rec))
 		}
+	}
+	r.RPC.WebClient = append(r.RPC.WebClient, ServiceState{Identity: identity, Evidence: "unknown: " + ref.Error()})
+}
+
+// bindOnly opens tg's pipe on the IPC$ tree tid of identity and sends one BIND of its
+// interface. The record says what came back; the error is a transport or protocol failure (the
+// record then says "error").
+func (s *Session) bindOnly(ctx context.Context, identity string, tid uint32, tg coercionTarget) (RPCInterface, error) {
+	rec := RPCInterface{Identity: identity, Pipe: tg.pipe, Interface: tg.iface.Spec, Syntax: tg.iface.Syntax.String()}
+	pipe, st, err := s.openPipeOn(ctx, tid, tg.pipe)
+	if err != nil {
 		rec.Outcome, rec.Evidence = RPCError, "CREATE of pipe \\"+tg.pipe+": "+briefError(err)
 		return rec, err
 	}
@@ -170,15 +192,10 @@ func spoolerState(rec *RPCInterface) ServiceState {
 // webClient decides "WebClient running" as identity from a CREATE of the DAV RPC SERVICE
 // pipe: success means running, OBJECT_NAME_NOT_FOUND not running, ACCESS_DENIED (or any other
 // refusal) cannot tell. The pipe is closed at the connection's next use; nothing is written.
-func (s *Session) webClient(ctx context.Context, r *Result, identity string) (ServiceState, error) {
+func (s *Session) webClient(ctx context.Context, identity string, tid uint32) (ServiceState, error) {
 	st := ServiceState{Identity: identity}
-	pipe, status, err := s.openPipe(ctx, r, identity, webClientPipe)
-	var ref *ntRefusal
-	switch {
-	case errors.As(err, &ref):
-		st.Evidence = "unknown: " + ref.Error()
-		return st, nil
-	case err != nil:
+	pipe, status, err := s.openPipeOn(ctx, tid, webClientPipe)
+	if err != nil {
 		st.Evidence = "unknown: CREATE of pipe \\" + webClientPipe + ": " + briefError(err)
 		return st, err
 	}
