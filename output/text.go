@@ -321,6 +321,23 @@ func findingLines(id string, r *probes.Result) []string {
 		return []string{"SMB 3.x not supported"}
 	case probes.FindingEncryptionUnsupported:
 		return []string{"SMB encryption not supported"}
+	case probes.FindingCoercibleInterface:
+		var lines []string
+		if r.RPC != nil {
+			for _, in := range r.RPC.Interfaces {
+				if in.Reachable != nil && *in.Reachable {
+					lines = append(lines, "Coercible RPC interface reachable: "+SanitizeTerminal(in.Interface+` on \`+in.Pipe+" ("+in.Identity+")"))
+				}
+			}
+		}
+		if len(lines) == 0 {
+			lines = []string{"Coercible RPC interface reachable"}
+		}
+		return lines
+	case probes.FindingWebClientRunning:
+		return []string{"WebClient service running"}
+	case probes.FindingSpoolerRunning:
+		return []string{"Print Spooler service running"}
 	}
 	return []string{SanitizeTerminal(id)}
 }

@@ -118,3 +118,30 @@ func TestSigningMode(t *testing.T) {
 		}
 	}
 }
+
+// TestCoercionFindingLines: the text view names each reachable coercible interface (pipe and
+// identity, terminal-sanitised) and never says "vulnerable"; WebClient and Spooler read as
+// services running.
+func TestCoercionFindingLines(t *testing.T) {
+	r := &probes.Result{RPC: &probes.RPCSurface{Interfaces: []probes.RPCInterface{
+		{Identity: "anonymous", Pipe: "netdfs", Interface: "MS-DFSNM", Reachable: probes.Bool(true)},
+		{Identity: "anonymous", Pipe: "efsrpc", Interface: "MS-EFSR", Reachable: probes.Bool(false)},
+		{Identity: "guest", Pipe: "spool\x1b[2Jss", Interface: "MS-RPRN", Reachable: probes.Bool(true)},
+	}}}
+	got := findingLines(probes.FindingCoercibleInterface, r)
+	want := []string{`Coercible RPC interface reachable: MS-DFSNM on \netdfs (anonymous)`}
+	if len(got) != 2 || got[0] != want[0] || strings.ContainsRune(got[1], '\x1b') {
+		t.Errorf("lines %q, want %q and a sanitised spoolss line", got, want)
+	}
+	for _, l := range got {
+		if strings.Contains(strings.ToLower(l), "vulnerab") {
+			t.Errorf("line %q says vulnerable", l)
+		}
+	}
+	if l := findingLines(probes.FindingWebClientRunning, r); len(l) != 1 || l[0] != "WebClient service running" {
+		t.Errorf("webclient %q", l)
+	}
+	if l := findingLines(probes.FindingSpoolerRunning, r); len(l) != 1 || l[0] != "Print Spooler service running" {
+		t.Errorf("spooler %q", l)
+	}
+}

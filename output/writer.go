@@ -43,6 +43,9 @@ var FindingIDs = []string{
 	probes.FindingSMB3Unsupported,
 	probes.FindingEncryptionUnsupported,
 	probes.FindingSMBGhost,
+	probes.FindingCoercibleInterface,
+	probes.FindingWebClientRunning,
+	probes.FindingSpoolerRunning,
 }
 
 // Writer serializes records from concurrent scan workers to its sinks on one goroutine.

@@ -89,7 +89,7 @@ func takeFields(out, again *Result, conn string, dialectsToo bool) {
 			cp.Dialects, cp.Ciphers = out.Negotiate.Dialects, out.Negotiate.Ciphers
 			neg = &cp
 		}
-		out.Negotiate, out.NTLM, out.Sessions, out.Shares = neg, again.NTLM, again.Sessions, again.Shares
+		out.Negotiate, out.NTLM, out.Sessions, out.Shares, out.RPC = neg, again.NTLM, again.Sessions, again.Shares, again.RPC
 	case connSMB1:
 		out.SMB1 = again.SMB1
 	case connDialects:
