@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -63,6 +64,11 @@ type scanFlags struct {
 	metricsAddr string
 	metricsFile string
 	metricsPub  bool
+	job         string
+	jobInterval time.Duration
+	smbOnly     bool
+	textStyle   string
+	bloodhound  string
 
 	concurrency    int
 	rateLimit      float64
@@ -113,9 +119,11 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9446) while scanning")
 	g.BoolVar(&f.metricsPub, "metrics-public", false, "let a -metrics-addr that is not loopback serve the metrics, unauthenticated, to whoever reaches it")
 	g.StringVar(&f.metricsFile, "metrics-file", "", "at the end, write the scan's metrics to `FILE` in node_exporter textfile format (atomically; for cron)")
+	g.StringVar(&f.job, "job", "scan", "label the metrics of -metrics-file, -metrics-push and -metrics-addr with scan_job=`NAME`, as serve labels its jobs (the Grafana dashboard and alert rules select by it)")
+	g.DurationVar(&f.jobInterval, "job-interval", 0, "the period of the timer or CronJob that runs this scan (e.g. 6h), exported as smbsweep_job_interval_seconds for the \"no recent success\" alert (0: not exported)")
 	g.StringVar(&f.relayList, "relay-list", "", "also write hosts whose signing is not required (NTLM relay targets) to `FILE`, one per line")
 	g.StringVar(&f.smb1List, "smb1-list", "", "also write hosts with SMB1 enabled to `FILE`, one per line")
-	g.add("o", "jsonl", "csv", "text", "silent", "stats", "no-color", "metrics-addr", "metrics-public", "metrics-file", "relay-list", "smb1-list")
+	g.add("o", "jsonl", "csv", "text", "silent", "stats", "no-color", "metrics-addr", "metrics-public", "metrics-file", "job", "job-interval", "relay-list", "smb1-list")
 
 	g.group("Rate")
 	g.IntVar(&f.concurrency, "c", 256, "hosts probed at once")
@@ -157,6 +165,9 @@ func scanExtraHelp() string {
 		"\nFINDINGS (ids in findings[].id, -relay-list and -smb1-list; docs/schema.md):\n  " + strings.Join(output.FindingIDs, ", ") + "\n"
 }
 
+// jobNameRE is the daemon's rule for job names (daemon/config.go), applied to -job.
+var jobNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
 // usageError is a bad flag or target: exit 2 with a message that says how to fix it.
 type usageError struct{ msg string }
 
@@ -195,6 +206,12 @@ func (f *scanFlags) validate(nArgs int) error {
 	}
 	if err := f.scale.apply(&scanner.Config{}); err != nil {
 		return err
+	}
+	if !jobNameRE.MatchString(f.job) {
+		return usagef("-job %q: must be 1-64 lowercase letters, digits, _ and - (it becomes the scan_job label, as a serve job's name does)", f.job)
+	}
+	if f.jobInterval < 0 {
+		return usagef("-job-interval %s: must not be negative (0 leaves it out)", f.jobInterval)
 	}
 	if f.metricsFile != "" && !strings.HasSuffix(f.metricsFile, ".prom") {
 		return usagef("-metrics-file %q: node_exporter's textfile collector reads only *.prom files; name it e.g. smbsweep.prom", f.metricsFile)
@@ -476,8 +493,8 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		return exitUsage, err
 	}
 	reg := prometheus.NewRegistry()
-	metrics := output.NewScanMetrics(reg)
-	sinks := []output.Sink{sink, metrics}
+	jobMetrics, metrics := output.NewJobRunMetrics(reg, f.job, versionString(), f.jobInterval)
+	sinks := []output.Sink{sink, metrics, jobMetrics}
 	for _, l := range []struct{ path, finding string }{{f.relayList, probes.FindingSigningNotRequired}, {f.smb1List, probes.FindingSMB1Enabled}} {
 		if l.path == "" {
 			continue
@@ -545,6 +562,7 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 			<-statsDone
 		}
 	}
+	jobMetrics.Start(time.Now())
 	summary, werr := sweep.Run(dispatch, abort, sweep.Config{
 		BeforeSummary: stopProgress,
 		Targets:       set,
@@ -554,18 +572,30 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		Metrics:       metrics,
 		Checkpoint:    f.scale.cp,
 	})
-	f.scale.pushMetrics(reg, f.silent, stderr)
 	stopProgress()
+	summary.Interrupted = summary.Interrupted || interrupted.Load()
+	if cerr := closeOut(); werr == nil && cerr != nil {
+		werr = fmt.Errorf("close %s: %w", f.out, cerr)
+	}
+	result := output.RunSuccess
+	switch {
+	case werr != nil:
+		result = output.RunFailed
+	case summary.Interrupted:
+		result = output.RunInterrupted
+	}
+	var dur time.Duration
+	if summary != nil {
+		dur = time.Duration(summary.DurationSeconds * float64(time.Second))
+	}
+	jobMetrics.Finish(reg, result, summary, dur)
+	f.scale.pushMetrics(reg, f.silent, stderr)
 	if f.metricsFile != "" {
 		// Written to a temporary file and renamed: the textfile collector never reads a
 		// half-written file.
 		if err := output.WriteMetricsFile(f.metricsFile, reg); err != nil && werr == nil {
 			werr = fmt.Errorf("-metrics-file: %w", err)
 		}
-	}
-	summary.Interrupted = summary.Interrupted || interrupted.Load()
-	if cerr := closeOut(); werr == nil && cerr != nil {
-		werr = fmt.Errorf("close %s: %w", f.out, cerr)
 	}
 	if werr != nil {
 		return exitFailure, werr
