@@ -48,7 +48,7 @@ func (p *Progress) inFlightBound(now time.Time) (time.Duration, bool) {
 	if p.HostTimeout <= 0 || inFlight <= 0 || last == 0 || done >= total || total-done > uint64(inFlight) {
 		return 0, false
 	}
-	left := epoch.Add(time.Duration(last-1)).Add(p.HostTimeout).Sub(now)
+	left := epoch.Add(time.Duration(last - 1)).Add(p.HostTimeout).Sub(now)
 	return max(left, 0), true
 }
 
