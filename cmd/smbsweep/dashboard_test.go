@@ -334,9 +334,10 @@ func TestDashboardMetricsExported(t *testing.T) {
 			return m != nil
 		})
 		waitFor(t, "a run of job lan", 15*time.Second, func() bool { return strings.Contains(stderr.String(), `msg="run finished" job=lan`) })
-		// An API request, so that the request counter has a series.
-		if resp, err := http.Get("http://" + addr + "/-/healthy"); err == nil {
-			resp.Body.Close()
+		// An API request (so that the request counter has a series), made by the container
+		// image's HEALTHCHECK command.
+		if code, out, errOut := runCLI(t, "", "health", "-url", "http://"+addr+"/-/healthy"); code != exitOK {
+			t.Errorf("smbsweep health against serve: exit %d %q %q", code, out, errOut)
 		}
 		checkReferences(t, "serve", parseExposition(t, "serve /metrics", strings.NewReader(metricsText(t, addr)), expfmt.NewFormat(expfmt.TypeTextPlain)), refs, nil)
 	})

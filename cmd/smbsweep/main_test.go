@@ -41,6 +41,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"scan", "-path", "a", "127.0.0.1"}, "-path \"a\" needs -share"},
 		{[]string{"scan", "-share", `a\b`, "127.0.0.1"}, "give the share name only"},
 		{[]string{"scan", "-metrics-addr", "nope", "127.0.0.1"}, "want HOST:PORT"},
+		{[]string{"scan", "-text-style", "grid", "127.0.0.1"}, `-text-style "grid": choose table or nxc`},
+		{[]string{"scan", "-text-style", "nxc", "-csv", "127.0.0.1"}, "-text-style nxc is a readable view: it cannot be combined with -jsonl or -csv"},
 		{[]string{"scan", "-job", "Nightly Scan", "127.0.0.1"}, `-job "Nightly Scan": must be 1-64 lowercase letters, digits, _ and -`},
 		{[]string{"scan", "-job-interval", "-1h", "127.0.0.1"}, "-job-interval -1h0m0s: must not be negative"},
 		{[]string{"scan", "-bogus", "127.0.0.1"}, "flag provided but not defined: -bogus\nRun 'smbsweep scan -h'"},

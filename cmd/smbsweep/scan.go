@@ -115,7 +115,10 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.BoolVar(&f.text, "text", false, "the readable view even when stdout is not a terminal (e.g. into a file or less -R)")
 	g.BoolVar(&f.silent, "silent", false, "print results only: no progress, warnings or summary text")
 	g.BoolVar(&f.stats, "stats", false, "print progress (done/total, hosts/s, in flight, ETA) to stderr")
-	g.BoolVar(&f.noColor, "no-color", false, "no colors in the terminal view")
+	g.BoolVar(&f.noColor, "no-color", false, "no colors in the terminal view (also when the NO_COLOR environment variable is set, https://no-color.org)")
+	g.BoolVar(&f.smbOnly, "smb-only", false, "print and write only hosts that answered SMB (like nmap --open), in every output; the summary and the metrics still count every target")
+	g.StringVar(&f.textStyle, "text-style", "table", "readable view `STYLE`: table (aligned columns, findings and shares below each host) or nxc (one NetExec-style line per host; implies -text)")
+	g.StringVar(&f.bloodhound, "bloodhound", "", "also write the SMB hosts as a BloodHound CE OpenGraph `FILE` (computers with smbsigning, shares; docs/BLOODHOUND.md)")
 	g.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9446) while scanning")
 	g.BoolVar(&f.metricsPub, "metrics-public", false, "let a -metrics-addr that is not loopback serve the metrics, unauthenticated, to whoever reaches it")
 	g.StringVar(&f.metricsFile, "metrics-file", "", "at the end, write the scan's metrics to `FILE` in node_exporter textfile format (atomically; for cron)")
@@ -123,7 +126,7 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.DurationVar(&f.jobInterval, "job-interval", 0, "the period of the timer or CronJob that runs this scan (e.g. 6h), exported as smbsweep_job_interval_seconds for the \"no recent success\" alert (0: not exported)")
 	g.StringVar(&f.relayList, "relay-list", "", "also write hosts whose signing is not required (NTLM relay targets) to `FILE`, one per line")
 	g.StringVar(&f.smb1List, "smb1-list", "", "also write hosts with SMB1 enabled to `FILE`, one per line")
-	g.add("o", "jsonl", "csv", "text", "silent", "stats", "no-color", "metrics-addr", "metrics-public", "metrics-file", "job", "job-interval", "relay-list", "smb1-list")
+	g.add("o", "jsonl", "csv", "text", "text-style", "smb-only", "silent", "stats", "no-color", "bloodhound", "metrics-addr", "metrics-public", "metrics-file", "job", "job-interval", "relay-list", "smb1-list")
 
 	g.group("Rate")
 	g.IntVar(&f.concurrency, "c", 256, "hosts probed at once")
@@ -193,6 +196,10 @@ func (f *scanFlags) validate(nArgs int) error {
 		return usagef("-session-timeout %s: must not be negative", f.sessionTimeout)
 	case f.retries < 0 || f.retries > 10:
 		return usagef("-retries %d: must be 0-10", f.retries)
+	case f.textStyle != "table" && f.textStyle != "nxc":
+		return usagef("-text-style %q: choose table or nxc", f.textStyle)
+	case f.textStyle == "nxc" && (f.jsonl || f.csv):
+		return usagef("-text-style nxc is a readable view: it cannot be combined with -jsonl or -csv")
 	case btoi(f.jsonl)+btoi(f.csv)+btoi(f.text) > 1:
 		return usagef("%s given: choose one output format", joinFlags(map[string]bool{"-jsonl": f.jsonl, "-csv": f.csv, "-text": f.text}))
 	case f.depth < 0 || f.depth > 64:
@@ -370,10 +377,16 @@ func openOutput(f *scanFlags, stdout io.Writer) (output.Sink, func() error, erro
 	switch {
 	case f.csv || (!f.jsonl && strings.EqualFold(filepath.Ext(f.out), ".csv")):
 		return output.NewCSV(w, name), closeFn, nil
-	case f.jsonl || (!tty && !f.text):
+	case f.jsonl || (!tty && !f.text && f.textStyle != "nxc"):
 		return output.NewJSONL(w, name), closeFn, nil
 	}
-	var sink output.Sink = output.NewText(w, name, !f.noColor)
+	// Colours from this code only, and not with -no-color or NO_COLOR set (https://no-color.org:
+	// present and not empty).
+	color := !f.noColor && os.Getenv("NO_COLOR") == ""
+	var sink output.Sink = output.NewText(w, name, color)
+	if f.textStyle == "nxc" {
+		sink = output.NewNXC(w, name, color)
+	}
 	if f.silent {
 		sink = resultsOnly{sink} // -silent: the readable view prints hosts, not the summary block
 	}
@@ -494,7 +507,18 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	}
 	reg := prometheus.NewRegistry()
 	jobMetrics, metrics := output.NewJobRunMetrics(reg, f.job, versionString(), f.jobInterval)
+	if f.smbOnly {
+		sink = output.SMBOnly(sink)
+	}
 	sinks := []output.Sink{sink, metrics, jobMetrics}
+	if f.bloodhound != "" {
+		fh, err := f.scale.create(f.bloodhound, false)
+		if err != nil {
+			return exitUsage, usagef("-bloodhound %s: %v", f.bloodhound, err)
+		}
+		defer fh.Close()
+		sinks = append(sinks, output.NewBloodHound(fh, f.bloodhound))
+	}
 	for _, l := range []struct{ path, finding string }{{f.relayList, probes.FindingSigningNotRequired}, {f.smb1List, probes.FindingSMB1Enabled}} {
 		if l.path == "" {
 			continue
