@@ -362,12 +362,12 @@ func (t *Text) shares(b *bytes.Buffer, r *probes.Result) {
 	for i, s := range r.Shares {
 		names[i] = SanitizeTerminal(s.Name)
 		nameWidth = max(nameWidth, utf8.RuneCountInString(names[i]))
-		typeWidth = max(typeWidth, utf8.RuneCountInString(orUnknown(s.Type)))
+		typeWidth = max(typeWidth, utf8.RuneCountInString(SanitizeTerminal(s.Type)))
 	}
 	b.WriteString("  shares:\n")
 	for i, s := range r.Shares {
 		fmt.Fprintf(b, "    %s%*s  %s%*s", names[i], nameWidth-utf8.RuneCountInString(names[i]), "",
-			orUnknown(s.Type), typeWidth-utf8.RuneCountInString(orUnknown(s.Type)), "")
+			SanitizeTerminal(s.Type), typeWidth-utf8.RuneCountInString(SanitizeTerminal(s.Type)), "") // blank when unknown
 		for _, a := range s.Access {
 			b.WriteString("  " + orUnknown(a.Identity) + ":" + accessWord(a))
 		}
