@@ -24,7 +24,7 @@ const (
 // BloodHound CE OpenGraph JSON document: a node per host (kind SMB_Computer, with smbsigning,
 // smbv1, the NTLM names, ...), a node per share (SMB_Share) and an SMB_HasShare edge from host
 // to share. OpenGraph property values cannot be null, so a property the scan did not decide is
-// left out (webclientrunning, which smbsweep does not probe, is always left out). It holds the
+// left out (webclientrunning unless the coercion stage decided it). It holds the
 // SMB hosts in memory until the run ends: the document is a single JSON value.
 type BloodHound struct {
 	name  string
@@ -142,6 +142,13 @@ func (b *BloodHound) WriteResult(r *probes.Result) error {
 	}
 	if s := r.Sessions.Guest; s != nil {
 		setBool("guestsession", s.Allowed)
+	}
+	// webclientrunning: decided by the coercion stage (the DAV RPC SERVICE pipe), left out
+	// while undecided.
+	for _, f := range r.Findings {
+		if f.ID == probes.FindingWebClientRunning {
+			setBool("webclientrunning", f.Value)
+		}
 	}
 	if ids := trueFindings(r); len(ids) > 0 {
 		props["smbfindings"] = ids

@@ -229,7 +229,7 @@ func TestBloodHoundExport(t *testing.T) {
 		t.Errorf("computer node %+v", host)
 	}
 	if _, ok := host.Properties["webclientrunning"]; ok {
-		t.Error("webclientrunning written although smbsweep does not probe it (OpenGraph has no null)")
+		t.Error("webclientrunning written although no webclient_running finding decided it (OpenGraph has no null)")
 	}
 	if pub := byID["smb://127.0.0.2:445/public"]; pub.Kinds[0] != "SMB_Share" || pub.Properties["read_anonymous"] != true || pub.Properties["write_guest"] != true {
 		t.Errorf("share node %+v", pub)
@@ -249,5 +249,31 @@ func TestBloodHoundExport(t *testing.T) {
 	}
 	if p := validateOpenGraph([]byte(sample)); len(p) != 0 {
 		t.Errorf("the sample in docs/BLOODHOUND.md is not valid: %q", p)
+	}
+}
+
+// TestBloodHoundWebClient: a decided webclient_running finding becomes the computer's
+// webclientrunning property (true or false).
+func TestBloodHoundWebClient(t *testing.T) {
+	for _, v := range []bool{true, false} {
+		var buf bytes.Buffer
+		bh := NewBloodHound(&buf, "bh.json")
+		r := &probes.Result{IP: "127.0.0.9", Port: 445, Status: probes.StatusSMB,
+			Findings: []probes.Finding{{ID: probes.FindingWebClientRunning, Value: probes.Bool(v)}}}
+		if err := bh.WriteResult(r); err != nil {
+			t.Fatal(err)
+		}
+		if err := bh.WriteSummary(&probes.Summary{}); err != nil {
+			t.Fatal(err)
+		}
+		var g struct {
+			Graph struct{ Nodes []ogNode } `json:"graph"`
+		}
+		if err := json.Unmarshal(buf.Bytes(), &g); err != nil || len(g.Graph.Nodes) != 1 {
+			t.Fatalf("%v: %s", err, buf.Bytes())
+		}
+		if got := g.Graph.Nodes[0].Properties["webclientrunning"]; got != v {
+			t.Errorf("webclientrunning %v, want %v", got, v)
+		}
 	}
 }
