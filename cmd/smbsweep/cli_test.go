@@ -217,6 +217,20 @@ func TestCLIBinary(t *testing.T) {
 	if code, out, stderr := runBin("", "scan", target, "-c", "10", "-timeout", "5s"); code != exitOK || strings.Count(out, `"type":"host"`) != 1 {
 		t.Errorf("scan TARGET -c 10: exit %d, %q %q", code, out, stderr)
 	}
+	// Issue 16's views through the real binary: -smb-only drops the refused host from the
+	// output while the summary counts it; the nxc view of it prints no host line; health
+	// fails, with the reason, when nothing answers.
+	if code, out, stderr := runBin("", "scan", "-smb-only", "-jsonl", target); code != exitOK ||
+		strings.Count(out, `"type":"host"`) != 0 || !strings.Contains(out, `"connection-refused":1`) {
+		t.Errorf("scan -smb-only: exit %d, %q %q", code, out, stderr)
+	}
+	if code, out, stderr := runBin("", "scan", "-text", "-text-style", "nxc", "-smb-only", "-no-color", target); code != exitOK ||
+		strings.Contains(out, "SMB  ") || !strings.Contains(out, "connection-refused") {
+		t.Errorf("scan -text-style nxc: exit %d, %q %q", code, out, stderr)
+	}
+	if code, _, stderr := runBin("", "health", "-url", "http://"+target+"/-/healthy"); code == exitOK || stderr == "" {
+		t.Errorf("health of a closed port: exit %d, %q", code, stderr)
+	}
 	if code, _, stderr := runBin("", "scna"); code != exitUsage || !strings.Contains(stderr, `did you mean "scan"?`) {
 		t.Errorf("scna: exit %d, %q", code, stderr)
 	}
