@@ -266,6 +266,10 @@ func verdictTitle(f probes.Finding) string {
 	switch f.ID {
 	case probes.FindingSMBGhost:
 		title = "Remote Code Execution vulnerability in Microsoft SMBv3 compression (SMBGhost)"
+	case probes.FindingMS17010:
+		title = "Remote Code Execution vulnerability in Microsoft SMBv1 servers (ms17-010)"
+	case probes.FindingDoublePulsar:
+		title = "Double Pulsar SMB Backdoor"
 	}
 	if len(f.CVE) > 0 {
 		title += " " + SanitizeTerminal(strings.Join(f.CVE, ", "))
