@@ -72,6 +72,9 @@ func TestMS17010Vulnerable(t *testing.T) {
 	if err := tx.Flush(); err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(b.String(), "smb1 native os: Windows 6.1 / Samba 4.17.12-Debian") {
+		t.Errorf("text view lacks the SMB1 NativeOS / NativeLanMan:\n%s", b.String())
+	}
 	if !strings.Contains(b.String(), "VULNERABLE: Remote Code Execution vulnerability in Microsoft SMBv1 servers (ms17-010) CVE-2017-0143") {
 		t.Errorf("text view lacks nmap's ms17-010 line:\n%s", b.String())
 	}
