@@ -62,6 +62,7 @@ var (
 	promqlStrings  = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 	promqlMatchers = regexp.MustCompile(`\{[^}]*\}`)
 	promqlRanges   = regexp.MustCompile(`\[[^\]]*\]`)
+	promqlOffset   = regexp.MustCompile(`\boffset\s+-?[0-9a-z]+`)
 	promqlGrouping = regexp.MustCompile(`\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)`)
 	promqlIdent    = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*`)
 	promqlWords    = map[string]bool{
@@ -77,6 +78,7 @@ func exprMetrics(expr string) []string {
 	e := promqlStrings.ReplaceAllString(expr, `""`)
 	e = promqlMatchers.ReplaceAllString(e, "")
 	e = promqlRanges.ReplaceAllString(e, "")
+	e = promqlOffset.ReplaceAllString(e, "")
 	e = promqlGrouping.ReplaceAllString(e, "")
 	var out []string
 	for _, id := range promqlIdent.FindAllString(e, -1) {
@@ -113,7 +115,7 @@ func checkExpr(t *testing.T, where, expr string, known map[string]map[string]boo
 }
 
 func TestExprMetrics(t *testing.T) {
-	got := exprMetrics(`histogram_quantile(0.95, sum by (le, stage) (rate(smbsweep_stage_duration_seconds_bucket{scan_job=~"$job"}[$__rate_interval]))) > on(instance) group_left smbsweep_x`)
+	got := exprMetrics(`histogram_quantile(0.95, sum by (le, stage) (rate(smbsweep_stage_duration_seconds_bucket{scan_job=~"$job"}[$__rate_interval]))) > on(instance) group_left smbsweep_x offset 1d`)
 	if strings.Join(got, ",") != "smbsweep_stage_duration_seconds_bucket,smbsweep_x" {
 		t.Errorf("%v", got)
 	}
@@ -262,7 +264,9 @@ func TestAlertRules(t *testing.T) {
 			if !regexp.MustCompile(`^Smbsweep[A-Za-z0-9]+$`).MatchString(r.Alert) {
 				t.Errorf("alert name %q", r.Alert)
 			}
-			if r.For != "" && !promDuration.MatchString(r.For) {
+			if r.For == "" {
+				t.Errorf("%s has no for: (one odd evaluation would fire it)", r.Alert)
+			} else if !promDuration.MatchString(r.For) {
 				t.Errorf("%s: for %q", r.Alert, r.For)
 			}
 			if s := r.Labels["severity"]; s != "warning" && s != "critical" && s != "info" {
@@ -278,6 +282,8 @@ func TestAlertRules(t *testing.T) {
 		"SmbsweepJobNoRecentSuccess":          "2 * smbsweep_job_interval_seconds",
 		"SmbsweepSMB1Enabled":                 `finding="smb1_enabled"`,
 		"SmbsweepSigningNotRequiredIncreased": `finding="signing_not_required"`,
+		"SmbsweepDown":                        "unless smbsweep_build_info",
+		"SmbsweepMetricsAbsent":               "absent(",
 	} {
 		if r, ok := byName[name]; !ok || !strings.Contains(r.Expr, part) {
 			t.Errorf("alert %s missing or its expression lacks %q", name, part)

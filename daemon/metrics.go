@@ -15,8 +15,8 @@ import (
 
 // JobLabel is the label that carries a job's name on every per-job series. It is not "job":
 // Prometheus attaches its own "job" label to every scraped series and would rename ours to
-// "exported_job".
-const JobLabel = "scan_job"
+// "exported_job". `scan -job` uses the same label (output.JobRunMetrics).
+const JobLabel = output.JobLabel
 
 // Run results (label values of smbsweep_job_runs_total).
 const (

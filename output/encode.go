@@ -138,6 +138,10 @@ func (e *jsonEncoder) result(r *probes.Result) {
 	e.listing(r.Listing)
 	e.raw(`,"read":`)
 	e.fileRead(r.Read)
+	if r.RPC != nil {
+		e.raw(`,"rpc":`)
+		e.rpc(r.RPC)
+	}
 	e.raw(`,"stages":`)
 	e.stages(r.Stages)
 	e.buf = append(e.buf, '}')
@@ -677,6 +681,70 @@ func (e *jsonEncoder) fileRead(v *probes.FileRead) {
 	e.raw(`,"content":`)
 	e.str(v.Content)
 	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) rpc(v *probes.RPCSurface) {
+	e.raw(`{"interfaces":`)
+	if v.Interfaces == nil {
+		e.raw("null")
+	} else {
+		e.buf = append(e.buf, '[')
+		for i := range v.Interfaces {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.rpcInterface(&v.Interfaces[i])
+		}
+		e.buf = append(e.buf, ']')
+	}
+	e.raw(`,"webclient":`)
+	e.serviceStates(v.WebClient)
+	e.raw(`,"spooler":`)
+	e.serviceStates(v.Spooler)
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) rpcInterface(v *probes.RPCInterface) {
+	e.raw(`{"identity":`)
+	e.str(v.Identity)
+	e.raw(`,"pipe":`)
+	e.str(v.Pipe)
+	e.raw(`,"interface":`)
+	e.str(v.Interface)
+	e.raw(`,"syntax":`)
+	e.str(v.Syntax)
+	e.raw(`,"open":`)
+	e.strPtr(v.Open)
+	e.raw(`,"bind":`)
+	e.strPtr(v.Bind)
+	e.raw(`,"outcome":`)
+	e.str(v.Outcome)
+	e.raw(`,"reachable":`)
+	e.boolPtr(v.Reachable)
+	e.raw(`,"evidence":`)
+	e.str(v.Evidence)
+	e.buf = append(e.buf, '}')
+}
+
+func (e *jsonEncoder) serviceStates(v []probes.ServiceState) {
+	if v == nil {
+		e.raw("null")
+		return
+	}
+	e.buf = append(e.buf, '[')
+	for i := range v {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.raw(`{"identity":`)
+		e.str(v[i].Identity)
+		e.raw(`,"running":`)
+		e.boolPtr(v[i].Running)
+		e.raw(`,"evidence":`)
+		e.str(v[i].Evidence)
+		e.buf = append(e.buf, '}')
+	}
+	e.buf = append(e.buf, ']')
 }
 
 func (e *jsonEncoder) stageResult(v *probes.StageResult) {

@@ -57,30 +57,79 @@ func (t *Text) paint(code, s string) string {
 // unknown is how the text view shows a value that is null or empty.
 const unknown = "?"
 
+// Column widths of the host line, so that the hosts of a stream line up without buffering:
+// the longest IPv4 host:port, then "SMB 3.1.1", "signing:required", "smb1:yes", "null:yes",
+// "guest:yes". A longer cell (an IPv6 address, a host name) pushes its line's later columns.
+const (
+	addrWidth    = len("255.255.255.255:65535")
+	versionWidth = len("SMB 3.1.1")
+	signingWidth = len("signing:required")
+	smb1Width    = len("smb1:yes")
+	nullWidth    = len("null:yes")
+	guestWidth   = len("guest:yes")
+)
+
+// cell writes s (already sanitized) painted with code, padded to width visible columns, and the
+// two spaces that separate columns. An empty s leaves the column blank: a value the profile did
+// not decide is not printed (no runs of "?"); trailing blanks are trimmed at the end of the line.
+func (t *Text) cell(b *bytes.Buffer, code, s string, width int) {
+	b.WriteString(t.paint(code, s))
+	if n := utf8.RuneCountInString(s); n < width {
+		b.WriteString(strings.Repeat(" ", width-n))
+	}
+	b.WriteString("  ")
+}
+
 // WriteResult implements Sink.
 func (t *Text) WriteResult(r *probes.Result) error {
 	b := &t.b
 	b.Reset()
 	addr := net.JoinHostPort(SanitizeTerminal(r.IP), strconv.Itoa(int(r.Port)))
-	b.WriteString(t.paint(ansiBold, addr))
 	if r.Host != "" {
-		b.WriteString(" (" + SanitizeTerminal(r.Host) + ")")
+		addr += " (" + SanitizeTerminal(r.Host) + ")"
 	}
+	t.cell(b, ansiBold, addr, addrWidth)
 	if r.Status == probes.StatusSMB {
 		t.banner(b, r)
 	} else {
-		b.WriteString("  " + t.paint(ansiDim, SanitizeTerminal(string(r.Status))))
+		t.cell(b, ansiDim, SanitizeTerminal(string(r.Status)), 0)
 		if r.Error != "" {
-			b.WriteString("  error: " + SanitizeTerminal(r.Error))
+			b.WriteString("error: " + SanitizeTerminal(r.Error))
 		}
 	}
+	trimTrailingSpaces(b)
 	b.WriteByte('\n')
 	t.incomplete(b, r)
 	t.identity(b, r)
+	t.dialects(b, r)
 	t.findings(b, r)
 	t.auth(b, r)
 	t.shares(b, r)
 	return t.out.add(b.Bytes())
+}
+
+// dialects lists what -profile full (-enum-dialects) enumerated: every dialect the server
+// accepted and every 3.1.1 cipher; nothing when they were not enumerated.
+func (t *Text) dialects(b *bytes.Buffer, r *probes.Result) {
+	n := r.Negotiate
+	if n == nil || (n.Dialects == nil && n.Ciphers == nil) {
+		return
+	}
+	list := func(title string, vs []string) {
+		if vs == nil {
+			return
+		}
+		b.WriteString("  " + title + ":")
+		if len(vs) == 0 {
+			b.WriteString(" none")
+		}
+		for _, v := range vs {
+			b.WriteString(" " + SanitizeTerminal(v))
+		}
+	}
+	list("dialects", n.Dialects)
+	list("ciphers", n.Ciphers)
+	b.WriteByte('\n')
 }
 
 // incomplete names the stages the record misses although the host answered, and why.
@@ -135,8 +184,10 @@ func (t *Text) auth(b *bytes.Buffer, r *probes.Result) {
 	b.WriteByte('\n')
 }
 
+// banner writes the SMB host's columns: version, signing, SMB1, null and guest sessions, then
+// the NTLM names and OS version. Each column is blank when the profile did not decide it.
 func (t *Text) banner(b *bytes.Buffer, r *probes.Result) {
-	version := "SMB " + unknown
+	version := "SMB"
 	switch {
 	case r.Negotiate != nil && r.Negotiate.Dialect != "":
 		version = "SMB " + SanitizeTerminal(r.Negotiate.Dialect)
@@ -149,19 +200,37 @@ func (t *Text) banner(b *bytes.Buffer, r *probes.Result) {
 	} else if s := r.SMB1; s != nil {
 		signing = signingMode(s.SigningEnabled, s.SigningRequired)
 	}
-	var smb1, null *bool
+	var smb1, null, guest *bool
 	if r.SMB1 != nil {
 		smb1 = r.SMB1.Enabled
 	}
 	if r.Sessions.Null != nil {
 		null = r.Sessions.Null.Allowed
 	}
-	var name, domain, os string
-	if n := r.NTLM; n != nil {
-		name, domain, os = probes.StringOr(n.NetBIOSComputerName, ""), probes.StringOr(n.NetBIOSDomainName, ""), probes.StringOr(n.OSVersion, "")
+	if r.Sessions.Guest != nil {
+		guest = r.Sessions.Guest.Allowed
 	}
-	fmt.Fprintf(b, "  %s  signing:%s  smb1:%s  null:%s  name:%s  domain:%s  os:%s",
-		version, signing, yesNo(smb1), yesNo(null), orUnknown(name), orUnknown(domain), orUnknown(os))
+	t.cell(b, "", version, versionWidth)
+	t.cell(b, "", labelled("signing", signing), signingWidth)
+	t.cell(b, "", labelled("smb1", yesNo(smb1)), smb1Width)
+	t.cell(b, "", labelled("null", yesNo(null)), nullWidth)
+	t.cell(b, "", labelled("guest", yesNo(guest)), guestWidth)
+	if n := r.NTLM; n != nil {
+		for _, kv := range [][2]string{{"name", probes.StringOr(n.NetBIOSComputerName, "")},
+			{"domain", probes.StringOr(n.NetBIOSDomainName, "")}, {"os", probes.StringOr(n.OSVersion, "")}} {
+			if kv[1] != "" {
+				t.cell(b, "", kv[0]+":"+SanitizeTerminal(kv[1]), 0)
+			}
+		}
+	}
+}
+
+// labelled is "key:value", or "" (a blank column) when value is unknown.
+func labelled(key, value string) string {
+	if value == unknown {
+		return ""
+	}
+	return key + ":" + value
 }
 
 // signingMode condenses the SecurityMode bits: required, optional (enabled, not required),
@@ -329,6 +398,23 @@ func findingLines(id string, r *probes.Result) []string {
 		return []string{"SMB 3.x not supported"}
 	case probes.FindingEncryptionUnsupported:
 		return []string{"SMB encryption not supported"}
+	case probes.FindingCoercibleInterface:
+		var lines []string
+		if r.RPC != nil {
+			for _, in := range r.RPC.Interfaces {
+				if in.Reachable != nil && *in.Reachable {
+					lines = append(lines, "Coercible RPC interface reachable: "+SanitizeTerminal(in.Interface+` on \`+in.Pipe+" ("+in.Identity+")"))
+				}
+			}
+		}
+		if len(lines) == 0 {
+			lines = []string{"Coercible RPC interface reachable"}
+		}
+		return lines
+	case probes.FindingWebClientRunning:
+		return []string{"WebClient service running"}
+	case probes.FindingSpoolerRunning:
+		return []string{"Print Spooler service running"}
 	}
 	return []string{SanitizeTerminal(id)}
 }
@@ -359,12 +445,12 @@ func (t *Text) shares(b *bytes.Buffer, r *probes.Result) {
 	for i, s := range r.Shares {
 		names[i] = SanitizeTerminal(s.Name)
 		nameWidth = max(nameWidth, utf8.RuneCountInString(names[i]))
-		typeWidth = max(typeWidth, utf8.RuneCountInString(orUnknown(s.Type)))
+		typeWidth = max(typeWidth, utf8.RuneCountInString(SanitizeTerminal(s.Type)))
 	}
 	b.WriteString("  shares:\n")
 	for i, s := range r.Shares {
 		fmt.Fprintf(b, "    %s%*s  %s%*s", names[i], nameWidth-utf8.RuneCountInString(names[i]), "",
-			orUnknown(s.Type), typeWidth-utf8.RuneCountInString(orUnknown(s.Type)), "")
+			SanitizeTerminal(s.Type), typeWidth-utf8.RuneCountInString(SanitizeTerminal(s.Type)), "") // blank when unknown
 		for _, a := range s.Access {
 			b.WriteString("  " + orUnknown(a.Identity) + ":" + accessWord(a))
 		}
@@ -429,12 +515,7 @@ func (t *Text) WriteSummary(s *probes.Summary) error {
 	writeCounts(b, "statuses", s.Statuses, statusOrder())
 	writeCounts(b, "findings", s.Findings, FindingIDs)
 	if p := s.Pacing; p != nil {
-		fmt.Fprintf(b, "  pacing: at most %d of %d hosts probed at once", p.PeakProbes, p.Slots)
-		if p.ConnectAhead > 0 {
-			fmt.Fprintf(b, "; connect-ahead %d, congestion window %d (halved %d times, %d overload signs, %d epochs queueing)",
-				p.ConnectAhead, p.Window, p.Decreases, p.OverloadSigns, p.QueueingEpochs)
-		}
-		b.WriteByte('\n')
+		b.WriteString("  " + pacingWords(p) + "\n")
 	}
 	for _, e := range s.Errors {
 		b.WriteString("  error: " + SanitizeTerminal(e) + "\n")
@@ -482,4 +563,34 @@ func writeCounts(b *bytes.Buffer, title string, m map[string]int, order []string
 		name := SanitizeTerminal(k)
 		fmt.Fprintf(b, "    %s%*s  %d\n", name, width-utf8.RuneCountInString(name), "", m[k])
 	}
+}
+
+// pacingWords says how the scan paced its probes, in plain words.
+func pacingWords(p *probes.Pacing) string {
+	w := fmt.Sprintf("pacing: at most %d hosts probed at once (limit %d)", p.PeakProbes, p.Slots)
+	if p.ConnectAhead == 0 {
+		return w
+	}
+	w += fmt.Sprintf("; up to %d more waited for their TCP handshake", p.ConnectAhead)
+	if p.Decreases > 0 {
+		w += fmt.Sprintf("; slowed down %s because %s stopped answering, reset or timed out", times(p.Decreases), plural(p.OverloadSigns, "host", "hosts"))
+	}
+	if p.QueueingEpochs > 0 {
+		w += fmt.Sprintf("; held steady %s because probes queued", times(p.QueueingEpochs))
+	}
+	return w + fmt.Sprintf("; %d probes at once allowed at the end", p.Window)
+}
+
+func times(n uint64) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+func plural(n uint64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -118,3 +118,77 @@ func TestSigningMode(t *testing.T) {
 		}
 	}
 }
+
+// TestCoercionFindingLines: the text view names each reachable coercible interface (pipe and
+// identity, terminal-sanitised) and never says "vulnerable"; WebClient and Spooler read as
+// services running.
+func TestCoercionFindingLines(t *testing.T) {
+	r := &probes.Result{RPC: &probes.RPCSurface{Interfaces: []probes.RPCInterface{
+		{Identity: "anonymous", Pipe: "netdfs", Interface: "MS-DFSNM", Reachable: probes.Bool(true)},
+		{Identity: "anonymous", Pipe: "efsrpc", Interface: "MS-EFSR", Reachable: probes.Bool(false)},
+		{Identity: "guest", Pipe: "spool\x1b[2Jss", Interface: "MS-RPRN", Reachable: probes.Bool(true)},
+	}}}
+	got := findingLines(probes.FindingCoercibleInterface, r)
+	want := []string{`Coercible RPC interface reachable: MS-DFSNM on \netdfs (anonymous)`}
+	if len(got) != 2 || got[0] != want[0] || strings.ContainsRune(got[1], '\x1b') {
+		t.Errorf("lines %q, want %q and a sanitised spoolss line", got, want)
+	}
+	for _, l := range got {
+		if strings.Contains(strings.ToLower(l), "vulnerab") {
+			t.Errorf("line %q says vulnerable", l)
+		}
+	}
+	if l := findingLines(probes.FindingWebClientRunning, r); len(l) != 1 || l[0] != "WebClient service running" {
+		t.Errorf("webclient %q", l)
+	}
+	if l := findingLines(probes.FindingSpoolerRunning, r); len(l) != 1 || l[0] != "Print Spooler service running" {
+		t.Errorf("spooler %q", l)
+	}
+}
+
+// TestTextColumnsAndUnknowns: host lines line up whatever the address length; what the profile
+// did not decide (the quick profile: sessions, names) is left out, never printed as "?"; the
+// enumerated dialects and ciphers get their own line; the pacing line is in plain words.
+func TestTextColumnsAndUnknowns(t *testing.T) {
+	quick := &probes.Result{IP: "127.0.0.5", Port: 445, Status: probes.StatusSMB,
+		Negotiate: &probes.NegotiateInfo{Dialect: "3.1.1", SigningEnabled: probes.Bool(true), SigningRequired: probes.Bool(false)},
+		SMB1:      &probes.SMB1Info{Enabled: probes.Bool(false)}}
+	full := &probes.Result{IP: "127.0.0.100", Port: 4455, Status: probes.StatusSMB,
+		Negotiate: &probes.NegotiateInfo{Dialect: "2.1", SigningEnabled: probes.Bool(true), SigningRequired: probes.Bool(true),
+			Dialects: []string{"2.0.2", "2.1"}, Ciphers: []string{}},
+		SMB1:     &probes.SMB1Info{Enabled: probes.Bool(true)},
+		Sessions: probes.Sessions{Null: &probes.SessionInfo{Allowed: probes.Bool(false)}, Guest: &probes.SessionInfo{Allowed: probes.Bool(true)}},
+		NTLM:     &probes.NTLMInfo{NetBIOSComputerName: probes.String("FS1")}}
+	var buf bytes.Buffer
+	tx := NewText(&buf, "stdout", false)
+	for _, r := range []*probes.Result{quick, full} {
+		if err := tx.WriteResult(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx.WriteSummary(&probes.Summary{Pacing: &probes.Pacing{Slots: 256, PeakProbes: 12, ConnectAhead: 4096, Window: 64, Decreases: 1, OverloadSigns: 3, QueueingEpochs: 2}})
+	tx.Flush()
+	lines := strings.Split(buf.String(), "\n")
+	if want := "127.0.0.5:445          SMB 3.1.1  signing:optional  smb1:no"; lines[0] != want {
+		t.Errorf("quick profile line\n got %q\nwant %q", lines[0], want)
+	}
+	if want := "127.0.0.100:4455       SMB 2.1    signing:required  smb1:yes  null:no   guest:yes  name:FS1"; lines[1] != want {
+		t.Errorf("full profile line\n got %q\nwant %q", lines[1], want)
+	}
+	if want := "  dialects: 2.0.2 2.1  ciphers: none"; lines[2] != want {
+		t.Errorf("dialects line %q, want %q", lines[2], want)
+	}
+	if strings.Contains(buf.String(), "?") {
+		t.Errorf("unknowns printed as ?:\n%s", buf.String())
+	}
+	pacing := ""
+	for _, l := range lines {
+		if strings.Contains(l, "pacing:") {
+			pacing = l
+		}
+	}
+	want := "  pacing: at most 12 hosts probed at once (limit 256); up to 4096 more waited for their TCP handshake; slowed down once because 3 hosts stopped answering, reset or timed out; held steady 2 times because probes queued; 64 probes at once allowed at the end"
+	if pacing != want {
+		t.Errorf("pacing\n got %q\nwant %q", pacing, want)
+	}
+}

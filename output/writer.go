@@ -45,6 +45,9 @@ var FindingIDs = []string{
 	probes.FindingSMBGhost,
 	probes.FindingMS17010,
 	probes.FindingDoublePulsar,
+	probes.FindingCoercibleInterface,
+	probes.FindingWebClientRunning,
+	probes.FindingSpoolerRunning,
 }
 
 // Writer serializes records from concurrent scan workers to its sinks on one goroutine.

@@ -25,11 +25,12 @@ var dcShares = []string{"SYSVOL", "NETLOGON"}
 
 // raisedOnDC lists the findings whose severity goes up one step on a domain controller: what
 // is an exposure on a member is a path to the whole domain on a DC (relay of a DC's own
-// authentication, SMB1 worms landing on the host that holds every credential). Coercion
-// findings add their ids here.
+// authentication, SMB1 worms landing on the host that holds every credential, a DC coerced
+// into authenticating to a relay).
 var raisedOnDC = map[string]bool{
 	FindingSMB1Enabled:        true,
 	FindingSigningNotRequired: true,
+	FindingCoercibleInterface: true,
 }
 
 // severityAbove is the next severity up.

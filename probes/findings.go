@@ -24,6 +24,9 @@ var findingSeverity = map[string]string{
 	FindingSMBGhost:               "critical",
 	FindingMS17010:                "critical",
 	FindingDoublePulsar:           "critical",
+	FindingCoercibleInterface:     "medium",
+	FindingWebClientRunning:       "medium",
+	FindingSpoolerRunning:         "low",
 }
 
 func addFinding(r *Result, id string, v *bool, reason string) {
@@ -65,6 +68,14 @@ func evaluateFindings(r *Result, opts *Options) {
 			why = "write access not checked (it is intrusive: enable with -check-write)"
 		}
 		addFinding(r, FindingShareWritable, v, why)
+	}
+	if _, ran := r.Stages["coercion"]; ran {
+		v, why := coercionFinding(r)
+		addFinding(r, FindingCoercibleInterface, v, why)
+		v, why = serviceFinding(r, func(s *RPCSurface) []ServiceState { return s.WebClient }, "WebClient")
+		addFinding(r, FindingWebClientRunning, v, why)
+		v, why = serviceFinding(r, func(s *RPCSurface) []ServiceState { return s.Spooler }, "Print Spooler")
+		addFinding(r, FindingSpoolerRunning, v, why)
 	}
 	if _, ran := r.Stages["guest"]; ran {
 		v, why := sessionFinding(r.Sessions.Guest, r, "guest")
@@ -221,4 +232,68 @@ func shareFinding(r *Result, field func(ShareAccess) *bool, what string) (*bool,
 		return Bool(false), "not " + what + " without credentials: " + strings.Join(no, ", ")
 	}
 	return nil, "unknown: no disk share access was decided (" + stageWhy(r, "access") + ")"
+}
+
+// coercionFinding: some interface that can coerce authentication accepted a BIND from an
+// identity without credentials. True names each (interface, pipe, identity); false only when
+// every pipe was decided for every identity probed; null otherwise.
+func coercionFinding(r *Result) (*bool, string) {
+	if r.RPC == nil || len(r.RPC.Interfaces) == 0 {
+		return nil, "unknown: " + stageWhy(r, "coercion")
+	}
+	var yes, unknown []string
+	for _, in := range r.RPC.Interfaces {
+		what := in.Interface + " on \\" + in.Pipe + " (" + in.Identity + ")"
+		switch {
+		case in.Reachable == nil:
+			unknown = append(unknown, what)
+		case *in.Reachable:
+			yes = append(yes, what)
+		}
+	}
+	switch {
+	case len(yes) > 0:
+		return Bool(true), "coercible interface reachable: " + strings.Join(yes, ", ")
+	case len(unknown) > 0:
+		return nil, "unknown: no answer to the BIND of " + strings.Join(unknown, ", ")
+	}
+	return Bool(false), "no coercible interface reachable by " + strings.Join(identitiesOf(r.RPC.Interfaces), ", ") + " (every pipe absent, refused or the bind rejected)"
+}
+
+// serviceFinding: a service runs, as any identity could tell. The pipe's presence does not
+// depend on who asks, so one identity's "not running" decides false when none said running.
+func serviceFinding(r *Result, states func(*RPCSurface) []ServiceState, name string) (*bool, string) {
+	if r.RPC == nil {
+		return nil, "unknown: " + stageWhy(r, "coercion")
+	}
+	var no *ServiceState
+	var why []string
+	for _, st := range states(r.RPC) {
+		switch {
+		case st.Running == nil:
+			why = append(why, st.Evidence)
+		case *st.Running:
+			return Bool(true), name + " running: " + st.Evidence
+		case no == nil:
+			no = &st
+		}
+	}
+	if no != nil {
+		return Bool(false), name + " not running: " + no.Evidence
+	}
+	if len(why) == 0 {
+		return nil, "unknown: " + stageWhy(r, "coercion")
+	}
+	return nil, strings.Join(why, "; ")
+}
+
+// identitiesOf lists the identities of the records, in order of first appearance.
+func identitiesOf(recs []RPCInterface) []string {
+	var ids []string
+	for _, rec := range recs {
+		if !slices.Contains(ids, rec.Identity) {
+			ids = append(ids, rec.Identity)
+		}
+	}
+	return ids
 }

@@ -114,6 +114,7 @@ func hostileCases() []hostileCase {
 		return nil
 	}
 	withGuest := []string{"negotiate", "smb1", "session", "guest", "tree", "shares"}
+	withCoercion := append(slices.Clip(withGuest), "coercion")
 
 	cs := []hostileCase{
 		{name: "tarpit", status: probes.StatusIOTimeout, want: deadAtNegotiate},
@@ -219,6 +220,49 @@ func hostileCases() []hostileCase {
 		{name: "rpc-frag-length-short", status: probes.StatusSMB, want: sharesBroken, check: sharesErr},
 		{name: "ndr-huge-count", status: probes.StatusSMB, want: sharesBroken, check: sharesErr},
 		{name: "ndr-huge-string", status: probes.StatusSMB, want: sharesBroken, check: sharesErr},
+
+		// A BIND answered with garbage: SRVSVC and every pipe of the coercion surface say so,
+		// nothing is decided from it, and the scan goes on to the next pipe and identity.
+		{name: "rpc-bind-garbage", stages: withCoercion, status: probes.StatusSMB,
+			want: stageWant{"negotiate": ok, "smb1": ok, "session": ok, "guest": ok, "tree": ok, "shares": errored, "coercion": errored},
+			check: func(r *probes.Result) []string {
+				var f []string
+				if e := r.Stages["coercion"].Error; !strings.Contains(e, "BIND_ACK") || !strings.Contains(e, "anonymous") {
+					f = append(f, "coercion error does not name the BIND reply and the identity: "+e)
+				}
+				if r.RPC == nil || len(r.RPC.Interfaces) != 18 {
+					return append(f, fmt.Sprintf("rpc record %+v: want 9 pipes for each of 2 identities", r.RPC))
+				}
+				for _, in := range r.RPC.Interfaces {
+					if in.Outcome != probes.RPCError || in.Reachable != nil || in.Bind != nil {
+						f = append(f, fmt.Sprintf("%s %s: outcome %s reachable %s from a garbage BIND reply", in.Identity, in.Pipe, in.Outcome, tri(in.Reachable)))
+					}
+				}
+				if fd := finding(r, probes.FindingCoercibleInterface); fd == nil || fd.Value != nil {
+					f = append(f, fmt.Sprintf("coercible_interface_reachable %+v, want null", fd))
+				}
+				return f
+			}},
+		{name: "rpc-bind-nak", stages: withCoercion, status: probes.StatusSMB,
+			want: stageWant{"negotiate": ok, "smb1": ok, "session": ok, "guest": ok, "tree": ok, "shares": errored, "coercion": ok},
+			check: func(r *probes.Result) []string {
+				var f []string
+				if r.RPC == nil || len(r.RPC.Interfaces) != 18 {
+					return []string{fmt.Sprintf("rpc record %+v: want 9 pipes for each of 2 identities", r.RPC)}
+				}
+				for _, in := range r.RPC.Interfaces {
+					if in.Outcome != probes.RPCRejected || tri(in.Reachable) != "false" || probes.StringOr(in.Bind, "") != "bind_nak (protocol_version_not_supported)" {
+						f = append(f, fmt.Sprintf("%s %s: outcome %s bind %s, want rejected by bind_nak", in.Identity, in.Pipe, in.Outcome, probes.StringOr(in.Bind, "null")))
+					}
+				}
+				if fd := finding(r, probes.FindingCoercibleInterface); fd == nil || tri(fd.Value) != "false" {
+					f = append(f, fmt.Sprintf("coercible_interface_reachable %+v, want false", fd))
+				}
+				if fd := finding(r, probes.FindingSpoolerRunning); fd == nil || fd.Value != nil {
+					f = append(f, fmt.Sprintf("spooler_running %+v, want null: a rejected bind does not tell", fd))
+				}
+				return f
+			}},
 
 		{name: "rst-negotiate", status: probes.StatusConnectionReset, want: deadBothConns},
 		{name: "rst-session-setup-1", status: probes.StatusSMB, want: sessionBroken,

@@ -89,7 +89,7 @@ func takeFields(out, again *Result, conn string, dialectsToo bool) {
 			cp.Dialects, cp.Ciphers = out.Negotiate.Dialects, out.Negotiate.Ciphers
 			neg = &cp
 		}
-		out.Negotiate, out.NTLM, out.Sessions, out.Shares = neg, again.NTLM, again.Sessions, again.Shares
+		out.Negotiate, out.NTLM, out.Sessions, out.Shares, out.RPC = neg, again.NTLM, again.Sessions, again.Shares, again.RPC
 	case connSMB1:
 		out.SMB1, out.ms17010, out.doublePulsar = again.SMB1, again.ms17010, again.doublePulsar
 	case connDialects:

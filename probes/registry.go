@@ -50,6 +50,12 @@ var stageDefs = []stageDef{
 		build: func(*Options) Stage {
 			return Stage{Name: "access", Needs: []string{"negotiate"}, Gate: anySession, Run: stageAccess}
 		}},
+	// coercion runs after access: the ~10 pipe handles per identity it leaves for closeLater
+	// then go with the connection instead of costing a CLOSE each before the next stage.
+	{name: "coercion", conn: connSMB2, about: "per identity: BIND only to the RPC interfaces that can coerce authentication (RPRN, EFSR, DFSNM, FSRVP, EVEN); WebClient and Spooler running", uses: []string{"guest"}, needs: []string{"session"},
+		build: func(*Options) Stage {
+			return Stage{Name: "coercion", Needs: []string{"negotiate"}, Gate: anySession, Run: stageCoercion}
+		}},
 	{name: "auth", conn: connAuth, about: "credentialed NTLMv2 logon (own connection): dialect, session flags, signing and encryption in use", needs: []string{"negotiate"},
 		build: func(*Options) Stage {
 			return Stage{Name: "auth", Needs: []string{"negotiate"}, Gate: needCredentials, Run: stageAuth}

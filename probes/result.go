@@ -50,18 +50,20 @@ type Result struct {
 	// ClockSkewSeconds is the server's clock minus the local clock when its reply arrived, from
 	// the SMB2 NEGOTIATE SystemTime when non-zero, else from the NTLM CHALLENGE timestamp
 	// (macOS's NTLM timestamp runs minutes off its own SystemTime); null without either.
-	ClockSkewSeconds *float64                `json:"clock_skew_seconds"`
-	ClockSkewSource  string                  `json:"clock_skew_source,omitempty"` // ClockSkewNegotiate or ClockSkewNTLM
-	NBStat           *NBStatInfo             `json:"nbstat,omitempty"`            // stage nbstat (UDP 137)
-	OS               *OSInfo                 `json:"os,omitempty"`                // product named from the NTLM version (os.go); omitted without one
-	DomainController *DomainControllerInfo   `json:"domain_controller,omitempty"` // omitted when nothing informed it
-	Sessions         Sessions                `json:"sessions"`
-	Shares           []Share                 `json:"shares"`
-	Findings         []Finding               `json:"findings"`
-	Auth             *AuthInfo               `json:"auth"`    // stage auth (credentialed logon)
-	Listing          *Listing                `json:"listing"` // stage ls
-	Read             *FileRead               `json:"read"`    // stage read
-	Stages           map[string]*StageResult `json:"stages"`
+	ClockSkewSeconds *float64              `json:"clock_skew_seconds"`
+	ClockSkewSource  string                `json:"clock_skew_source,omitempty"` // ClockSkewNegotiate or ClockSkewNTLM
+	NBStat           *NBStatInfo           `json:"nbstat,omitempty"`            // stage nbstat (UDP 137)
+	OS               *OSInfo               `json:"os,omitempty"`                // product named from the NTLM version (os.go); omitted without one
+	DomainController *DomainControllerInfo `json:"domain_controller,omitempty"` // omitted when nothing informed it
+	Sessions         Sessions              `json:"sessions"`
+	Shares           []Share               `json:"shares"`
+	Findings         []Finding             `json:"findings"`
+	Auth             *AuthInfo             `json:"auth"`    // stage auth (credentialed logon)
+	Listing          *Listing              `json:"listing"` // stage ls
+	Read             *FileRead             `json:"read"`    // stage read
+	// RPC is the coercion surface of stage coercion; absent when the stage did not run.
+	RPC    *RPCSurface             `json:"rpc,omitempty"`
+	Stages map[string]*StageResult `json:"stages"`
 
 	// What the ms17010 stage decided (findings ms17_010 and doublepulsar_implant); nil when it
 	// did not decide (the findings then say why from stages.ms17010).
@@ -298,6 +300,45 @@ type FileRead struct {
 	Content   string `json:"content"` // base64 of the bytes read
 }
 
+// RPCSurface is what stage coercion learned by opening RPC pipes of IPC$ and binding, per
+// identity: which interfaces that can make the server connect out answer a BIND, and whether
+// the WebClient and Print Spooler services run. Nothing but a BIND is ever sent.
+type RPCSurface struct {
+	Interfaces []RPCInterface `json:"interfaces"`
+	WebClient  []ServiceState `json:"webclient"`
+	Spooler    []ServiceState `json:"spooler"`
+}
+
+// RPCInterface is one pipe and interface as one identity found it.
+type RPCInterface struct {
+	Identity  string  `json:"identity"`  // anonymous, guest
+	Pipe      string  `json:"pipe"`      // spoolss, efsrpc, lsarpc, ...
+	Interface string  `json:"interface"` // its specification: MS-RPRN, MS-EFSR, ...
+	Syntax    string  `json:"syntax"`    // abstract syntax bound: "uuid vMajor.Minor"
+	Open      *string `json:"open"`      // NT status of the pipe's CREATE (or of the IPC$ TREE_CONNECT that failed); null without one
+	Bind      *string `json:"bind"`      // the BIND's outcome: "acceptance", "provider_rejection (reason)", "bind_nak (reason)"; null when no BIND was answered
+	Outcome   string  `json:"outcome"`   // RPCReachable, RPCAbsent, RPCAccessDenied, RPCRejected, RPCRefused, RPCError
+	Reachable *bool   `json:"reachable"` // the interface accepted the BIND; null when undecided
+	Evidence  string  `json:"evidence"`
+}
+
+// Outcomes of RPCInterface (docs/schema.md).
+const (
+	RPCReachable    = "reachable"     // bind_ack accepted the interface's context
+	RPCAbsent       = "absent"        // the pipe does not exist: STATUS_OBJECT_NAME_NOT_FOUND
+	RPCAccessDenied = "access_denied" // the pipe (or IPC$) refused the identity: STATUS_ACCESS_DENIED
+	RPCRejected     = "rejected"      // the pipe exists but refused the interface: bind_nak or a rejected context
+	RPCRefused      = "refused"       // another NT status refused the pipe (or IPC$)
+	RPCError        = "error"         // no usable answer: transport or protocol error
+)
+
+// ServiceState says whether a service runs, as one identity could tell.
+type ServiceState struct {
+	Identity string `json:"identity"`
+	Running  *bool  `json:"running"` // null when the identity could not tell
+	Evidence string `json:"evidence"`
+}
+
 // Finding ids (stable; docs/schema.md).
 const (
 	FindingSMB1Enabled            = "smb1_enabled"
@@ -311,6 +352,9 @@ const (
 	FindingSMBGhost               = "smbghost"             // verdict: CVE-2020-0796
 	FindingMS17010                = "ms17_010"             // verdict: CVE-2017-0143 to 0148 (stage ms17010)
 	FindingDoublePulsar           = "doublepulsar_implant" // verdict: the implant answered its ping (stage ms17010)
+	FindingCoercibleInterface     = "coercible_interface_reachable"
+	FindingWebClientRunning       = "webclient_running"
+	FindingSpoolerRunning         = "spooler_running"
 )
 
 // Finding is one evaluated check. Value is tri-state: true (the exposure is present), false

@@ -18,7 +18,12 @@ type Progress struct {
 	Done     atomic.Uint64 // targets whose result was emitted
 	InFlight atomic.Int64  // targets being probed now
 
-	start atomic.Int64 // nanoseconds since epoch, +1 (0 = not started)
+	// HostTimeout is each host's deadline (Run sets it from Config.HostTimeout unless set): it
+	// bounds the ETA when every remaining target is in flight.
+	HostTimeout time.Duration
+
+	start     atomic.Int64 // nanoseconds since epoch, +1 (0 = not started)
+	lastStart atomic.Int64 // when the latest in-flight host started, same encoding
 
 	now func() time.Time // the clock; time.Now when nil (tests replace it)
 }
@@ -27,6 +32,24 @@ type Progress struct {
 func (p *Progress) begin(total uint64) {
 	p.Total.Store(total)
 	p.start.CompareAndSwap(0, int64(p.clock().Sub(epoch))+1)
+}
+
+// hostStarted records one more host in flight, started now.
+func (p *Progress) hostStarted() {
+	p.lastStart.Store(int64(p.clock().Sub(epoch)) + 1)
+	p.InFlight.Add(1)
+}
+
+// inFlightBound returns how long the hosts in flight can take at most (the latest one's
+// deadline), and whether that bounds the rest of the run: every remaining target is in flight.
+func (p *Progress) inFlightBound(now time.Time) (time.Duration, bool) {
+	done, total, inFlight := p.Done.Load(), p.Total.Load(), p.InFlight.Load()
+	last := p.lastStart.Load()
+	if p.HostTimeout <= 0 || inFlight <= 0 || last == 0 || done >= total || total-done > uint64(inFlight) {
+		return 0, false
+	}
+	left := epoch.Add(time.Duration(last - 1)).Add(p.HostTimeout).Sub(now)
+	return max(left, 0), true
 }
 
 // SetStart sets the start time from which Elapsed, Rate and ETA are measured.
@@ -67,7 +90,8 @@ func (p *Progress) Rate(now time.Time) float64 {
 }
 
 // ETA estimates the time left at the average rate so far; ok is false while no target has
-// finished yet.
+// finished yet. (Line says "at most" the in-flight hosts' deadline instead once only hosts in
+// flight remain: the average rate of fast hosts says nothing about a silent one.)
 func (p *Progress) ETA(now time.Time) (eta time.Duration, ok bool) {
 	done, total := p.Done.Load(), p.Total.Load()
 	if done >= total {
@@ -95,7 +119,9 @@ func (p *Progress) Line(now time.Time) string {
 	}
 	el := p.Elapsed(now) / time.Second
 	eta := "ETA -"
-	if d, ok := p.ETA(now); ok {
+	if b, ok := p.inFlightBound(now); ok {
+		eta = "ETA at most " + b.Round(time.Second).String()
+	} else if d, ok := p.ETA(now); ok {
 		eta = "ETA " + d.Round(time.Second).String()
 	}
 	return fmt.Sprintf("[%d:%02d:%02d] %d/%d hosts (%.1f%%) | %.1f hosts/s | in flight %d | %s",

@@ -112,3 +112,29 @@ func TestProgressPrint(t *testing.T) {
 		t.Errorf("final line %q, want %q", out.String(), want)
 	}
 }
+
+// TestProgressETAWhileHostsInFlight: when only hosts in flight remain, the line gives the
+// latest one's deadline as an upper bound instead of the average rate's "1s".
+func TestProgressETAWhileHostsInFlight(t *testing.T) {
+	// 9 of 10 done in 1s, one started 2s ago with a 30s deadline, now 3s in.
+	p := fakeProgress(3*time.Second, 10, 9, 0)
+	p.HostTimeout = 30 * time.Second
+	now := p.clock()
+	p.now = func() time.Time { return now.Add(-2 * time.Second) }
+	p.hostStarted()
+	p.now = func() time.Time { return now }
+	if got, want := p.Line(now), "[0:00:03] 9/10 hosts (90.0%) | 3.0 hosts/s | in flight 1 | ETA at most 28s"; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	// More targets left than in flight: the rate's estimate.
+	p.Total.Store(100)
+	if got := p.Line(now); !strings.HasSuffix(got, "| ETA 30s") {
+		t.Errorf("got %s", got)
+	}
+	// Without a known deadline, as before.
+	p.Total.Store(10)
+	p.HostTimeout = 0
+	if got := p.Line(now); !strings.HasSuffix(got, "| ETA 0s") {
+		t.Errorf("got %s", got)
+	}
+}

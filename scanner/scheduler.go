@@ -118,6 +118,12 @@ func Run[R any](ctx, abort context.Context, cfg Config, set *TargetSet, probe fu
 		take = tr.take
 	}
 	if p := cfg.Progress; p != nil {
+		if p.HostTimeout == 0 {
+			p.HostTimeout = cfg.HostTimeout
+			if p.HostTimeout <= 0 {
+				p.HostTimeout = DefaultHostTimeout
+			}
+		}
 		p.begin(total)
 	}
 	nextTarget := func() (Target, bool) {
@@ -210,7 +216,7 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 	started := func() {
 		dispatched.Add(1)
 		if p := cfg.Progress; p != nil {
-			p.InFlight.Add(1)
+			p.hostStarted()
 		}
 	}
 	finished := func() {

@@ -263,7 +263,8 @@ func fishCompletion() string {
 // roff escapes text for a man page: backslashes, hyphens (as \-, so they copy as ASCII) and a
 // leading '.' or '\”.
 func roff(s string) string {
-	s = strings.NewReplacer(`\`, `\e`, "-", `\-`).Replace(s)
+	// ",\:" lets troff break a long comma-separated default (e.g. -probe-shares) after a comma.
+	s = strings.NewReplacer(`\`, `\e`, "-", `\-`, ",", `,\:`).Replace(s)
 	if strings.HasPrefix(s, ".") || strings.HasPrefix(s, "'") {
 		s = `\&` + s
 	}

@@ -80,6 +80,8 @@ func commands() []*command {
 		files("get", "[flags] //HOST[:PORT]/SHARE/PATH", "read a file with credentials"),
 		files("stat", "[flags] //HOST[:PORT]/SHARE[/PATH]", "metadata of a file or directory"),
 		files("put", "[flags] //HOST[:PORT]/SHARE/PATH [FILE]", "write a file with credentials"),
+		{name: "health", args: "[-url URL]", summary: "check that a running serve answers (the container HEALTHCHECK)", usage: healthSynopsis,
+			flags: func() *groupedFlags { return newHealthFlagSet(&healthFlags{}) }, run: runHealth},
 		{name: "completion", args: "bash|zsh|fish", summary: "print a shell completion script", usage: completionSynopsis, run: runCompletion},
 		{name: "man", args: "", summary: "print the man page (roff) to stdout", usage: manSynopsis, run: runMan},
 		{name: "version", args: "", summary: "print the version", usage: "Usage: smbsweep version\n\nPrints the version: the release set at build time, else the module version and\nthe VCS revision that `go build` recorded.\n",

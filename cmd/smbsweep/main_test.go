@@ -41,6 +41,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"scan", "-path", "a", "127.0.0.1"}, "-path \"a\" needs -share"},
 		{[]string{"scan", "-share", `a\b`, "127.0.0.1"}, "give the share name only"},
 		{[]string{"scan", "-metrics-addr", "nope", "127.0.0.1"}, "want HOST:PORT"},
+		{[]string{"scan", "-text-style", "grid", "127.0.0.1"}, `-text-style "grid": choose table or nxc`},
+		{[]string{"scan", "-text-style", "nxc", "-csv", "127.0.0.1"}, "-text-style nxc is a readable view: it cannot be combined with -jsonl or -csv"},
+		{[]string{"scan", "-job", "Nightly Scan", "127.0.0.1"}, `-job "Nightly Scan": must be 1-64 lowercase letters, digits, _ and -`},
+		{[]string{"scan", "-job-interval", "-1h", "127.0.0.1"}, "-job-interval -1h0m0s: must not be negative"},
 		{[]string{"scan", "-bogus", "127.0.0.1"}, "flag provided but not defined: -bogus\nRun 'smbsweep scan -h'"},
 		{[]string{"scan", "10.0.0.300"}, `invalid target "10.0.0.300"`},
 		{[]string{"scan", "-l", "/nonexistent/targets.txt"}, "-l /nonexistent/targets.txt: open"},
@@ -264,7 +268,7 @@ func TestMetricsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`smbsweep_hosts_scanned_total{status="smb"} 1`, `smbsweep_hosts_scanned_total{status="connection-refused"} 1`, `smbsweep_findings_total{finding="smb1_enabled"} 1`, "smbsweep_targets 2"} {
+	for _, want := range []string{`smbsweep_hosts_scanned_total{scan_job="scan",status="smb"} 1`, `smbsweep_hosts_scanned_total{scan_job="scan",status="connection-refused"} 1`, `smbsweep_findings_total{finding="smb1_enabled",scan_job="scan"} 1`, `smbsweep_targets{scan_job="scan"} 2`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("metrics file lacks %q:\n%s", want, b)
 		}

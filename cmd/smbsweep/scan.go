@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -63,6 +64,11 @@ type scanFlags struct {
 	metricsAddr string
 	metricsFile string
 	metricsPub  bool
+	job         string
+	jobInterval time.Duration
+	smbOnly     bool
+	textStyle   string
+	bloodhound  string
 
 	concurrency    int
 	rateLimit      float64
@@ -110,13 +116,18 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.BoolVar(&f.text, "text", false, "the readable view even when stdout is not a terminal (e.g. into a file or less -R)")
 	g.BoolVar(&f.silent, "silent", false, "print results only: no progress, warnings or summary text")
 	g.BoolVar(&f.stats, "stats", false, "print progress (done/total, hosts/s, in flight, ETA) to stderr")
-	g.BoolVar(&f.noColor, "no-color", false, "no colors in the terminal view")
+	g.BoolVar(&f.noColor, "no-color", false, "no colors in the terminal view (also when the NO_COLOR environment variable is set, https://no-color.org)")
+	g.BoolVar(&f.smbOnly, "smb-only", false, "print and write only hosts that answered SMB (like nmap --open), in every output; the summary and the metrics still count every target")
+	g.StringVar(&f.textStyle, "text-style", "table", "readable view `STYLE`: table (aligned columns, findings and shares below each host) or nxc (one NetExec-style line per host; implies -text)")
+	g.StringVar(&f.bloodhound, "bloodhound", "", "also write the SMB hosts as a BloodHound CE OpenGraph `FILE` (computers with smbsigning, shares; docs/BLOODHOUND.md)")
 	g.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on `ADDR` (e.g. 127.0.0.1:9446) while scanning")
 	g.BoolVar(&f.metricsPub, "metrics-public", false, "let a -metrics-addr that is not loopback serve the metrics, unauthenticated, to whoever reaches it")
 	g.StringVar(&f.metricsFile, "metrics-file", "", "at the end, write the scan's metrics to `FILE` in node_exporter textfile format (atomically; for cron)")
+	g.StringVar(&f.job, "job", "scan", "label the metrics of -metrics-file, -metrics-push and -metrics-addr with scan_job=`NAME`, as serve labels its jobs (the Grafana dashboard and alert rules select by it)")
+	g.DurationVar(&f.jobInterval, "job-interval", 0, "the period of the timer or CronJob that runs this scan (e.g. 6h), exported as smbsweep_job_interval_seconds for the \"no recent success\" alert (0: not exported)")
 	g.StringVar(&f.relayList, "relay-list", "", "also write hosts whose signing is not required (NTLM relay targets) to `FILE`, one per line")
 	g.StringVar(&f.smb1List, "smb1-list", "", "also write hosts with SMB1 enabled to `FILE`, one per line")
-	g.add("o", "jsonl", "csv", "text", "silent", "stats", "no-color", "metrics-addr", "metrics-public", "metrics-file", "relay-list", "smb1-list")
+	g.add("o", "jsonl", "csv", "text", "text-style", "smb-only", "silent", "stats", "no-color", "bloodhound", "metrics-addr", "metrics-public", "metrics-file", "job", "job-interval", "relay-list", "smb1-list")
 
 	g.group("Rate")
 	g.IntVar(&f.concurrency, "c", 256, "hosts probed at once")
@@ -159,6 +170,9 @@ func scanExtraHelp() string {
 		"\nFINDINGS (ids in findings[].id, -relay-list and -smb1-list; docs/schema.md):\n  " + strings.Join(output.FindingIDs, ", ") + "\n"
 }
 
+// jobNameRE is the daemon's rule for job names (daemon/config.go), applied to -job.
+var jobNameRE = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
 // usageError is a bad flag or target: exit 2 with a message that says how to fix it.
 type usageError struct{ msg string }
 
@@ -184,6 +198,10 @@ func (f *scanFlags) validate(nArgs int) error {
 		return usagef("-session-timeout %s: must not be negative", f.sessionTimeout)
 	case f.retries < 0 || f.retries > 10:
 		return usagef("-retries %d: must be 0-10", f.retries)
+	case f.textStyle != "table" && f.textStyle != "nxc":
+		return usagef("-text-style %q: choose table or nxc", f.textStyle)
+	case f.textStyle == "nxc" && (f.jsonl || f.csv):
+		return usagef("-text-style nxc is a readable view: it cannot be combined with -jsonl or -csv")
 	case btoi(f.jsonl)+btoi(f.csv)+btoi(f.text) > 1:
 		return usagef("%s given: choose one output format", joinFlags(map[string]bool{"-jsonl": f.jsonl, "-csv": f.csv, "-text": f.text}))
 	case f.depth < 0 || f.depth > 64:
@@ -197,6 +215,12 @@ func (f *scanFlags) validate(nArgs int) error {
 	}
 	if err := f.scale.apply(&scanner.Config{}); err != nil {
 		return err
+	}
+	if !jobNameRE.MatchString(f.job) {
+		return usagef("-job %q: must be 1-64 lowercase letters, digits, _ and - (it becomes the scan_job label, as a serve job's name does)", f.job)
+	}
+	if f.jobInterval < 0 {
+		return usagef("-job-interval %s: must not be negative (0 leaves it out)", f.jobInterval)
 	}
 	if f.metricsFile != "" && !strings.HasSuffix(f.metricsFile, ".prom") {
 		return usagef("-metrics-file %q: node_exporter's textfile collector reads only *.prom files; name it e.g. smbsweep.prom", f.metricsFile)
@@ -363,10 +387,16 @@ func openOutput(f *scanFlags, stdout io.Writer) (output.Sink, func() error, erro
 	switch {
 	case f.csv || (!f.jsonl && strings.EqualFold(filepath.Ext(f.out), ".csv")):
 		return output.NewCSV(w, name), closeFn, nil
-	case f.jsonl || (!tty && !f.text):
+	case f.jsonl || (!tty && !f.text && f.textStyle != "nxc"):
 		return output.NewJSONL(w, name), closeFn, nil
 	}
-	var sink output.Sink = output.NewText(w, name, !f.noColor)
+	// Colours from this code only, and not with -no-color or NO_COLOR set (https://no-color.org:
+	// present and not empty).
+	color := !f.noColor && os.Getenv("NO_COLOR") == ""
+	var sink output.Sink = output.NewText(w, name, color)
+	if f.textStyle == "nxc" {
+		sink = output.NewNXC(w, name, color)
+	}
 	if f.silent {
 		sink = resultsOnly{sink} // -silent: the readable view prints hosts, not the summary block
 	}
@@ -486,8 +516,19 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		return exitUsage, err
 	}
 	reg := prometheus.NewRegistry()
-	metrics := output.NewScanMetrics(reg)
-	sinks := []output.Sink{sink, metrics}
+	jobMetrics, metrics := output.NewJobRunMetrics(reg, f.job, versionString(), f.jobInterval)
+	if f.smbOnly {
+		sink = output.SMBOnly(sink)
+	}
+	sinks := []output.Sink{sink, metrics, jobMetrics}
+	if f.bloodhound != "" {
+		fh, err := f.scale.create(f.bloodhound, false)
+		if err != nil {
+			return exitUsage, usagef("-bloodhound %s: %v", f.bloodhound, err)
+		}
+		defer fh.Close()
+		sinks = append(sinks, output.NewBloodHound(fh, f.bloodhound))
+	}
 	for _, l := range []struct{ path, finding string }{{f.relayList, probes.FindingSigningNotRequired}, {f.smb1List, probes.FindingSMB1Enabled}} {
 		if l.path == "" {
 			continue
@@ -558,6 +599,7 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 			<-statsDone
 		}
 	}
+	jobMetrics.Start(time.Now())
 	summary, werr := sweep.Run(dispatch, abort, sweep.Config{
 		BeforeSummary: stopProgress,
 		Targets:       set,
@@ -567,18 +609,30 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		Metrics:       metrics,
 		Checkpoint:    f.scale.cp,
 	})
-	f.scale.pushMetrics(reg, f.silent, stderr)
 	stopProgress()
+	summary.Interrupted = summary.Interrupted || interrupted.Load()
+	if cerr := closeOut(); werr == nil && cerr != nil {
+		werr = fmt.Errorf("close %s: %w", f.out, cerr)
+	}
+	result := output.RunSuccess
+	switch {
+	case werr != nil:
+		result = output.RunFailed
+	case summary.Interrupted:
+		result = output.RunInterrupted
+	}
+	var dur time.Duration
+	if summary != nil {
+		dur = time.Duration(summary.DurationSeconds * float64(time.Second))
+	}
+	jobMetrics.Finish(reg, result, summary, dur)
+	f.scale.pushMetrics(reg, f.silent, stderr)
 	if f.metricsFile != "" {
 		// Written to a temporary file and renamed: the textfile collector never reads a
 		// half-written file.
 		if err := output.WriteMetricsFile(f.metricsFile, reg); err != nil && werr == nil {
 			werr = fmt.Errorf("-metrics-file: %w", err)
 		}
-	}
-	summary.Interrupted = summary.Interrupted || interrupted.Load()
-	if cerr := closeOut(); werr == nil && cerr != nil {
-		werr = fmt.Errorf("close %s: %w", f.out, cerr)
 	}
 	if werr != nil {
 		return exitFailure, werr

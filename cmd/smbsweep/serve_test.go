@@ -419,6 +419,19 @@ func TestSystemdUnits(t *testing.T) {
 	if code, _, errOut := runCLI(t, "", append(scanArgs, "-h")...); code != exitOK {
 		t.Errorf("scan unit flags rejected: %s", errOut)
 	}
+	// The scan's metrics: labelled like a serve job, written where the dynamic user may
+	// write (its state directory), then published for node_exporter by ExecStopPost.
+	var metricsFile string
+	for i, a := range scanArgs {
+		if a == "-metrics-file" && i+1 < len(scanArgs) {
+			metricsFile = scanArgs[i+1]
+		}
+	}
+	if !strings.HasPrefix(metricsFile, "/var/lib/smbsweep/") || !strings.Contains(strings.Join(scanArgs, " "), "-job scan -job-interval 6h") {
+		t.Errorf("scan unit: -metrics-file %q (want under the state directory /var/lib/smbsweep) and -job/-job-interval in %v", metricsFile, scanArgs)
+	}
+	publishScript(t, units["smbsweep-scan.service"], metricsFile)
+
 	timer := units["smbsweep-scan.timer"]
 	if len(timer["Timer.OnCalendar"]) != 1 || timer["Timer.Unit"][0] != "smbsweep-scan.service" || timer["Install.WantedBy"][0] != "timers.target" {
 		t.Errorf("timer: %v", timer)
@@ -443,5 +456,60 @@ func TestSystemdUnits(t *testing.T) {
 		if strings.Contains(line, "smbsweep-") {
 			t.Errorf("systemd-analyze verify: %s", line)
 		}
+	}
+}
+
+// publishScript runs the scan unit's ExecStopPost (with its paths moved into a temporary
+// directory, and systemd's $$ unescaped) under the unit's UMask, and checks that it publishes
+// the metrics file readable by everyone (node_exporter is another user) and leaves no temporary
+// file; and that it does nothing, successfully, when the scan wrote no metrics.
+func publishScript(t *testing.T, unit map[string][]string, metricsFile string) {
+	t.Helper()
+	post := unit["Service.ExecStopPost"]
+	if len(post) != 1 || !strings.HasPrefix(post[0], "+/bin/sh -c '") || !strings.HasSuffix(post[0], "'") {
+		t.Fatalf("scan unit: ExecStopPost %q: want one +/bin/sh -c '...' (root: the dynamic user cannot write node_exporter's directory)", post)
+	}
+	var textDir string
+	for _, e := range unit["Service.Environment"] {
+		if v, ok := strings.CutPrefix(e, "SMBSWEEP_TEXTFILE_DIR="); ok {
+			textDir = v
+		}
+	}
+	if textDir == "" || strings.HasPrefix(textDir, "/var/lib/smbsweep") {
+		t.Fatalf("scan unit: SMBSWEEP_TEXTFILE_DIR %q: want node_exporter's directory, outside the private state directory", textDir)
+	}
+	if u := unit["Service.UMask"]; len(u) != 1 || u[0] != "0027" {
+		t.Fatalf("scan unit: UMask %v", u)
+	}
+	script := strings.TrimSuffix(strings.TrimPrefix(post[0], "+/bin/sh -c '"), "'")
+	script = strings.ReplaceAll(script, "$$", "$")
+	tmp := t.TempDir()
+	state, text := filepath.Join(tmp, "state"), filepath.Join(tmp, "node-exporter")
+	script = strings.ReplaceAll(script, "/var/lib/smbsweep", state)
+	src := strings.Replace(metricsFile, "/var/lib/smbsweep", state, 1)
+	runScript := func() {
+		t.Helper()
+		cmd := exec.Command("/bin/sh", "-c", "umask 0027; "+script)
+		cmd.Env = append(os.Environ(), "SMBSWEEP_TEXTFILE_DIR="+text)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ExecStopPost: %v\n%s", err, out)
+		}
+	}
+	runScript() // no metrics file yet: nothing to publish, no failure
+	if _, err := os.Stat(filepath.Join(text, "smbsweep.prom")); !os.IsNotExist(err) {
+		t.Errorf("published without a metrics file: %v", err)
+	}
+	os.MkdirAll(filepath.Dir(src), 0o750)
+	os.WriteFile(src, []byte("smbsweep_job_running{scan_job=\"scan\"} 0\n"), 0o640)
+	runScript()
+	st, err := os.Stat(filepath.Join(text, "smbsweep.prom"))
+	if err != nil {
+		t.Fatalf("not published: %v", err)
+	}
+	if st.Mode().Perm() != 0o644 {
+		t.Errorf("published with mode %v: node_exporter (another user) needs 0644", st.Mode().Perm())
+	}
+	if left, _ := filepath.Glob(filepath.Join(text, ".*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
 	}
 }

@@ -63,7 +63,7 @@ func TestKustomizationResourcesParse(t *testing.T) {
 		}
 		kinds[m["kind"].(string)] = true
 	}
-	for _, k := range []string{"CronJob", "ConfigMap", "PersistentVolumeClaim"} {
+	for _, k := range []string{"CronJob", "ConfigMap", "PersistentVolumeClaim", "Deployment", "Service"} {
 		if !kinds[k] {
 			t.Errorf("kustomization lacks a %s", k)
 		}
@@ -155,6 +155,11 @@ func TestCronJobIsHardenedIndexedJob(t *testing.T) {
 	if flag("-metrics-push-job") == "" {
 		t.Error("-metrics-push-job")
 	}
+	// The dashboard and the alerts select by scan_job (-job); the "no recent success" alert
+	// needs the schedule's period (-job-interval): daily here.
+	if flag("-job") == "" || flag("-job-interval") != "24h" {
+		t.Errorf("-job %q -job-interval %q: want a job name and the daily schedule's 24h", flag("-job"), flag("-job-interval"))
+	}
 
 	// Mounts name volumes that exist, and those name the ConfigMap and the claim shipped here.
 	vols := map[string]any{}
@@ -183,3 +188,5 @@ func TestCronJobIsHardenedIndexedJob(t *testing.T) {
 		t.Error("results volume does not name the claim")
 	}
 }
+
+func yamlUnmarshal(s string, v any) error { return yaml.Unmarshal([]byte(s), v) }

@@ -345,3 +345,12 @@ func ResponseFragments(callID uint32, stub []byte, maxStub int) []byte {
 		}
 	}
 }
+
+// BindNak is a BIND_NAK PDU (C706 12.6.4.5) for call callID with provider_reject_reason reason
+// and no versions list: 16-byte header, then the 2-byte reason.
+func BindNak(callID uint32, reason uint16) []byte {
+	b := []byte{5, 0, 13, 0x03, 0x10, 0, 0, 0, 18, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	le.PutUint32(b[12:], callID)
+	le.PutUint16(b[16:], reason)
+	return b
+}

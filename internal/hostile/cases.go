@@ -117,6 +117,14 @@ func Cases() []Case {
 			return PutU32(name+8, Huge)(stub)
 		})},
 
+		// DCE/RPC BIND answered badly: every pipe's BIND gets the same answer.
+		{"rpc-bind-garbage", "every pipe answers a BIND with 64 random bytes in a valid IOCTL reply", steps(map[Step]Responder{StepBind: func(r *Request) Action {
+			return Reply(IoctlReply(r, wire.StatusSuccess, randomBytes(13, 64)))
+		}})},
+		{"rpc-bind-nak", "every pipe answers a BIND with a BIND_NAK (protocol_version_not_supported)", steps(map[Step]Responder{StepBind: func(r *Request) Action {
+			return Reply(IoctlReply(r, wire.StatusSuccess, BindNak(rpcCallID(r.Msg), 4)))
+		}})},
+
 		// Resets after each stage.
 		{"rst-negotiate", "RST instead of the NEGOTIATE reply (and the SMB1 one)", steps(map[Step]Responder{StepNegotiate: ResetAt, StepSMB1: ResetAt})},
 		{"rst-session-setup-1", "RST instead of the NTLM CHALLENGE", steps(map[Step]Responder{StepSessionSetup1: ResetAt})},

@@ -34,6 +34,9 @@ type Config struct {
 	Shares []ShareConfig
 	// Expect is what the configuration implies for a scanner.
 	Expect Expect
+	// RPCDaemons names rpcd_* servers samba-dcerpcd runs besides the default ones
+	// (rpcServices), e.g. "rpcd_spoolss" or "rpcd_fsrvp".
+	RPCDaemons []string
 }
 
 // Expect is what a scan of an instance should find, derived by hand from the

@@ -257,9 +257,9 @@ func startInstance(ctx context.Context, bins binaries, s *Server, timeout time.D
 // rpcd_epmapper. Starting only these instead of every rpcd_* in libexec
 // (what smbd's on-demand start does) saves several seconds of CPU per
 // instance: samba-dcerpcd runs each one with --list-interfaces first.
-func rpcServices(libexec string) []string {
+func rpcServices(libexec string, extra []string) []string {
 	var out []string
-	for _, n := range []string{"rpcd_classic", "rpcd_winreg", "rpcd_lsad", "rpcd_epmapper"} {
+	for _, n := range append([]string{"rpcd_classic", "rpcd_winreg", "rpcd_lsad", "rpcd_epmapper"}, extra...) {
 		p := filepath.Join(libexec, n)
 		if _, err := os.Stat(p); err != nil {
 			return []string{"--libexec-rpcds"}
@@ -278,7 +278,7 @@ func startDCERPCD(ctx context.Context, path string, s *Server, p instancePaths) 
 	}
 	defer r.Close()
 	args := []string{"--foreground", "--no-process-group", "--ready-signal-fd=3", "--configfile=" + s.ConfPath}
-	args = append(args, rpcServices(filepath.Dir(path))...)
+	args = append(args, rpcServices(filepath.Dir(path), s.Config.RPCDaemons)...)
 	d, err := startDaemon("samba-dcerpcd", path, args,
 		filepath.Join(p.Log, "samba-dcerpcd.out"), []*os.File{w})
 	w.Close()

@@ -3,6 +3,7 @@ package dcerpc
 import (
 	"encoding/binary"
 	"encoding/hex"
+	"strconv"
 )
 
 // UUID is a DCE UUID in its canonical (string) byte order, e.g. 4b324fc8-1670-01d3-1278-...
@@ -83,3 +84,47 @@ var (
 		Major: 2,
 	}
 )
+
+// mustUUID parses a UUID in the 8-4-4-4-12 hex form; it is for the constants below and
+// panics on a malformed one (a programming error caught by the package's tests).
+func mustUUID(s string) UUID {
+	var u UUID
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		panic("dcerpc: malformed UUID constant " + s)
+	}
+	h := s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:36]
+	if _, err := hex.Decode(u[:], []byte(h)); err != nil {
+		panic("dcerpc: malformed UUID constant " + s)
+	}
+	return u
+}
+
+// Abstract syntaxes of the interfaces smbsweep binds to when it maps the coercion surface
+// (issue 12): it sends a BIND only, never a call (probes/rpc_allowlist.go).
+var (
+	// RPRNSyntax is the Print System Remote Protocol on \PIPE\spoolss:
+	// 12345678-1234-abcd-ef00-0123456789ab version 1.0 (MS-RPRN 2.1.1).
+	RPRNSyntax = SyntaxID{UUID: mustUUID("12345678-1234-abcd-ef00-0123456789ab"), Major: 1}
+	// EFSRSyntax is the Encrypting File System Remote Protocol on \PIPE\efsrpc:
+	// df1941c5-fe89-4e79-bf10-463657acf44d version 1.0 (MS-EFSR 3.1.4.2).
+	EFSRSyntax = SyntaxID{UUID: mustUUID("df1941c5-fe89-4e79-bf10-463657acf44d"), Major: 1}
+	// EFSRLsarpcSyntax is the same EFSRPC interface under the UUID it has on \PIPE\lsarpc
+	// (and, on Windows, \PIPE\samr, \PIPE\netlogon and \PIPE\lsass, which share the lsass
+	// process's endpoint): c681d488-d850-11d0-8c52-00c04fd90f7e version 1.0 (MS-EFSR 3.1.4.2).
+	EFSRLsarpcSyntax = SyntaxID{UUID: mustUUID("c681d488-d850-11d0-8c52-00c04fd90f7e"), Major: 1}
+	// DFSNMSyntax is the DFS Namespace Management Protocol on \PIPE\netdfs:
+	// 4fc742e0-4a10-11cf-8273-00aa004ae673 version 3.0 (MS-DFSNM 2.1).
+	DFSNMSyntax = SyntaxID{UUID: mustUUID("4fc742e0-4a10-11cf-8273-00aa004ae673"), Major: 3}
+	// FSRVPSyntax is the File Server Remote VSS Protocol on \PIPE\FssagentRpc:
+	// a8e0653c-2744-4389-a61d-7373df8b2292 version 1.0 (MS-FSRVP 2.1).
+	FSRVPSyntax = SyntaxID{UUID: mustUUID("a8e0653c-2744-4389-a61d-7373df8b2292"), Major: 1}
+	// EVENSyntax is the EventLog Remoting Protocol on \PIPE\eventlog:
+	// 82273fdc-e32a-18c3-3f78-827929dc23ea version 0.0 (MS-EVEN 2.1.1).
+	EVENSyntax = SyntaxID{UUID: mustUUID("82273fdc-e32a-18c3-3f78-827929dc23ea")}
+)
+
+// String returns the syntax as "uuid vMajor.Minor", e.g.
+// "12345678-1234-abcd-ef00-0123456789ab v1.0".
+func (s SyntaxID) String() string {
+	return s.UUID.String() + " v" + strconv.Itoa(int(s.Major)) + "." + strconv.Itoa(int(s.Minor))
+}

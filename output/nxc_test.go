@@ -1,0 +1,63 @@
+package output
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/smbsweep/smbsweep/probes"
+)
+
+// TestNXCLines renders the test records NetExec-style: one line per host, NetExec's columns
+// and (key:value) items, only decided items, no line breaks from hostile strings.
+func TestNXCLines(t *testing.T) {
+	var buf bytes.Buffer
+	n := NewNXC(&buf, "stdout", false)
+	quick := &probes.Result{IP: "127.0.0.5", Port: 445, Status: probes.StatusSMB,
+		Negotiate: &probes.NegotiateInfo{Dialect: "3.0.2", SigningRequired: probes.Bool(true)}, SMB1: &probes.SMB1Info{}}
+	for _, r := range []*probes.Result{sambaRecord(), refusedRecord(), hostileRecord(), quick} {
+		if err := n.WriteResult(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.WriteSummary(&probes.Summary{Targets: 4, Scanned: 4, DurationSeconds: 1.5, Statuses: map[string]int{"smb": 3, "connection-refused": 1}})
+	n.Flush()
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("%d lines, want 4 hosts and a summary:\n%s", len(lines), buf.String())
+	}
+	want := []string{
+		"SMB         127.0.0.2       445    FILESRV          [*] 6.1.0 (name:FILESRV) (domain:WORKGROUP) (signing:False) (SMBv1:True) (Null Auth:True) (findings:smb1_enabled,signing_not_required,null_session,anonymous_share_readable,share_writable)",
+		"SMB         127.0.0.3       445    -                [-] connection-refused (dial tcp 127.0.0.3:445: connect: connection refused)",
+		"SMB         127.0.0.5       445    -                [*] SMB 3.0.2 (signing:True)",
+		"[*] 4 of 4 targets scanned in 1.5s: smb 3, connection-refused 1",
+	}
+	for i, j := range []int{0, 1, 3, 4} {
+		if lines[j] != want[i] {
+			t.Errorf("line %d\n got %q\nwant %q", j, lines[j], want[i])
+		}
+	}
+	if !strings.HasPrefix(lines[2], "SMB         127.0.0.4       445    EVIL\\x1b[2J\\x1b[H [*] 1\\x0d\\x0a127.0.0.9:445") {
+		t.Errorf("hostile line not escaped: %q", lines[2])
+	}
+	if strings.ContainsAny(buf.String(), "\x1b?") {
+		t.Error("raw escape or ? in the output")
+	}
+}
+
+// TestSMBOnly: the wrapped sink gets only status smb records, and the summary.
+func TestSMBOnly(t *testing.T) {
+	var buf bytes.Buffer
+	s := SMBOnly(NewJSONL(&buf, "x"))
+	for _, r := range []*probes.Result{sambaRecord(), refusedRecord(), hostileRecord()} {
+		if err := s.WriteResult(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.WriteSummary(&probes.Summary{Type: "summary", Targets: 3, Scanned: 3})
+	s.Flush()
+	out := buf.String()
+	if strings.Count(out, `"type":"host"`) != 2 || strings.Contains(out, "127.0.0.3") || !strings.Contains(out, `"targets":3`) {
+		t.Errorf("filtered output:\n%s", out)
+	}
+}
