@@ -147,8 +147,14 @@ func TestMS17010Unknown(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := ms17Scan(t, c.srv)
 			f := finding(r, probes.FindingMS17010)
+			if f != nil {
+				t.Logf("reason: %s", f.Reason)
+			}
 			if f == nil || f.State != probes.StateUnknown || f.Value != nil || f.Confidence != "" || !strings.Contains(f.Reason, c.reason) {
 				t.Errorf("ms17_010 %+v, want unknown naming %q", f, c.reason)
+			}
+			if c.name != "other status" && (f == nil || !strings.Contains(f.Reason, "give credentials, -u, to run the check")) {
+				t.Errorf("ms17_010 %+v: a refused anonymous check should say how to run it with a logon", f)
 			}
 			if finding(r, probes.FindingDoublePulsar) != nil {
 				t.Error("doublepulsar_implant reported without a ping")
@@ -166,6 +172,9 @@ func TestMS17010TransactionPastEnd(t *testing.T) {
 		},
 	}})
 	st := r.Stages["ms17010"]
+	if st != nil {
+		t.Logf("stage error: %s", st.Error)
+	}
 	if st == nil || st.Status != probes.StageErrored || !strings.Contains(st.Error, "peek named pipe") || !strings.Contains(st.Error, "outside SMB_Data") {
 		t.Errorf("stage ms17010 %+v, want an error naming the peek and the bad offset", st)
 	}

@@ -81,15 +81,26 @@ func stageMS17010(ctx context.Context, s *Session, r *Result) error {
 	}
 	sess, err := c.SessionSetup(ctx, id)
 	if err != nil {
-		unknown("the "+who+" SMB1 SESSION_SETUP_ANDX was refused or failed, so TRANS_PEEK_NMPIPE could not be sent: "+err.Error(), statusOf(err))
+		hint := ""
+		if s.Opts.Credentials == nil {
+			hint = " (give credentials, -u, to run the check with a logon)"
+		}
+		unknown("the "+who+" SMB1 SESSION_SETUP_ANDX was refused or failed, so TRANS_PEEK_NMPIPE could not be sent: "+err.Error()+hint, statusOf(err))
 		return ms17Refusal(err, who+" SMB1 SESSION_SETUP_ANDX")
+	}
+	if sess.Guest && s.Opts.Credentials != nil {
+		who = "guest (the server mapped the credentials to guest)"
 	}
 	if info := r.SMB1; info != nil {
 		info.NativeOS, info.NativeLanManager, info.PrimaryDomain = sess.NativeOS, sess.NativeLanMan, sess.PrimaryDomain
 	}
 	tree, err := c.TreeConnect(ctx, "IPC$")
 	if err != nil {
-		unknown("the SMB1 TREE_CONNECT_ANDX to IPC$ ("+who+" session) was refused or failed, so TRANS_PEEK_NMPIPE could not be sent: "+err.Error(), statusOf(err))
+		hint := ""
+		if s.Opts.Credentials == nil {
+			hint = " (give credentials, -u, to run the check with a logon)"
+		}
+		unknown("the SMB1 TREE_CONNECT_ANDX to IPC$ ("+who+" session) was refused or failed, so TRANS_PEEK_NMPIPE could not be sent: "+err.Error()+hint, statusOf(err))
 		return ms17Refusal(err, "SMB1 TREE_CONNECT_ANDX to IPC$")
 	}
 	raw, isNT, err := c.PeekNamedPipe(ctx, tree.TID, 0)
