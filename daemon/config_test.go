@@ -50,7 +50,7 @@ var invalidConfigs = map[string]string{
 	"job-no-targets":             `job "lan": no targets: set targets (a list) or targets_file`,
 	"job-null":                   `jobs[0]: empty entry`,
 	"job-port":                   `job "lan": port 70000: must be 1-65535`,
-	"job-profile":                `job "lan": profile "fast": want one of default, full, quick`,
+	"job-profile":                `job "lan": profile "fast": want one of default, full, quick, vuln`,
 	"job-rate":                   `job "lan": rate -5: must be 0 (unlimited) or a positive number of connections per second`,
 	"job-schedule":               `job "lan": schedule "61 * * * *": minute: 61 is out of range 0-59`,
 	"job-share":                  `job "lan": shares[0] "public/docs": give the share name only (e.g. public), not a path`,

@@ -272,6 +272,18 @@ func (e *jsonEncoder) smb1(v *probes.SMB1Info) {
 		e.raw(`,"server_name":`)
 		e.str(v.ServerName)
 	}
+	if v.NativeOS != "" {
+		e.raw(`,"native_os":`)
+		e.str(v.NativeOS)
+	}
+	if v.NativeLanManager != "" {
+		e.raw(`,"native_lan_manager":`)
+		e.str(v.NativeLanManager)
+	}
+	if v.PrimaryDomain != "" {
+		e.raw(`,"primary_domain":`)
+		e.str(v.PrimaryDomain)
+	}
 	e.raw(`,"evidence":`)
 	e.str(v.Evidence)
 	e.buf = append(e.buf, '}')

@@ -79,12 +79,16 @@ func (n *NXC) WriteResult(r *probes.Result) error {
 }
 
 // NXCOS is the OS text after "[*]": the NTLM-reported version (major.minor.build) as the
-// server sent it, else the SMB dialect.
+// server sent it, else the SMB1 logon's NativeOS (what NetExec shows for SMB1 hosts, e.g.
+// "Windows 5.1"), else the SMB dialect.
 func NXCOS(r *probes.Result) string {
 	if r.NTLM != nil {
 		if v := probes.StringOr(r.NTLM.OSVersion, ""); v != "" {
 			return SanitizeTerminal(v)
 		}
+	}
+	if r.SMB1 != nil && r.SMB1.NativeOS != "" {
+		return SanitizeTerminal(r.SMB1.NativeOS)
 	}
 	if r.Negotiate != nil && r.Negotiate.Dialect != "" {
 		return "SMB " + SanitizeTerminal(r.Negotiate.Dialect)

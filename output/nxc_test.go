@@ -61,3 +61,16 @@ func TestSMBOnly(t *testing.T) {
 		t.Errorf("filtered output:\n%s", out)
 	}
 }
+
+// TestNXCOSNativeOS: without an NTLM version, an SMB1 host's line shows the NativeOS of its
+// SMB1 logon, as NetExec does for SMB1 hosts; the NTLM version still comes first.
+func TestNXCOSNativeOS(t *testing.T) {
+	r := &probes.Result{SMB1: &probes.SMB1Info{Enabled: probes.Bool(true), NativeOS: "Windows 5.1\x1b"}}
+	if got := NXCOS(r); got != "Windows 5.1\\x1b" {
+		t.Errorf("NXCOS = %q, want the escaped NativeOS", got)
+	}
+	r.NTLM = &probes.NTLMInfo{OSVersion: probes.String("5.1.2600")}
+	if got := NXCOS(r); got != "5.1.2600" {
+		t.Errorf("NXCOS = %q, want the NTLM version first", got)
+	}
+}

@@ -285,7 +285,8 @@ func (t *Text) severity(sev string) string {
 }
 
 // identity writes what the host is, when the record names it: the OS (with the NTLM-reported
-// version it was named from) and whether it is a domain controller.
+// version it was named from), the SMB1 logon's NativeOS / NativeLanMan and whether it is a
+// domain controller.
 func (t *Text) identity(b *bytes.Buffer, r *probes.Result) {
 	var parts []string
 	if os := r.OS; os != nil && os.Name != nil {
@@ -294,6 +295,9 @@ func (t *Text) identity(b *bytes.Buffer, r *probes.Result) {
 			p += " (NTLM " + SanitizeTerminal(*os.Version) + ")"
 		}
 		parts = append(parts, p)
+	}
+	if s := r.SMB1; s != nil && (s.NativeOS != "" || s.NativeLanManager != "") {
+		parts = append(parts, "smb1 native os: "+SanitizeTerminal(strings.TrimSpace(s.NativeOS+" / "+s.NativeLanManager)))
 	}
 	if dc := r.DomainController; dc != nil && dc.Value != nil && *dc.Value {
 		parts = append(parts, t.paint(ansiBold, "domain controller"))
@@ -335,6 +339,10 @@ func verdictTitle(f probes.Finding) string {
 	switch f.ID {
 	case probes.FindingSMBGhost:
 		title = "Remote Code Execution vulnerability in Microsoft SMBv3 compression (SMBGhost)"
+	case probes.FindingMS17010:
+		title = "Remote Code Execution vulnerability in Microsoft SMBv1 servers (ms17-010)"
+	case probes.FindingDoublePulsar:
+		title = "Double Pulsar SMB Backdoor"
 	}
 	if len(f.CVE) > 0 {
 		title += " " + SanitizeTerminal(strings.Join(f.CVE, ", "))

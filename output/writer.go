@@ -43,6 +43,8 @@ var FindingIDs = []string{
 	probes.FindingSMB3Unsupported,
 	probes.FindingEncryptionUnsupported,
 	probes.FindingSMBGhost,
+	probes.FindingMS17010,
+	probes.FindingDoublePulsar,
 	probes.FindingCoercibleInterface,
 	probes.FindingWebClientRunning,
 	probes.FindingSpoolerRunning,

@@ -22,6 +22,8 @@ var findingSeverity = map[string]string{
 	FindingSMB3Unsupported:        "low",
 	FindingEncryptionUnsupported:  "low",
 	FindingSMBGhost:               "critical",
+	FindingMS17010:                "critical",
+	FindingDoublePulsar:           "critical",
 	FindingCoercibleInterface:     "medium",
 	FindingWebClientRunning:       "medium",
 	FindingSpoolerRunning:         "low",
@@ -50,6 +52,9 @@ func evaluateFindings(r *Result, opts *Options) {
 		v, why = encryptionFinding(r)
 		addFinding(r, FindingEncryptionUnsupported, v, why)
 		addVerdict(r, FindingSMBGhost, smbghostVerdict(r))
+	}
+	if _, ran := r.Stages["ms17010"]; ran {
+		addMS17010(r)
 	}
 	if _, ran := r.Stages["tree"]; ran {
 		v, why := nullSessionFinding(r)

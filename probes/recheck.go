@@ -91,7 +91,7 @@ func takeFields(out, again *Result, conn string, dialectsToo bool) {
 		}
 		out.Negotiate, out.NTLM, out.Sessions, out.Shares, out.RPC = neg, again.NTLM, again.Sessions, again.Shares, again.RPC
 	case connSMB1:
-		out.SMB1 = again.SMB1
+		out.SMB1, out.ms17010, out.doublePulsar = again.SMB1, again.ms17010, again.doublePulsar
 	case connDialects:
 		if again.Negotiate == nil {
 			return

@@ -23,6 +23,7 @@ var stageDefs = []stageDef{
 		build: func(*Options) Stage { return Stage{Name: "negotiate", Run: stageNegotiate} }},
 	{name: "smb1", conn: connSMB1, about: "dedicated SMB1 NEGOTIATE (NT LM 0.12) on its own connection",
 		build: func(*Options) Stage { return Stage{Name: "smb1", Gate: unreachable, Run: stageSMB1} }},
+	{name: "ms17010", conn: connSMB1, needs: []string{"smb1"}, about: "MS17-010 (EternalBlue) and DoublePulsar on SMB1 hosts: SMB1 logon, IPC$, PeekNamedPipe on FID 0 (own connection)", build: buildMS17010},
 	{name: "dialects", conn: connDialects, about: "enumerate accepted dialects and 3.1.1 ciphers (one connection each)", needs: []string{"negotiate"},
 		build: func(*Options) Stage { return Stage{Name: "dialects", Needs: []string{"negotiate"}, Run: stageDialects} }},
 	{name: "session", conn: connSMB2, about: "anonymous NTLMSSP null session; records the NTLM CHALLENGE", needs: []string{"negotiate"},
@@ -135,7 +136,7 @@ func NewPipeline(names []string, opts *Options) (*Pipeline, error) {
 }
 
 // DefaultStages is the default profile's stage list when no profile file says otherwise.
-var DefaultStages = []string{"negotiate", "smb1", "session", "tree", "shares"}
+var DefaultStages = []string{"negotiate", "smb1", "ms17010", "session", "tree", "shares"}
 
 // DefaultPipeline returns the pipeline of DefaultStages (plus stat when opts asks for it).
 func DefaultPipeline(opts *Options) *Pipeline {

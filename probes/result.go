@@ -64,6 +64,10 @@ type Result struct {
 	// RPC is the coercion surface of stage coercion; absent when the stage did not run.
 	RPC    *RPCSurface             `json:"rpc,omitempty"`
 	Stages map[string]*StageResult `json:"stages"`
+
+	// What the ms17010 stage decided (findings ms17_010 and doublepulsar_implant); nil when it
+	// did not decide (the findings then say why from stages.ms17010).
+	ms17010, doublePulsar *verdict
 }
 
 // Sources of Result.ClockSkewSeconds (docs/schema.md).
@@ -114,7 +118,13 @@ type SMB1Info struct {
 	ServerGUID       string     `json:"server_guid,omitempty"`
 	DomainName       string     `json:"domain_name,omitempty"` // non-extended-security responses only
 	ServerName       string     `json:"server_name,omitempty"`
-	Evidence         string     `json:"evidence"`
+	// NativeOS, NativeLanManager and PrimaryDomain are the strings of the SMB1
+	// SESSION_SETUP_ANDX reply (MS-CIFS 2.2.4.53.2) of the ms17010 stage's logon; omitted when
+	// that stage did not log on.
+	NativeOS         string `json:"native_os,omitempty"`
+	NativeLanManager string `json:"native_lan_manager,omitempty"`
+	PrimaryDomain    string `json:"primary_domain,omitempty"`
+	Evidence         string `json:"evidence"`
 }
 
 // NegotiateInfo is the SMB2/3 NEGOTIATE response.
@@ -339,7 +349,9 @@ const (
 	FindingShareWritable          = "share_writable"
 	FindingSMB3Unsupported        = "smb3_unsupported"
 	FindingEncryptionUnsupported  = "encryption_unsupported"
-	FindingSMBGhost               = "smbghost" // verdict: CVE-2020-0796
+	FindingSMBGhost               = "smbghost"             // verdict: CVE-2020-0796
+	FindingMS17010                = "ms17_010"             // verdict: CVE-2017-0143 to 0148 (stage ms17010)
+	FindingDoublePulsar           = "doublepulsar_implant" // verdict: the implant answered its ping (stage ms17010)
 	FindingCoercibleInterface     = "coercible_interface_reachable"
 	FindingWebClientRunning       = "webclient_running"
 	FindingSpoolerRunning         = "spooler_running"

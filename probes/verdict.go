@@ -34,6 +34,20 @@ var verdictInfos = map[string]verdictInfo{
 			"https://support.microsoft.com/help/4551762",
 		},
 	},
+	FindingMS17010: {
+		cve: []string{"CVE-2017-0143", "CVE-2017-0144", "CVE-2017-0145", "CVE-2017-0146", "CVE-2017-0147", "CVE-2017-0148"},
+		references: []string{
+			"https://learn.microsoft.com/security-updates/securitybulletins/2017/ms17-010",
+			"https://support.microsoft.com/help/4013389",
+			"https://nmap.org/nsedoc/scripts/smb-vuln-ms17-010.html",
+		},
+	},
+	FindingDoublePulsar: {
+		references: []string{
+			"https://github.com/countercept/doublepulsar-detection-script",
+			"https://nmap.org/nsedoc/scripts/smb-double-pulsar-backdoor.html",
+		},
+	},
 }
 
 // addVerdict appends a verdict finding.
@@ -111,4 +125,24 @@ func smbghostVerdict(r *Result) verdict {
 	return verdict{state: StateNotVulnerable, confidence: "high",
 		reason:   "SMB 3.1.1 compression negotiated, but NTLM-reported build " + version + " is not 18362 or 18363 (only Windows 10 / Server 1903 and 1909 had the flaw)",
 		evidence: evidence}
+}
+
+// addMS17010 appends the ms17_010 verdict of a pipeline with the ms17010 stage, and the
+// doublepulsar_implant one when the implant was pinged (only on a vulnerable host). A host whose
+// smb1 stage saw SMB1 refused is not vulnerable (the flaw is in the SMB1 server); one whose
+// check could not complete is unknown with the reason.
+func addMS17010(r *Result) {
+	v := r.ms17010
+	if v == nil {
+		v = &verdict{state: StateUnknown, reason: "unknown: " + stageWhy(r, "ms17010")}
+		if s := r.SMB1; s != nil && s.Enabled != nil && !*s.Enabled {
+			v = &verdict{state: StateNotVulnerable, confidence: "high",
+				reason:   "SMB1 is disabled, and MS17-010 is a flaw of the SMB1 server",
+				evidence: s.Evidence}
+		}
+	}
+	addVerdict(r, FindingMS17010, *v)
+	if r.doublePulsar != nil {
+		addVerdict(r, FindingDoublePulsar, *r.doublePulsar)
+	}
 }

@@ -139,7 +139,7 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.add("c", "rl", "timeout", "connect-timeout", "retries", "seed")
 
 	g.group("Probes")
-	g.StringVar(&f.profile, "profile", "default", "probe profile `NAME`: quick, default, full (see configs/profiles.yaml)")
+	g.StringVar(&f.profile, "profile", "default", "probe profile `NAME`: quick, default, full, vuln (see configs/profiles.yaml)")
 	g.Var(&f.stages, "probes", "run these `STAGES` (comma-separated) instead of the profile's; needed stages are added")
 	g.BoolVar(&f.enumDialects, "enum-dialects", false, "enumerate every accepted dialect and 3.1.1 cipher (one connection each)")
 	g.BoolVar(&f.checkWrite, "check-write", false, "INTRUSIVE: test write access by creating and removing a uniquely named empty directory in each share (access stage)")

@@ -35,7 +35,7 @@ job local_quick (@every 1h) scans 1 target:
 	}
 	bad := "../../configs/testdata/invalid-job-profile.yml"
 	code, out, errOut = runCLI(t, "", "config", "check", bad)
-	if code != exitUsage || out != "" || errOut != "smbsweep config: "+bad+`: job "lan": profile "fast": want one of default, full, quick`+"\n" {
+	if code != exitUsage || out != "" || errOut != "smbsweep config: "+bad+`: job "lan": profile "fast": want one of default, full, quick, vuln`+"\n" {
 		t.Errorf("invalid config: %d %q %q", code, out, errOut)
 	}
 	for _, args := range [][]string{{"config"}, {"config", "check"}, {"config", "lint", "x.yml"}} {

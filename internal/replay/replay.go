@@ -8,7 +8,9 @@
 // What it answers (everything else gets STATUS_NOT_SUPPORTED):
 //
 //   - SMB1 NEGOTIATE: Samba's "no dialect supported" reply, then it closes the connection, as a
-//     default Samba does (Options.SMB1 = true answers with the NT LM 0.12 acceptance instead);
+//     default Samba does (Options.SMB1 = true answers with the NT LM 0.12 acceptance instead,
+//     and then the MS17-010 check: the anonymous SESSION_SETUP_ANDX, TREE_CONNECT_ANDX IPC$,
+//     and STATUS_INVALID_HANDLE to PeekNamedPipe, as Samba answers);
 //   - SMB2 NEGOTIATE: Samba's 3.1.1 reply (whatever dialects were offered);
 //   - SESSION_SETUP: the NTLM CHALLENGE on the first leg, success on the second;
 //   - TREE_CONNECT (IPC$ reply for any share), CREATE, CLOSE;
@@ -65,6 +67,7 @@ const (
 type templates struct {
 	negotiate, challenge, sessionOK, tree, create, close []byte
 	smb1Refused, smb1NT1                                 []byte
+	smb1Challenge, smb1Anonymous, smb1TreeIPC, smb1Peek  []byte
 	bindAck, shareEnum                                   []byte
 }
 
@@ -86,8 +89,13 @@ var tpl = sync.OnceValue(func() *templates {
 		close:       mustRead("samba-default-close.bin"),
 		smb1Refused: mustRead("samba-4.17-smb1-disabled-negotiate.bin"),
 		smb1NT1:     mustRead("samba-4.17-nt1-negotiate.bin"),
-		bindAck:     mustRead("samba-4.17-bind-ack.bin"),
-		shareEnum:   mustRead("samba-4.17-netshareenum-response.bin"),
+		// The SMB1 session layer of the MS17-010 check (Options.SMB1 only).
+		smb1Challenge: mustRead("samba-4.17-smb1-session-setup-challenge.bin"),
+		smb1Anonymous: mustRead("samba-4.17-smb1-session-setup-anonymous.bin"),
+		smb1TreeIPC:   mustRead("samba-4.17-smb1-tree-connect-ipc.bin"),
+		smb1Peek:      mustRead("samba-4.17-smb1-peek-named-pipe.bin"),
+		bindAck:       mustRead("samba-4.17-bind-ack.bin"),
+		shareEnum:     mustRead("samba-4.17-netshareenum-response.bin"),
 	}
 })
 
@@ -272,20 +280,43 @@ func (s *Server) reply(dst, msg []byte, session uint64) (out []byte, closeAfter 
 	le := binary.LittleEndian
 	switch {
 	case len(msg) >= 4 && string(msg[:4]) == "\xffSMB":
-		if msg[4] != 0x72 { // only NEGOTIATE
+		if len(msg) < 32 {
 			return dst[:0], true
 		}
-		body := t.smb1Refused
-		if s.opts.SMB1 {
-			body = t.smb1NT1
+		var body []byte
+		switch msg[4] {
+		case 0x72: // NEGOTIATE
+			body = t.smb1Refused
+			if s.opts.SMB1 {
+				body = t.smb1NT1
+			}
+		case 0x73: // SESSION_SETUP_ANDX: the CHALLENGE leg, then the anonymous logon's success
+			body = t.smb1Anonymous
+			if le.Uint16(msg[28:]) == 0 {
+				body = t.smb1Challenge
+			}
+		case 0x75: // TREE_CONNECT_ANDX: IPC$
+			body = t.smb1TreeIPC
+		case 0x25: // TRANSACTION: PeekNamedPipe, answered STATUS_INVALID_HANDLE as Samba does
+			body = t.smb1Peek
+		}
+		if body == nil || (!s.opts.SMB1 && msg[4] != 0x72) {
+			return dst[:0], true
 		}
 		dst = frame(dst, len(body))
 		start := len(dst)
 		dst = append(dst, body...)
-		// Echo the request's PID (PIDHigh at 12, PIDLow at 26), TID (24), UID (28), MID (30).
-		if len(msg) >= 32 {
-			copy(dst[start+12:start+14], msg[12:14])
-			copy(dst[start+24:start+32], msg[24:32])
+		// Echo the request's PID (PIDHigh at 12, PIDLow at 26) and MID (30), and its TID (24)
+		// and UID (28) unless the reply assigns them (TREE_CONNECT_ANDX, the first
+		// SESSION_SETUP_ANDX).
+		copy(dst[start+12:start+14], msg[12:14])
+		copy(dst[start+26:start+28], msg[26:28])
+		copy(dst[start+30:start+32], msg[30:32])
+		if msg[4] != 0x75 {
+			copy(dst[start+24:start+26], msg[24:26])
+		}
+		if le.Uint16(msg[28:]) != 0 {
+			copy(dst[start+28:start+30], msg[28:30])
 		}
 		return dst, !s.opts.SMB1
 	case len(msg) < hdrSize || string(msg[:4]) != "\xfeSMB":

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +31,10 @@ func TestCapturesMatchGoldens(t *testing.T) {
 		"samba-default-close.bin":                                  "wire/testdata",
 		"samba-4.17-smb1-disabled-negotiate.bin":                   "wire/smb1/testdata",
 		"samba-4.17-nt1-negotiate.bin":                             "wire/smb1/testdata",
+		"samba-4.17-smb1-session-setup-challenge.bin":              "wire/smb1/testdata",
+		"samba-4.17-smb1-session-setup-anonymous.bin":              "wire/smb1/testdata",
+		"samba-4.17-smb1-tree-connect-ipc.bin":                     "wire/smb1/testdata",
+		"samba-4.17-smb1-peek-named-pipe.bin":                      "wire/smb1/testdata",
 		"samba-4.17-bind-ack.bin":                                  "wire/dcerpc/testdata",
 		"samba-4.17-netshareenum-response.bin":                     "wire/dcerpc/testdata",
 	}
@@ -71,9 +76,23 @@ func TestDefaultProfileAgainstReplay(t *testing.T) {
 			t.Fatalf("status %s: %s", r.Status, r.Error)
 		}
 		for name, st := range r.Stages {
+			if name == "ms17010" && !smb1 {
+				// The MS17-010 check needs SMB1: skipped, with the reason.
+				if st.Status != probes.StageSkipped || !strings.Contains(st.Reason, "SMB1 disabled") {
+					t.Errorf("stage ms17010 with SMB1 refused: %s %s %s, want skipped: SMB1 disabled", st.Status, st.Reason, st.Error)
+				}
+				continue
+			}
 			if st.Status != probes.StageOK {
 				t.Errorf("stage %s: %s %s %s", name, st.Status, st.Reason, st.Error)
 			}
+		}
+		wantMS17 := probes.StateNotVulnerable // Samba's STATUS_INVALID_HANDLE, or SMB1 refused
+		if f := findingOf(r, probes.FindingMS17010); f == nil || f.State != wantMS17 {
+			t.Errorf("ms17_010 %+v, want %s", f, wantMS17)
+		}
+		if smb1 && (r.SMB1 == nil || r.SMB1.NativeLanManager != "Samba 4.17.12-Debian") {
+			t.Errorf("smb1 %+v: want the SMB1 logon's NativeLanMan", r.SMB1)
 		}
 		if r.Negotiate == nil || r.Negotiate.Dialect != "3.1.1" {
 			t.Errorf("negotiate %+v", r.Negotiate)
@@ -92,8 +111,12 @@ func TestDefaultProfileAgainstReplay(t *testing.T) {
 		}
 		s.Close()
 		st := s.Stats()
-		if st.Connections != 2 || st.Requests < 8 {
-			t.Errorf("stats %+v: want 2 connections (SMB2 + SMB1) and the default profile's requests", st)
+		wantConns := uint64(2) // SMB2 + the SMB1 NEGOTIATE
+		if smb1 {
+			wantConns = 3 // + the MS17-010 check's SMB1 session
+		}
+		if st.Connections != wantConns || st.Requests < 8 {
+			t.Errorf("stats %+v: want %d connections and the default profile's requests", st, wantConns)
 		}
 	}
 }
@@ -167,4 +190,13 @@ func BenchmarkDefaultProfile(b *testing.B) {
 			b.Fatal(r.Error)
 		}
 	}
+}
+
+func findingOf(r *probes.Result, id string) *probes.Finding {
+	for i := range r.Findings {
+		if r.Findings[i].ID == id {
+			return &r.Findings[i]
+		}
+	}
+	return nil
 }
