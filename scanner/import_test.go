@@ -56,12 +56,12 @@ func TestAddFileFixtures(t *testing.T) {
 		if res.Format != format || res.Hosts != 4 || len(res.Bad) != 0 {
 			t.Errorf("%s: %+v, want format %q, 4 hosts, nothing bad", file, res, format)
 		}
-		want := 7
+		wantSeen := 7
 		if strings.HasPrefix(file, "masscan") {
-			want = 6 // masscan lists only hosts with an open port (127.203.77.5 has none)
+			wantSeen = 6 // masscan lists only hosts with an open port (127.203.77.5 has none)
 		}
-		if res.Seen != want {
-			t.Errorf("%s: %d hosts seen, want %d", file, res.Seen, want)
+		if res.Seen != wantSeen {
+			t.Errorf("%s: %d hosts seen, want %d", file, res.Seen, wantSeen)
 		}
 		got, _ = importFile(t, path, []uint16{8445})
 		if want := []string{"127.203.77.7:8445"}; !slices.Equal(got, want) {
