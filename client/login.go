@@ -67,15 +67,7 @@ func ParseNTHash(s string) (ntlmssp.Key, error) {
 }
 
 // ServerNames is what the server's NTLM CHALLENGE says about it (MS-NLMP 2.2.2.1).
-type ServerNames struct {
-	NetBIOSComputer string
-	NetBIOSDomain   string
-	DNSComputer     string
-	DNSDomain       string
-	DNSTree         string
-	// OSVersion is the NTLM-reported "major.minor.build", "" when absent.
-	OSVersion string
-}
+type ServerNames = ntlmssp.ServerNames
 
 // Session is a logged-on, signed session.
 type Session struct {
@@ -158,7 +150,7 @@ func (c *Client) Login(ctx context.Context, cred Credentials) error {
 	if err := challenge.AVInfo(&av); err != nil {
 		return failed(op, target, &transport.ProtocolError{Op: "NTLM CHALLENGE", Err: err})
 	}
-	sess := &Session{ID: resp.Header.SessionID, User: cred.User, Domain: cred.Domain, Server: serverNames(challenge, &av)}
+	sess := &Session{ID: resp.Header.SessionID, User: cred.User, Domain: cred.Domain, Server: challenge.ServerNames(&av)}
 	if sess.Domain == "" {
 		sess.Domain = sess.Server.NetBIOSDomain
 	}
@@ -268,22 +260,4 @@ func challengeFrom(buf []byte) (ntlmssp.Challenge, error) {
 		return nil, err
 	}
 	return ch, nil
-}
-
-// serverNames decodes the server's self-description from the CHALLENGE.
-func serverNames(ch ntlmssp.Challenge, av *ntlmssp.AVInfo) ServerNames {
-	n := ServerNames{
-		NetBIOSComputer: wire.DecodeUTF16LE(av.NbComputerName),
-		NetBIOSDomain:   wire.DecodeUTF16LE(av.NbDomainName),
-		DNSComputer:     wire.DecodeUTF16LE(av.DnsComputerName),
-		DNSDomain:       wire.DecodeUTF16LE(av.DnsDomainName),
-		DNSTree:         wire.DecodeUTF16LE(av.DnsTreeName),
-	}
-	if n.NetBIOSDomain == "" && ch.Flags()&ntlmssp.FlagUnicode != 0 {
-		n.NetBIOSDomain = wire.DecodeUTF16LE(ch.TargetName())
-	}
-	if v, ok := ch.Version(); ok {
-		n.OSVersion = fmt.Sprintf("%d.%d.%d", v.ProductMajor, v.ProductMinor, v.ProductBuild)
-	}
-	return n
 }

@@ -77,11 +77,7 @@ type Session struct {
 }
 
 // ServerNames is the self-description of an NTLM CHALLENGE (MS-NLMP 2.2.2.1).
-type ServerNames struct {
-	NetBIOSComputer, NetBIOSDomain, DNSComputer, DNSDomain, DNSTree string
-	// OSVersion is the NTLM-reported "major.minor.build", "" when absent.
-	OSVersion string
-}
+type ServerNames = ntlmssp.ServerNames
 
 // ntlmFlags are the NEGOTIATE_MESSAGE flags of guest and credentialed logons: KEY_EXCH for a
 // random session key and SIGN for the mechListMIC.
@@ -205,7 +201,7 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 	if err := challenge.AVInfo(&av); err != nil {
 		return Session{}, &transport.ProtocolError{Op: op + " (NTLM CHALLENGE)", Err: err}
 	}
-	names := serverNames(challenge, &av)
+	names := challenge.ServerNames(&av)
 	uid := r.UID()
 	flags := challenge.Flags() & neg.Flags
 
@@ -378,24 +374,6 @@ func (c *Conn) attemptNT(ctx context.Context, id Identity, v1 bool) (Session, er
 		return Session{}, err
 	}
 	return s, nil
-}
-
-// serverNames decodes the server's self-description from the CHALLENGE.
-func serverNames(ch ntlmssp.Challenge, av *ntlmssp.AVInfo) ServerNames {
-	n := ServerNames{
-		NetBIOSComputer: wire.DecodeUTF16LE(av.NbComputerName),
-		NetBIOSDomain:   wire.DecodeUTF16LE(av.NbDomainName),
-		DNSComputer:     wire.DecodeUTF16LE(av.DnsComputerName),
-		DNSDomain:       wire.DecodeUTF16LE(av.DnsDomainName),
-		DNSTree:         wire.DecodeUTF16LE(av.DnsTreeName),
-	}
-	if n.NetBIOSDomain == "" && ch.Flags()&ntlmssp.FlagUnicode != 0 {
-		n.NetBIOSDomain = wire.DecodeUTF16LE(ch.TargetName())
-	}
-	if v, ok := ch.Version(); ok {
-		n.OSVersion = fmt.Sprintf("%d.%d.%d", v.ProductMajor, v.ProductMinor, v.ProductBuild)
-	}
-	return n
 }
 
 // verifyServerMIC checks the acceptor's mechListMIC over the mechTypes the client sent (RFC
