@@ -247,18 +247,7 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 	defer timer.Stop()
 	for {
 		now := time.Now()
-		// Completions that already arrived go before timers: when the loop runs late (a busy
-		// machine), a connect that completed in time must not be aged or timed out.
-		for drained := false; !drained; {
-			select {
-			case cs := <-events:
-				for _, c := range cs {
-					s.completed(now, c)
-				}
-			default:
-				drained = true
-			}
-		}
+		s.drain(now, events)
 		s.expire(now)
 		s.admit(now, nextTarget, started)
 		if (s.exhausted || !s.admitting) && s.held == 0 && s.probing == 0 {
@@ -300,15 +289,7 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 				s.completed(now, c)
 			}
 		case d := <-done:
-			s.probing--
-			kind := outcomeClean
-			switch {
-			case d.overload:
-				kind = outcomeOverload
-			case d.slow:
-				kind = outcomeSaturated
-			}
-			s.ctl.probed(time.Now(), kind, d.took)
+			s.probeDone(d)
 		case <-wait:
 		case <-ctxDone:
 			ctxDone = nil
@@ -325,6 +306,34 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 			}
 		}
 	}
+}
+
+// drain takes the completions that already arrived before the timers run: when the loop runs
+// late (a busy machine), a connect that completed in time must not be aged or timed out.
+func (s *stage) drain(now time.Time, events <-chan []completion) {
+	for {
+		select {
+		case cs := <-events:
+			for _, c := range cs {
+				s.completed(now, c)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// probeDone counts a finished probe and tells the congestion control how it went.
+func (s *stage) probeDone(d hostDone) {
+	s.probing--
+	kind := outcomeClean
+	switch {
+	case d.overload:
+		kind = outcomeOverload
+	case d.slow:
+		kind = outcomeSaturated
+	}
+	s.ctl.probed(time.Now(), kind, d.took)
 }
 
 // nextWake returns when the loop must wake without an event: the earliest timer, or the
