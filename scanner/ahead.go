@@ -253,22 +253,7 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 		if (s.exhausted || !s.admitting) && s.held == 0 && s.probing == 0 {
 			return
 		}
-		var (
-			hc, fcn chan<- handed
-			hv, fv  handed
-		)
-		if s.connected.len() > 0 && (s.aborted || s.canProbe(now)) {
-			if s.workers <= s.probing && s.workers < s.maxWorkers {
-				s.workers++
-				s.spawn()
-			}
-			p := s.connected.peek()
-			hc, hv = handoff, handed{p.t, p.fc}
-		}
-		if s.failed.len() > 0 {
-			p := s.failed.peek()
-			fcn, fv = fail, handed{p.t, p.fc}
-		}
+		hc, hv, fcn, fv := s.offers(now, handoff, fail)
 		var wait <-chan time.Time
 		if at, ok := s.nextWake(); ok {
 			timer.Reset(max(0, at.Sub(now)))
@@ -306,6 +291,25 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 			}
 		}
 	}
+}
+
+// offers returns what the loop can hand on now: the next connected target to a probe worker
+// when the congestion window lets it run (starting a worker if all are busy), the next failed
+// target to the result workers. A nil channel offers nothing.
+func (s *stage) offers(now time.Time, handoff, fail chan<- handed) (hc chan<- handed, hv handed, fcn chan<- handed, fv handed) {
+	if s.connected.len() > 0 && (s.aborted || s.canProbe(now)) {
+		if s.workers <= s.probing && s.workers < s.maxWorkers {
+			s.workers++
+			s.spawn()
+		}
+		p := s.connected.peek()
+		hc, hv = handoff, handed{p.t, p.fc}
+	}
+	if s.failed.len() > 0 {
+		p := s.failed.peek()
+		fcn, fv = fail, handed{p.t, p.fc}
+	}
+	return hc, hv, fcn, fv
 }
 
 // drain takes the completions that already arrived before the timers run: when the loop runs
