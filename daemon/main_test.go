@@ -3,7 +3,7 @@ package daemon
 import (
 	"testing"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 )
 
 func TestMain(m *testing.M) { sambatest.Main(m) }
