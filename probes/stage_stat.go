@@ -42,19 +42,11 @@ func stageStat(ctx context.Context, s *Session, r *Result) error {
 	defer func() { _ = s.closeFile(ctx, tid, fid) }()
 
 	q := wire.QueryInfoRequest{InfoType: wire.InfoFile, FileInfoClass: wire.FileBasicInformationClass, OutputBufferLength: 256, FileID: fid}
-	resp, err := s.conn.Call(ctx, wire.CmdQueryInfo, tid, &q)
+	out, err := s.queryFileInfo(ctx, tid, &q, st, "FileBasicInformation")
 	if err != nil {
 		return err
 	}
-	if resp.Header.Status != wire.StatusSuccess {
-		st.Status = String(resp.Header.Status.String())
-		return refusal(resp.Header.Status, "QUERY_INFO FileBasicInformation")
-	}
-	qr := wire.QueryInfoResponse(resp.Msg)
-	if err := qr.Validate(); err != nil {
-		return &transport.ProtocolError{Op: "QUERY_INFO response", Err: err}
-	}
-	basic := wire.FileBasicInformation(qr.OutputBuffer())
+	basic := wire.FileBasicInformation(out)
 	if err := basic.Validate(); err != nil {
 		return &transport.ProtocolError{Op: "FileBasicInformation", Err: err}
 	}
@@ -67,19 +59,10 @@ func stageStat(ctx context.Context, s *Session, r *Result) error {
 	st.AttributesRaw = &attrs
 
 	q.FileInfoClass = wire.FileStandardInformationClass
-	resp, err = s.conn.Call(ctx, wire.CmdQueryInfo, tid, &q)
-	if err != nil {
+	if out, err = s.queryFileInfo(ctx, tid, &q, st, "FileStandardInformation"); err != nil {
 		return err
 	}
-	if resp.Header.Status != wire.StatusSuccess {
-		st.Status = String(resp.Header.Status.String())
-		return refusal(resp.Header.Status, "QUERY_INFO FileStandardInformation")
-	}
-	qr = wire.QueryInfoResponse(resp.Msg)
-	if err := qr.Validate(); err != nil {
-		return &transport.ProtocolError{Op: "QUERY_INFO response", Err: err}
-	}
-	std := wire.FileStandardInformation(qr.OutputBuffer())
+	std := wire.FileStandardInformation(out)
 	if err := std.Validate(); err != nil {
 		return &transport.ProtocolError{Op: "FileStandardInformation", Err: err}
 	}
@@ -87,6 +70,24 @@ func stageStat(ctx context.Context, s *Session, r *Result) error {
 	st.Size, st.AllocationSize = &size, &alloc
 	st.IsDirectory = Bool(std.Directory())
 	return nil
+}
+
+// queryFileInfo sends one QUERY_INFO and returns its output buffer (a view valid until the
+// connection's next use); a refusal is recorded in st and returned as a refusal naming class.
+func (s *Session) queryFileInfo(ctx context.Context, tid uint32, q *wire.QueryInfoRequest, st *Stat, class string) ([]byte, error) {
+	resp, err := s.conn.Call(ctx, wire.CmdQueryInfo, tid, q)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Header.Status != wire.StatusSuccess {
+		st.Status = String(resp.Header.Status.String())
+		return nil, refusal(resp.Header.Status, "QUERY_INFO "+class)
+	}
+	qr := wire.QueryInfoResponse(resp.Msg)
+	if err := qr.Validate(); err != nil {
+		return nil, &transport.ProtocolError{Op: "QUERY_INFO response", Err: err}
+	}
+	return qr.OutputBuffer(), nil
 }
 
 // NormalizePath turns a user path (slashes or backslashes, leading separators optional) into
