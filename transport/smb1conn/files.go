@@ -325,30 +325,22 @@ var ErrStop = errors.New("stop listing")
 // advance, fails.
 func (c *Conn) List(ctx context.Context, tid uint16, pattern string, fn func(*Entry) error) error {
 	op := "smb1 find " + pattern
-	unicode := c.neg.Unicode
-	level := smb1.InfoFindFileBothDirectory
+	f := finder{level: smb1.InfoFindFileBothDirectory, unicode: c.neg.Unicode, count: c.opts.FindCount}
 	if c.opts.FileIDs {
-		level = smb1.InfoFindFileIDBothDirectory
+		f.level = smb1.InfoFindFileIDBothDirectory
 	}
-	var pbuf [512]byte
-	first := smb1.FindFirst2Params{SearchAttributes: smb1.SearchAttributesAll, SearchCount: c.opts.FindCount,
-		Flags: smb1.FindCloseAtEOS | smb1.FindReturnResumeKeys, InformationLevel: level, FileName: pattern, Unicode: unicode}
-	if first.Size() > len(pbuf) {
-		return fmt.Errorf("%s: pattern too long: %w", op, wire.ErrTooLarge)
+	if err := f.first(pattern); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
-	setup := [1]uint16{smb1.Trans2FindFirst2}
-	req := smb1.TransactionRequest{Command: smb1.CommandTransaction2, MaxParameterCount: 10,
-		MaxDataCount: 0xffff, Setup: setup[:], Unicode: unicode, Parameters: first.AppendTo(pbuf[:0])}
 	params := make([]byte, 0, 64)
 	data := make([]byte, 0, MaxTransactionReply)
 	var sid uint16
 	var lastName string
-	var lastKey uint32
 	for round := 0; ; round++ {
 		if round >= MaxFindRounds {
 			return fmt.Errorf("%s: search did not end after %d rounds: %w", op, round, wire.ErrTooLarge)
 		}
-		p, d, err := c.transact(ctx, tid, &req, params, data)
+		p, d, err := c.transact(ctx, tid, &f.req, params, data)
 		if err != nil {
 			if round == 0 && errors.Is(err, wire.StatusNoSuchFile) {
 				return nil // nothing matches
@@ -362,47 +354,85 @@ func (c *Conn) List(ctx context.Context, tid uint16, pattern string, fn func(*En
 		if round == 0 {
 			sid = rp.SID
 		}
-		it := smb1.NewFindEntryIter(d, level, unicode)
-		var fe smb1.FindEntry
-		count, name := 0, ""
-		for it.Next(&fe) {
-			count++
-			e := Entry{Name: string(fe.AppendName(nil, unicode)), ShortName: string(smb1.AppendString(nil, fe.ShortName, true)),
-				Size: fe.EndOfFile, AllocationSize: fe.AllocationSize, Attributes: fe.ExtFileAttributes,
-				CreationTime: fe.CreationTime, LastAccessTime: fe.LastAccessTime, LastWriteTime: fe.LastWriteTime,
-				ChangeTime: fe.LastChangeTime, FileIndex: fe.FileIndex, FileID: fe.FileID}
-			name, lastKey = e.Name, fe.FileIndex
-			if err := fn(&e); err != nil {
-				if !rp.EndOfSearch {
-					c.findClose(ctx, tid, sid)
-				}
-				if errors.Is(err, ErrStop) {
-					return nil
-				}
-				return err
+		count, name, key, stop, err := findEntries(d, f.level, f.unicode, fn)
+		switch {
+		case stop != nil:
+			if !rp.EndOfSearch {
+				c.findClose(ctx, tid, sid)
 			}
-		}
-		if err := it.Err(); err != nil {
+			if errors.Is(stop, ErrStop) {
+				return nil
+			}
+			return stop
+		case err != nil:
 			return &transport.ProtocolError{Op: op, Err: err}
-		}
-		if rp.EndOfSearch {
+		case rp.EndOfSearch:
 			return nil
-		}
-		if count == 0 || name == lastName {
+		case count == 0 || name == lastName:
 			c.findClose(ctx, tid, sid)
 			return &transport.ProtocolError{Op: op, Err: fmt.Errorf("search does not advance (round %d, %d entries): %w", round, count, wire.ErrMalformed)}
 		}
 		lastName = name
-		next := smb1.FindNext2Params{SID: sid, SearchCount: c.opts.FindCount, InformationLevel: level, ResumeKey: lastKey,
-			Flags: smb1.FindCloseAtEOS | smb1.FindReturnResumeKeys, FileName: lastName, Unicode: unicode}
-		if next.Size() > len(pbuf) {
+		if err := f.next(sid, key, lastName); err != nil {
 			c.findClose(ctx, tid, sid)
-			return fmt.Errorf("%s: resume name too long: %w", op, wire.ErrTooLarge)
+			return fmt.Errorf("%s: %w", op, err)
 		}
-		setup[0] = smb1.Trans2FindNext2
-		req.MaxParameterCount = 8
-		req.Parameters = next.AppendTo(pbuf[:0])
 	}
+}
+
+// finder builds the TRANS2 requests of one search: FIND_FIRST2, then FIND_NEXT2 resuming
+// from the last entry returned.
+type finder struct {
+	level   uint16
+	unicode bool
+	count   uint16
+	pbuf    [512]byte
+	setup   [1]uint16
+	req     smb1.TransactionRequest
+}
+
+func (f *finder) first(pattern string) error {
+	p := smb1.FindFirst2Params{SearchAttributes: smb1.SearchAttributesAll, SearchCount: f.count,
+		Flags: smb1.FindCloseAtEOS | smb1.FindReturnResumeKeys, InformationLevel: f.level, FileName: pattern, Unicode: f.unicode}
+	if p.Size() > len(f.pbuf) {
+		return fmt.Errorf("pattern too long: %w", wire.ErrTooLarge)
+	}
+	f.setup[0] = smb1.Trans2FindFirst2
+	f.req = smb1.TransactionRequest{Command: smb1.CommandTransaction2, MaxParameterCount: 10,
+		MaxDataCount: 0xffff, Setup: f.setup[:], Unicode: f.unicode, Parameters: p.AppendTo(f.pbuf[:0])}
+	return nil
+}
+
+func (f *finder) next(sid uint16, key uint32, name string) error {
+	p := smb1.FindNext2Params{SID: sid, SearchCount: f.count, InformationLevel: f.level, ResumeKey: key,
+		Flags: smb1.FindCloseAtEOS | smb1.FindReturnResumeKeys, FileName: name, Unicode: f.unicode}
+	if p.Size() > len(f.pbuf) {
+		return fmt.Errorf("resume name too long: %w", wire.ErrTooLarge)
+	}
+	f.setup[0] = smb1.Trans2FindNext2
+	f.req.MaxParameterCount = 8
+	f.req.Parameters = p.AppendTo(f.pbuf[:0])
+	return nil
+}
+
+// findEntries hands the entries of one FIND reply's data to fn, in order. It returns how
+// many there were and the name and resume key of the last; stop is fn's error (which ends the
+// listing), err a decoding error.
+func findEntries(d []byte, level uint16, unicode bool, fn func(*Entry) error) (count int, name string, key uint32, stop, err error) {
+	it := smb1.NewFindEntryIter(d, level, unicode)
+	var fe smb1.FindEntry
+	for it.Next(&fe) {
+		count++
+		e := Entry{Name: string(fe.AppendName(nil, unicode)), ShortName: string(smb1.AppendString(nil, fe.ShortName, true)),
+			Size: fe.EndOfFile, AllocationSize: fe.AllocationSize, Attributes: fe.ExtFileAttributes,
+			CreationTime: fe.CreationTime, LastAccessTime: fe.LastAccessTime, LastWriteTime: fe.LastWriteTime,
+			ChangeTime: fe.LastChangeTime, FileIndex: fe.FileIndex, FileID: fe.FileID}
+		name, key = e.Name, fe.FileIndex
+		if err := fn(&e); err != nil {
+			return count, name, key, err, nil
+		}
+	}
+	return count, name, key, nil, it.Err()
 }
 
 // findCloseRequest is SMB_COM_FIND_CLOSE2 (MS-CIFS 2.2.4.48.1).
