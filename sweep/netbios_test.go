@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/smbsweep/smbsweep/client"
-	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/faultproxy"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"
 	"github.com/smbsweep/smbsweep/wire"

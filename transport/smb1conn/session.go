@@ -79,10 +79,6 @@ type Session struct {
 // ServerNames is the self-description of an NTLM CHALLENGE (MS-NLMP 2.2.2.1).
 type ServerNames = ntlmssp.ServerNames
 
-// ntlmFlags are the NEGOTIATE_MESSAGE flags of guest and credentialed logons: KEY_EXCH for a
-// random session key and SIGN for the mechListMIC.
-const ntlmFlags = ntlmssp.DefaultNegotiateFlags | ntlmssp.FlagKeyExch | ntlmssp.FlagSign
-
 // SessionSetup logs on (SESSION_SETUP_ANDX): in the extended-security form (MS-SMB 3.2.4.2.4,
 // NTLMSSP in SPNEGO) when the server negotiated it, else the NT LM 0.12 form with NTLMv2
 // responses (MS-CIFS 3.2.4.2.4 with MS-NLMP 3.3.2). When the server requires signing and the
