@@ -46,6 +46,8 @@ type common struct {
 	Error  string `json:"error,omitempty"`
 	// Result is the full record of docs/schema.md.
 	Result *probes.Result `json:"result"`
+	// Protocol is the SMB protocol that carried the answer ("smb2" or "smb1"), where one did.
+	Protocol string `json:"protocol,omitempty"`
 }
 
 func newCommon(pr *probeRun) common {
