@@ -224,3 +224,20 @@ func fmtErr(err error) string {
 	}
 	return err.Error()
 }
+
+// TestSMB1ForcedOnDualServer: on a server that speaks both, Connect uses SMB2 unless SMB1 is
+// forced; forced, every operation runs over SMB1.
+func TestSMB1ForcedOnDualServer(t *testing.T) {
+	c, fs := connectSMB1Only(t, smb1only.Dual, ConnectOptions{}, testCreds())
+	if c.Protocol() != ProtocolSMB2 || fs.Protocol() != ProtocolSMB2 || c.Fallback() != "" || c.SMB2() == nil {
+		t.Fatalf("auto on a dual server: %s, fallback %q", c.Protocol(), c.Fallback())
+	}
+	c, fs = connectSMB1Only(t, smb1only.Dual, ConnectOptions{Protocol: ProtocolSMB1}, testCreds())
+	if c.Protocol() != ProtocolSMB1 || c.SMB1() == nil {
+		t.Fatalf("forced: %s", c.Protocol())
+	}
+	rr, err := fs.ReadFile(t.Context(), smb1only.BigName, 8<<20)
+	if err != nil || !bytes.Equal(rr.Data, smb1only.BigContent()) {
+		t.Fatalf("read over forced SMB1: %d bytes, %v", len(rr.Data), err)
+	}
+}

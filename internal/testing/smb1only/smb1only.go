@@ -2,7 +2,8 @@
 // for the tests of the credentialed commands over SMB1 (client, cmd/smbsweep, daemon): smbd
 // with "server min protocol = NT1" and "server max protocol = NT1", so that it answers the
 // SMB1 NEGOTIATE and closes the connection on an SMB2 one, once with signing "auto" and once
-// with "server signing = mandatory". The private share of each holds the fixtures of issue
+// with "server signing = mandatory"; and a third that speaks both (for -smb1 and -ports
+// tests). The private share of each holds the fixtures of issue
 // 13: a 5 000-entry directory, a 5 GiB sparse file, names outside the BMP and a 3 MiB file.
 //
 // internal/sambatest waits for every server to answer an SMB2 NEGOTIATE before it returns,
@@ -35,6 +36,7 @@ import (
 const (
 	Plain   = "nt1"     // SMB1 only, signing auto
 	Signing = "nt1sign" // SMB1 only, signing mandatory
+	Dual    = "nt1dual" // SMB1 and SMB2/3 (min protocol NT1), signing auto
 )
 
 // Fixtures in the private share (sambatest.SharePrivate) of every instance.
@@ -104,6 +106,7 @@ func start() (*sambatest.Fleet, bool, error) {
 		Configs: []sambatest.Config{
 			{Name: Plain, Global: nt1, Shares: sambatest.StandardShares()},
 			{Name: Signing, Global: append(nt1, "server signing = mandatory"), Shares: sambatest.StandardShares()},
+			{Name: Dual, Global: nt1, Shares: sambatest.StandardShares()},
 		}})
 	if err != nil {
 		return nil, false, err
@@ -112,6 +115,9 @@ func start() (*sambatest.Fleet, bool, error) {
 		if err := fixtures(s); err != nil {
 			_ = f.Stop()
 			return nil, false, err
+		}
+		if s.Name == Dual {
+			continue
 		}
 		if err := smb1Only(ctx, s); err != nil {
 			_ = f.Stop()
