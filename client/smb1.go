@@ -132,6 +132,22 @@ func (c *SMB1Client) Login(ctx context.Context, cred Credentials) error {
 	return nil
 }
 
+// LoginAnonymous logs on as the null session (empty user, no responses): the anonymous
+// endpoints of the API over SMB1. Such a session is never signed; a refusal names the NT
+// status.
+func (c *SMB1Client) LoginAnonymous(ctx context.Context) (smb1conn.Session, error) {
+	target := "//" + c.addr + " anonymously"
+	if c.logged {
+		return smb1conn.Session{}, &Error{Op: "login", Target: target, Err: errors.New("already logged on")}
+	}
+	s, err := c.conn.SessionSetup(ctx, smb1conn.Identity{Kind: smb1conn.Anonymous})
+	if err != nil {
+		return smb1conn.Session{}, smb1Error("login", target, err)
+	}
+	c.sess, c.logged = s, true
+	return s, nil
+}
+
 // Close ends the session politely, best effort (TREE_DISCONNECT for every connected share,
 // LOGOFF_ANDX), each bounded by a short timeout, and closes the connection.
 func (c *SMB1Client) Close() error {

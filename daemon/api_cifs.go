@@ -43,9 +43,6 @@ type cifsRequest struct {
 	Limit    *int    `json:"limit"`
 	MaxBytes *int64  `json:"maxBytes"`
 	Mode     *string `json:"mode"`
-	// SMB1 forces SMB1 (NT LM 0.12); without it SMB1 is used only when the server does not
-	// speak SMB2 (client.Connect).
-	SMB1 *bool `json:"smb1"`
 }
 
 // cifsSession is a logged-on client for one request, within the request's timeout budget.

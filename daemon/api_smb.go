@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/wire"
 )
@@ -96,17 +97,24 @@ type connectResponse struct {
 }
 
 func (s *apiServer) smbConnect(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	spec := probeSpec{stages: []string{"negotiate"}, required: []string{"negotiate"}, defaultTimeout: timeoutSMB, anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
 		return
 	}
 	resp := connectResponse{common: newCommon(pr), Message: "SMB connection failed"}
-	if n := pr.res.Negotiate; n != nil {
+	if smb1Wanted(pr) {
+		s.smb1Connect(r, pr, &resp, start)
+	}
+	if resp.Success {
+		// answered over SMB1
+	} else if n := pr.res.Negotiate; n != nil {
 		resp.Success = true
 		resp.Message = "SMB connection successful"
 		resp.Dialect = seedDialect(n.Dialect)
 		resp.ServerResponse = "SMB2 negotiate successful — dialect: " + resp.Dialect
+		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = firstError(pr.res, spec.stages)
 		resp.ServerResponse = resp.Error
@@ -201,6 +209,7 @@ type sessionResponse struct {
 }
 
 func (s *apiServer) smbSession(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	spec := probeSpec{stages: []string{"negotiate", "session"}, required: []string{"negotiate", "session"},
 		defaultTimeout: timeoutSMB, anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
@@ -208,13 +217,19 @@ func (s *apiServer) smbSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := sessionResponse{common: newCommon(pr)}
-	if st, ok := pr.res.Stages["session"]; ok && st.Status == probes.StageOK && pr.cap.haveSession {
+	if smb1Wanted(pr) {
+		s.smb1Session(r, pr, &resp, start)
+	}
+	if resp.Protocol == string(client.ProtocolSMB1) {
+		// answered over SMB1
+	} else if st, ok := pr.res.Stages["session"]; ok && st.Status == probes.StageOK && pr.cap.haveSession {
 		resp.Success = true
 		resp.SessionID = SessionID(pr.cap.sessionID)
 		resp.SessionFlags = pr.cap.sessionFlags
 		resp.Anonymous = true
 		resp.Guest = pr.cap.sessionFlags&wire.SessionFlagIsGuest != 0
 		resp.Encrypted = pr.cap.sessionFlags&wire.SessionFlagEncryptData != 0
+		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = sessionError(pr.res)
 	}
@@ -244,6 +259,7 @@ type treeResponse struct {
 }
 
 func (s *apiServer) smbTree(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	spec := probeSpec{stages: []string{"negotiate", "session", "tree"}, required: []string{"negotiate", "session", "tree"},
 		defaultTimeout: timeoutSMB, defaultShare: "IPC$", anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
@@ -254,13 +270,19 @@ func (s *apiServer) smbTree(w http.ResponseWriter, r *http.Request) {
 	if n := pr.res.Sessions.Null; n != nil {
 		resp.NullSessionAllowed = n.Allowed
 	}
-	if t, ok := pr.cap.tree(pr.share); ok {
+	if smb1Wanted(pr) {
+		s.smb1Tree(r, pr, &resp, start)
+	}
+	if resp.Protocol == string(client.ProtocolSMB1) {
+		// answered over SMB1
+	} else if t, ok := pr.cap.tree(pr.share); ok {
 		resp.Success = true
 		resp.TreeID = t.id
 		resp.ShareType = seedShareType(t.shareType)
 		resp.ShareFlags = t.shareFlags
 		resp.Capabilities = t.capabilities
 		resp.MaximalAccess = fmt.Sprintf("0x%08x", t.maximalAccess)
+		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = treeError(pr.res, pr.share)
 	}
@@ -320,6 +342,7 @@ type statResponse struct {
 }
 
 func (s *apiServer) smbStat(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	spec := probeSpec{stages: []string{"negotiate", "session", "tree", "stat"}, required: []string{"negotiate", "session", "tree", "stat"},
 		defaultTimeout: timeoutSMB, defaultShare: "C$", stat: true, anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
@@ -327,6 +350,16 @@ func (s *apiServer) smbStat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := statResponse{common: newCommon(pr), SessionID: SessionID(pr.cap.sessionID), Share: pr.share, Path: pr.path}
+	if smb1Wanted(pr) {
+		if sid, tid, st, _, msg, ok := s.smb1Stat(r, pr, &resp.common, start); ok {
+			resp.SessionID, resp.TreeID, resp.Error = sid, tid, msg
+			if st != nil {
+				resp.Success, resp.statFields = true, *st
+			}
+			writeJSON(w, pr.httpCode, resp)
+			return
+		}
+	}
 	if t, ok := pr.cap.tree(pr.share); ok {
 		resp.TreeID = t.id
 	}
@@ -334,6 +367,7 @@ func (s *apiServer) smbStat(w http.ResponseWriter, r *http.Request) {
 	if ok, msg := statOutcome(pr, st); ok {
 		resp.Success = true
 		resp.statFields = statFieldsOf(st)
+		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = msg
 	}
@@ -393,6 +427,7 @@ type cifsNegotiateResponse struct {
 }
 
 func (s *apiServer) cifsNegotiate(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	spec := probeSpec{stages: []string{"negotiate"}, required: []string{"negotiate"}, defaultTimeout: timeoutCIFSNegotiate, anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
@@ -402,8 +437,14 @@ func (s *apiServer) cifsNegotiate(w http.ResponseWriter, r *http.Request) {
 	if st, ok := pr.res.Stages["negotiate"]; ok {
 		resp.TCPLatency = int64(math.Round(st.DurationSeconds * 1000))
 	}
-	if n := pr.res.Negotiate; n != nil {
+	if smb1Wanted(pr) {
+		s.smb1CIFSNegotiate(r, pr, &resp, start)
+	}
+	if resp.Success {
+		// answered over SMB1
+	} else if n := pr.res.Negotiate; n != nil {
 		resp.Success = true
+		resp.Protocol = string(client.ProtocolSMB2)
 		resp.Dialect = seedDialect(n.Dialect)
 		resp.ServerGUID = n.ServerGUID
 		resp.Capabilities = bitNames(uint32(parseHex(n.CapabilitiesRaw)), cifsCapabilityNames)
@@ -441,6 +482,7 @@ func (s *apiServer) cifsStat(w http.ResponseWriter, r *http.Request) {
 		badRequest("", "offset, limit, maxBytes and mode do not apply to /api/cifs/stat").write(w)
 		return
 	}
+	start := time.Now()
 	spec := probeSpec{stages: []string{"negotiate", "session", "tree", "stat"}, required: []string{"negotiate", "session", "tree", "stat"},
 		defaultTimeout: timeoutCIFSStat, defaultShare: "IPC$", shareRequired: true, stat: true}
 	pr := s.runProbe(w, r, spec, &body.apiRequest)
@@ -448,11 +490,22 @@ func (s *apiServer) cifsStat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := cifsStatResponse{common: newCommon(pr), Share: pr.share, Path: pr.path}
+	if smb1Wanted(pr) {
+		if _, _, st, raw, msg, ok := s.smb1Stat(r, pr, &resp.common, start); ok {
+			resp.Error = msg
+			if st != nil {
+				resp.Success, resp.statFields, resp.RawAttributes = true, *st, raw
+			}
+			writeJSON(w, pr.httpCode, resp)
+			return
+		}
+	}
 	st := findStat(pr.res, pr.share)
 	if ok, msg := statOutcome(pr, st); ok {
 		resp.Success = true
 		resp.statFields = statFieldsOf(st)
 		resp.RawAttributes = uint32(parseHex(probes.StringOr(st.AttributesRaw, "")))
+		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = msg
 	}

@@ -1,0 +1,78 @@
+package daemon
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/smbsweep/smbsweep/internal/testing/smb1only"
+)
+
+// TestAnonymousEndpointsSMB1: the anonymous endpoints answer an SMB1-only server over SMB1
+// (the SMB2 NEGOTIATE is answered by a closed connection), and a dual-protocol one over SMB1
+// when the request says "smb1": true; fields as over SMB2, plus "protocol".
+func TestAnonymousEndpointsSMB1(t *testing.T) {
+	fleet := smb1only.Require(t)
+	td := newTestDaemon(t, "", nil)
+	for _, tc := range []struct{ server, extra string }{{smb1only.Plain, ""}, {smb1only.Signing, ""}, {smb1only.Dual, `"smb1":true`}} {
+		srv := fleet.Server(tc.server)
+		body := func(extra string) string {
+			if tc.extra != "" {
+				extra = strings.TrimPrefix(extra+","+tc.extra, ",")
+			}
+			return hostBody(srv, extra)
+		}
+		t.Run(tc.server, func(t *testing.T) {
+			r := td.post(t, "/api/smb/connect", body(""))
+			wantOK(t, "connect", r)
+			if r.json["protocol"] != "smb1" || r.json["dialect"] != "SMB 1.x (CIFS)" || r.json["status"] != "smb" {
+				t.Errorf("connect: %.400s", r.body)
+			}
+			r = td.post(t, "/api/cifs/negotiate", body(""))
+			wantOK(t, "cifs negotiate", r)
+			if r.json["protocol"] != "smb1" || !strings.Contains(r.body, "CAP_NT_SMBS") || !guidRE.MatchString(r.json["serverGuid"].(string)) || r.json["serverTime"] == nil {
+				t.Errorf("cifs negotiate: %.400s", r.body)
+			}
+			r = td.post(t, "/api/smb/session", body(""))
+			wantOK(t, "session", r)
+			if r.json["protocol"] != "smb1" || r.json["anonymous"] != true || jsonNum(t, r, "sessionId") == 0 || r.json["encrypted"] != false {
+				t.Errorf("session: %.400s", r.body)
+			}
+			r = td.post(t, "/api/smb/tree", body(`"share":"public"`))
+			wantOK(t, "tree", r)
+			if r.json["protocol"] != "smb1" || r.json["shareType"] != "DISK" || r.json["nullSessionAllowed"] != true || jsonNum(t, r, "treeId") == 0 {
+				t.Errorf("tree: %.400s", r.body)
+			}
+			r = td.post(t, "/api/smb/tree", body(`"share":"no-such-share"`))
+			if r.code != http.StatusOK || r.json["success"] != false || r.json["error"] != "TREE_CONNECT failed: STATUS_BAD_NETWORK_NAME" {
+				t.Errorf("tree of a missing share: %d %.400s", r.code, r.body)
+			}
+			r = td.post(t, "/api/smb/stat", body(`"share":"public","path":"docs/manual.txt"`))
+			wantOK(t, "stat", r)
+			if r.json["protocol"] != "smb1" || jsonNum(t, r, "size") != 1216 || r.json["isDirectory"] != false || r.json["lastWriteTime"] == nil {
+				t.Errorf("stat: %.400s", r.body)
+			}
+			r = td.post(t, "/api/smb/stat", body(`"share":"public","path":"missing.txt"`))
+			if r.code != http.StatusOK || r.json["success"] != false || r.json["error"] != "QUERY_PATH_INFORMATION failed: STATUS_OBJECT_NAME_NOT_FOUND" {
+				t.Errorf("stat of a missing file: %d %.400s", r.code, r.body)
+			}
+			r = td.post(t, "/api/cifs/stat", body(`"share":"public","path":"docs"`))
+			wantOK(t, "cifs stat", r)
+			if r.json["protocol"] != "smb1" || r.json["isDirectory"] != true {
+				t.Errorf("cifs stat: %.400s", r.body)
+			}
+		})
+	}
+	// Without "smb1", a server that speaks SMB2 is answered over SMB2.
+	r := td.post(t, "/api/smb/session", hostBody(fleet.Server(smb1only.Dual), ""))
+	wantOK(t, "dual session", r)
+	if r.json["protocol"] != "smb2" {
+		t.Errorf("dual session: %.300s", r.body)
+	}
+	// A closed port is not retried over SMB1.
+	r = td.post(t, "/api/smb/session", `{"host":"`+fleet.Closed.Addr().String()+`","port":`+strconv.Itoa(int(fleet.Closed.Port()))+`}`)
+	if r.code != http.StatusBadGateway || r.json["status"] != "connection-refused" || r.json["protocol"] != nil {
+		t.Errorf("closed port: %d %.300s", r.code, r.body)
+	}
+}
