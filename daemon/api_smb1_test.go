@@ -2,10 +2,13 @@ package daemon
 
 import (
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/faultproxy"
 	"github.com/smbsweep/smbsweep/internal/testing/smb1only"
 )
 
@@ -74,5 +77,33 @@ func TestAnonymousEndpointsSMB1(t *testing.T) {
 	r = td.post(t, "/api/smb/session", `{"host":"`+fleet.Closed.Addr().String()+`","port":`+strconv.Itoa(int(fleet.Closed.Port()))+`}`)
 	if r.code != http.StatusBadGateway || r.json["status"] != "connection-refused" || r.json["protocol"] != nil {
 		t.Errorf("closed port: %d %.300s", r.code, r.body)
+	}
+}
+
+// TestEndpointsSMB1Port139: port 139 behind a NetBIOS session service that demands the
+// SESSION REQUEST, in front of an SMB1-only Samba: the anonymous and the credentialed
+// endpoints work there, over SMB1.
+func TestEndpointsSMB1Port139(t *testing.T) {
+	srv := smb1only.Require(t).Server(smb1only.Plain)
+	px := faultproxy.New(faultproxy.Options{Upstream: srv.AddrPort(), NetBIOS: &faultproxy.NetBIOSOptions{Names: []string{"*SMBSERVER"}}})
+	t.Cleanup(px.Close)
+	ip := netip.MustParseAddr("127.0.131.141")
+	if _, err := px.ListenMany(ip, 1, 139); err != nil {
+		t.Fatal(err)
+	}
+	td := newTestDaemon(t, "", nil)
+	host := `"host":"` + ip.String() + `","port":139`
+	r := td.post(t, "/api/smb/session", "{"+host+"}")
+	wantOK(t, "session on 139", r)
+	if r.json["protocol"] != "smb1" || r.json["port"] != float64(139) {
+		t.Errorf("session on 139: %.300s", r.body)
+	}
+	r = td.post(t, "/api/cifs/ls", `{`+host+`,"username":"`+sambatest.TestUser+`","password":"`+sambatest.TestPassword+`","share":"private","path":"many"}`)
+	wantOK(t, "ls on 139", r)
+	if r.json["protocol"] != "smb1" || jsonNum(t, r, "totalEntries") != smb1only.ManyCount {
+		t.Errorf("ls on 139: %.300s", r.body)
+	}
+	if px.SessionRequests() < 2 {
+		t.Errorf("%d NetBIOS session requests", px.SessionRequests())
 	}
 }
