@@ -241,3 +241,14 @@ func TestSMB1ForcedOnDualServer(t *testing.T) {
 		t.Fatalf("read over forced SMB1: %d bytes, %v", len(rr.Data), err)
 	}
 }
+
+// TestSMB1StatRoot: the share root stats as a directory with an empty name and path.
+func TestSMB1StatRoot(t *testing.T) {
+	_, fs := connectSMB1Only(t, smb1only.Plain, ConnectOptions{}, testCreds())
+	for _, p := range []string{"", "/", `\`} {
+		fi, err := fs.Stat(t.Context(), p)
+		if err != nil || !fi.IsDir || fi.Name != "" || fi.Path != "" {
+			t.Errorf("stat %q: %+v, %v", p, fi, err)
+		}
+	}
+}
