@@ -344,3 +344,13 @@ func TestGoldenSambaSessions(t *testing.T) {
 		})
 	}
 }
+
+// challengeFrom extracts and validates the NTLM CHALLENGE of a SESSION_SETUP security buffer.
+func challengeFrom(buf []byte) (ntlmssp.Challenge, error) {
+	tok, err := spnego.ResponseMechToken(buf)
+	if err != nil {
+		return nil, err
+	}
+	ch := ntlmssp.Challenge(tok)
+	return ch, ch.Validate()
+}

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -14,8 +13,6 @@ import (
 
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"
-	"github.com/smbsweep/smbsweep/transport"
-	"github.com/smbsweep/smbsweep/wire"
 )
 
 // Limits of single-host API requests.
@@ -71,7 +68,6 @@ type probeRun struct {
 	path     string
 	target   probes.Target
 	res      *probes.Result
-	cap      *capture
 	expired  bool // the request's timeout budget ran out
 	httpCode int
 	// deadline is the end of the request's budget (the SMB1 path spends the rest of it).
@@ -123,10 +119,8 @@ func (s *apiServer) runProbe(w http.ResponseWriter, r *http.Request, spec probeS
 	if _, err := netip.ParseAddr(pr.host); err != nil {
 		pr.target.Host = pr.host
 	}
-	pr.cap = newCapture()
 	opts := &probes.Options{
 		Dialer: &scanner.Dialer{ConnectTimeout: timeout},
-		Trace:  pr.cap.trace,
 	}
 	if spec.defaultShare != "" {
 		opts.Shares = []string{pr.share}
@@ -389,78 +383,4 @@ func firstError(res *probes.Result, stages []string) string {
 		}
 	}
 	return res.Error
-}
-
-// capture watches the SMB2 messages of one probe (through probes.Options.Trace) for the raw
-// values the seed responses carry and the result schema does not: the 64-bit SessionId and
-// SessionFlags of the SESSION_SETUP, and per share the TreeId and TREE_CONNECT fields.
-type capture struct {
-	sessionID    uint64
-	sessionFlags uint16
-	haveSession  bool
-	pending      map[uint64]string // TREE_CONNECT message id → share (upper case)
-	trees        map[string]treeInfo
-}
-
-type treeInfo struct {
-	id            uint32
-	shareType     uint8
-	shareFlags    uint32
-	capabilities  uint32
-	maximalAccess uint32
-}
-
-func newCapture() *capture {
-	return &capture{pending: make(map[uint64]string), trees: make(map[string]treeInfo)}
-}
-
-// trace is a probes.Options.Trace. The pipeline of one host runs its stages one after the
-// other, so calls never overlap.
-func (c *capture) trace(_ probes.Target, conn string, dir transport.Direction, msg []byte) {
-	if conn != "smb2" {
-		return
-	}
-	var h wire.Header
-	if wire.DecodeHeader(msg, &h) != nil {
-		return
-	}
-	switch {
-	case dir == transport.Sent && h.Command == wire.CmdTreeConnect:
-		if share, ok := treeConnectShare(msg); ok {
-			c.pending[h.MessageID] = strings.ToUpper(share)
-		}
-	case dir == transport.Received && h.Command == wire.CmdSessionSetup && h.Status == wire.StatusSuccess && !c.haveSession:
-		r := wire.SessionSetupResponse(msg)
-		if r.Validate() == nil {
-			c.sessionID, c.sessionFlags, c.haveSession = h.SessionID, r.SessionFlags(), true
-		}
-	case dir == transport.Received && h.Command == wire.CmdTreeConnect && h.Status == wire.StatusSuccess:
-		share, ok := c.pending[h.MessageID]
-		r := wire.TreeConnectResponse(msg)
-		if ok && r.Validate() == nil {
-			c.trees[share] = treeInfo{id: h.TreeID, shareType: r.ShareType(), shareFlags: r.ShareFlags(),
-				capabilities: r.Capabilities(), maximalAccess: r.MaximalAccess()}
-		}
-	}
-}
-
-// treeConnectShare reads the share name from a TREE_CONNECT request (MS-SMB2 2.2.9): the
-// path \\server\share at PathOffset (from the header) for PathLength bytes.
-func treeConnectShare(msg []byte) (string, bool) {
-	if len(msg) < wire.HeaderSize+8 {
-		return "", false
-	}
-	off := int(binary.LittleEndian.Uint16(msg[wire.HeaderSize+4:]))
-	n := int(binary.LittleEndian.Uint16(msg[wire.HeaderSize+6:]))
-	if off < wire.HeaderSize || off+n > len(msg) {
-		return "", false
-	}
-	path := wire.DecodeUTF16LE(msg[off : off+n])
-	i := strings.LastIndexByte(path, '\\')
-	return path[i+1:], true
-}
-
-func (c *capture) tree(share string) (treeInfo, bool) {
-	t, ok := c.trees[strings.ToUpper(share)]
-	return t, ok
 }

@@ -1,9 +1,7 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -47,42 +45,56 @@ type scanRequest struct {
 	Timeout  *int64   `json:"timeout"` // milliseconds per host
 }
 
-// streamSink writes each record as one JSON line and flushes it to the client at once.
+// streamSink writes each record as one JSON line through output's JSONL encoder (the one
+// every JSON record of the program goes through: same bytes as a scan's -o file, C1 and bidi
+// controls escaped) and sends it to the client at once.
 type streamSink struct {
-	w   http.ResponseWriter
-	rc  *http.ResponseController
-	buf bytes.Buffer
-	enc *json.Encoder
+	*output.JSONL
+	w *responseLines
 }
 
 func newStreamSink(w http.ResponseWriter) *streamSink {
-	s := &streamSink{w: w, rc: http.NewResponseController(w)}
-	s.enc = json.NewEncoder(&s.buf)
-	s.enc.SetEscapeHTML(false)
-	return s
+	lines := &responseLines{w: w, rc: http.NewResponseController(w)}
+	return &streamSink{JSONL: output.NewJSONL(lines, "response"), w: lines}
 }
 
-func (s *streamSink) Name() string                           { return "response" }
-func (s *streamSink) WriteResult(r *probes.Result) error     { return s.line(r) }
-func (s *streamSink) WriteSummary(sum *probes.Summary) error { return s.line(sum) }
-func (s *streamSink) Flush() error                           { return nil }
+// WriteResult sends the host's record now.
+func (s *streamSink) WriteResult(r *probes.Result) error {
+	if err := s.JSONL.WriteResult(r); err != nil {
+		return err
+	}
+	return s.JSONL.Flush()
+}
+
+// WriteSummary sends the summary line now.
+func (s *streamSink) WriteSummary(sum *probes.Summary) error {
+	if err := s.JSONL.WriteSummary(sum); err != nil {
+		return err
+	}
+	return s.JSONL.Flush()
+}
 
 // extendDeadline gives the next write streamWriteStall: a stream may outlive the server's
 // WriteTimeout, a client that stops reading may not.
-func (s *streamSink) extendDeadline() {
-	_ = s.rc.SetWriteDeadline(time.Now().Add(streamWriteStall))
+func (s *streamSink) extendDeadline() { s.w.extendDeadline() }
+
+// responseLines writes whole records to the response and flushes them to the client.
+type responseLines struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
 }
 
-func (s *streamSink) line(v any) error {
-	s.buf.Reset()
-	if err := s.enc.Encode(v); err != nil {
-		return err
+func (l *responseLines) extendDeadline() {
+	_ = l.rc.SetWriteDeadline(time.Now().Add(streamWriteStall))
+}
+
+func (l *responseLines) Write(b []byte) (int, error) {
+	l.extendDeadline()
+	n, err := l.w.Write(b)
+	if err != nil {
+		return n, err
 	}
-	s.extendDeadline()
-	if _, err := s.w.Write(s.buf.Bytes()); err != nil {
-		return err
-	}
-	return s.rc.Flush()
+	return n, l.rc.Flush()
 }
 
 // noResolver resolves nothing, at once: Build with it counts a name as one target.

@@ -79,9 +79,36 @@ func bitNames(v uint32, names []string) []string {
 	return out
 }
 
-func parseHex(s string) uint64 {
-	v, _ := strconv.ParseUint(s, 0, 64)
-	return v
+// hex32Or is the value, 0 when absent.
+func hex32Or(v *probes.Hex32) probes.Hex32 {
+	if v == nil {
+		return 0
+	}
+	return *v
+}
+
+// nullSession returns the probe's anonymous session when its SESSION_SETUP succeeded.
+func nullSession(res *probes.Result) (*probes.SessionInfo, bool) {
+	n := res.Sessions.Null
+	return n, n != nil && n.SetupOK != nil && *n.SetupOK
+}
+
+// nullSessionID is the 64-bit SessionId of the probe's anonymous session (0 without one).
+func nullSessionID(res *probes.Result) SessionID {
+	if n, ok := nullSession(res); ok {
+		return SessionID(n.ID())
+	}
+	return 0
+}
+
+// anonymousTree returns the numbers of the anonymous session's TREE_CONNECT to share, when
+// it succeeded.
+func anonymousTree(res *probes.Result, share string) (probes.TreeRaw, *probes.ShareAccess, bool) {
+	a, ok := res.TreeConnected(share, "anonymous")
+	if !ok {
+		return probes.TreeRaw{}, nil, false
+	}
+	return a.Raw(), a, true
 }
 
 // seedDialect is the seed's dialect form: "SMB 3.1.1".
@@ -157,10 +184,10 @@ func (s *apiServer) smbNegotiate(w http.ResponseWriter, r *http.Request) {
 	}
 	switch n, s1 := pr.res.Negotiate, pr.res.SMB1; {
 	case n != nil:
-		caps := uint32(parseHex(n.CapabilitiesRaw))
+		caps := uint32(n.CapabilitiesRaw)
 		resp.Success = true
 		resp.negotiateFields = &negotiateFields{
-			Dialect: seedDialect(n.Dialect), DialectCode: int(parseHex(n.DialectRevision)), DialectName: seedDialect(n.Dialect),
+			Dialect: seedDialect(n.Dialect), DialectCode: int(n.DialectRevision), DialectName: seedDialect(n.Dialect),
 			ServerGUID: n.ServerGUID, SecurityMode: int(n.SecurityMode), SecurityModeFlags: securityModeFlags(n.SecurityMode),
 			SigningRequired: n.SigningRequired, Capabilities: bitNames(caps, smbCapabilityNames), CapabilitiesRaw: caps,
 			SystemTime: n.SystemTime,
@@ -177,7 +204,7 @@ func (s *apiServer) smbNegotiate(w http.ResponseWriter, r *http.Request) {
 		resp.negotiateFields = &negotiateFields{
 			Dialect: "SMB 1.x (CIFS)", DialectCode: 1, DialectName: "SMB 1.x (CIFS)", ServerGUID: s1.ServerGUID,
 			SecurityMode: mode, SecurityModeFlags: securityModeFlags(uint16(mode)), SigningRequired: s1.SigningRequired,
-			Capabilities: s1.Capabilities, CapabilitiesRaw: uint32(parseHex(s1.CapabilitiesRaw)), SystemTime: s1.SystemTime,
+			Capabilities: s1.Capabilities, CapabilitiesRaw: uint32(hex32Or(s1.CapabilitiesRaw)), SystemTime: s1.SystemTime,
 			Note: "Server answered only the dedicated SMB1 NEGOTIATE (NT LM 0.12); SMB2/3 negotiation failed",
 		}
 	default:
@@ -220,15 +247,17 @@ func (s *apiServer) smbSession(w http.ResponseWriter, r *http.Request) {
 	if smb1Wanted(pr) {
 		s.smb1Session(r, pr, &resp, start)
 	}
+	n, setup := nullSession(pr.res)
 	if resp.Protocol == string(client.ProtocolSMB1) {
 		// answered over SMB1
-	} else if st, ok := pr.res.Stages["session"]; ok && st.Status == probes.StageOK && pr.cap.haveSession {
+	} else if st, ok := pr.res.Stages["session"]; ok && st.Status == probes.StageOK && setup {
+		flags := n.RawFlags()
 		resp.Success = true
-		resp.SessionID = SessionID(pr.cap.sessionID)
-		resp.SessionFlags = pr.cap.sessionFlags
+		resp.SessionID = SessionID(n.ID())
+		resp.SessionFlags = flags
 		resp.Anonymous = true
-		resp.Guest = pr.cap.sessionFlags&wire.SessionFlagIsGuest != 0
-		resp.Encrypted = pr.cap.sessionFlags&wire.SessionFlagEncryptData != 0
+		resp.Guest = flags&wire.SessionFlagIsGuest != 0
+		resp.Encrypted = flags&wire.SessionFlagEncryptData != 0
 		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = sessionError(pr.res)
@@ -266,7 +295,7 @@ func (s *apiServer) smbTree(w http.ResponseWriter, r *http.Request) {
 	if pr == nil {
 		return
 	}
-	resp := treeResponse{common: newCommon(pr), SessionID: SessionID(pr.cap.sessionID), Share: pr.share}
+	resp := treeResponse{common: newCommon(pr), SessionID: nullSessionID(pr.res), Share: pr.share}
 	if n := pr.res.Sessions.Null; n != nil {
 		resp.NullSessionAllowed = n.Allowed
 	}
@@ -275,13 +304,13 @@ func (s *apiServer) smbTree(w http.ResponseWriter, r *http.Request) {
 	}
 	if resp.Protocol == string(client.ProtocolSMB1) {
 		// answered over SMB1
-	} else if t, ok := pr.cap.tree(pr.share); ok {
+	} else if t, acc, ok := anonymousTree(pr.res, pr.share); ok {
 		resp.Success = true
-		resp.TreeID = t.id
-		resp.ShareType = seedShareType(t.shareType)
-		resp.ShareFlags = t.shareFlags
-		resp.Capabilities = t.capabilities
-		resp.MaximalAccess = fmt.Sprintf("0x%08x", t.maximalAccess)
+		resp.TreeID = t.TreeID
+		resp.ShareType = seedShareType(t.ShareType)
+		resp.ShareFlags = t.ShareFlags
+		resp.Capabilities = t.Capabilities
+		resp.MaximalAccess = hex32Or(acc.MaximalAccess).String()
 		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = treeError(pr.res, pr.share)
@@ -349,7 +378,7 @@ func (s *apiServer) smbStat(w http.ResponseWriter, r *http.Request) {
 	if pr == nil {
 		return
 	}
-	resp := statResponse{common: newCommon(pr), SessionID: SessionID(pr.cap.sessionID), Share: pr.share, Path: pr.path}
+	resp := statResponse{common: newCommon(pr), SessionID: nullSessionID(pr.res), Share: pr.share, Path: pr.path}
 	if smb1Wanted(pr) {
 		if sid, tid, st, _, msg, ok := s.smb1Stat(r, pr, &resp.common, start); ok {
 			resp.SessionID, resp.TreeID, resp.Error = sid, tid, msg
@@ -360,8 +389,8 @@ func (s *apiServer) smbStat(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if t, ok := pr.cap.tree(pr.share); ok {
-		resp.TreeID = t.id
+	if t, _, ok := anonymousTree(pr.res, pr.share); ok {
+		resp.TreeID = t.TreeID
 	}
 	st := findStat(pr.res, pr.share)
 	if ok, msg := statOutcome(pr, st); ok {
@@ -396,14 +425,14 @@ func statOutcome(pr *probeRun, st *probes.Stat) (bool, string) {
 	if st != nil && st.Status != nil && *st.Status != "STATUS_SUCCESS" {
 		return false, "CREATE failed: " + *st.Status
 	}
-	if _, ok := pr.cap.tree(pr.share); !ok {
+	if _, _, ok := anonymousTree(pr.res, pr.share); !ok {
 		return false, treeError(pr.res, pr.share)
 	}
 	return false, firstError(pr.res, []string{"stat"})
 }
 
 func statFieldsOf(st *probes.Stat) statFields {
-	attrs := uint32(parseHex(probes.StringOr(st.AttributesRaw, "")))
+	attrs := uint32(hex32Or(st.AttributesRaw))
 	return statFields{
 		CreationTime: st.CreationTime, LastAccessTime: st.LastAccessTime, LastWriteTime: st.LastWriteTime,
 		ChangeTime: st.ChangeTime, FileAttributes: fmt.Sprintf("0x%04x", attrs), IsDirectory: st.IsDirectory,
@@ -447,7 +476,7 @@ func (s *apiServer) cifsNegotiate(w http.ResponseWriter, r *http.Request) {
 		resp.Protocol = string(client.ProtocolSMB2)
 		resp.Dialect = seedDialect(n.Dialect)
 		resp.ServerGUID = n.ServerGUID
-		resp.Capabilities = bitNames(uint32(parseHex(n.CapabilitiesRaw)), cifsCapabilityNames)
+		resp.Capabilities = bitNames(uint32(n.CapabilitiesRaw), cifsCapabilityNames)
 		resp.MaxTransactSize, resp.MaxReadSize, resp.MaxWriteSize = n.MaxTransactSize, n.MaxReadSize, n.MaxWriteSize
 		resp.ServerTime = n.SystemTime
 	} else {
@@ -504,7 +533,7 @@ func (s *apiServer) cifsStat(w http.ResponseWriter, r *http.Request) {
 	if ok, msg := statOutcome(pr, st); ok {
 		resp.Success = true
 		resp.statFields = statFieldsOf(st)
-		resp.RawAttributes = uint32(parseHex(probes.StringOr(st.AttributesRaw, "")))
+		resp.RawAttributes = uint32(hex32Or(st.AttributesRaw))
 		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = msg

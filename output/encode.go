@@ -264,9 +264,9 @@ func (e *jsonEncoder) smb1(v *probes.SMB1Info) {
 	e.boolPtr(v.ExtendedSecurity)
 	e.raw(`,"capabilities":`)
 	e.strs(v.Capabilities)
-	if v.CapabilitiesRaw != "" {
+	if v.CapabilitiesRaw != nil {
 		e.raw(`,"capabilities_raw":`)
-		e.str(v.CapabilitiesRaw)
+		e.hex32(*v.CapabilitiesRaw)
 	}
 	e.raw(`,"system_time":`)
 	e.timePtr(v.SystemTime)
@@ -307,7 +307,7 @@ func (e *jsonEncoder) negotiate(v *probes.NegotiateInfo) {
 	e.raw(`{"dialect":`)
 	e.str(v.Dialect)
 	e.raw(`,"dialect_revision":`)
-	e.str(v.DialectRevision)
+	e.hex16(v.DialectRevision)
 	if v.Dialects != nil { // omitzero: [] when enumerated and none accepted
 		e.raw(`,"dialects":`)
 		e.strs(v.Dialects)
@@ -327,7 +327,7 @@ func (e *jsonEncoder) negotiate(v *probes.NegotiateInfo) {
 	e.raw(`,"capabilities":`)
 	e.strs(v.Capabilities)
 	e.raw(`,"capabilities_raw":`)
-	e.str(v.CapabilitiesRaw)
+	e.hex32(v.CapabilitiesRaw)
 	e.raw(`,"max_transact_size":`)
 	e.uint(uint64(v.MaxTransactSize))
 	e.raw(`,"max_read_size":`)
@@ -457,9 +457,9 @@ func (e *jsonEncoder) shareAccess(v *probes.ShareAccess) {
 		e.raw(`,"capabilities":`)
 		e.strs(v.Capabilities)
 	}
-	if v.MaximalAccess != "" {
+	if v.MaximalAccess != nil {
 		e.raw(`,"maximal_access":`)
-		e.str(v.MaximalAccess)
+		e.hex32(*v.MaximalAccess)
 	}
 	e.raw(`,"read":`)
 	e.boolPtr(v.Read)
@@ -494,7 +494,11 @@ func (e *jsonEncoder) stat(v *probes.Stat) {
 	e.raw(`,"attributes":`)
 	e.strs(v.Attributes)
 	e.raw(`,"attributes_raw":`)
-	e.strPtr(v.AttributesRaw)
+	if v.AttributesRaw == nil {
+		e.raw(`null`)
+	} else {
+		e.hex32(*v.AttributesRaw)
+	}
 	e.raw(`,"creation_time":`)
 	e.timePtr(v.CreationTime)
 	e.raw(`,"last_access_time":`)
@@ -848,6 +852,15 @@ func (e *jsonEncoder) boolPtr(b *bool) {
 }
 
 func (e *jsonEncoder) uint(v uint64) { e.buf = strconv.AppendUint(e.buf, v, 10) }
+
+// hex16 and hex32 write a protocol value as the records show it: a "0x0311" string.
+func (e *jsonEncoder) hex16(v probes.Hex16) {
+	e.buf = append(v.AppendHex(append(e.buf, '"')), '"')
+}
+
+func (e *jsonEncoder) hex32(v probes.Hex32) {
+	e.buf = append(v.AppendHex(append(e.buf, '"')), '"')
+}
 
 func (e *jsonEncoder) int(v int64) { e.buf = strconv.AppendInt(e.buf, v, 10) }
 

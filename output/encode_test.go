@@ -89,9 +89,12 @@ var timeT = reflect.TypeFor[time.Time]()
 // internalFields are unexported fields of the record types that hold probe state, not record
 // content (encoding/json and the append encoder both leave them out).
 var internalFields = map[string]bool{
-	"probes.StageResult.class":   true,
-	"probes.Result.ms17010":      true, // decided verdicts; the record has them as findings
-	"probes.Result.doublePulsar": true,
+	"probes.StageResult.class":    true,
+	"probes.Result.ms17010":       true, // decided verdicts; the record has them as findings
+	"probes.Result.doublePulsar":  true,
+	"probes.ShareAccess.raw":      true, // numbers the records render as names; the seed API's
+	"probes.SessionInfo.id":       true, // responses carry them
+	"probes.SessionInfo.rawFlags": true,
 }
 
 func (f *filler) fill(v reflect.Value, depth int) {

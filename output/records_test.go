@@ -25,15 +25,15 @@ func sambaRecord() *probes.Result {
 			Enabled: probes.Bool(true), Dialect: "NT LM 0.12",
 			SigningEnabled: probes.Bool(true), SigningRequired: probes.Bool(false),
 			ExtendedSecurity: probes.Bool(true),
-			Capabilities:     []string{"CAP_UNICODE", "CAP_NT_SMBS"}, CapabilitiesRaw: "0x8000e3fd",
+			Capabilities:     []string{"CAP_UNICODE", "CAP_NT_SMBS"}, CapabilitiesRaw: hex32(0x8000e3fd),
 			SystemTime: tptr(testTime), Evidence: "NEGOTIATE response selected NT LM 0.12",
 		},
 		Negotiate: &probes.NegotiateInfo{
-			Dialect: "3.1.1", DialectRevision: "0x0311",
+			Dialect: "3.1.1", DialectRevision: 0x0311,
 			ServerGUID:     "46494c45-5345-5256-4552-000000000000",
 			SecurityMode:   1,
 			SigningEnabled: probes.Bool(true), SigningRequired: probes.Bool(false),
-			Capabilities: []string{"DFS", "LEASING", "LARGE_MTU"}, CapabilitiesRaw: "0x00000007",
+			Capabilities: []string{"DFS", "LEASING", "LARGE_MTU"}, CapabilitiesRaw: 0x00000007,
 			MaxTransactSize: 8388608, MaxReadSize: 8388608, MaxWriteSize: 8388608,
 			SystemTime: tptr(testTime), BootTime: nil,
 			PreauthHash: "SHA-512", Cipher: "AES-128-GCM", SigningAlgorithm: "AES-CMAC",
@@ -53,9 +53,9 @@ func sambaRecord() *probes.Result {
 			}},
 			{Name: "public", Type: "disk", Comment: "Public <files> & more", Access: []probes.ShareAccess{
 				{Identity: "anonymous", TreeConnect: probes.String("STATUS_SUCCESS"), ShareType: "disk",
-					MaximalAccess: "0x001f01ff", Read: probes.Bool(true), Write: probes.Bool(false),
+					MaximalAccess: hex32(0x001f01ff), Read: probes.Bool(true), Write: probes.Bool(false),
 					Stat: &probes.Stat{Path: "", Status: probes.String("STATUS_SUCCESS"), IsDirectory: probes.Bool(true),
-						Size: &size, Attributes: []string{"DIRECTORY"}, AttributesRaw: probes.String("0x00000010"),
+						Size: &size, Attributes: []string{"DIRECTORY"}, AttributesRaw: hex32(0x00000010),
 						LastWriteTime: tptr(testTime)}},
 				{Identity: "guest", TreeConnect: probes.String("STATUS_SUCCESS"), Read: probes.Bool(true), Write: probes.Bool(true)},
 			}},
@@ -119,4 +119,9 @@ func hostileRecord() *probes.Result {
 			{ID: probes.FindingAnonymousShareReadable, Value: probes.Bool(true), Severity: "high"},
 		},
 	}
+}
+
+func hex32(v uint32) *probes.Hex32 {
+	h := probes.Hex32(v)
+	return &h
 }

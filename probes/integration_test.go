@@ -188,7 +188,7 @@ func TestFleetTreeAndStat(t *testing.T) {
 		var got *probes.Stat
 		for _, sh := range r.Shares {
 			if sh.Name == "public" {
-				if sh.Type != "disk" || probes.StringOr(sh.Access[0].TreeConnect, "") != "STATUS_SUCCESS" || sh.Access[0].MaximalAccess == "" {
+				if sh.Type != "disk" || probes.StringOr(sh.Access[0].TreeConnect, "") != "STATUS_SUCCESS" || sh.Access[0].MaximalAccess == nil {
 					t.Errorf("public share record %+v", sh)
 				}
 				got = sh.Access[0].Stat

@@ -114,7 +114,7 @@ type SMB1Info struct {
 	SigningRequired  *bool      `json:"signing_required"`
 	ExtendedSecurity *bool      `json:"extended_security"`
 	Capabilities     []string   `json:"capabilities"`
-	CapabilitiesRaw  string     `json:"capabilities_raw,omitempty"` // hex, e.g. "0x8000e3fd"
+	CapabilitiesRaw  *Hex32     `json:"capabilities_raw,omitempty"` // rendered "0x8000e3fd"; absent without a valid reply
 	SystemTime       *time.Time `json:"system_time"`
 	ServerGUID       string     `json:"server_guid,omitempty"`
 	DomainName       string     `json:"domain_name,omitempty"` // non-extended-security responses only
@@ -131,7 +131,7 @@ type SMB1Info struct {
 // NegotiateInfo is the SMB2/3 NEGOTIATE response.
 type NegotiateInfo struct {
 	Dialect            string     `json:"dialect"`           // "2.0.2", "2.1", "3.0", "3.0.2", "3.1.1"
-	DialectRevision    string     `json:"dialect_revision"`  // hex, e.g. "0x0311"
+	DialectRevision    Hex16      `json:"dialect_revision"`  // rendered "0x0311"
 	Dialects           []string   `json:"dialects,omitzero"` // enumerated: every dialect the server accepts; nil (absent) when not enumerated, [] when none
 	Ciphers            []string   `json:"ciphers,omitzero"`  // enumerated: every 3.1.1 cipher the server accepts; nil (absent) when not enumerated, [] when none
 	ServerGUID         string     `json:"server_guid"`
@@ -139,7 +139,7 @@ type NegotiateInfo struct {
 	SigningEnabled     *bool      `json:"signing_enabled"`
 	SigningRequired    *bool      `json:"signing_required"`
 	Capabilities       []string   `json:"capabilities"`
-	CapabilitiesRaw    string     `json:"capabilities_raw"`
+	CapabilitiesRaw    Hex32      `json:"capabilities_raw"`
 	MaxTransactSize    uint32     `json:"max_transact_size"`
 	MaxReadSize        uint32     `json:"max_read_size"`
 	MaxWriteSize       uint32     `json:"max_write_size"`
@@ -205,7 +205,16 @@ type SessionInfo struct {
 	Status   *string  `json:"status"`   // NT status name of the final SESSION_SETUP; null without one
 	Flags    []string `json:"flags"`    // SessionFlags: IS_GUEST, IS_NULL, ENCRYPT_DATA
 	Evidence string   `json:"evidence"`
+
+	id       uint64 // the server's 64-bit SessionId (0 until it assigned one)
+	rawFlags uint16 // SessionFlags as sent
 }
+
+// ID returns the server's 64-bit SessionId of the session (0 when it assigned none).
+func (s *SessionInfo) ID() uint64 { return s.id }
+
+// RawFlags returns the final SESSION_SETUP response's SessionFlags (wire.SessionFlag*).
+func (s *SessionInfo) RawFlags() uint16 { return s.rawFlags }
 
 // Share is one share seen by some identity.
 type Share struct {
@@ -223,13 +232,27 @@ type ShareAccess struct {
 	ShareType     string   `json:"share_type,omitempty"`
 	ShareFlags    []string `json:"share_flags,omitempty"`
 	Capabilities  []string `json:"capabilities,omitempty"`
-	MaximalAccess string   `json:"maximal_access,omitempty"` // hex access mask
+	MaximalAccess *Hex32   `json:"maximal_access,omitempty"` // access mask, rendered "0x001f01ff"
 	Read          *bool    `json:"read"`
 	ReadStatus    string   `json:"read_status,omitempty"` // evidence: the NT status that decided read
 	Write         *bool    `json:"write"`
 	WriteStatus   string   `json:"write_status,omitempty"` // evidence: the NT status that decided write
 	Stat          *Stat    `json:"stat,omitempty"`
+
+	raw TreeRaw // the TREE_CONNECT response's numbers (SMB2), for the API's seed responses
 }
+
+// TreeRaw is what an SMB2 TREE_CONNECT response said, as numbers: the records render the
+// names (share_type, share_flags, capabilities); the seed API's responses carry the numbers.
+type TreeRaw struct {
+	TreeID       uint32
+	ShareType    uint8
+	ShareFlags   uint32
+	Capabilities uint32
+}
+
+// Raw returns the numbers of the share's TREE_CONNECT response (zero without one).
+func (a *ShareAccess) Raw() TreeRaw { return a.raw }
 
 // Stat is a CREATE + QUERY_INFO of one path.
 type Stat struct {
@@ -239,7 +262,7 @@ type Stat struct {
 	Size           *uint64    `json:"size"`
 	AllocationSize *uint64    `json:"allocation_size"`
 	Attributes     []string   `json:"attributes"`
-	AttributesRaw  *string    `json:"attributes_raw"` // null when the attributes were not read
+	AttributesRaw  *Hex32     `json:"attributes_raw"` // rendered "0x00000010"; null when the attributes were not read
 	CreationTime   *time.Time `json:"creation_time"`
 	LastAccessTime *time.Time `json:"last_access_time"`
 	LastWriteTime  *time.Time `json:"last_write_time"`

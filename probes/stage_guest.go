@@ -6,10 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"time"
 
+	"github.com/smbsweep/smbsweep/transport/logon"
 	"github.com/smbsweep/smbsweep/wire"
-	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
 
 // stageGuest logs on as a user that cannot exist, with a random password, as a new session on
@@ -20,8 +19,9 @@ import (
 func stageGuest(ctx context.Context, s *Session, r *Result) error {
 	info := &SessionInfo{Flags: []string{}}
 	r.Sessions.Guest = info
-	user, auth := randomGuestAuth()
-	ok, status, flags, err := s.ntlmSession(ctx, r, auth)
+	id := randomGuest()
+	user := id.User
+	ok, status, flags, err := s.ntlmSession(ctx, r, id)
 	if err == nil || errors.As(err, new(*ntRefusal)) {
 		info.Status = String(status.String()) // only a status the server actually sent
 	}
@@ -42,6 +42,7 @@ func stageGuest(ctx context.Context, s *Session, r *Result) error {
 	}
 	info.Flags = wire.SessionFlagNames(info.Flags, flags)
 	s.guestSession, s.guestSessionID = true, s.conn.SessionID
+	info.id, info.rawFlags = s.conn.SessionID, flags
 	switch {
 	case flags&wire.SessionFlagIsGuest != 0:
 		info.Allowed = Bool(true)
@@ -56,21 +57,13 @@ func stageGuest(ctx context.Context, s *Session, r *Result) error {
 	return nil
 }
 
-// randomGuestAuth returns a user name that cannot exist and an NTLMv2 AUTHENTICATE builder for
-// it with a random password. The password is never kept or shown: it is random and unknown to
-// the server by construction.
-func randomGuestAuth() (string, authBuilder) {
+// randomGuest returns a logon identity that cannot exist: a random user name with a random
+// password. The password is never kept or shown: it is random and unknown to the server by
+// construction.
+func randomGuest() logon.Identity {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	user := "smbsweep-" + hex.EncodeToString(b[:])
 	var pw [16]byte
 	_, _ = rand.Read(pw[:])
-	return user, func(dst []byte, flags ntlmssp.Flags, negotiate []byte, challenge ntlmssp.Challenge) ([]byte, error) {
-		p := ntlmssp.NTLMv2Auth{User: user, Time: wire.TimeToFiletime(time.Now())}
-		p.ResponseKeyNT = ntlmssp.NTOWFv2(hex.EncodeToString(pw[:]), user, "")
-		_, _ = rand.Read(p.ClientChallenge[:])
-		_, _ = rand.Read(p.ExportedSessionKey[:])
-		msg, _, err := p.AppendAuthenticate(dst, flags, negotiate, challenge)
-		return msg, err
-	}
+	return logon.Identity{Kind: logon.User, User: "smbsweep-" + hex.EncodeToString(b[:]), Password: hex.EncodeToString(pw[:])}
 }

@@ -3,7 +3,6 @@ package probes
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
 
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
@@ -64,13 +63,13 @@ func decodeNegotiate(nr wire.NegotiateResponse) (*NegotiateInfo, error) {
 	mode := nr.SecurityMode()
 	info := &NegotiateInfo{
 		Dialect:         d.String(),
-		DialectRevision: fmt.Sprintf("0x%04x", uint16(d)),
+		DialectRevision: Hex16(d),
 		ServerGUID:      nr.ServerGUID().String(),
 		SecurityMode:    mode,
 		SigningEnabled:  Bool(mode&wire.NegotiateSigningEnabled != 0),
 		SigningRequired: Bool(mode&wire.NegotiateSigningRequired != 0),
 		Capabilities:    wire.CapabilityNames(nil, nr.Capabilities()),
-		CapabilitiesRaw: fmt.Sprintf("0x%08x", nr.Capabilities()),
+		CapabilitiesRaw: Hex32(nr.Capabilities()),
 		MaxTransactSize: nr.MaxTransactSize(),
 		MaxReadSize:     nr.MaxReadSize(),
 		MaxWriteSize:    nr.MaxWriteSize(),

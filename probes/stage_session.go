@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/smbsweep/smbsweep/transport"
+	"github.com/smbsweep/smbsweep/transport/logon"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/ntlmssp"
-	"github.com/smbsweep/smbsweep/wire/spnego"
 )
 
 // stageNullSession attempts an anonymous NTLMSSP null session (MS-NLMP 3.2.5.1.2) inside
@@ -18,7 +17,7 @@ import (
 func stageNullSession(ctx context.Context, s *Session, r *Result) error {
 	info := &SessionInfo{Flags: []string{}}
 	r.Sessions.Null = info
-	setupOK, status, flags, err := s.ntlmSession(ctx, r, anonymousAuth)
+	setupOK, status, flags, err := s.ntlmSession(ctx, r, logon.Identity{Kind: logon.Anonymous})
 	if err == nil || errors.As(err, new(*ntRefusal)) {
 		info.Status = String(status.String()) // only a status the server actually sent
 	}
@@ -38,95 +37,38 @@ func stageNullSession(ctx context.Context, s *Session, r *Result) error {
 		return refusal(status, "anonymous SESSION_SETUP")
 	}
 	s.nullSession, s.nullSessionID = true, s.conn.SessionID
+	info.id, info.rawFlags = s.conn.SessionID, flags
 	info.Evidence = "anonymous SESSION_SETUP succeeded; IPC$ access decided by the tree stage"
 	return nil
 }
 
-// authBuilder appends the AUTHENTICATE_MESSAGE answering challenge to dst; flags are the
-// negotiated flags and negotiate the exact NEGOTIATE_MESSAGE sent (for the MIC).
-type authBuilder func(dst []byte, flags ntlmssp.Flags, negotiate []byte, challenge ntlmssp.Challenge) ([]byte, error)
-
-// anonymousAuth is the null session's AUTHENTICATE (MS-NLMP 3.2.5.1.2): empty user, domain and
-// NT response, LM response Z(1).
-func anonymousAuth(dst []byte, flags ntlmssp.Flags, _ []byte, _ ntlmssp.Challenge) ([]byte, error) {
-	a := ntlmssp.AnonymousAuthenticate(flags)
-	return a.AppendTo(dst), nil
-}
-
-// ntlmSession runs the two SESSION_SETUP round trips of an NTLMSSP logon as a new session on the
-// shared connection. auth builds the AUTHENTICATE. It returns whether the final status was
-// success, that status, and the SessionFlags; on success the connection's SessionID is the new
-// session's. The NTLM CHALLENGE fills r.NTLM on the way (first session only).
-func (s *Session) ntlmSession(ctx context.Context, r *Result, auth authBuilder) (bool, wire.NTStatus, uint16, error) {
-	s.conn.SessionID = 0
-	var scratch [1024]byte
-	neg := ntlmssp.DefaultNegotiate()
-	negTok := neg.AppendTo(scratch[:0])
-	tok := spnego.AppendNegTokenInit(scratch[len(negTok):len(negTok)], negTok)
-	req := wire.SessionSetupRequest{SecurityMode: uint8(wire.NegotiateSigningEnabled), SecurityBuffer: tok}
-	resp, err := s.conn.Call(ctx, wire.CmdSessionSetup, 0, &req)
-	if err != nil {
-		return false, 0, 0, err
-	}
-	if resp.Header.Status != wire.StatusMoreProcessingRequired {
-		if resp.Header.Status == wire.StatusSuccess {
-			return false, resp.Header.Status, 0, &transport.ProtocolError{Op: "SESSION_SETUP", Err: fmt.Errorf("logon completed without an NTLM CHALLENGE: %w", wire.ErrMalformed)}
-		}
-		return false, resp.Header.Status, 0, refusal(resp.Header.Status, "SESSION_SETUP (NTLM NEGOTIATE)")
-	}
-	ssr := wire.SessionSetupResponse(resp.Msg)
-	if err := ssr.Validate(); err != nil {
-		return false, resp.Header.Status, 0, &transport.ProtocolError{Op: "SESSION_SETUP response", Err: err}
-	}
-	received := s.Opts.now()
-	challenge, err := challengeFrom(ssr.SecurityBuffer())
-	if err != nil {
-		return false, resp.Header.Status, 0, &transport.ProtocolError{Op: "NTLM CHALLENGE", Err: err}
-	}
-	if r.NTLM == nil {
-		r.NTLM = decodeChallenge(challenge, received)
+// ntlmSession runs the two SESSION_SETUP round trips of an NTLMSSP logon as id (the one logon
+// of transport/logon, unsigned) as a new session on the shared connection. It returns whether
+// the final status was success, that status, and the SessionFlags; on success the
+// connection's SessionID is the new session's. The NTLM CHALLENGE fills r.NTLM on the way
+// (first session only), whatever the outcome of the AUTHENTICATE.
+func (s *Session) ntlmSession(ctx context.Context, r *Result, id logon.Identity) (bool, wire.NTStatus, uint16, error) {
+	n := logon.New(id, logon.Options{Now: s.Opts.now})
+	defer n.Clear()
+	res, err := logon.SMB2(ctx, s.conn, n, uint8(wire.NegotiateSigningEnabled), s.Opts.now)
+	if ch := n.Challenge(); ch != nil && r.NTLM == nil {
+		r.NTLM = decodeChallenge(ch, res.ChallengeAt)
 		if r.ClockSkewSeconds == nil && r.NTLM.ClockSkewSeconds != nil {
 			// No SMB2 SystemTime: the NTLM timestamp is the only clock the server showed.
 			skew := *r.NTLM.ClockSkewSeconds
 			r.ClockSkewSeconds, r.ClockSkewSource = &skew, ClockSkewNTLM
 		}
 	}
-	s.conn.SessionID = resp.Header.SessionID
-
-	var authBuf [1024]byte
-	authTok, err := auth(authBuf[:0], challenge.Flags()&neg.Flags, negTok, challenge)
-	if err != nil {
-		return false, resp.Header.Status, 0, err
+	var refused *logon.Refused
+	switch {
+	case errors.As(err, &refused) && refused.Step == "AUTHENTICATE":
+		return false, refused.Status, 0, nil
+	case errors.As(err, &refused):
+		return false, refused.Status, 0, refusal(refused.Status, "SESSION_SETUP (NTLM NEGOTIATE)")
+	case err != nil:
+		return false, res.Status, 0, err
 	}
-	tok = spnego.AppendNegTokenResp(scratch[:0], authTok, nil)
-	req = wire.SessionSetupRequest{SecurityMode: uint8(wire.NegotiateSigningEnabled), SecurityBuffer: tok}
-	resp, err = s.conn.Call(ctx, wire.CmdSessionSetup, 0, &req)
-	if err != nil {
-		return false, 0, 0, err
-	}
-	st := resp.Header.Status
-	if st != wire.StatusSuccess {
-		return false, st, 0, nil
-	}
-	ssr = wire.SessionSetupResponse(resp.Msg)
-	if err := ssr.Validate(); err != nil {
-		return false, st, 0, &transport.ProtocolError{Op: "SESSION_SETUP response", Err: err}
-	}
-	return true, st, ssr.SessionFlags(), nil
-}
-
-// challengeFrom extracts and validates the NTLM CHALLENGE of a SESSION_SETUP security buffer
-// (SPNEGO NegTokenResp, or a bare NTLMSSP token, which some servers send).
-func challengeFrom(buf []byte) (ntlmssp.Challenge, error) {
-	tok, err := spnego.ResponseMechToken(buf)
-	if err != nil {
-		return nil, err
-	}
-	ch := ntlmssp.Challenge(tok)
-	if err := ch.Validate(); err != nil {
-		return nil, err
-	}
-	return ch, nil
+	return true, res.Status, res.Flags, nil
 }
 
 // decodeChallenge records the server's self-description from the CHALLENGE: names from the

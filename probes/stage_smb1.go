@@ -87,7 +87,8 @@ func stageSMB1(ctx context.Context, s *Session, r *Result) error {
 	info.SigningRequired = Bool(nr.SigningRequired())
 	info.ExtendedSecurity = Bool(nr.ExtendedSecurity())
 	info.Capabilities = smb1.AppendCapabilityNames(info.Capabilities, nr.Capabilities())
-	info.CapabilitiesRaw = fmt.Sprintf("0x%08x", nr.Capabilities())
+	caps := Hex32(nr.Capabilities())
+	info.CapabilitiesRaw = &caps
 	info.SystemTime = filetime(nr.SystemTime())
 	if nr.ExtendedSecurity() {
 		info.ServerGUID = wire.GUID(nr.ServerGUID()).String()

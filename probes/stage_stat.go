@@ -63,7 +63,8 @@ func stageStat(ctx context.Context, s *Session, r *Result) error {
 	st.LastWriteTime = filetime(basic.LastWriteTime())
 	st.ChangeTime = filetime(basic.ChangeTime())
 	st.Attributes = wire.FileAttributeNames(st.Attributes, basic.FileAttributes())
-	st.AttributesRaw = String(fmt.Sprintf("0x%08x", basic.FileAttributes()))
+	attrs := Hex32(basic.FileAttributes())
+	st.AttributesRaw = &attrs
 
 	q.FileInfoClass = wire.FileStandardInformationClass
 	resp, err = s.conn.Call(ctx, wire.CmdQueryInfo, tid, &q)

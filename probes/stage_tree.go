@@ -2,7 +2,7 @@ package probes
 
 import (
 	"context"
-	"fmt"
+	"strings"
 
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
@@ -34,7 +34,9 @@ func (s *Session) treeConnect(ctx context.Context, share, identity string) (Shar
 	acc.ShareType = wire.ShareTypeName(tr.ShareType())
 	acc.ShareFlags = wire.ShareFlagNames(nil, tr.ShareFlags())
 	acc.Capabilities = wire.ShareCapabilityNames(nil, tr.Capabilities())
-	acc.MaximalAccess = fmt.Sprintf("0x%08x", tr.MaximalAccess())
+	ma := Hex32(tr.MaximalAccess())
+	acc.MaximalAccess = &ma
+	acc.raw = TreeRaw{TreeID: resp.Header.TreeID, ShareType: tr.ShareType(), ShareFlags: tr.ShareFlags(), Capabilities: tr.Capabilities()}
 	return acc, st, resp.Header.TreeID, nil
 }
 
@@ -51,7 +53,7 @@ func stageTree(ctx context.Context, s *Session, r *Result) error {
 	if ipcStatus == wire.StatusSuccess {
 		s.ipcTree, s.hasIPC = tid, true
 		null.Allowed = Bool(true)
-		null.Evidence = "anonymous session tree-connected IPC$ (maximal access " + acc.MaximalAccess + ")"
+		null.Evidence = "anonymous session tree-connected IPC$ (maximal access " + acc.MaximalAccess.String() + ")"
 	} else {
 		null.Allowed = Bool(false)
 		null.Evidence = "anonymous SESSION_SETUP succeeded but TREE_CONNECT to IPC$ was refused with " + ipcStatus.String()
@@ -75,6 +77,23 @@ func stageTree(ctx context.Context, s *Session, r *Result) error {
 		return refusal(ipcStatus, "TREE_CONNECT to IPC$")
 	}
 	return nil
+}
+
+// TreeConnected finds the share (by name, case-insensitively) that identity tree-connected
+// with STATUS_SUCCESS, and returns that access record.
+func (r *Result) TreeConnected(share, identity string) (*ShareAccess, bool) {
+	for i := range r.Shares {
+		if !strings.EqualFold(r.Shares[i].Name, share) {
+			continue
+		}
+		for j := range r.Shares[i].Access {
+			a := &r.Shares[i].Access[j]
+			if a.Identity == identity && a.TreeConnect != nil && *a.TreeConnect == wire.StatusSuccess.String() {
+				return a, true
+			}
+		}
+	}
+	return nil, false
 }
 
 // addShareAccess files an access record under its share, creating the share entry if needed.

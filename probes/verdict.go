@@ -86,7 +86,7 @@ func smbghostVerdict(r *Result) verdict {
 	if n.Dialect != "3.1.1" {
 		return verdict{state: StateNotVulnerable, confidence: "high",
 			reason:   "server chose SMB " + n.Dialect + " when offered 3.1.1: SMB 3.1.1 compression (CVE-2020-0796) cannot be negotiated",
-			evidence: "NEGOTIATE response DialectRevision " + n.DialectRevision}
+			evidence: "NEGOTIATE response DialectRevision " + n.DialectRevision.String()}
 	}
 	var algs []string
 	for _, a := range n.Compression {

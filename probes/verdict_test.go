@@ -64,7 +64,7 @@ func TestIdentifyOS(t *testing.T) {
 
 func TestSMBGhostVerdictRules(t *testing.T) {
 	neg := func(dialect string, compression ...string) *NegotiateInfo {
-		n := &NegotiateInfo{Dialect: dialect, DialectRevision: "0x0311", Compression: compression}
+		n := &NegotiateInfo{Dialect: dialect, DialectRevision: 0x0311, Compression: compression}
 		n.Contexts = []string{"PREAUTH_INTEGRITY_CAPABILITIES"}
 		if compression != nil {
 			n.Contexts = append(n.Contexts, "COMPRESSION_CAPABILITIES")
@@ -170,7 +170,7 @@ func TestSeverityRaisedOnDC(t *testing.T) {
 		Stages: map[string]*StageResult{"shares": {Status: StageOK}, "smb1": {Status: StageOK}, "negotiate": {Status: StageOK}},
 		Shares: []Share{{Name: "SYSVOL", ListedBy: []string{"anonymous"}}, {Name: "NETLOGON", ListedBy: []string{"anonymous"}}},
 		SMB1:   &SMB1Info{Enabled: Bool(true)},
-		Negotiate: &NegotiateInfo{Dialect: "3.1.1", DialectRevision: "0x0311", SigningEnabled: Bool(true), SigningRequired: Bool(false),
+		Negotiate: &NegotiateInfo{Dialect: "3.1.1", DialectRevision: 0x0311, SigningEnabled: Bool(true), SigningRequired: Bool(false),
 			Contexts: []string{"PREAUTH_INTEGRITY_CAPABILITIES"}},
 	}
 	evaluateFindings(r, &Options{})

@@ -247,39 +247,13 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 	defer timer.Stop()
 	for {
 		now := time.Now()
-		// Completions that already arrived go before timers: when the loop runs late (a busy
-		// machine), a connect that completed in time must not be aged or timed out.
-		for drained := false; !drained; {
-			select {
-			case cs := <-events:
-				for _, c := range cs {
-					s.completed(now, c)
-				}
-			default:
-				drained = true
-			}
-		}
+		s.drain(now, events)
 		s.expire(now)
 		s.admit(now, nextTarget, started)
 		if (s.exhausted || !s.admitting) && s.held == 0 && s.probing == 0 {
 			return
 		}
-		var (
-			hc, fcn chan<- handed
-			hv, fv  handed
-		)
-		if s.connected.len() > 0 && (s.aborted || s.canProbe(now)) {
-			if s.workers <= s.probing && s.workers < s.maxWorkers {
-				s.workers++
-				s.spawn()
-			}
-			p := s.connected.peek()
-			hc, hv = handoff, handed{p.t, p.fc}
-		}
-		if s.failed.len() > 0 {
-			p := s.failed.peek()
-			fcn, fv = fail, handed{p.t, p.fc}
-		}
+		hc, hv, fcn, fv := s.offers(now, handoff, fail)
 		var wait <-chan time.Time
 		if at, ok := s.nextWake(); ok {
 			timer.Reset(max(0, at.Sub(now)))
@@ -300,15 +274,7 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 				s.completed(now, c)
 			}
 		case d := <-done:
-			s.probing--
-			kind := outcomeClean
-			switch {
-			case d.overload:
-				kind = outcomeOverload
-			case d.slow:
-				kind = outcomeSaturated
-			}
-			s.ctl.probed(time.Now(), kind, d.took)
+			s.probeDone(d)
 		case <-wait:
 		case <-ctxDone:
 			ctxDone = nil
@@ -325,6 +291,53 @@ func (s *stage) run(ctx, hostParent context.Context, nextTarget func() (Target, 
 			}
 		}
 	}
+}
+
+// offers returns what the loop can hand on now: the next connected target to a probe worker
+// when the congestion window lets it run (starting a worker if all are busy), the next failed
+// target to the result workers. A nil channel offers nothing.
+func (s *stage) offers(now time.Time, handoff, fail chan<- handed) (hc chan<- handed, hv handed, fcn chan<- handed, fv handed) {
+	if s.connected.len() > 0 && (s.aborted || s.canProbe(now)) {
+		if s.workers <= s.probing && s.workers < s.maxWorkers {
+			s.workers++
+			s.spawn()
+		}
+		p := s.connected.peek()
+		hc, hv = handoff, handed{p.t, p.fc}
+	}
+	if s.failed.len() > 0 {
+		p := s.failed.peek()
+		fcn, fv = fail, handed{p.t, p.fc}
+	}
+	return hc, hv, fcn, fv
+}
+
+// drain takes the completions that already arrived before the timers run: when the loop runs
+// late (a busy machine), a connect that completed in time must not be aged or timed out.
+func (s *stage) drain(now time.Time, events <-chan []completion) {
+	for {
+		select {
+		case cs := <-events:
+			for _, c := range cs {
+				s.completed(now, c)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// probeDone counts a finished probe and tells the congestion control how it went.
+func (s *stage) probeDone(d hostDone) {
+	s.probing--
+	kind := outcomeClean
+	switch {
+	case d.overload:
+		kind = outcomeOverload
+	case d.slow:
+		kind = outcomeSaturated
+	}
+	s.ctl.probed(time.Now(), kind, d.took)
 }
 
 // nextWake returns when the loop must wake without an event: the earliest timer, or the

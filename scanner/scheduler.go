@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -155,7 +156,8 @@ func RunTargets[R any](ctx, abort context.Context, cfg Config, targets []Target,
 	return pool(ctx, abort, cfg, uint64(len(targets)), nextTarget, probe, onPanic, emit)
 }
 
-// pool runs total targets from nextTarget on min(concurrency, total) workers.
+// pool runs total targets from nextTarget on min(concurrency, total) workers: behind the
+// connect-ahead stage when cfg asks for it and has a dialer, else as a fixed pool.
 func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarget func() (Target, bool),
 	probe func(context.Context, Target) R, onPanic func(Target, any, []byte) R, emit func(R)) RunStats {
 	if probe == nil || onPanic == nil || emit == nil {
@@ -164,143 +166,175 @@ func pool[R any](ctx, abort context.Context, cfg Config, total uint64, nextTarge
 	if abort == nil {
 		abort = context.Background()
 	}
-	conc := cfg.Concurrency
-	if conc <= 0 {
-		conc = DefaultConcurrency
-	}
-	timeout := cfg.HostTimeout
-	if timeout <= 0 {
-		timeout = DefaultHostTimeout
-	}
-	var (
-		dispatched atomic.Uint64
-		completed  atomic.Uint64
-		panics     atomic.Uint64
-		probing    atomic.Int64 // probes running now, and the most at once
-		peak       atomic.Int64
-	)
-	// call runs probe with panic recovery.
-	call := func(hctx context.Context, t Target) (r R) {
-		defer func() {
-			if v := recover(); v != nil {
-				panics.Add(1)
-				r = onPanic(t, v, debug.Stack())
-			}
-		}()
-		return probe(hctx, t)
-	}
+	p := &hostPool[R]{cfg: cfg, ctx: ctx, abort: abort, total: total, next: nextTarget,
+		probe: probe, onPanic: onPanic, emit: emit,
+		conc: cmp.Or(max(cfg.Concurrency, 0), DefaultConcurrency), timeout: cmp.Or(max(cfg.HostTimeout, 0), DefaultHostTimeout)}
 	// Host contexts carry ctx's values but not its cancellation (dispatch may stop while hosts
 	// finish); abort cancels them all through one shared parent.
-	hostParent, cancelHosts := context.WithCancel(context.WithoutCancel(ctx))
+	var cancelHosts context.CancelFunc
+	p.hostParent, cancelHosts = context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelHosts()
-	stopAbort := context.AfterFunc(abort, cancelHosts)
-	defer stopAbort()
-	// slot counts a probe taking one of the probe slots (not the result workers' connect errors).
-	slot := func() {
-		n := probing.Add(1)
-		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-		}
-	}
-	one := func(t Target, fc *firstConn) {
-		r := func() R {
-			hctx, cancel := context.WithTimeout(hostParent, timeout)
-			defer cancel()
-			if fc != nil {
-				hctx = context.WithValue(hctx, firstConnKey{}, fc)
-				defer fc.closeUnused()
-			}
-			return call(hctx, t)
-		}()
-		emit(r)
-	}
-	started := func() {
-		dispatched.Add(1)
-		if p := cfg.Progress; p != nil {
-			p.hostStarted()
-		}
-	}
-	finished := func() {
-		completed.Add(1)
-		if p := cfg.Progress; p != nil {
-			p.InFlight.Add(-1)
-			p.Done.Add(1)
-		}
-	}
-	running := func() bool { return ctx.Err() == nil && abort.Err() == nil }
-	var wg sync.WaitGroup
+	defer context.AfterFunc(abort, cancelHosts)()
 	if cfg.ConnectAhead > 0 && (cfg.Dial != nil || cfg.Dialer != nil) {
-		st := newStage(hostParent, cfg, conc, timeout)
-		handoff := make(chan handed)
-		fail := make(chan handed)
-		done := make(chan hostDone, conc)
-		probeWorker := func() {
-			for h := range handoff {
-				// Only abort ends the wait: the target was dispatched and must have its result.
-				// The probe's time starts with its slot: waiting for the shared budget is not
-				// the host queueing (see Congestion).
-				held := cfg.Slots != nil && cfg.Slots.Acquire(hostParent)
-				start := time.Now()
-				slot()
-				one(h.t, h.fc)
-				probing.Add(-1)
-				if held {
-					cfg.Slots.Release()
-				}
-				finished()
-				done <- hostDone{overload: h.fc.overload.Load(), slow: h.fc.slow.Load(), took: time.Since(start)}
-			}
-		}
-		// Targets whose connect failed (refused, timed out, unreachable) are probed on a few
-		// workers of their own: their probes only report the connect error.
-		for range min(uint64(resultWorkers), total) {
-			wg.Go(func() {
-				for h := range fail {
-					one(h.t, h.fc)
-					finished()
-				}
-			})
-		}
-		st.run(ctx, hostParent, nextTarget, started, handoff, fail, done, func() { wg.Go(probeWorker) }, int(min(uint64(conc), total)))
-		close(handoff)
-		close(fail)
-		wg.Wait()
+		p.connectAhead()
 	} else {
-		// A worker waiting for a shared slot stops waiting when ctx or abort ends.
-		gate, closeGate := context.WithCancel(ctx)
-		defer closeGate()
-		defer context.AfterFunc(abort, closeGate)()
-		worker := func() {
-			for running() {
-				t, ok := nextTarget()
-				if !ok {
-					return
-				}
-				if cfg.Slots != nil && !cfg.Slots.Acquire(gate) {
-					return // taken, not dispatched: the run is interrupted (a Tracker keeps it open)
-				}
-				started()
-				slot()
-				one(t, nil)
-				probing.Add(-1)
-				if cfg.Slots != nil {
-					cfg.Slots.Release()
-				}
-				finished()
+		p.fixed()
+	}
+	return p.stats()
+}
+
+// hostPool is one run of pool: its configuration, callbacks and counters.
+type hostPool[R any] struct {
+	cfg                 Config
+	ctx, abort          context.Context
+	hostParent          context.Context // parent of every host's context (see pool)
+	total               uint64
+	next                func() (Target, bool)
+	probe               func(context.Context, Target) R
+	onPanic             func(Target, any, []byte) R
+	emit                func(R)
+	conc                int
+	timeout             time.Duration
+	dispatched          atomic.Uint64
+	completed, panics   atomic.Uint64
+	probing, peakProbes atomic.Int64 // probes running now, and the most at once
+}
+
+// call runs probe with panic recovery.
+func (p *hostPool[R]) call(hctx context.Context, t Target) (r R) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.panics.Add(1)
+			r = p.onPanic(t, v, debug.Stack())
+		}
+	}()
+	return p.probe(hctx, t)
+}
+
+// one probes t within its host deadline (with its connect-ahead connection, if any) and
+// emits the result.
+func (p *hostPool[R]) one(t Target, fc *firstConn) {
+	r := func() R {
+		hctx, cancel := context.WithTimeout(p.hostParent, p.timeout)
+		defer cancel()
+		if fc != nil {
+			hctx = context.WithValue(hctx, firstConnKey{}, fc)
+			defer fc.closeUnused()
+		}
+		return p.call(hctx, t)
+	}()
+	p.emit(r)
+}
+
+// slot counts a probe taking one of the probe slots (not the result workers' connect errors).
+func (p *hostPool[R]) slot() {
+	n := p.probing.Add(1)
+	for peak := p.peakProbes.Load(); n > peak && !p.peakProbes.CompareAndSwap(peak, n); peak = p.peakProbes.Load() {
+	}
+}
+
+func (p *hostPool[R]) started() {
+	p.dispatched.Add(1)
+	if pr := p.cfg.Progress; pr != nil {
+		pr.hostStarted()
+	}
+}
+
+func (p *hostPool[R]) finished() {
+	p.completed.Add(1)
+	if pr := p.cfg.Progress; pr != nil {
+		pr.InFlight.Add(-1)
+		pr.Done.Add(1)
+	}
+}
+
+// connectAhead runs the connect-ahead stage: it dials ahead and hands each connected target
+// to a probe worker; targets whose connect failed (refused, timed out, unreachable) are
+// probed on a few workers of their own, since their probes only report the connect error.
+func (p *hostPool[R]) connectAhead() {
+	var wg sync.WaitGroup
+	st := newStage(p.hostParent, p.cfg, p.conc, p.timeout)
+	handoff := make(chan handed)
+	fail := make(chan handed)
+	done := make(chan hostDone, p.conc)
+	for range min(uint64(resultWorkers), p.total) {
+		wg.Go(func() {
+			for h := range fail {
+				p.one(h.t, h.fc)
+				p.finished()
 			}
-		}
-		for range min(uint64(conc), total) {
-			wg.Go(worker)
-		}
-		wg.Wait()
+		})
 	}
+	worker := func() { p.handoffWorker(handoff, done) }
+	st.run(p.ctx, p.hostParent, p.next, p.started, handoff, fail, done, func() { wg.Go(worker) }, int(min(uint64(p.conc), p.total)))
+	close(handoff)
+	close(fail)
+	wg.Wait()
+}
+
+// handoffWorker probes the connected targets the connect-ahead stage hands over.
+func (p *hostPool[R]) handoffWorker(handoff <-chan handed, done chan<- hostDone) {
+	slots := p.cfg.Slots
+	for h := range handoff {
+		// Only abort ends the wait: the target was dispatched and must have its result. The
+		// probe's time starts with its slot: waiting for the shared budget is not the host
+		// queueing (see Congestion).
+		held := slots != nil && slots.Acquire(p.hostParent)
+		start := time.Now()
+		p.slot()
+		p.one(h.t, h.fc)
+		p.probing.Add(-1)
+		if held {
+			slots.Release()
+		}
+		p.finished()
+		done <- hostDone{overload: h.fc.overload.Load(), slow: h.fc.slow.Load(), took: time.Since(start)}
+	}
+}
+
+// fixed runs min(concurrency, total) workers that each take a target, probe it, and repeat.
+// A worker waiting for a shared slot stops waiting when ctx or abort ends.
+func (p *hostPool[R]) fixed() {
+	gate, closeGate := context.WithCancel(p.ctx)
+	defer closeGate()
+	defer context.AfterFunc(p.abort, closeGate)()
+	var wg sync.WaitGroup
+	for range min(uint64(p.conc), p.total) {
+		wg.Go(func() { p.fixedWorker(gate) })
+	}
+	wg.Wait()
+}
+
+func (p *hostPool[R]) fixedWorker(gate context.Context) {
+	slots := p.cfg.Slots
+	for p.ctx.Err() == nil && p.abort.Err() == nil {
+		t, ok := p.next()
+		if !ok {
+			return
+		}
+		if slots != nil && !slots.Acquire(gate) {
+			return // taken, not dispatched: the run is interrupted (a Tracker keeps it open)
+		}
+		p.started()
+		p.slot()
+		p.one(t, nil)
+		p.probing.Add(-1)
+		if slots != nil {
+			slots.Release()
+		}
+		p.finished()
+	}
+}
+
+func (p *hostPool[R]) stats() RunStats {
 	st := RunStats{
-		Total:      total,
-		Dispatched: dispatched.Load(),
-		Completed:  completed.Load(),
-		Panics:     panics.Load(),
-		PeakProbes: int(peak.Load()),
+		Total:      p.total,
+		Dispatched: p.dispatched.Load(),
+		Completed:  p.completed.Load(),
+		Panics:     p.panics.Load(),
+		PeakProbes: int(p.peakProbes.Load()),
 	}
-	st.Interrupted = st.Dispatched < total
+	st.Interrupted = st.Dispatched < p.total
 	return st
 }
 

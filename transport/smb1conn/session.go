@@ -9,10 +9,10 @@ import (
 	"io"
 
 	"github.com/smbsweep/smbsweep/transport"
+	ntlmlogon "github.com/smbsweep/smbsweep/transport/logon"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 	"github.com/smbsweep/smbsweep/wire/smb1"
-	"github.com/smbsweep/smbsweep/wire/spnego"
 )
 
 // Kind is the identity of a logon.
@@ -166,14 +166,12 @@ func (c *Conn) startSigning(reply []byte, macKey []byte, s *Session) error {
 
 func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) {
 	const op = "smb1 session setup"
-	neg := ntlmssp.Negotiate{Flags: ntlmFlags, Version: ntlmssp.DefaultVersion}
-	if id.Kind == Anonymous {
-		neg = ntlmssp.DefaultNegotiate()
-	}
-	var negBuf, tokBuf [512]byte
-	negTok := neg.AppendTo(negBuf[:0])
+	n := ntlmlogon.New(id.logon(), ntlmlogon.Options{Sign: true, ServerDomain: true, Workstation: c.opts.Workstation, Now: c.opts.Now})
+	defer n.Clear()
+	var tok [2560]byte
+	defer clear(tok[:])
 	req := c.setupRequest()
-	req.SecurityBlob = spnego.AppendNegTokenInit(tokBuf[:0], negTok)
+	req.SecurityBlob = n.Start(tok[:0])
 	c.uid = 0
 	msg, err := c.call(ctx, smb1.CommandSessionSetupAndX, 0, &req)
 	if err != nil {
@@ -189,61 +187,13 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 		}
 		return Session{}, &transport.ProtocolError{Op: op, Err: fmt.Errorf("logon completed without an NTLM CHALLENGE: %w", wire.ErrMalformed)}
 	}
-	tok, err := spnego.ResponseMechToken(r.SecurityBlob())
-	if err != nil {
-		return Session{}, &transport.ProtocolError{Op: op + " (NTLM CHALLENGE)", Err: err}
-	}
-	challenge := append(ntlmssp.Challenge(nil), tok...)
-	if err := challenge.Validate(); err != nil {
-		return Session{}, &transport.ProtocolError{Op: op + " (NTLM CHALLENGE)", Err: err}
-	}
-	var av ntlmssp.AVInfo
-	if err := challenge.AVInfo(&av); err != nil {
-		return Session{}, &transport.ProtocolError{Op: op + " (NTLM CHALLENGE)", Err: err}
-	}
-	names := challenge.ServerNames(&av)
 	uid := r.UID()
-	flags := challenge.Flags() & neg.Flags
-
-	var authBuf [2048]byte
-	var authTok, listMIC, mechDER []byte
-	var exported ntlmssp.Key
-	defer clear(exported[:])
-	if id.Kind == Anonymous {
-		a := ntlmssp.AnonymousAuthenticate(flags)
-		authTok = a.AppendTo(authBuf[:0])
-	} else {
-		domain := id.Domain
-		if domain == "" {
-			domain = names.NetBIOSDomain
-		}
-		auth := ntlmssp.NTLMv2Auth{
-			User: id.User, Domain: domain, Workstation: c.opts.Workstation,
-			ResponseKeyNT: responseKey(&id, domain), Time: wire.TimeToFiletime(c.opts.Now()),
-			IncludeMIC: av.HasTimestamp && flags&ntlmssp.FlagExtendedSessionSecurity != 0,
-		}
-		_, _ = rand.Read(auth.ClientChallenge[:])
-		_, _ = rand.Read(auth.ExportedSessionKey[:])
-		authTok, exported, err = auth.AppendAuthenticate(authBuf[:0], flags, negTok, challenge)
-		clear(auth.ResponseKeyNT[:])
-		clear(auth.ExportedSessionKey[:])
-		if err != nil {
-			return Session{}, fmt.Errorf("%s: %w", op, err)
-		}
-		if auth.IncludeMIC {
-			mechTypes := spnego.NTLMMechTypeList()
-			s, err := ntlmssp.NewSigner(flags, exported, true)
-			if err != nil {
-				return Session{}, fmt.Errorf("%s: %w", op, err)
-			}
-			mechDER = mechTypes.AppendDER(nil)
-			listMIC = s.Sign(nil, mechDER)
-		}
+	if req.SecurityBlob, err = n.Respond(tok[:0], r.SecurityBlob()); err != nil {
+		return Session{}, fmt.Errorf("%s: %w", op, err)
 	}
-	req.SecurityBlob = spnego.AppendNegTokenResp(tokBuf[:0], authTok, listMIC)
+	names := n.Names()
 	c.uid = uid
 	msg, err = c.call(ctx, smb1.CommandSessionSetupAndX, 0, &req)
-	clear(authBuf[:])
 	if err != nil {
 		return Session{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -260,23 +210,31 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 	if id.Kind == Anonymous || s.Guest {
 		return s, nil
 	}
-	if listMIC != nil {
-		if err := verifyServerMIC(r.SecurityBlob(), flags, exported, mechDER); err != nil {
-			return Session{}, &transport.ProtocolError{Op: op + " (SPNEGO)", Err: err}
+	if err := n.Finish(r.SecurityBlob()); err != nil {
+		if errors.Is(err, transport.ErrBadSignature) {
+			err = fmt.Errorf("%w: %w", ErrBadSignature, err)
 		}
+		return Session{}, &transport.ProtocolError{Op: op + " (SPNEGO)", Err: err}
 	}
-	if err := c.startSigning(msg, exported[:], &s); err != nil {
+	if err := c.startSigning(msg, n.SessionKey(), &s); err != nil {
 		return Session{}, err
 	}
 	return s, nil
 }
 
+// logon is the identity in the terms of the one NTLMSSP logon (Guest is already a random User).
+func (id Identity) logon() ntlmlogon.Identity {
+	k := ntlmlogon.User
+	if id.Kind == Anonymous {
+		k = ntlmlogon.Anonymous
+	}
+	return ntlmlogon.Identity{Kind: k, User: id.User, Domain: id.Domain, Password: id.Password, NTHash: id.NTHash}
+}
+
 // responseKey returns NTOWFv2 for the user and domain.
 func responseKey(id *Identity, domain string) ntlmssp.Key {
-	if id.NTHash != nil {
-		return ntlmssp.NTOWFv2FromHash(*id.NTHash, id.User, domain)
-	}
-	return ntlmssp.NTOWFv2(id.Password, id.User, domain)
+	l := id.logon()
+	return l.ResponseKey(domain)
 }
 
 // setupNT is the NT LM 0.12 logon (MS-CIFS 3.2.4.2.4): OEMPassword carries the LMv2 response
@@ -374,31 +332,4 @@ func (c *Conn) attemptNT(ctx context.Context, id Identity, v1 bool) (Session, er
 		return Session{}, err
 	}
 	return s, nil
-}
-
-// verifyServerMIC checks the acceptor's mechListMIC over the mechTypes the client sent (RFC
-// 4178 section 5, MS-SPNG 3.3.5.1) when the final NegTokenResp carries one, and refuses a
-// reject.
-func verifyServerMIC(blob []byte, flags ntlmssp.Flags, exported ntlmssp.Key, mechTypes []byte) error {
-	if len(blob) == 0 || spnego.IsRawNTLMSSP(blob) {
-		return nil
-	}
-	r, err := spnego.DecodeNegTokenResp(blob)
-	if err != nil {
-		return err
-	}
-	if r.HasNegState && r.NegState == spnego.Reject {
-		return fmt.Errorf("server rejected the SPNEGO negotiation: %w", wire.ErrMalformed)
-	}
-	if r.MechListMIC == nil {
-		return nil
-	}
-	s, err := ntlmssp.NewSigner(flags, exported, false)
-	if err != nil {
-		return err
-	}
-	if !s.Verify(mechTypes, r.MechListMIC) {
-		return fmt.Errorf("server's mechListMIC does not verify: %w", ErrBadSignature)
-	}
-	return nil
 }
