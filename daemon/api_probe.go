@@ -13,6 +13,7 @@ import (
 
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"
+	"github.com/smbsweep/smbsweep/sweep"
 )
 
 // Limits of single-host API requests.
@@ -119,9 +120,9 @@ func (s *apiServer) runProbe(w http.ResponseWriter, r *http.Request, spec probeS
 	if _, err := netip.ParseAddr(pr.host); err != nil {
 		pr.target.Host = pr.host
 	}
-	opts := &probes.Options{
-		Dialer: &scanner.Dialer{ConnectTimeout: timeout},
-	}
+	st := sweep.DefaultSettings()
+	st.HostTimeout = timeout
+	opts := st.ProbeOptions()
 	if spec.defaultShare != "" {
 		opts.Shares = []string{pr.share}
 		if spec.stat {

@@ -234,14 +234,15 @@ func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
-	opts := &probes.Options{Dialer: &scanner.Dialer{ConnectTimeout: min(scanner.DefaultConnectTimeout, hostTimeout), Retries: 1},
-		SessionTimeout: min(DefaultSessionTimeout, hostTimeout)}
+	st := sweep.DefaultSettings()
+	st.Concurrency, st.HostTimeout = int(min(set.Len(), maxScanConcurrency)), hostTimeout
+	scfg := st.Scanner()
+	scfg.Slots = s.d.budget.slots(sourceAPI)
 	_, werr := sweep.Run(dispatch, r.Context(), sweep.Config{
 		Targets:  set,
-		Pipeline: pipelineFor(req.Profile, opts),
-		Scanner: scanner.Config{Concurrency: int(min(set.Len(), maxScanConcurrency)), HostTimeout: hostTimeout,
-			Slots: s.d.budget.slots(sourceAPI)},
-		Writer: output.NewWriter(sink),
+		Pipeline: pipelineFor(req.Profile, st.ProbeOptions()),
+		Scanner:  scfg,
+		Writer:   output.NewWriter(sink),
 	})
 	if werr != nil {
 		s.d.log.Debug("scan stream ended early", "err", werr)
@@ -312,9 +313,9 @@ func (s *apiServer) probe(w http.ResponseWriter, r *http.Request) {
 	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err != nil {
 		t.Host = host
 	}
-	opts := &probes.Options{Dialer: &scanner.Dialer{ConnectTimeout: min(scanner.DefaultConnectTimeout, timeout)},
-		SessionTimeout: min(DefaultSessionTimeout, timeout)}
-	res := pipelineFor(module, opts).Run(ctx, t)
+	st := sweep.DefaultSettings()
+	st.HostTimeout = timeout
+	res := pipelineFor(module, st.ProbeOptions()).Run(ctx, t)
 	s.writeProbeMetrics(w, r, res, time.Since(start))
 }
 

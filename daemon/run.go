@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/diff"
@@ -18,10 +17,6 @@ import (
 	"github.com/smbsweep/smbsweep/scanner"
 	"github.com/smbsweep/smbsweep/sweep"
 )
-
-// DefaultSessionTimeout is the session stage's own deadline in jobs and API probes without a
-// tighter budget (servers delay failed logons by seconds).
-const DefaultSessionTimeout = 5 * time.Second
 
 // RunReport is what one job run did.
 type RunReport struct {
@@ -113,22 +108,7 @@ func (d *Daemon) runJob(ctx, abort context.Context, j *Job, scanMetrics *output.
 	}
 	sinks = append(sinks, scanMetrics, progressSink{d.metrics.targetsDone.WithLabelValues(j.Name)})
 
-	dialer := &scanner.Dialer{ConnectTimeout: j.ConnectTimeout.D(), Retries: 1}
-	if j.Rate > 0 {
-		dialer.Limiter = rate.NewLimiter(rate.Limit(j.Rate), max(1, int(j.Rate/10)))
-	}
-	opts := &probes.Options{Dialer: dialer, Shares: j.Shares, SessionTimeout: min(DefaultSessionTimeout, j.Timeout.D())}
-	if cr := j.Cred(); cr != nil {
-		opts.Credentials = &client.Credentials{User: cr.Username, Domain: cr.Domain, Password: cr.Secret()}
-	}
-	summary, werr := sweep.Run(ctx, abort, sweep.Config{
-		Targets:  set,
-		Pipeline: pipelineFor(j.Profile, opts),
-		Scanner: scanner.Config{Concurrency: j.Concurrency, HostTimeout: j.Timeout.D(), ConnectAhead: j.Ahead(),
-			Slots: d.budget.slots(sourceJobs)},
-		Writer:  output.NewWriter(sinks...),
-		Metrics: scanMetrics,
-	})
+	summary, werr := sweep.Run(ctx, abort, d.jobSweep(j, set, output.NewWriter(sinks...), scanMetrics))
 	rep.Summary = summary
 	if werr != nil {
 		return fail(werr)
@@ -155,6 +135,21 @@ func (d *Daemon) runJob(ctx, abort context.Context, j *Job, scanMetrics *output.
 		log.Debug("pruned old runs", "runs", pruned)
 	}
 	return rep
+}
+
+// jobSweep is the scan of one run of j: the job's settings over the shared defaults, its
+// pipeline, and the probe slots jobs share.
+func (d *Daemon) jobSweep(j *Job, set *scanner.TargetSet, w *output.Writer, m *output.ScanMetrics) sweep.Config {
+	st := sweep.DefaultSettings()
+	st.Concurrency, st.HostTimeout, st.ConnectTimeout, st.Rate = j.Concurrency, j.Timeout.D(), j.ConnectTimeout.D(), j.Rate
+	opts := st.ProbeOptions()
+	opts.Shares = j.Shares
+	if cr := j.Cred(); cr != nil {
+		opts.Credentials = &client.Credentials{User: cr.Username, Domain: cr.Domain, Password: cr.Secret()}
+	}
+	scfg := st.Scanner()
+	scfg.ConnectAhead, scfg.Slots = j.Ahead(), d.budget.slots(sourceJobs)
+	return sweep.Config{Targets: set, Pipeline: pipelineFor(j.Profile, opts), Scanner: scfg, Writer: w, Metrics: m}
 }
 
 // writeDiff compares the new run with the newest earlier complete run (among ids) and writes

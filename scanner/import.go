@@ -233,26 +233,7 @@ type nmapHost struct {
 
 // readNmapXML reads nmap -oX and masscan -oX output, element by element.
 func (im *importer) readNmapXML(r io.Reader) error {
-	d := newXMLDecoder(r)
-	n := 0
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: not well-formed XML: %w", im.name, err)
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok || se.Name.Local != "host" {
-			continue
-		}
-		n++
-		var h nmapHost
-		if err := d.DecodeElement(&h, &se); err != nil {
-			return fmt.Errorf("%s: host %d: not well-formed XML: %w", im.name, n, err)
-		}
-		where := "host " + strconv.Itoa(n)
+	return eachElement(im.name, r, "host", func(where string, h *nmapHost) error {
 		addr := ""
 		for _, a := range h.Addresses {
 			if a.Type == "ipv4" || a.Type == "ipv6" {
@@ -262,7 +243,7 @@ func (im *importer) readNmapXML(r io.Reader) error {
 		}
 		if addr == "" {
 			im.report(where, errors.New("no IPv4 or IPv6 address"))
-			continue
+			return nil
 		}
 		if len(h.Ports) == 0 {
 			if err := im.host(where, addr, 0, "", false); err != nil {
@@ -273,6 +254,36 @@ func (im *importer) readNmapXML(r io.Reader) error {
 			if err := im.host(where, addr, p.PortID, p.Protocol, p.State.State == "open"); err != nil {
 				return err
 			}
+		}
+		return nil
+	})
+}
+
+// eachElement decodes every element named local of the XML in r, one at a time (a large
+// file is never held whole), and calls fn with it and where it is ("host 3"). XML that is
+// not well-formed ends the reading with an error naming the file.
+func eachElement[T any](name string, r io.Reader, local string, fn func(where string, v *T) error) error {
+	d := newXMLDecoder(r)
+	for n := 1; ; {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: not well-formed XML: %w", name, err)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok || se.Name.Local != local {
+			continue
+		}
+		where := local + " " + strconv.Itoa(n)
+		n++
+		var v T
+		if err := d.DecodeElement(&v, &se); err != nil {
+			return fmt.Errorf("%s: %s: not well-formed XML: %w", name, where, err)
+		}
+		if err := fn(where, &v); err != nil {
+			return err
 		}
 	}
 }
@@ -292,32 +303,13 @@ type nessusHost struct {
 }
 
 func (im *importer) readNessus(r io.Reader) error {
-	d := newXMLDecoder(r)
-	n := 0
-	for {
-		tok, err := d.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("%s: not well-formed XML: %w", im.name, err)
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok || se.Name.Local != "ReportHost" {
-			continue
-		}
-		n++
-		var h nessusHost
-		if err := d.DecodeElement(&h, &se); err != nil {
-			return fmt.Errorf("%s: ReportHost %d: not well-formed XML: %w", im.name, n, err)
-		}
+	return eachElement(im.name, r, "ReportHost", func(where string, h *nessusHost) error {
 		addr := h.Name
 		for _, t := range h.Tags {
 			if t.Name == "host-ip" {
 				addr = t.Value
 			}
 		}
-		where := "ReportHost " + strconv.Itoa(n)
 		if err := im.host(where, addr, 0, "", false); err != nil {
 			return err
 		}
@@ -329,7 +321,8 @@ func (im *importer) readNessus(r io.Reader) error {
 				return err
 			}
 		}
-	}
+		return nil
+	})
 }
 
 // readLines calls fn for each line of r (without its end), with its number; lines longer than

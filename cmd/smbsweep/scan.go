@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/configs"
@@ -104,6 +103,7 @@ type scanFlags struct {
 }
 
 func defineScanFlags(g *groupedFlags, f *scanFlags) {
+	defaults := sweep.DefaultSettings()
 	g.group("Input")
 	g.StringVar(&f.list, "l", "", "read targets from `FILE` (one or more per line, # comments; - for stdin), or the hosts with port 445/139 (or -port) open from nmap -oX/-oG, masscan -oL/-oJ/-oX or .nessus output")
 	g.StringVar(&f.excludeHosts, "eh", "", "exclude `TARGETS` (comma-separated IPs, CIDRs, ranges)")
@@ -135,11 +135,11 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.add("o", "jsonl", "csv", "text", "text-style", "smb-only", "silent", "stats", "no-color", "bloodhound", "metrics-addr", "metrics-public", "metrics-file", "job", "job-interval", "relay-list", "smb1-list")
 
 	g.group("Rate")
-	g.IntVar(&f.concurrency, "c", 256, "hosts probed at once")
+	g.IntVar(&f.concurrency, "c", defaults.Concurrency, "hosts probed at once")
 	g.Float64Var(&f.rateLimit, "rl", 0, "at most `N` new TCP connections per second (0 = unlimited)")
-	g.DurationVar(&f.timeout, "timeout", 10*time.Second, "deadline for each host, all stages included")
-	g.DurationVar(&f.connectTimeout, "connect-timeout", 3*time.Second, "deadline for one TCP connect attempt")
-	g.IntVar(&f.retries, "retries", 1, "extra connect attempts after a timed-out connect (within the host deadline)")
+	g.DurationVar(&f.timeout, "timeout", defaults.HostTimeout, "deadline for each host, all stages included")
+	g.DurationVar(&f.connectTimeout, "connect-timeout", defaults.ConnectTimeout, "deadline for one TCP connect attempt")
+	g.IntVar(&f.retries, "retries", defaults.Retries, "extra connect attempts after a timed-out connect (within the host deadline)")
 	g.Uint64Var(&f.seed, "seed", 0, "seed of the target order permutation (0 = random; set it to repeat an order)")
 	g.add("c", "rl", "timeout", "connect-timeout", "retries", "seed")
 
@@ -151,7 +151,7 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.StringVar(&f.profileFile, "config", "", "read probe profiles from `FILE` instead of the built-in configs/profiles.yaml")
 	g.Var(&f.shares, "share", "also tree-connect `SHARE` anonymously (repeatable or comma-separated); the first is used by -path")
 	g.StringVar(&f.path, "path", "", "stat `PATH` (backslashes or slashes) on the first -share: CREATE + QUERY_INFO, read-only")
-	g.DurationVar(&f.sessionTimeout, "session-timeout", 5*time.Second, "own deadline of the session stage (servers delay failed logons)")
+	g.DurationVar(&f.sessionTimeout, "session-timeout", defaults.SessionTimeout, "own deadline of the session stage (servers delay failed logons)")
 	g.Var(&f.probeShares, "probe-shares", "share `NAMES` the shareprobe stage tree-connects when SRVSVC gives no list (comma-separated, at most 32; default C$,D$,ADMIN$,IPC$,SYSVOL,NETLOGON,print$,Users,Public,Shared,Data,Backup)")
 	g.add("profile", "probes", "enum-dialects", "check-write", "config", "share", "path", "session-timeout", "probe-shares")
 
@@ -467,6 +467,15 @@ func (p *progressClearingWriter) Write(b []byte) (int, error) {
 	return p.w.Write(b)
 }
 
+// settings are the scan's connect and probe settings: the shared defaults (sweep.Settings)
+// with the flags' values.
+func (f *scanFlags) settings() sweep.Settings {
+	st := sweep.DefaultSettings()
+	st.Concurrency, st.HostTimeout, st.ConnectTimeout = f.concurrency, f.timeout, f.connectTimeout
+	st.Retries, st.Rate, st.SessionTimeout = f.retries, f.rateLimit, f.sessionTimeout
+	return st
+}
+
 // joinFlags names the set flags in a fixed order: "-jsonl and -csv both", "-jsonl, -csv and -text".
 func joinFlags(set map[string]bool) string {
 	var on []string
@@ -597,12 +606,10 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		defer srv.Close()
 	}
 
-	dialer := &scanner.Dialer{ConnectTimeout: f.connectTimeout, Retries: f.retries}
-	if f.rateLimit > 0 {
-		dialer.Limiter = rate.NewLimiter(rate.Limit(f.rateLimit), max(1, int(f.rateLimit/10)))
-	}
-	opts := &probes.Options{Dialer: dialer, Shares: f.shares, SessionTimeout: f.sessionTimeout, CheckWrite: f.checkWrite,
-		Encrypt: f.encrypt, ListDepth: f.depth, ListMaxEntries: f.maxEntries, ReadMaxBytes: f.maxBytes}
+	settings := f.settings()
+	opts := settings.ProbeOptions()
+	opts.Shares, opts.CheckWrite, opts.Encrypt = f.shares, f.checkWrite, f.encrypt
+	opts.ListDepth, opts.ListMaxEntries, opts.ReadMaxBytes = f.depth, f.maxEntries, f.maxBytes
 	opts.Credentials = creds
 	if len(f.probeShares) > 0 {
 		opts.ProbeShares = f.probeShares
@@ -634,7 +641,8 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	} else {
 		close(statsDone)
 	}
-	scfg := scanner.Config{Concurrency: f.concurrency, HostTimeout: f.timeout, Seed: f.seed, Progress: progress}
+	scfg := settings.Scanner()
+	scfg.Seed, scfg.Progress = f.seed, progress
 	if err := f.scale.apply(&scfg); err != nil {
 		return exitUsage, err
 	}
