@@ -24,7 +24,10 @@ import (
 // null session, TREE_CONNECT_ANDX, TRANS2 QUERY_PATH_INFORMATION) within the rest of the
 // request's budget. The responses keep their fields and say "protocol": "smb1".
 
-// smb1Wanted reports whether an anonymous endpoint answers over SMB1.
+// smb1Wanted reports whether an anonymous endpoint answers over SMB1: the request asked for
+// it, or the SMB2 NEGOTIATE got no SMB2 answer while the host did answer something (the
+// connection was reset or closed, an SMB1 reply came, or a stage found SMB1). A refused,
+// silent or non-SMB port is not tried again.
 func smb1Wanted(pr *probeRun) bool {
 	if pr.req.SMB1 != nil && *pr.req.SMB1 {
 		return true
@@ -33,8 +36,14 @@ func smb1Wanted(pr *probeRun) bool {
 		return false
 	}
 	st, ok := pr.res.Stages["negotiate"]
-	return ok && st.Status == probes.StageErrored &&
-		(pr.res.Status == probes.StatusConnectionReset || pr.res.Status == probes.StatusProtocolError)
+	if !ok || st.Status == probes.StageOK {
+		return false
+	}
+	switch pr.res.Status {
+	case probes.StatusConnectionReset, probes.StatusProtocolError, probes.StatusSMB:
+		return true
+	}
+	return false
 }
 
 // smb1Anon is one anonymous SMB1 connection of a request.

@@ -10,6 +10,7 @@ import (
 	"github.com/smbsweep/smbsweep/internal/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/faultproxy"
 	"github.com/smbsweep/smbsweep/internal/testing/smb1only"
+	"github.com/smbsweep/smbsweep/probes"
 )
 
 // TestAnonymousEndpointsSMB1: the anonymous endpoints answer an SMB1-only server over SMB1
@@ -105,5 +106,30 @@ func TestEndpointsSMB1Port139(t *testing.T) {
 	}
 	if px.SessionRequests() < 2 {
 		t.Errorf("%d NetBIOS session requests", px.SessionRequests())
+	}
+}
+
+// TestSMB1WantedDecision: which probe outcomes send an anonymous endpoint to SMB1.
+func TestSMB1WantedDecision(t *testing.T) {
+	yes := true
+	errored := map[string]*probes.StageResult{"negotiate": {Status: probes.StageErrored}}
+	for _, tc := range []struct {
+		name string
+		pr   probeRun
+		want bool
+	}{
+		{"forced", probeRun{req: apiRequest{SMB1: &yes}, res: &probes.Result{}}, true},
+		{"reset", probeRun{res: &probes.Result{Status: probes.StatusConnectionReset, Stages: errored}}, true},
+		{"smb1 reply", probeRun{res: &probes.Result{Status: probes.StatusProtocolError, Stages: errored}}, true},
+		{"smb via smb1", probeRun{res: &probes.Result{Status: probes.StatusSMB, Stages: errored}}, true},
+		{"smb2 answered", probeRun{res: &probes.Result{Status: probes.StatusSMB, Negotiate: &probes.NegotiateInfo{}, Stages: map[string]*probes.StageResult{"negotiate": {Status: probes.StageOK}}}}, false},
+		{"refused", probeRun{res: &probes.Result{Status: probes.StatusConnectionRefused, Stages: errored}}, false},
+		{"filtered", probeRun{res: &probes.Result{Status: probes.StatusConnectionTimeout, Stages: errored}}, false},
+		{"silent", probeRun{res: &probes.Result{Status: probes.StatusIOTimeout, Stages: errored}}, false},
+		{"not smb", probeRun{res: &probes.Result{Status: probes.StatusNotSMB, Stages: errored}}, false},
+	} {
+		if got := smb1Wanted(&tc.pr); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
