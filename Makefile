@@ -52,7 +52,7 @@ samba: ## install Samba and smbclient when smbd is missing (Debian, as root)
 	fi
 
 demo: samba build ## start the Samba fleet on loopback and sweep it with bin/smbsweep
-	$(GO) run ./internal/sambatest/cmd/smbfleet -- ./$(BIN) scan -stats -timeout 3s {targets}
+	$(GO) run ./tools/smbfleet -- ./$(BIN) scan -stats -timeout 3s {targets}
 
 promtool: ## unpack promtool from Debian's prometheus package into .cache (best effort)
 	@if command -v promtool >/dev/null 2>&1 || [ -x $(PROMTOOL) ]; then exit 0; fi; \
@@ -111,7 +111,7 @@ fuzz: ## run every Fuzz* target of every package for FUZZ_TIME each
 
 bench: ## codec micro-benchmarks (bench.txt), then a replay-responder sweep of 256 and 4 096 hosts (root; docs/BENCHMARKS.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./wire/... ./scanner/... ./output/... | tee bench.txt
-	$(GO) run ./internal/benchsweep -target replay -n 256,4096 -results bench-results.jsonl
+	$(GO) run ./tools/benchsweep -target replay -n 256,4096 -results bench-results.jsonl
 
 lint: ## gofmt, go mod tidy (no diff), go vet and staticcheck
 	@unformatted="$$(gofmt -l .)"; \
@@ -122,7 +122,7 @@ lint: ## gofmt, go mod tidy (no diff), go vet and staticcheck
 	$(GO) run $(STATICCHECK) ./...
 
 # Every capture-tagged TestCapture* test (probes, wire, wire/smb1, wire/dcerpc, wire/ntlmssp)
-# starts its own Samba servers with internal/sambatest and rewrites its golden files; then git
+# starts its own Samba servers with internal/testing/sambatest and rewrites its golden files; then git
 # lists the testdata that changed. The pattern is anchored so that tests merely named after
 # captures (TestCapturesMatchGoldens, TestWindowsCapture*) do not run alongside the rewrite.
 goldens: samba ## capture golden files from real Samba, then list the testdata that changed

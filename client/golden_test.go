@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/ntlmssp"

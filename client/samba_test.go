@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/smb1only"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"

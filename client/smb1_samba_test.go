@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/smb1only"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/ntlmssp"

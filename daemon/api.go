@@ -100,37 +100,60 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := &statusRecorder{ResponseWriter: w}
 	s.d.metrics.apiInFlight.Inc()
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			s.d.log.Error("panic serving request", "endpoint", endpoint, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			if rec.code == 0 {
-				writeError(rec, http.StatusInternalServerError, "", "internal error")
-			}
-		}
-		s.d.metrics.apiInFlight.Dec()
-		code := rec.code
-		if code == 0 {
-			code = http.StatusOK
-		}
-		s.d.metrics.observeRequest(endpoint, code, time.Since(start))
-		s.d.log.Debug("request", "method", r.Method, "endpoint", endpoint, "code", code,
-			"remote", clientIP(r), "duration", time.Since(start).Round(time.Millisecond))
-	}()
+	defer s.finishRequest(rec, r, endpoint, start)
 	w = rec
 	cfg := s.d.cfg.Load()
-	// Only the health endpoints skip the checks: everything else, unknown paths included, is
-	// first checked for a browser's cross-site request, then (with tokens) authenticated, so
-	// that nothing, not even which routes exist, answers an unauthenticated client.
+	if !s.admit(w, r, rt, endpoint, cfg) {
+		return
+	}
+	if rt.limited {
+		release, ok := s.takeSlots(w, r, cfg)
+		if !ok {
+			return
+		}
+		defer release()
+	}
+	if r.Body != nil {
+		r.Body = http.MaxBytesReader(w, r.Body, cfg.API.MaxBodyBytes)
+	}
+	rt.handler(w, r)
+}
+
+// finishRequest recovers a handler's panic (answering 500 when nothing was written yet),
+// then counts and logs the request.
+func (s *apiServer) finishRequest(rec *statusRecorder, r *http.Request, endpoint string, start time.Time) {
+	if v := recover(); v != nil {
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		s.d.log.Error("panic serving request", "endpoint", endpoint, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		if rec.code == 0 {
+			writeError(rec, http.StatusInternalServerError, "", "internal error")
+		}
+	}
+	s.d.metrics.apiInFlight.Dec()
+	code := rec.code
+	if code == 0 {
+		code = http.StatusOK
+	}
+	s.d.metrics.observeRequest(endpoint, code, time.Since(start))
+	s.d.log.Debug("request", "method", r.Method, "endpoint", endpoint, "code", code,
+		"remote", clientIP(r), "duration", time.Since(start).Round(time.Millisecond))
+}
+
+// admit decides whether the request reaches its route, and answers it when not. Only the
+// health endpoints skip the checks: everything else, unknown paths included, is first checked
+// for a browser's cross-site request, then (with tokens) authenticated, so that nothing, not
+// even which routes exist, answers an unauthenticated client. Then: 404, 405, and a JSON body
+// where the route takes one.
+func (s *apiServer) admit(w http.ResponseWriter, r *http.Request, rt *route, endpoint string, cfg *Config) bool {
 	public := rt != nil && !rt.auth
 	if !public {
 		if e := browserGuard(r, cfg); e != nil {
 			s.d.log.Warn("refused a request not addressed to this server (cross-site or DNS rebinding?)",
 				"endpoint", endpoint, "remote", clientIP(r), "err", e.msg)
 			e.write(w)
-			return
+			return false
 		}
 		if cfg.API.HasTokens() && !checkBearer(r, &cfg.API) {
 			if r.Header.Get("Authorization") != "" {
@@ -140,12 +163,12 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="smbsweep"`)
 			writeError(w, http.StatusUnauthorized, "", "missing or invalid bearer token: send Authorization: Bearer <token>")
-			return
+			return false
 		}
 	}
 	if rt == nil {
 		writeError(w, http.StatusNotFound, "", fmt.Sprintf("no endpoint %s (see docs/API.md)", strings.ToValidUTF8(r.URL.Path, "?")))
-		return
+		return false
 	}
 	if r.Method != rt.method && !(rt.method == http.MethodGet && r.Method == http.MethodHead) {
 		allow := rt.method
@@ -154,40 +177,43 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Allow", allow)
 		writeError(w, http.StatusMethodNotAllowed, "", fmt.Sprintf("method %s not allowed on %s: use %s", r.Method, rt.endpoint, rt.method))
-		return
+		return false
 	}
 	if rt.json {
 		if e := checkJSONBody(r); e != nil {
 			e.write(w)
-			return
+			return false
 		}
 	}
-	if rt.limited {
-		if !s.global.acquire(cfg.API.MaxConcurrentRequests) {
-			s.d.metrics.apiRejected.WithLabelValues(rejectServerBusy).Inc()
-			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusServiceUnavailable, "", fmt.Sprintf("the daemon is serving its limit of %d probe and scan requests (api.max_concurrent_requests): retry when one finishes", cfg.API.MaxConcurrentRequests))
-			return
-		}
-		defer s.global.release()
-		ip := clientIP(r)
-		key := clientKey(ip)
-		if !s.clients.acquire(key, cfg.API.MaxConcurrentPerClient) {
-			s.d.metrics.apiRejected.WithLabelValues(rejectClientBusy).Inc()
-			who := ip
-			if key != ip {
-				who = key
-			}
-			w.Header().Set("Retry-After", "1")
-			writeError(w, http.StatusTooManyRequests, "", fmt.Sprintf("too many concurrent requests from %s (api.max_concurrent_per_client is %d): retry when one finishes", who, cfg.API.MaxConcurrentPerClient))
-			return
-		}
-		defer s.clients.release(key)
+	return true
+}
+
+// takeSlots takes one of the daemon's request slots and one of the client's, or answers 503
+// or 429 with Retry-After.
+func (s *apiServer) takeSlots(w http.ResponseWriter, r *http.Request, cfg *Config) (release func(), ok bool) {
+	if !s.global.acquire(cfg.API.MaxConcurrentRequests) {
+		s.d.metrics.apiRejected.WithLabelValues(rejectServerBusy).Inc()
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "", fmt.Sprintf("the daemon is serving its limit of %d probe and scan requests (api.max_concurrent_requests): retry when one finishes", cfg.API.MaxConcurrentRequests))
+		return nil, false
 	}
-	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, cfg.API.MaxBodyBytes)
+	ip := clientIP(r)
+	key := clientKey(ip)
+	if !s.clients.acquire(key, cfg.API.MaxConcurrentPerClient) {
+		s.global.release()
+		s.d.metrics.apiRejected.WithLabelValues(rejectClientBusy).Inc()
+		who := ip
+		if key != ip {
+			who = key
+		}
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "", fmt.Sprintf("too many concurrent requests from %s (api.max_concurrent_per_client is %d): retry when one finishes", who, cfg.API.MaxConcurrentPerClient))
+		return nil, false
 	}
-	rt.handler(w, r)
+	return func() {
+		s.clients.release(key)
+		s.global.release()
+	}, true
 }
 
 // checkBearer compares the request's bearer token with every configured token in constant

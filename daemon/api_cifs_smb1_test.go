@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/smb1only"
 )
 

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 )
 
 func credBody(s *sambatest.Server, extra string) string {

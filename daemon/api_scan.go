@@ -147,71 +147,83 @@ func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
 		e.write(w)
 		return
 	}
-	cfg := s.d.cfg.Load()
-	if len(req.Targets) == 0 {
-		badRequest("targets", `targets is required: a list such as ["127.0.0.1", "127.0.0.0/30"]`).write(w)
+	port, hostTimeout, e := req.check()
+	if e != nil {
+		e.write(w)
 		return
+	}
+	set, e := s.scanTargets(r.Context(), &req, port)
+	if e != nil {
+		e.write(w)
+		return
+	}
+	s.streamScan(w, r, set, req.Profile, hostTimeout)
+}
+
+// check validates the request and fills in the defaults: the profile, the port and the host
+// deadline.
+func (req *scanRequest) check() (int, time.Duration, *apiError) {
+	if len(req.Targets) == 0 {
+		return 0, 0, badRequest("targets", `targets is required: a list such as ["127.0.0.1", "127.0.0.0/30"]`)
 	}
 	if req.Profile == "" {
 		req.Profile = DefaultProfile
 	}
 	if err := checkProfile(req.Profile); err != nil {
-		badRequest("profile", "%v", err).write(w)
-		return
+		return 0, 0, badRequest("profile", "%v", err)
 	}
 	port := scanner.DefaultPort
 	if req.Port != nil {
 		if *req.Port < 1 || *req.Port > 65535 {
-			badRequest("port", "port %d: must be 1-65535 (default 445)", *req.Port).write(w)
-			return
+			return 0, 0, badRequest("port", "port %d: must be 1-65535 (default 445)", *req.Port)
 		}
 		port = *req.Port
 	}
 	hostTimeout := defaultScanHostTimeout
 	if req.Timeout != nil {
 		if *req.Timeout < 1 || time.Duration(*req.Timeout)*time.Millisecond > MaxRequestTimeout {
-			badRequest("timeout", "timeout %d: must be 1-%d milliseconds per host", *req.Timeout, MaxRequestTimeout.Milliseconds()).write(w)
-			return
+			return 0, 0, badRequest("timeout", "timeout %d: must be 1-%d milliseconds per host", *req.Timeout, MaxRequestTimeout.Milliseconds())
 		}
 		hostTimeout = time.Duration(*req.Timeout) * time.Millisecond
 	}
+	return port, hostTimeout, nil
+}
+
+// scanTargets builds the request's target set: counted first, resolving nothing (a name
+// counts as one target), against api.max_scan_targets; then the names resolved,
+// scanLookupConcurrency at a time within resolveTimeout in all, and every address of every
+// target through the allowlist check of the single-host endpoints.
+func (s *apiServer) scanTargets(ctx context.Context, req *scanRequest, port int) (*scanner.TargetSet, *apiError) {
+	cfg := s.d.cfg.Load()
 	b := scanner.NewTargetBuilder(uint16(port))
 	b.LookupConcurrency, b.LookupTimeout = scanLookupConcurrency, s.resolveTimeout
 	for i, t := range req.Targets {
 		if err := b.Add(t); err != nil {
-			badRequest("targets", "targets[%d]: %v", i, err).write(w)
-			return
+			return nil, badRequest("targets", "targets[%d]: %v", i, err)
 		}
 	}
 	for i, e := range req.Excludes {
 		if err := b.Exclude(e); err != nil {
-			badRequest("excludes", "excludes[%d]: %v", i, err).write(w)
-			return
+			return nil, badRequest("excludes", "excludes[%d]: %v", i, err)
 		}
 	}
-	// Count first, resolving nothing: a name counts as one target.
-	counted, err := b.Build(r.Context(), noResolver{})
+	counted, err := b.Build(ctx, noResolver{})
 	if err != nil {
-		badRequest("targets", "%v", err).write(w)
-		return
+		return nil, badRequest("targets", "%v", err)
 	}
 	if counted.Len() > uint64(cfg.API.MaxScanTargets) {
-		badRequest("targets", "%d targets: at most %d per request (api.max_scan_targets)", counted.Len(), cfg.API.MaxScanTargets).write(w)
-		return
+		return nil, badRequest("targets", "%d targets: at most %d per request (api.max_scan_targets)", counted.Len(), cfg.API.MaxScanTargets)
 	}
-	// Then resolve, scanLookupConcurrency names at a time within resolveTimeout in all, every
-	// address of every name through the allowlist check of the single-host endpoints.
-	rctx, cancel := context.WithTimeout(r.Context(), s.resolveTimeout)
+	rctx, cancel := context.WithTimeout(ctx, s.resolveTimeout)
 	cr := &checkedResolver{s: s}
 	set, err := b.Build(rctx, cr)
 	cancel()
 	if e := cr.refusal(); e != nil {
-		e.write(w)
-		return
+		return nil, e
 	}
 	if err != nil {
-		writeError(w, http.StatusGatewayTimeout, "targets", fmt.Sprintf("resolving the target names took longer than %s: give fewer names, or addresses", s.resolveTimeout))
-		return
+		return nil, &apiError{code: http.StatusGatewayTimeout, field: "targets",
+			msg: fmt.Sprintf("resolving the target names took longer than %s: give fewer names, or addresses", s.resolveTimeout)}
 	}
 	for i := range set.Len() {
 		t := set.At(i)
@@ -220,12 +232,15 @@ func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
 		}
 		if e := checkAllowed(cfg.API.allow, t.Addr.Unmap(), "targets"); e != nil {
 			e.msg = strings.Replace(e.msg, "target "+t.Addr.Unmap().String(), "target "+t.String(), 1)
-			e.write(w)
-			return
+			return nil, e
 		}
 	}
+	return set, nil
+}
 
-	// The client going away aborts everything; shutdown stops dispatch.
+// streamScan runs the scan and streams its records. The client going away aborts
+// everything; the daemon's shutdown stops dispatch.
+func (s *apiServer) streamScan(w http.ResponseWriter, r *http.Request, set *scanner.TargetSet, profile string, hostTimeout time.Duration) {
 	dispatch, stop := context.WithCancel(r.Context())
 	defer stop()
 	defer context.AfterFunc(s.d.shutdown, stop)()
@@ -240,7 +255,7 @@ func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
 	scfg.Slots = s.d.budget.slots(sourceAPI)
 	_, werr := sweep.Run(dispatch, r.Context(), sweep.Config{
 		Targets:  set,
-		Pipeline: pipelineFor(req.Profile, st.ProbeOptions()),
+		Pipeline: pipelineFor(profile, st.ProbeOptions()),
 		Scanner:  scfg,
 		Writer:   output.NewWriter(sink),
 	})

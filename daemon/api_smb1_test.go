@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/faultproxy"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/smb1only"
 	"github.com/smbsweep/smbsweep/probes"
 )

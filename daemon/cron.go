@@ -38,34 +38,14 @@ func ParseSchedule(spec string, loc *time.Location) (Schedule, error) {
 		return nil, errors.New("a time zone inside the schedule is not supported: use the job's timezone key")
 	}
 	if spec == "@every" || strings.HasPrefix(spec, "@every ") || strings.HasPrefix(spec, "@every\t") {
-		arg := strings.TrimSpace(strings.TrimPrefix(spec, "@every"))
-		if arg == "" {
-			return nil, errors.New(`@every needs a duration, e.g. "@every 6h"`)
-		}
-		d, err := time.ParseDuration(arg)
-		if err != nil {
-			return nil, fmt.Errorf("@every: %q is not a Go duration (e.g. 30s, 15m, 6h)", arg)
-		}
-		if d < MinEvery {
-			return nil, fmt.Errorf("@every: %s is shorter than the minimum %s", d, MinEvery)
-		}
-		return Every(d), nil
+		return parseEvery(strings.TrimSpace(strings.TrimPrefix(spec, "@every")))
 	}
 	if strings.HasPrefix(spec, "@") {
-		switch strings.ToLower(spec) {
-		case "@yearly", "@annually":
-			spec = "0 0 1 1 *"
-		case "@monthly":
-			spec = "0 0 1 * *"
-		case "@weekly":
-			spec = "0 0 * * 0"
-		case "@daily", "@midnight":
-			spec = "0 0 * * *"
-		case "@hourly":
-			spec = "0 * * * *"
-		default:
+		expanded, ok := cronDescriptors[strings.ToLower(spec)]
+		if !ok {
 			return nil, fmt.Errorf("unknown descriptor %s: want @yearly, @monthly, @weekly, @daily, @hourly or @every DURATION", spec)
 		}
+		spec = expanded
 	}
 	fields := strings.Fields(spec)
 	if len(fields) != 5 {
@@ -92,6 +72,30 @@ func ParseSchedule(spec string, loc *time.Location) (Schedule, error) {
 		c.dow = c.dow&^(1<<7) | 1
 	}
 	return c, nil
+}
+
+// cronDescriptors are the @ names of cron schedules.
+var cronDescriptors = map[string]string{
+	"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *",
+	"@monthly": "0 0 1 * *",
+	"@weekly":  "0 0 * * 0",
+	"@daily":   "0 0 * * *", "@midnight": "0 0 * * *",
+	"@hourly": "0 * * * *",
+}
+
+// parseEvery reads the duration of "@every D".
+func parseEvery(arg string) (Schedule, error) {
+	if arg == "" {
+		return nil, errors.New(`@every needs a duration, e.g. "@every 6h"`)
+	}
+	d, err := time.ParseDuration(arg)
+	if err != nil {
+		return nil, fmt.Errorf("@every: %q is not a Go duration (e.g. 30s, 15m, 6h)", arg)
+	}
+	if d < MinEvery {
+		return nil, fmt.Errorf("@every: %s is shorter than the minimum %s", d, MinEvery)
+	}
+	return Every(d), nil
 }
 
 // Every is the schedule "@every D": runs D apart.

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/smb1only"
 )
 

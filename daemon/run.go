@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"path/filepath"
 	"slices"
 	"time"
@@ -49,38 +50,16 @@ func (d *Daemon) runJob(ctx, abort context.Context, j *Job, scanMetrics *output.
 	rep = RunReport{Job: j.Name, Start: start, ID: runID(start)}
 	log := d.log.With("job", j.Name, "run", rep.ID)
 	d.metrics.runStarted(j.Name, start)
-	defer func() {
-		rep.Duration = d.now().Sub(start)
-		d.metrics.runFinished(j.Name, rep.Result, start, rep.Duration, rep.Summary)
-		attrs := []any{"result", rep.Result, "duration", rep.Duration.Round(time.Millisecond)}
-		if rep.Summary != nil {
-			attrs = append(attrs, "targets", rep.Summary.Targets, "scanned", rep.Summary.Scanned)
-		}
-		if rep.DiffFile != "" {
-			attrs = append(attrs, "changes", rep.Changes)
-		}
-		if rep.Err != nil {
-			log.Error("run failed", append(attrs, "err", rep.Err)...)
-			return
-		}
-		log.Info("run finished", attrs...)
-	}()
+	defer d.reportRun(log, &rep, start)
 	fail := func(err error) RunReport {
 		rep.Result, rep.Err = runFailed, err
 		return rep
 	}
 
 	dir := filepath.Join(j.OutputDir, j.Name)
-	if err := output.MkdirAll(dir, true); err != nil {
-		return fail(fmt.Errorf("output directory: %w", err))
-	}
-	removeStaleTemps(dir)
-	ids, err := listRuns(dir)
+	ids, err := prepareRunDir(dir, &rep)
 	if err != nil {
-		return fail(fmt.Errorf("output directory: %w", err))
-	}
-	for slices.Contains(ids, rep.ID) { // two runs in one second: keep both
-		rep.ID += "_"
+		return fail(err)
 	}
 	b, err := j.targets()
 	if err != nil {
@@ -92,36 +71,19 @@ func (d *Daemon) runJob(ctx, abort context.Context, j *Job, scanMetrics *output.
 	}
 	log.Info("run started", "targets", set.Len())
 
-	jsonlFile, err := createAtomic(filepath.Join(dir, rep.ID+extJSONL))
+	files, err := createRunFiles(dir, rep.ID, j.CSV)
+	defer files.abort()
 	if err != nil {
 		return fail(err)
 	}
-	defer jsonlFile.Abort()
-	sinks := []output.Sink{output.NewJSONL(jsonlFile, jsonlFile.final)}
-	var csvFile *atomicFile
-	if j.CSV {
-		if csvFile, err = createAtomic(filepath.Join(dir, rep.ID+extCSV)); err != nil {
-			return fail(err)
-		}
-		defer csvFile.Abort()
-		sinks = append(sinks, output.NewCSV(csvFile, csvFile.final))
-	}
-	sinks = append(sinks, scanMetrics, progressSink{d.metrics.targetsDone.WithLabelValues(j.Name)})
-
+	sinks := append(files.sinks(), scanMetrics, progressSink{d.metrics.targetsDone.WithLabelValues(j.Name)})
 	summary, werr := sweep.Run(ctx, abort, d.jobSweep(j, set, output.NewWriter(sinks...), scanMetrics))
 	rep.Summary = summary
 	if werr != nil {
 		return fail(werr)
 	}
-	if err := jsonlFile.Commit(); err != nil {
-		return fail(fmt.Errorf("commit %s: %w", jsonlFile.final, err))
-	}
-	rep.File = jsonlFile.final
-	if csvFile != nil {
-		if err := csvFile.Commit(); err != nil {
-			return fail(fmt.Errorf("commit %s: %w", csvFile.final, err))
-		}
-		rep.CSV = csvFile.final
+	if err := files.commit(&rep); err != nil {
+		return fail(err)
 	}
 	rep.Result = runSuccess
 	if summary.Interrupted {
@@ -135,6 +97,95 @@ func (d *Daemon) runJob(ctx, abort context.Context, j *Job, scanMetrics *output.
 		log.Debug("pruned old runs", "runs", pruned)
 	}
 	return rep
+}
+
+// reportRun ends a run in the metrics and the log.
+func (d *Daemon) reportRun(log *slog.Logger, rep *RunReport, start time.Time) {
+	rep.Duration = d.now().Sub(start)
+	d.metrics.runFinished(rep.Job, rep.Result, start, rep.Duration, rep.Summary)
+	attrs := []any{"result", rep.Result, "duration", rep.Duration.Round(time.Millisecond)}
+	if rep.Summary != nil {
+		attrs = append(attrs, "targets", rep.Summary.Targets, "scanned", rep.Summary.Scanned)
+	}
+	if rep.DiffFile != "" {
+		attrs = append(attrs, "changes", rep.Changes)
+	}
+	if rep.Err != nil {
+		log.Error("run failed", append(attrs, "err", rep.Err)...)
+		return
+	}
+	log.Info("run finished", attrs...)
+}
+
+// prepareRunDir creates the job's output directory, removes temporary files a crash left, and
+// returns the ids of the runs on disk; rep.ID is made unique among them.
+func prepareRunDir(dir string, rep *RunReport) ([]string, error) {
+	if err := output.MkdirAll(dir, true); err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	removeStaleTemps(dir)
+	ids, err := listRuns(dir)
+	if err != nil {
+		return nil, fmt.Errorf("output directory: %w", err)
+	}
+	for slices.Contains(ids, rep.ID) { // two runs in one second: keep both
+		rep.ID += "_"
+	}
+	return ids, nil
+}
+
+// runFiles are a run's result files, written to temporary names and renamed when complete.
+type runFiles struct {
+	jsonl, csv *atomicFile
+}
+
+// createRunFiles creates the run's JSONL file and, when asked, its CSV file.
+func createRunFiles(dir, id string, withCSV bool) (*runFiles, error) {
+	f := &runFiles{}
+	var err error
+	if f.jsonl, err = createAtomic(filepath.Join(dir, id+extJSONL)); err != nil {
+		return f, err
+	}
+	if withCSV {
+		if f.csv, err = createAtomic(filepath.Join(dir, id+extCSV)); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+// sinks are the output sinks writing the files.
+func (f *runFiles) sinks() []output.Sink {
+	s := []output.Sink{output.NewJSONL(f.jsonl, f.jsonl.final)}
+	if f.csv != nil {
+		s = append(s, output.NewCSV(f.csv, f.csv.final))
+	}
+	return s
+}
+
+// commit renames the complete files to their final names and records them in rep.
+func (f *runFiles) commit(rep *RunReport) error {
+	if err := f.jsonl.Commit(); err != nil {
+		return fmt.Errorf("commit %s: %w", f.jsonl.final, err)
+	}
+	rep.File = f.jsonl.final
+	if f.csv != nil {
+		if err := f.csv.Commit(); err != nil {
+			return fmt.Errorf("commit %s: %w", f.csv.final, err)
+		}
+		rep.CSV = f.csv.final
+	}
+	return nil
+}
+
+// abort removes whatever was not committed.
+func (f *runFiles) abort() {
+	if f.jsonl != nil {
+		f.jsonl.Abort()
+	}
+	if f.csv != nil {
+		f.csv.Abort()
+	}
 }
 
 // jobSweep is the scan of one run of j: the job's settings over the shared defaults, its

@@ -90,96 +90,118 @@ func (b *BloodHound) WriteResult(r *probes.Result) error {
 	if r.Status != probes.StatusSMB {
 		return nil
 	}
-	props := map[string]any{"ip": r.IP, "port": int(r.Port)}
-	setBool := func(key string, v *bool) {
-		if v != nil {
-			props[key] = *v
-		}
+	props, name := computerProps(r)
+	host := bloodHoundID(r, "")
+	b.nodes = append(b.nodes, ogNode{ID: host, Kinds: []string{BloodHoundComputer}, Properties: props})
+	for i := range r.Shares {
+		s := &r.Shares[i]
+		id := bloodHoundID(r, s.Name)
+		b.nodes = append(b.nodes, ogNode{ID: id, Kinds: []string{BloodHoundShare}, Properties: shareProps(s, name)})
+		b.edges = append(b.edges, ogEdge{Kind: BloodHoundHasShare,
+			Start: ogEndpoint{MatchBy: "id", Value: host}, End: ogEndpoint{MatchBy: "id", Value: id}})
 	}
-	setString := func(key string, v *string) {
-		if v != nil && *v != "" {
-			props[key] = *v
-		}
+	return nil
+}
+
+// ogProps are a node's properties; unknown values are left out.
+type ogProps map[string]any
+
+func (p ogProps) setBool(key string, v *bool) {
+	if v != nil {
+		p[key] = *v
 	}
+}
+
+func (p ogProps) setString(key string, v *string) {
+	if v != nil && *v != "" {
+		p[key] = *v
+	}
+}
+
+// computerProps are the computer node's properties, and the name it goes by.
+func computerProps(r *probes.Result) (map[string]any, string) {
+	props := ogProps{"ip": r.IP, "port": int(r.Port)}
 	name := r.IP
 	if r.Host != "" {
 		name = r.Host
 		props["host"] = r.Host
 	}
 	if n := r.NTLM; n != nil {
-		setString("netbiosname", n.NetBIOSComputerName)
-		setString("dnshostname", n.DNSComputerName)
-		setString("domain", n.DNSDomainName)
-		setString("netbiosdomain", n.NetBIOSDomainName)
-		setString("osversion", n.OSVersion)
-		// BloodHound names computers by their DNS name; a single-label one (Samba reports the
-		// machine's short host name) says less than the NetBIOS name.
-		dns, nb := probes.StringOr(n.DNSComputerName, ""), probes.StringOr(n.NetBIOSComputerName, "")
-		switch {
-		case strings.Contains(dns, "."):
-			name = dns
-		case nb != "":
-			name = nb
-		case dns != "":
-			name = dns
-		}
+		props.setString("netbiosname", n.NetBIOSComputerName)
+		props.setString("dnshostname", n.DNSComputerName)
+		props.setString("domain", n.DNSDomainName)
+		props.setString("netbiosdomain", n.NetBIOSDomainName)
+		props.setString("osversion", n.OSVersion)
+		name = computerName(n, name)
 	}
 	props["name"] = strings.ToUpper(name)
 	// smbsigning: the server requires signing (BloodHound's meaning: not an NTLM relay target).
 	if n := r.Negotiate; n != nil {
-		setBool("smbsigning", n.SigningRequired)
+		props.setBool("smbsigning", n.SigningRequired)
 		if n.Dialect != "" {
 			props["smbdialect"] = n.Dialect
 		}
 	} else if s := r.SMB1; s != nil {
-		setBool("smbsigning", s.SigningRequired)
+		props.setBool("smbsigning", s.SigningRequired)
 	}
 	if r.SMB1 != nil {
-		setBool("smbv1", r.SMB1.Enabled)
+		props.setBool("smbv1", r.SMB1.Enabled)
 	}
 	if s := r.Sessions.Null; s != nil {
-		setBool("nullsession", s.Allowed)
+		props.setBool("nullsession", s.Allowed)
 	}
 	if s := r.Sessions.Guest; s != nil {
-		setBool("guestsession", s.Allowed)
+		props.setBool("guestsession", s.Allowed)
 	}
 	// webclientrunning: decided by the coercion stage (the DAV RPC SERVICE pipe), left out
 	// while undecided.
 	for _, f := range r.Findings {
 		if f.ID == probes.FindingWebClientRunning {
-			setBool("webclientrunning", f.Value)
+			props.setBool("webclientrunning", f.Value)
 		}
 	}
 	if ids := trueFindings(r); len(ids) > 0 {
 		props["smbfindings"] = ids
 	}
-	host := bloodHoundID(r, "")
-	b.nodes = append(b.nodes, ogNode{ID: host, Kinds: []string{BloodHoundComputer}, Properties: props})
-	for _, s := range r.Shares {
-		sp := map[string]any{"name": strings.ToUpper(s.Name + "@" + name), "sharename": s.Name}
-		if s.Type != "" {
-			sp["type"] = s.Type
-		}
-		if s.Comment != "" {
-			sp["comment"] = s.Comment
-		}
-		for _, a := range s.Access {
-			if a.Identity == "" {
-				continue
-			}
-			if a.Read != nil {
-				sp["read_"+a.Identity] = *a.Read
-			}
-			if a.Write != nil {
-				sp["write_"+a.Identity] = *a.Write
-			}
-		}
-		id := bloodHoundID(r, s.Name)
-		b.nodes = append(b.nodes, ogNode{ID: id, Kinds: []string{BloodHoundShare}, Properties: sp})
-		b.edges = append(b.edges, ogEdge{Kind: BloodHoundHasShare,
-			Start: ogEndpoint{MatchBy: "id", Value: host}, End: ogEndpoint{MatchBy: "id", Value: id}})
+	return props, name
+}
+
+// computerName is the name BloodHound knows the computer by: its DNS name, but a single-label
+// one (Samba reports the machine's short host name) says less than the NetBIOS name.
+func computerName(n *probes.NTLMInfo, fallback string) string {
+	dns, nb := probes.StringOr(n.DNSComputerName, ""), probes.StringOr(n.NetBIOSComputerName, "")
+	switch {
+	case strings.Contains(dns, "."):
+		return dns
+	case nb != "":
+		return nb
+	case dns != "":
+		return dns
 	}
-	return nil
+	return fallback
+}
+
+// shareProps are a share node's properties: name, type, comment, and read/write per identity.
+func shareProps(s *probes.Share, computer string) map[string]any {
+	sp := map[string]any{"name": strings.ToUpper(s.Name + "@" + computer), "sharename": s.Name}
+	if s.Type != "" {
+		sp["type"] = s.Type
+	}
+	if s.Comment != "" {
+		sp["comment"] = s.Comment
+	}
+	for _, a := range s.Access {
+		if a.Identity == "" {
+			continue
+		}
+		if a.Read != nil {
+			sp["read_"+a.Identity] = *a.Read
+		}
+		if a.Write != nil {
+			sp["write_"+a.Identity] = *a.Write
+		}
+	}
+	return sp
 }
 
 // WriteSummary implements Sink: writes the document (once).

@@ -56,43 +56,68 @@ func (c *CSV) Flush() error { return c.out.flush() }
 
 // WriteResult implements Sink.
 func (c *CSV) WriteResult(r *probes.Result) error {
-	row := c.rec[:0]
-	add := func(s string) { row = append(row, SanitizeCSVCell(s)) }
-	add(r.IP)
-	add(r.Host)
-	row = append(row, strconv.FormatUint(uint64(r.Port), 10))
-	add(string(r.Status))
-	add(r.Error)
-	row = append(row, csvTime(&r.Timestamp))
-	row = append(row, strconv.FormatFloat(r.DurationSeconds, 'f', -1, 64))
+	row := csvRow(c.rec[:0])
+	row.host(r)
+	row.negotiate(r)
+	row.ntlm(r.NTLM)
+	row.sessions(r)
+	row.verdicts(r)
+	c.rec = row
+	return c.writeRow(row)
+}
 
+// csvRow is a record's cells, in the order of the header; cells from the server are
+// sanitized (add), the program's own numbers and tri-states are not.
+type csvRow []string
+
+func (row *csvRow) add(s string) { *row = append(*row, SanitizeCSVCell(s)) }
+
+func (row *csvRow) raw(cells ...string) { *row = append(*row, cells...) }
+
+// host: ip, host, port, status, error, timestamp, duration.
+func (row *csvRow) host(r *probes.Result) {
+	row.add(r.IP)
+	row.add(r.Host)
+	row.raw(strconv.FormatUint(uint64(r.Port), 10))
+	row.add(string(r.Status))
+	row.add(r.Error)
+	row.raw(csvTime(&r.Timestamp), strconv.FormatFloat(r.DurationSeconds, 'f', -1, 64))
+}
+
+// negotiate: the SMB1 and SMB2 NEGOTIATE columns.
+func (row *csvRow) negotiate(r *probes.Result) {
 	var smb1 probes.SMB1Info
 	if r.SMB1 != nil {
 		smb1 = *r.SMB1
 	}
-	row = append(row, tri(smb1.Enabled), tri(smb1.SigningRequired))
-
+	row.raw(tri(smb1.Enabled), tri(smb1.SigningRequired))
 	var neg probes.NegotiateInfo
 	if r.Negotiate != nil {
 		neg = *r.Negotiate
 	}
-	add(neg.Dialect)
-	row = append(row, tri(neg.SigningEnabled), tri(neg.SigningRequired))
-	add(neg.ServerGUID)
-	add(strings.Join(neg.Capabilities, ";"))
-	row = append(row, csvTime(neg.SystemTime), csvTime(neg.BootTime))
+	row.add(neg.Dialect)
+	row.raw(tri(neg.SigningEnabled), tri(neg.SigningRequired))
+	row.add(neg.ServerGUID)
+	row.add(strings.Join(neg.Capabilities, ";"))
+	row.raw(csvTime(neg.SystemTime), csvTime(neg.BootTime))
+}
 
+// ntlm: what the CHALLENGE said. Unknown (null) and empty are both an empty cell, as for
+// tri-state values.
+func (row *csvRow) ntlm(n *probes.NTLMInfo) {
 	var ntlm probes.NTLMInfo
-	if r.NTLM != nil {
-		ntlm = *r.NTLM
+	if n != nil {
+		ntlm = *n
 	}
-	// Unknown (null) and empty are both an empty cell, as for tri-state values.
-	add(probes.StringOr(ntlm.NetBIOSComputerName, ""))
-	add(probes.StringOr(ntlm.NetBIOSDomainName, ""))
-	add(probes.StringOr(ntlm.DNSComputerName, ""))
-	add(probes.StringOr(ntlm.DNSDomainName, ""))
-	add(probes.StringOr(ntlm.OSVersion, ""))
+	row.add(probes.StringOr(ntlm.NetBIOSComputerName, ""))
+	row.add(probes.StringOr(ntlm.NetBIOSDomainName, ""))
+	row.add(probes.StringOr(ntlm.DNSComputerName, ""))
+	row.add(probes.StringOr(ntlm.DNSDomainName, ""))
+	row.add(probes.StringOr(ntlm.OSVersion, ""))
+}
 
+// sessions: null and guest sessions, then the share names.
+func (row *csvRow) sessions(r *probes.Result) {
 	var null, guest probes.SessionInfo
 	if r.Sessions.Null != nil {
 		null = *r.Sessions.Null
@@ -100,37 +125,36 @@ func (c *CSV) WriteResult(r *probes.Result) error {
 	if r.Sessions.Guest != nil {
 		guest = *r.Sessions.Guest
 	}
-	row = append(row, tri(null.SetupOK), tri(null.Allowed))
-	add(probes.StringOr(null.Status, ""))
-	row = append(row, tri(guest.Allowed))
-
+	row.raw(tri(null.SetupOK), tri(null.Allowed))
+	row.add(probes.StringOr(null.Status, ""))
+	row.raw(tri(guest.Allowed))
 	names := make([]string, 0, len(r.Shares))
 	for _, s := range r.Shares {
 		names = append(names, s.Name)
 	}
-	add(strings.Join(names, ";"))
-	add(strings.Join(trueFindings(r), ";"))
+	row.add(strings.Join(names, ";"))
+}
 
+// verdicts: true findings, OS name, domain controller, and the verdict states.
+func (row *csvRow) verdicts(r *probes.Result) {
+	row.add(strings.Join(trueFindings(r), ";"))
 	var osName string
 	if r.OS != nil {
 		osName = probes.StringOr(r.OS.Name, "")
 	}
-	add(osName)
+	row.add(osName)
 	var dc *bool
 	if r.DomainController != nil {
 		dc = r.DomainController.Value
 	}
-	row = append(row, tri(dc))
+	row.raw(tri(dc))
 	var verdicts []string
 	for _, f := range r.Findings {
 		if f.State != "" {
 			verdicts = append(verdicts, f.ID+"="+f.State)
 		}
 	}
-	add(strings.Join(verdicts, ";"))
-
-	c.rec = row
-	return c.writeRow(row)
+	row.add(strings.Join(verdicts, ";"))
 }
 
 func (c *CSV) writeRow(row []string) error {

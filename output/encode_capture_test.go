@@ -7,7 +7,7 @@ package output
 //	SMBSWEEP_REQUIRE_SAMBA=1 go test -tags capture -run TestCaptureRecords ./output
 //
 // Every record is a probes.Pipeline result against a server on loopback — the replay responder
-// (the benchmarks' server), the Samba test fleet and every internal/hostile case — written by the
+// (the benchmarks' server), the Samba test fleet and every internal/testing/hostile case — written by the
 // reference sink (encoding/json, referenceJSONL) through a Writer, one file per source under
 // testdata/jsonl/, each closed by the run's summary line.
 
@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/smbsweep/smbsweep/client"
-	"github.com/smbsweep/smbsweep/internal/hostile"
-	"github.com/smbsweep/smbsweep/internal/replay"
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/hostile"
+	"github.com/smbsweep/smbsweep/internal/testing/replay"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/probes"
 )
 

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
@@ -85,7 +85,7 @@ func TestCaptureGoldens(t *testing.T) {
 		}
 	}
 	note := fmt.Sprintf("Files named samba-<config>-*.bin were captured by `make goldens` (probes/capture_test.go) from %s,\n"+
-		"one smbd per configuration of internal/sambatest (DefaultConfigs: default, nonull = restrict anonymous 2,\n"+
+		"one smbd per configuration of internal/testing/sambatest (DefaultConfigs: default, nonull = restrict anonymous 2,\n"+
 		"encrypt = server smb encrypt required, smb2_10 = server max protocol SMB2_10). Each file is one received\n"+
 		"message without its NetBIOS header (SMB2 messages), or the security buffer / NTLM token inside it.\n", version)
 	for _, dir := range []string{"../wire/testdata", "../wire/spnego/testdata", "../wire/ntlmssp/testdata"} {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/hostile"
+	"github.com/smbsweep/smbsweep/internal/testing/hostile"
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/probes"
 )
 

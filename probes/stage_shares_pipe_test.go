@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/hostile"
+	"github.com/smbsweep/smbsweep/internal/testing/hostile"
 	"github.com/smbsweep/smbsweep/wire"
 )
 

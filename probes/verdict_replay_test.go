@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/replay"
+	"github.com/smbsweep/smbsweep/internal/testing/replay"
 	"github.com/smbsweep/smbsweep/probes"
 )
 
@@ -39,7 +39,7 @@ func replayScan(t *testing.T, opts replay.Options, stages []string) *probes.Resu
 
 // TestSMBGhostVerdict decides CVE-2020-0796 from Samba's real NEGOTIATE and CHALLENGE replies
 // (not vulnerable: no compression context) and from the same replies edited as a Windows 10
-// 1903 host answers (likely: compression context and NTLM build 18362; internal/replay
+// 1903 host answers (likely: compression context and NTLM build 18362; internal/testing/replay
 // smbghost.go cites the source of every emulated byte), and leaves it unknown without an NTLM
 // build.
 func TestSMBGhostVerdict(t *testing.T) {

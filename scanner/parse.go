@@ -81,38 +81,42 @@ func parseSpec(s, what string, target bool) (spec, error) {
 	case isRange(hostPart):
 		sp.r, sp.v6, err = parseRange(hostPart, what, s, target)
 	default:
-		var a netip.Addr
-		a, err = netip.ParseAddr(hostPart)
-		if err == nil {
-			if a.Zone() != "" {
-				return spec{}, fmt.Errorf("invalid %s %s: IPv6 zones (%%%s) are not supported", what, quote(s), a.Zone())
-			}
-			a = a.Unmap()
-			v, v6 := addrToU128(a)
-			sp.r, sp.v6 = ipRange{v, v}, v6
-			break
-		}
-		if bracketed {
-			return spec{}, fmt.Errorf("invalid %s %s: brackets are only for IPv6 addresses ([2001:db8::1]:445)", what, quote(s))
-		}
-		if looksNumeric(hostPart) || strings.ContainsRune(hostPart, ':') {
-			if !target {
-				return spec{}, fmt.Errorf("invalid %s %s: not an IP address, CIDR (10.0.0.0/24) or range (10.0.0.1-10.0.0.9)", what, quote(s))
-			}
-			return spec{}, fmt.Errorf("invalid %s %s: %s", what, quote(s), formsHelp)
-		}
-		if !target {
-			return spec{}, fmt.Errorf("invalid %s %s: exclusions must be IP addresses, CIDRs (10.0.0.0/24) or ranges (10.0.0.1-10.0.0.9), not host names", what, quote(s))
-		}
-		if reason := checkHostname(hostPart); reason != "" {
-			return spec{}, fmt.Errorf("invalid %s %s: not a valid hostname: %s", what, quote(s), reason)
-		}
-		sp.kind, sp.name, err = specName, hostPart, nil
+		err = parseHostOrAddr(&sp, hostPart, s, what, target, bracketed)
 	}
 	if err != nil {
 		return spec{}, err
 	}
 	return sp, nil
+}
+
+// parseHostOrAddr reads a single address, or (targets only) a host name, into sp; s is the
+// whole text, for errors.
+func parseHostOrAddr(sp *spec, hostPart, s, what string, target, bracketed bool) error {
+	if a, err := netip.ParseAddr(hostPart); err == nil {
+		if a.Zone() != "" {
+			return fmt.Errorf("invalid %s %s: IPv6 zones (%%%s) are not supported", what, quote(s), a.Zone())
+		}
+		v, v6 := addrToU128(a.Unmap())
+		sp.r, sp.v6 = ipRange{v, v}, v6
+		return nil
+	}
+	if bracketed {
+		return fmt.Errorf("invalid %s %s: brackets are only for IPv6 addresses ([2001:db8::1]:445)", what, quote(s))
+	}
+	if looksNumeric(hostPart) || strings.ContainsRune(hostPart, ':') {
+		if !target {
+			return fmt.Errorf("invalid %s %s: not an IP address, CIDR (10.0.0.0/24) or range (10.0.0.1-10.0.0.9)", what, quote(s))
+		}
+		return fmt.Errorf("invalid %s %s: %s", what, quote(s), formsHelp)
+	}
+	if !target {
+		return fmt.Errorf("invalid %s %s: exclusions must be IP addresses, CIDRs (10.0.0.0/24) or ranges (10.0.0.1-10.0.0.9), not host names", what, quote(s))
+	}
+	if reason := checkHostname(hostPart); reason != "" {
+		return fmt.Errorf("invalid %s %s: not a valid hostname: %s", what, quote(s), reason)
+	}
+	sp.kind, sp.name = specName, hostPart
+	return nil
 }
 
 // splitPort splits "host:port", "[v6]:port" and "[v6]" forms. Text with two or more colons and

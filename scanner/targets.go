@@ -425,8 +425,26 @@ func (b *TargetBuilder) Build(ctx context.Context, resolver Resolver) (*TargetSe
 		b.excl[i].compacted = len(b.excl[i].rs)
 		excl[i] = b.excl[i].rs
 	}
-
 	set := &TargetSet{}
+	if err := b.addRanges(set, excl); err != nil {
+		return nil, err
+	}
+	if err := b.addNames(set, resolved, excl); err != nil {
+		return nil, err
+	}
+	return set, nil
+}
+
+// family is the index of an address family in per-family tables: 0 IPv4, 1 IPv6.
+func family(v6 bool) int {
+	if v6 {
+		return 1
+	}
+	return 0
+}
+
+// addRanges appends the address ranges minus the exclusions, by port, IPv4 before IPv6.
+func (b *TargetBuilder) addRanges(set *TargetSet, excl [2][]ipRange) error {
 	keys := make([]rangeKey, 0, len(b.ranges))
 	for k := range b.ranges {
 		keys = append(keys, k)
@@ -435,53 +453,46 @@ func (b *TargetBuilder) Build(ctx context.Context, resolver Resolver) (*TargetSe
 		if c := cmp.Compare(x.port, y.port); c != 0 {
 			return c
 		}
-		if x.v6 == y.v6 {
-			return 0
-		} else if x.v6 {
-			return 1
-		}
-		return -1
+		return cmp.Compare(family(x.v6), family(y.v6))
 	})
 	var kept []ipRange
 	for _, k := range keys {
 		l := b.ranges[k]
 		l.rs = mergeRanges(l.rs)
 		l.compacted = len(l.rs)
-		fam := 0
-		if k.v6 {
-			fam = 1
-		}
-		kept = subtractRanges(kept[:0], l.rs, excl[fam])
+		kept = subtractRanges(kept[:0], l.rs, excl[family(k.v6)])
 		for _, r := range kept {
 			n, ok := r.size()
 			if !ok {
-				return nil, errTooLarge
+				return errTooLarge
 			}
 			if err := set.appendSeg(segment{size: n, first: r.first, v6: k.v6, port: k.port}); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
+	return nil
+}
+
+// addNames appends the named targets in the order given: a name that did not resolve keeps
+// its error, a name whose address is excluded is dropped and counted.
+func (b *TargetBuilder) addNames(set *TargetSet, resolved []resolution, excl [2][]ipRange) error {
 	for i, nt := range b.names {
 		res := resolved[i]
 		g := segment{size: 1, port: nt.port, host: nt.name, err: res.err}
 		if res.err == nil {
 			v, v6 := addrToU128(res.addr)
-			fam := 0
-			if v6 {
-				fam = 1
-			}
-			if containsAddr(excl[fam], v) {
+			if containsAddr(excl[family(v6)], v) {
 				set.excludedNames++
 				continue
 			}
 			g.first, g.v6 = v, v6
 		}
 		if err := set.appendSeg(g); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return set, nil
+	return nil
 }
 
 var errTooLarge = errors.New("target set too large: more than 2^64-1 targets")

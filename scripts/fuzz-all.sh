@@ -6,7 +6,7 @@
 #   SEED_NEW=5 scripts/fuzz-all.sh                 # also keep up to 5 new corpus entries per target
 #   FUZZCHECK=0 scripts/fuzz-all.sh                # skip the coverage check (bootstrapping seeds)
 #
-# First it runs internal/fuzzcheck, which fails when a decoding package has no Fuzz target or
+# First it runs internal/testing/fuzzcheck, which fails when a decoding package has no Fuzz target or
 # no committed seed corpus. Then, for each target, `go test -fuzz` runs for FUZZ_TIME; a crasher
 # is written by the Go toolchain into the package's testdata/fuzz/<FuzzName>/ — it becomes a
 # regression seed that the ordinary `go test` runs from then on; the script lists every such new
@@ -28,8 +28,8 @@ mkdir -p "$FUZZ_OUT"
 if [ "$#" -eq 0 ]; then set -- ./...; fi
 
 if [ "${FUZZCHECK:-1}" != 0 ]; then
-	echo "fuzz: checking that every decoding package has a Fuzz target (internal/fuzzcheck)"
-	"$GO" test -count=1 ./internal/fuzzcheck
+	echo "fuzz: checking that every decoding package has a Fuzz target (internal/testing/fuzzcheck)"
+	"$GO" test -count=1 ./internal/testing/fuzzcheck
 fi
 
 cache="$("$GO" env GOCACHE)/fuzz"

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/smbsweep/smbsweep/configs"
-	"github.com/smbsweep/smbsweep/internal/replay"
+	"github.com/smbsweep/smbsweep/internal/testing/replay"
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"

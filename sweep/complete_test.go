@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/smbsweep/smbsweep/configs"
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/faultproxy"
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"
 	"github.com/smbsweep/smbsweep/wire"

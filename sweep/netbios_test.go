@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/smbsweep/smbsweep/client"
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/faultproxy"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"

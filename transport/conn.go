@@ -518,56 +518,81 @@ func (c *Conn) CallCharge(ctx context.Context, cmd wire.Command, treeID uint32, 
 }
 
 func (c *Conn) call(ctx context.Context, cmd wire.Command, treeID uint32, charge uint16, body Body) (Response, error) {
+	p, err := c.send(ctx, cmd, treeID, charge, body)
+	if err != nil {
+		return Response{}, err
+	}
+	return c.await(ctx, p)
+}
+
+// sent is a request on the wire, waiting for its response.
+type sent struct {
+	cmd       wire.Command
+	h         wire.Header
+	sess      *secSession // the session that signs or seals it (nil: none)
+	encrypted bool        // sent in a TRANSFORM_HEADER
+	negHash   smbcrypto.PreauthHash
+}
+
+// send builds the request (header, credits, preauth hash), signs or seals it for its
+// session, and writes it.
+func (c *Conn) send(ctx context.Context, cmd wire.Command, treeID uint32, charge uint16, body Body) (sent, error) {
 	if charge == 0 {
 		charge = 1
 	}
 	if cmd != wire.CmdNegotiate && c.credits < uint32(charge) {
-		return Response{}, fmt.Errorf("%s: server granted %d credits, request needs %d", cmd, c.credits, charge)
+		return sent{}, fmt.Errorf("%s: server granted %d credits, request needs %d", cmd, c.credits, charge)
 	}
-	h := wire.Header{
+	p := sent{cmd: cmd, h: wire.Header{
 		Command:   cmd,
 		Credits:   max(creditRequest, charge),
 		MessageID: c.nextMessageID,
 		TreeID:    treeID,
 		SessionID: c.SessionID,
-	}
+	}}
 	if c.Dialect != 0 && c.Dialect != 0x0202 {
-		h.CreditCharge = charge
+		p.h.CreditCharge = charge
 	}
 	frame := c.Buffer()
-	frame = h.AppendTo(frame)
+	frame = p.h.AppendTo(frame)
 	frame = body.AppendTo(frame)
 	c.keep(frame)
 	msg := frame[wire.NetBIOSHeaderSize:]
-	var negHash smbcrypto.PreauthHash
 	switch {
 	case c.noSign:
 		// No session will sign: no preauth integrity hash.
 	case cmd == wire.CmdNegotiate:
-		negHash = c.connHash
-		negHash.Update(msg)
+		p.negHash = c.connHash
+		p.negHash.Update(msg)
 	case cmd == wire.CmdSessionSetup && c.neg.Dialect == uint16(wire.Dialect311):
 		if c.SessionID == 0 {
 			c.sessHash = c.connHash
 		}
 		c.sessHash.Update(msg)
 	}
-	sess := c.session(h.SessionID)
-	sentEncrypted := false
-	if sess != nil && cmd != wire.CmdSessionSetup {
+	p.sess = c.session(p.h.SessionID)
+	if p.sess != nil && cmd != wire.CmdSessionSetup {
 		var err error
-		if frame, sentEncrypted, err = c.protect(frame, sess, treeID); err != nil {
-			return Response{}, fmt.Errorf("%s: %w", cmd, err)
+		if frame, p.encrypted, err = c.protect(frame, p.sess, treeID); err != nil {
+			return sent{}, fmt.Errorf("%s: %w", cmd, err)
 		}
 	}
-	if sentEncrypted && c.trace != nil {
+	if p.encrypted && c.trace != nil {
 		c.trace(Sent, msg)
 	}
-	if err := c.writeFrame(ctx, frame, !sentEncrypted); err != nil {
-		return Response{}, err
+	if err := c.writeFrame(ctx, frame, !p.encrypted); err != nil {
+		return sent{}, err
 	}
 	c.credits -= min(c.credits, uint32(charge))
 	c.nextMessageID += uint64(charge)
+	return p, nil
+}
+
+// await reads until the response to p: unsolicited break notifications and interim
+// STATUS_PENDING replies (at most maxInterim) are skipped; the response is decrypted,
+// its signature checked, and the session state updated.
+func (c *Conn) await(ctx context.Context, p sent) (Response, error) {
+	cmd := p.cmd
 	for interim := 0; ; interim++ {
 		msg, err := c.ReadFrame(ctx)
 		if err != nil {
@@ -589,11 +614,11 @@ func (c *Conn) call(ctx context.Context, cmd wire.Command, treeID uint32, charge
 		}
 		r.Msg = msg
 		c.credits += uint32(r.Header.Credits)
-		if r.Header.MessageID != h.MessageID {
+		if r.Header.MessageID != p.h.MessageID {
 			if r.Header.MessageID == ^uint64(0) && interim < maxInterim {
 				continue // unsolicited oplock/lease break notification
 			}
-			return Response{}, &ProtocolError{Op: cmd.String(), Err: fmt.Errorf("response message id %d, sent %d: %w", r.Header.MessageID, h.MessageID, wire.ErrMalformed)}
+			return Response{}, &ProtocolError{Op: cmd.String(), Err: fmt.Errorf("response message id %d, sent %d: %w", r.Header.MessageID, p.h.MessageID, wire.ErrMalformed)}
 		}
 		if r.Header.Status == wire.StatusPending && r.Header.Flags&wire.FlagAsyncCommand != 0 {
 			if interim >= maxInterim {
@@ -604,21 +629,30 @@ func (c *Conn) call(ctx context.Context, cmd wire.Command, treeID uint32, charge
 		if r.Header.Command != cmd {
 			return Response{}, &ProtocolError{Op: cmd.String(), Err: fmt.Errorf("response to %s: %w", r.Header.Command, wire.ErrBadCommand)}
 		}
-		switch {
-		case cmd == wire.CmdNegotiate:
-			c.recordNegotiate(msg, r.Header.Status, negHash)
-		case cmd == wire.CmdSessionSetup:
-			if r.Header.Status == wire.StatusMoreProcessingRequired && c.neg.Dialect == uint16(wire.Dialect311) && !c.noSign {
-				c.sessHash.Update(msg)
-			}
-		case sess != nil:
-			if err := c.checkReply(cmd, sess, treeID, sentEncrypted, encrypted, &r.Header, msg); err != nil {
-				return Response{}, err
-			}
-			c.afterReply(cmd, sess, treeID, &r.Header, msg)
+		if err := c.received(p, encrypted, &r); err != nil {
+			return Response{}, err
 		}
 		return r, nil
 	}
+}
+
+// received updates the connection with the response to p: the negotiated state, the
+// preauth hash of a 3.1.1 logon, or the signature check and the session's state.
+func (c *Conn) received(p sent, encrypted bool, r *Response) error {
+	switch {
+	case p.cmd == wire.CmdNegotiate:
+		c.recordNegotiate(r.Msg, r.Header.Status, p.negHash)
+	case p.cmd == wire.CmdSessionSetup:
+		if r.Header.Status == wire.StatusMoreProcessingRequired && c.neg.Dialect == uint16(wire.Dialect311) && !c.noSign {
+			c.sessHash.Update(r.Msg)
+		}
+	case p.sess != nil:
+		if err := c.checkReply(p.cmd, p.sess, p.h.TreeID, p.encrypted, encrypted, &r.Header, r.Msg); err != nil {
+			return err
+		}
+		c.afterReply(p.cmd, p.sess, p.h.TreeID, &r.Header, r.Msg)
+	}
+	return nil
 }
 
 func (c *Conn) decodeSMB2(msg []byte, h *wire.Header) error {

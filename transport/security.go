@@ -237,8 +237,19 @@ func (c *Conn) EstablishSession(final Response, sessionKey []byte, opts SessionO
 	case d == uint16(wire.Dialect311):
 		return Security{}, &ProtocolError{Op: op, Err: fmt.Errorf("final 3.1.1 response not signed: %w", ErrBadSignature)}
 	}
-	serverEncrypts := ssr.SessionFlags()&wire.SessionFlagEncryptData != 0
+	if err := c.startSealing(s, &keys, ssr.SessionFlags()&wire.SessionFlagEncryptData != 0, opts.Encrypt); err != nil {
+		return Security{}, fmt.Errorf("establish session: %w", err)
+	}
+	c.dropSession(id)
+	c.sessions = append(c.sessions, s)
+	return s.sec, nil
+}
+
+// startSealing sets up the session's ciphers when the connection negotiated one, and turns
+// on encryption of every request when the server requires it or the caller asked.
+func (c *Conn) startSealing(s *secSession, keys *smbcrypto.Keys, serverEncrypts, asked bool) error {
 	if c.neg.Cipher != wire.CipherNone && keys.Encryption != nil {
+		var err error
 		if s.enc, err = smbcrypto.NewCipher(c.neg.Cipher, keys.Encryption); err == nil {
 			s.dec, err = smbcrypto.NewCipher(c.neg.Cipher, keys.Decryption)
 		}
@@ -246,23 +257,21 @@ func (c *Conn) EstablishSession(final Response, sessionKey []byte, opts SessionO
 			s.nonces, err = smbcrypto.NewNonceGenerator(s.enc.NonceSize())
 		}
 		if err != nil {
-			return Security{}, fmt.Errorf("establish session: %w", err)
+			return err
 		}
 		s.sec.Cipher = c.neg.Cipher
 	}
-	if serverEncrypts || opts.Encrypt {
+	if serverEncrypts || asked {
 		if s.enc == nil {
 			why := "the server requires encryption"
 			if !serverEncrypts {
 				why = "encryption was asked for"
 			}
-			return Security{}, fmt.Errorf("establish session: %s, but dialect %s with this server has no cipher", why, wire.Dialect(d))
+			return fmt.Errorf("%s, but dialect %s with this server has no cipher", why, wire.Dialect(c.neg.Dialect))
 		}
 		s.sec.EncryptAll = true
 	}
-	c.dropSession(id)
-	c.sessions = append(c.sessions, s)
-	return s.sec, nil
+	return nil
 }
 
 // protect signs or encrypts the request in frame (NetBIOS header room included) for the

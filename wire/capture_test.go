@@ -7,7 +7,7 @@ package wire_test
 //	SMBSWEEP_REQUIRE_SAMBA=1 go test -tags capture -count=1 -run Capture -v ./wire
 //
 // needs root and Samba (it fails without them: capture tests are opt-in by build tag).
-// internal/sambatest starts one smbd on a free loopback address; each of smbsweep's NEGOTIATE
+// internal/testing/sambatest starts one smbd on a free loopback address; each of smbsweep's NEGOTIATE
 // requests goes out on a connection of its own (through transport.Conn, as the scanner sends
 // it), and each reply (the SMB2 message after the NetBIOS header) is written to testdata/. See
 // testdata/README.md.
@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
 )

@@ -250,7 +250,7 @@ type NegotiateContexts struct {
 // Has reports whether a context of type t was seen.
 func (c *NegotiateContexts) Has(t uint16) bool { return t < 32 && c.Present&(1<<t) != 0 }
 
-// add decodes one context into c.
+// add decodes one context into c: the first of each type counts, unknown types are counted.
 func (c *NegotiateContexts) add(nc NegotiateContext) error {
 	if nc.Type >= 32 {
 		c.Unknown++
@@ -259,6 +259,28 @@ func (c *NegotiateContexts) add(nc NegotiateContext) error {
 	if c.Has(nc.Type) {
 		return nil
 	}
+	var known bool
+	var err error
+	switch nc.Type {
+	case NegotiateContextPreauthIntegrity, NegotiateContextEncryption, NegotiateContextSigning:
+		known, err = true, c.addSecurity(nc)
+	case NegotiateContextCompression, NegotiateContextRDMATransform, NegotiateContextTransport, NegotiateContextNetname:
+		known, err = true, c.addTransport(nc)
+	}
+	if err != nil {
+		return err
+	}
+	if !known {
+		c.Unknown++
+		return nil
+	}
+	c.Present |= 1 << nc.Type
+	return nil
+}
+
+// addSecurity decodes a preauth integrity, encryption or signing context: the server's
+// choice is the first (only) entry.
+func (c *NegotiateContexts) addSecurity(nc NegotiateContext) error {
 	switch nc.Type {
 	case NegotiateContextPreauthIntegrity:
 		hashes, salt, err := ParsePreauthIntegrityCapabilities(nc.Data)
@@ -285,6 +307,13 @@ func (c *NegotiateContexts) add(nc NegotiateContext) error {
 		if algs.Len() > 0 {
 			c.SigningAlgorithm = algs.At(0)
 		}
+	}
+	return nil
+}
+
+// addTransport decodes a compression, RDMA transform, transport or netname context.
+func (c *NegotiateContexts) addTransport(nc NegotiateContext) error {
+	switch nc.Type {
 	case NegotiateContextCompression:
 		flags, algs, err := ParseCompressionCapabilities(nc.Data)
 		if err != nil {
@@ -312,10 +341,6 @@ func (c *NegotiateContexts) add(nc NegotiateContext) error {
 		c.TransportFlags = flags
 	case NegotiateContextNetname:
 		c.NetNameLen = len(ParseNetnameContext(nc.Data))
-	default:
-		c.Unknown++
-		return nil
 	}
-	c.Present |= 1 << nc.Type
 	return nil
 }

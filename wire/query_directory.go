@@ -215,43 +215,60 @@ func (it *DirectoryIterator) Next(e *DirectoryEntry) bool {
 		it.err = fmt.Errorf("directory listing: more than %d entries: %w", MaxDirectoryEntries, ErrTooLarge)
 		return false
 	}
+	b := it.buf[it.off:]
+	end, shortLen, next, err := it.bounds(b)
+	if err != nil {
+		it.err = err
+		return false
+	}
+	it.layout.decode(e, b, end, shortLen)
+	it.count++
+	if next == 0 {
+		it.done = true
+	} else {
+		it.off += int(next)
+	}
+	return true
+}
+
+// bounds checks the entry at the start of b: its fixed part, its names and its link to the
+// next entry. It returns where the file name ends, the short name's length and the offset of
+// the next entry (0 for the last).
+func (it *DirectoryIterator) bounds(b []byte) (end, shortLen int, next uint32, err error) {
 	le := binary.LittleEndian
 	l := &it.layout
-	b := it.buf[it.off:]
 	if len(b) < l.fixed {
-		it.err = fmt.Errorf("directory listing: entry %d at %d: %d bytes, need %d: %w", it.count, it.off, len(b), l.fixed, ErrShort)
-		return false
+		return 0, 0, 0, fmt.Errorf("directory listing: entry %d at %d: %d bytes, need %d: %w", it.count, it.off, len(b), l.fixed, ErrShort)
 	}
 	nameLen := le.Uint32(b[l.nameLenAt:])
 	if nameLen > MaxFileNameBytes {
-		it.err = fmt.Errorf("directory listing: entry %d: file name length %d: %w", it.count, nameLen, ErrTooLarge)
-		return false
+		return 0, 0, 0, fmt.Errorf("directory listing: entry %d: file name length %d: %w", it.count, nameLen, ErrTooLarge)
 	}
-	end := l.fixed + int(nameLen)
+	end = l.fixed + int(nameLen)
 	if end > len(b) {
-		it.err = fmt.Errorf("directory listing: entry %d: file name length %d in %d bytes: %w", it.count, nameLen, len(b)-l.fixed, ErrBadOffset)
-		return false
+		return 0, 0, 0, fmt.Errorf("directory listing: entry %d: file name length %d in %d bytes: %w", it.count, nameLen, len(b)-l.fixed, ErrBadOffset)
 	}
-	shortLen := 0
 	if l.shortAt != 0 {
 		shortLen = int(b[l.shortAt])
 		if shortLen > MaxShortNameBytes {
-			it.err = fmt.Errorf("directory listing: entry %d: short name length %d: %w", it.count, shortLen, ErrMalformed)
-			return false
+			return 0, 0, 0, fmt.Errorf("directory listing: entry %d: short name length %d: %w", it.count, shortLen, ErrMalformed)
 		}
 	}
-	next := le.Uint32(b[0:])
+	next = le.Uint32(b[0:])
 	if next != 0 {
 		if uint64(next) < uint64(end) {
-			it.err = fmt.Errorf("directory listing: entry %d: next entry offset %d inside the %d-byte entry: %w", it.count, next, end, ErrBadOffset)
-			return false
+			return 0, 0, 0, fmt.Errorf("directory listing: entry %d: next entry offset %d inside the %d-byte entry: %w", it.count, next, end, ErrBadOffset)
 		}
 		if uint64(next) >= uint64(len(b)) {
-			it.err = fmt.Errorf("directory listing: entry %d: next entry offset %d past %d bytes: %w", it.count, next, len(b), ErrBadOffset)
-			return false
+			return 0, 0, 0, fmt.Errorf("directory listing: entry %d: next entry offset %d past %d bytes: %w", it.count, next, len(b), ErrBadOffset)
 		}
 	}
+	return end, shortLen, next, nil
+}
 
+// decode fills e from the entry b, whose bounds were checked.
+func (l *dirLayout) decode(e *DirectoryEntry, b []byte, end, shortLen int) {
+	le := binary.LittleEndian
 	*e = DirectoryEntry{FileIndex: le.Uint32(b[4:])}
 	if l.times {
 		e.CreationTime = le.Uint64(b[8:])
@@ -273,12 +290,4 @@ func (it *DirectoryIterator) Next(e *DirectoryEntry) bool {
 		e.FileID = le.Uint64(b[l.fileIDAt:])
 	}
 	e.FileName = b[l.fixed:end:end]
-
-	it.count++
-	if next == 0 {
-		it.done = true
-	} else {
-		it.off += int(next)
-	}
-	return true
 }

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/hostile"
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/hostile"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/output"
 )
 

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/faultproxy"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/smb1only"
 )
 

@@ -24,7 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smbsweep/smbsweep/client"
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/wire/ntlmssp"

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 )
 
 // setUmask sets the process umask for the test (tests that call it must not be parallel).

@@ -20,7 +20,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/smbsweep/smbsweep/internal/replay"
+	"github.com/smbsweep/smbsweep/internal/testing/replay"
 	"github.com/smbsweep/smbsweep/scanner"
 )
 

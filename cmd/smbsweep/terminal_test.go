@@ -16,7 +16,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/smbsweep/smbsweep/internal/hostile"
+	"github.com/smbsweep/smbsweep/internal/testing/hostile"
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
 )

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 )
 
 // TestSMBOnlyAndViews scans an SMB server and a refused port: -smb-only keeps the refused host

@@ -8,7 +8,7 @@ package dcerpc
 //	SMBSWEEP_REQUIRE_SAMBA=1 go test -tags capture -count=1 -run Capture -v ./wire/dcerpc
 //
 // needs root, Samba and smbclient (it fails without them: capture tests are opt-in by build
-// tag). internal/sambatest starts one smbd (with its samba-dcerpcd) on a free loopback address;
+// tag). internal/testing/sambatest starts one smbd (with its samba-dcerpcd) on a free loopback address;
 // smbclient lists its shares anonymously through a recording TCP relay on 127.0.0.1; the
 // named-pipe payloads are pulled out of the SMB2 IOCTL/WRITE requests and IOCTL/READ responses
 // the relay saw, split into DCE/RPC PDUs, and the server's BIND_ACK and RESPONSE (and
@@ -28,7 +28,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 )
 
 // capUNCHost is the host smbclient is asked to list (-L //capUNCHost); -I and -p send the

@@ -178,27 +178,8 @@ func (r NetShareEnumResponse) Decode(e *ShareEnum) error {
 		return err
 	}
 	if container != 0 {
-		entries, err := rd.u32(what + ": EntriesRead")
-		if err != nil {
+		if err := e.decodeContainer(&rd); err != nil {
 			return err
-		}
-		if entries > MaxShares {
-			return fmt.Errorf("%s: EntriesRead %d > %d: %w", what, entries, MaxShares, wire.ErrTooLarge)
-		}
-		e.EntriesRead = entries
-		buffer, err := rd.u32(what + ": Buffer pointer")
-		if err != nil {
-			return err
-		}
-		switch {
-		case buffer == 0 && entries != 0:
-			return fmt.Errorf("%s: EntriesRead %d with a NULL Buffer: %w", what, entries, wire.ErrMalformed)
-		case buffer != 0 && level != ShareInfoLevel1:
-			return fmt.Errorf("%s: entries at level %d (only level 1 is decoded): %w", what, level, wire.ErrMalformed)
-		case buffer != 0:
-			if err := e.decodeArray(&rd, entries); err != nil {
-				return err
-			}
 		}
 	}
 	if e.TotalEntries, err = rd.u32(what + ": TotalEntries"); err != nil {
@@ -220,6 +201,33 @@ func (r NetShareEnumResponse) Decode(e *ShareEnum) error {
 	// NDR stubs may be padded to 8 bytes; anything longer is not this structure.
 	if extra := len(r) - rd.off; extra > 7 {
 		return fmt.Errorf("%s: %d bytes after the return value: %w", what, extra, wire.ErrMalformed)
+	}
+	return nil
+}
+
+// decodeContainer reads the SHARE_INFO_1_CONTAINER: the entry count, the buffer pointer and,
+// at level 1, the entries.
+func (e *ShareEnum) decodeContainer(rd *ndrReader) error {
+	const what = "NetrShareEnum response"
+	entries, err := rd.u32(what + ": EntriesRead")
+	if err != nil {
+		return err
+	}
+	if entries > MaxShares {
+		return fmt.Errorf("%s: EntriesRead %d > %d: %w", what, entries, MaxShares, wire.ErrTooLarge)
+	}
+	e.EntriesRead = entries
+	buffer, err := rd.u32(what + ": Buffer pointer")
+	if err != nil {
+		return err
+	}
+	switch {
+	case buffer == 0 && entries != 0:
+		return fmt.Errorf("%s: EntriesRead %d with a NULL Buffer: %w", what, entries, wire.ErrMalformed)
+	case buffer != 0 && e.Level != ShareInfoLevel1:
+		return fmt.Errorf("%s: entries at level %d (only level 1 is decoded): %w", what, e.Level, wire.ErrMalformed)
+	case buffer != 0:
+		return e.decodeArray(rd, entries)
 	}
 	return nil
 }

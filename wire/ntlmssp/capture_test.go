@@ -8,7 +8,7 @@ package ntlmssp
 //	SMBSWEEP_REQUIRE_SAMBA=1 go test -tags capture -count=1 -run Capture -v ./wire/ntlmssp
 //
 // needs root and Samba (it fails without them: capture tests are opt-in by build tag).
-// internal/sambatest starts one smbd on a free loopback address, with sambatest.TestUser in its
+// internal/testing/sambatest starts one smbd on a free loopback address, with sambatest.TestUser in its
 // passdb. See testdata/README.md.
 
 import (
@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/spnego"
 )

@@ -7,7 +7,7 @@ package smb1
 //	SMBSWEEP_REQUIRE_SAMBA=1 go test -tags capture -count=1 -run Capture -v ./wire/smb1
 //
 // needs root and Samba (it fails without them: capture tests are opt-in by build tag).
-// internal/sambatest starts two smbd instances on free loopback addresses, one with SMB1 enabled
+// internal/testing/sambatest starts two smbd instances on free loopback addresses, one with SMB1 enabled
 // and one without; the probe (AppendProbeNegotiate) goes to each, and the reply (the SMB message
 // after the NetBIOS header; an empty file when the server closes the connection without one) is
 // written to testdata/. See testdata/README.md.
@@ -27,7 +27,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/transport"
 )
 

@@ -6,7 +6,7 @@ package smb1_test
 //
 //	SMBSWEEP_REQUIRE_SAMBA=1 go test -tags capture -count=1 -run CaptureSession -v ./wire/smb1
 //
-// internal/sambatest starts one smbd with "server min protocol = NT1" and "raw NTLMv2 auth =
+// internal/testing/sambatest starts one smbd with "server min protocol = NT1" and "raw NTLMv2 auth =
 // yes" on a free loopback address; transport/smb1conn (whose every message comes from this
 // package's encoders) runs a fixed script against it, and the reply of each step (the SMB
 // message after the NetBIOS header) is written to testdata/samba-4.17-smb1-<step>.bin. See
@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/transport/smb1conn"
 )

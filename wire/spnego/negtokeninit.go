@@ -252,21 +252,8 @@ func (t *NegTokenInit) decodeFields(seq cryptobyte.String) error {
 	if c0, ok, err := readOptional(&seq, tagContext0, "mechTypes"); err != nil {
 		return err
 	} else if ok {
-		var der cryptobyte.String
-		if orig := c0; !c0.ReadASN1Element(&der, tagSequence) {
-			return derError(orig, tagSequence, "mechTypes")
-		}
-		if !c0.Empty() {
-			return trailing("mechTypes", len(c0))
-		}
-		t.MechTypesDER = view(der)
-		list, _ := read(&der, tagSequence, "mechTypes") // cannot fail: just read as an element
-		for i := 0; !list.Empty(); i++ {
-			o, err := readOID(&list, "mechTypes")
-			if err != nil {
-				return err
-			}
-			t.Add(o)
+		if err := t.decodeMechTypes(c0); err != nil {
+			return err
 		}
 	}
 	// [1] reqFlags ContextFlags (BIT STRING).
@@ -286,20 +273,8 @@ func (t *NegTokenInit) decodeFields(seq cryptobyte.String) error {
 	if c3, ok, err := readOptional(&seq, tagContext3, "negHints"); err != nil {
 		return err
 	} else if ok {
-		switch {
-		case c3.PeekASN1Tag(tagSequence):
-			if err := t.decodeHints(c3); err != nil {
-				return err
-			}
-		default:
-			mic, err := read(&c3, tagOctetString, "mechListMIC")
-			if err != nil {
-				return err
-			}
-			if !c3.Empty() {
-				return trailing("mechListMIC", len(c3))
-			}
-			t.MechListMIC = emptyNotNil(mic)
+		if err := t.decodeContext3(c3); err != nil {
+			return err
 		}
 	}
 	if t.MechListMIC == nil {
@@ -312,6 +287,43 @@ func (t *NegTokenInit) decodeFields(seq cryptobyte.String) error {
 	if !seq.Empty() {
 		return fmt.Errorf("negTokenInit: unexpected element with tag 0x%02x: %w", seq[0], wire.ErrMalformed)
 	}
+	return nil
+}
+
+// decodeMechTypes reads the [0] MechTypeList, keeping its DER (the mechListMIC covers it).
+func (t *NegTokenInit) decodeMechTypes(c0 cryptobyte.String) error {
+	var der cryptobyte.String
+	if orig := c0; !c0.ReadASN1Element(&der, tagSequence) {
+		return derError(orig, tagSequence, "mechTypes")
+	}
+	if !c0.Empty() {
+		return trailing("mechTypes", len(c0))
+	}
+	t.MechTypesDER = view(der)
+	list, _ := read(&der, tagSequence, "mechTypes") // cannot fail: just read as an element
+	for i := 0; !list.Empty(); i++ {
+		o, err := readOID(&list, "mechTypes")
+		if err != nil {
+			return err
+		}
+		t.Add(o)
+	}
+	return nil
+}
+
+// decodeContext3 reads [3]: negHints in a NegTokenInit2, a mechListMIC in a NegTokenInit.
+func (t *NegTokenInit) decodeContext3(c3 cryptobyte.String) error {
+	if c3.PeekASN1Tag(tagSequence) {
+		return t.decodeHints(c3)
+	}
+	mic, err := read(&c3, tagOctetString, "mechListMIC")
+	if err != nil {
+		return err
+	}
+	if !c3.Empty() {
+		return trailing("mechListMIC", len(c3))
+	}
+	t.MechListMIC = emptyNotNil(mic)
 	return nil
 }
 

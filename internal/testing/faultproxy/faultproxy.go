@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/loopsrv"
+	"github.com/smbsweep/smbsweep/internal/testing/loopsrv"
 	"github.com/smbsweep/smbsweep/wire"
 )
 

@@ -1,5 +1,5 @@
 // Package loopsrv is the accept loop shared by the project's in-process test servers
-// (internal/hostile, internal/replay, the non-SMB fakes of internal/sambatest): accept, track
+// (internal/testing/hostile, internal/testing/replay, the non-SMB fakes of internal/testing/sambatest): accept, track
 // the connection, serve it in its own goroutine, and on Close stop every listener, close every
 // open connection and wait for every goroutine, so that a test that closes its servers leaves
 // nothing behind (the leak tests depend on that).

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/loopsrv"
+	"github.com/smbsweep/smbsweep/internal/testing/loopsrv"
 )
 
 // httpResponse is what the HTTP fake answers to anything.

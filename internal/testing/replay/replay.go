@@ -34,7 +34,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/loopsrv"
+	"github.com/smbsweep/smbsweep/internal/testing/loopsrv"
 )
 
 //go:embed captures/*.bin

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/loopsrv"
+	"github.com/smbsweep/smbsweep/internal/testing/loopsrv"
 )
 
 // Handler serves one accepted connection. ctx is cancelled when the server closes; the

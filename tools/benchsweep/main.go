@@ -1,7 +1,7 @@
 // Command benchsweep is the end-to-end sweep benchmark of smbsweep (issue 6, docs/BENCHMARKS.md).
 //
-//	go run ./internal/benchsweep -target smbd,replay -n 256,4096,65536 -c 256
-//	go run ./internal/benchsweep -target mixed
+//	go run ./tools/benchsweep -target smbd,replay -n 256,4096,65536 -c 256
+//	go run ./tools/benchsweep -target mixed
 //
 // It builds cmd/smbsweep, creates a network namespace of its own (only the loopback interface,
 // so nothing it starts is reachable from outside, and smbd or the replay responder can listen on
@@ -14,7 +14,7 @@
 // Targets:
 //
 //	smbd    one Samba smbd (fork per connection) on every address of 127.77.0.0/16
-//	replay  internal/replay (captured Samba replies, one goroutine per connection)
+//	replay  internal/testing/replay (captured Samba replies, one goroutine per connection)
 //	mixed   127.77.0.0/16: 1 280 addresses live (smbd, or -mixed-server replay), 5 376 whose
 //	        SYNs are dropped and 58 880 that refuse (iptables rules in the namespace, added
 //	        before and removed after the run)
@@ -42,7 +42,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/replay"
+	"github.com/smbsweep/smbsweep/internal/testing/replay"
 )
 
 // The mixed /16: live, dropped and refusing blocks of 127.77.0.0/16.

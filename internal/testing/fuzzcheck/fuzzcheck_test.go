@@ -28,7 +28,7 @@ var requiredPatterns = []string{
 }
 
 // Packages that are never required, whatever they declare: test support.
-var exempt = []string{"internal/hostile", "internal/fuzzcheck", "internal/sambatest/..."}
+var exempt = []string{"internal/testing/...", "tools/..."}
 
 type pkg struct {
 	ImportPath   string
@@ -37,6 +37,7 @@ type pkg struct {
 	GoFiles      []string
 	TestGoFiles  []string
 	XTestGoFiles []string
+	Imports      []string
 }
 
 // listPackages runs `go list -json ./...` in the module root.

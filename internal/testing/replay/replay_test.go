@@ -39,7 +39,7 @@ func TestCapturesMatchGoldens(t *testing.T) {
 		"samba-4.17-netshareenum-response.bin":                     "wire/dcerpc/testdata",
 	}
 	for name, dir := range src {
-		want, err := os.ReadFile(filepath.Join("..", "..", dir, name))
+		want, err := os.ReadFile(filepath.Join("..", "..", "..", dir, name))
 		if err != nil {
 			t.Fatal(err)
 		}

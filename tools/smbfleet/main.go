@@ -1,4 +1,4 @@
-// Command smbfleet starts the Samba test fleet of internal/sambatest on
+// Command smbfleet starts the Samba test fleet of internal/testing/sambatest on
 // loopback addresses, prints what each server is, and either runs a command
 // against it or waits for SIGINT/SIGTERM, then stops the fleet.
 //
@@ -24,7 +24,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/smbsweep/smbsweep/internal/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 )
 
 // EnvTargets carries the fleet's targets to the command.
