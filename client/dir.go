@@ -136,6 +136,11 @@ const maxWalkErrors = 20
 // subdirectory that cannot be listed is recorded in the result and skipped; the start
 // directory failing is an error.
 func (s *Share) Walk(ctx context.Context, dir string, opts WalkOptions, fn func(FileInfo) error) (WalkResult, error) {
+	return walk(ctx, s.ReadDir, dir, opts, fn)
+}
+
+// walk is Walk over any protocol's ReadDir.
+func walk(ctx context.Context, readDir func(context.Context, string, func(FileInfo) error) error, dir string, opts WalkOptions, fn func(FileInfo) error) (WalkResult, error) {
 	var res WalkResult
 	errCap := errors.New("cap")
 	var walk func(dir string, depth int) error
@@ -146,7 +151,7 @@ func (s *Share) Walk(ctx context.Context, dir string, opts WalkOptions, fn func(
 		}
 		var subdirs []string
 		res.Directories++
-		err := s.ReadDir(ctx, dir, func(fi FileInfo) error {
+		err := readDir(ctx, dir, func(fi FileInfo) error {
 			if opts.MaxEntries > 0 && res.Entries >= opts.MaxEntries {
 				res.Truncated, res.Reason = true, "max-entries"
 				return errCap

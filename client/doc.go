@@ -16,6 +16,14 @@
 // requests; a stat is one CREATE that does not guess between file and directory; a write never
 // replaces an existing file unless asked to.
 //
+// The same operations run over SMB1 (SMB1Client, SMB1Share, over transport/smb1conn) for
+// servers that do not speak SMB2: the FS interface has both back ends, and Connect picks one
+// (SMB2/3 first, SMB1 when the server closes the connection on the SMB2 NEGOTIATE or answers
+// it with SMB1; ConnectOptions.Protocol forces either):
+//
+//	c, err := client.Connect(ctx, dialer, "127.0.0.1:445", client.ConnectOptions{}, cred)
+//	fs, err := c.Share(ctx, "data") // c.Protocol() says which
+//
 // Every error is an *Error naming the operation, the target (//host/share/path) and the NT
 // status the server answered with. Credentials are never part of an error, a String or a
 // Format result.

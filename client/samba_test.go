@@ -20,12 +20,20 @@ import (
 	"time"
 
 	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/smb1only"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
 
-func TestMain(m *testing.M) { sambatest.Main(m) }
+func TestMain(m *testing.M) {
+	code := sambatest.Run(m)
+	if err := smb1only.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the SMB1-only fleet:", err)
+		code = max(code, 1)
+	}
+	os.Exit(code)
+}
 
 // Fixture names in the private share of every server used here.
 const (

@@ -52,8 +52,8 @@ type cifsSession struct {
 	target netip.AddrPort
 	ctx    context.Context
 	cancel context.CancelFunc
-	c      *client.Client
-	share  *client.Share
+	c      *client.Conn
+	share  client.FS
 	start  time.Time
 	// release gives the host's slot of the hosts-in-flight budget back.
 	release func()
@@ -115,19 +115,19 @@ func (s *apiServer) openCIFS(w http.ResponseWriter, r *http.Request, spec cifsSp
 		port = *cs.req.Port
 	}
 	cs.target = netip.AddrPortFrom(addr, uint16(port))
-	c, err := client.Dial(cs.ctx, &scanner.Dialer{ConnectTimeout: timeout}, net.JoinHostPort(addr.String(), strconv.Itoa(port)), client.Options{})
+	var opts client.ConnectOptions
+	if cs.req.SMB1 != nil && *cs.req.SMB1 {
+		opts.Protocol = client.ProtocolSMB1
+	}
+	cred := client.Credentials{User: cs.req.Username, Domain: cs.req.Domain, Password: cs.req.Password}
+	c, err := client.Connect(cs.ctx, &scanner.Dialer{ConnectTimeout: timeout}, net.JoinHostPort(addr.String(), strconv.Itoa(port)), opts, cred)
 	if err != nil {
 		s.cifsFailure(w, cs, err)
 		return nil
 	}
 	cs.c = c
-	cred := client.Credentials{User: cs.req.Username, Domain: cs.req.Domain, Password: cs.req.Password}
-	if err := c.Login(cs.ctx, cred); err != nil {
-		s.cifsFailure(w, cs, err)
-		return nil
-	}
 	if spec.share {
-		sh, err := c.TreeConnect(cs.ctx, strings.TrimSpace(*cs.req.Share))
+		sh, err := c.Share(cs.ctx, strings.TrimSpace(*cs.req.Share))
 		if err != nil {
 			s.cifsFailure(w, cs, err)
 			return nil
@@ -161,6 +161,14 @@ func (cs *cifsSession) close() {
 	if cs.cancel != nil {
 		cs.cancel()
 	}
+}
+
+// protocol is the session's protocol, "" before there is one.
+func (cs *cifsSession) protocol() string {
+	if cs.c == nil {
+		return ""
+	}
+	return string(cs.c.Protocol())
 }
 
 func checkCIFSRequest(q *cifsRequest, spec cifsSpec) *apiError {
@@ -243,11 +251,14 @@ type cifsCommon struct {
 	Error     string `json:"error,omitempty"`
 	// NTStatus names the server's refusal, when there was one.
 	NTStatus string `json:"ntStatus,omitempty"`
+	// Protocol is the SMB protocol of the session: "smb2" or "smb1" ("" when no session was
+	// established).
+	Protocol string `json:"protocol,omitempty"`
 }
 
 func cifsCommonOf(cs *cifsSession, err error) cifsCommon {
 	c := cifsCommon{Success: err == nil, Host: cs.host, IP: cs.target.Addr().String(), Port: int(cs.target.Port()),
-		LatencyMs: time.Since(cs.start).Milliseconds()}
+		LatencyMs: time.Since(cs.start).Milliseconds(), Protocol: cs.protocol()}
 	if err != nil {
 		c.Error = err.Error()
 		var ce *client.Error
@@ -275,6 +286,9 @@ type cifsAuthResponse struct {
 	Encrypted       bool       `json:"encrypted"`
 	MaxReadSize     uint32     `json:"maxReadSize"`
 	MaxWriteSize    uint32     `json:"maxWriteSize"`
+	// NativeOS and NativeLanMan are the SMB1 logon reply's strings (SMB1 sessions only).
+	NativeOS     *string `json:"nativeOs,omitempty"`
+	NativeLanMan *string `json:"nativeLanMan,omitempty"`
 }
 
 func (s *apiServer) cifsAuth(w http.ResponseWriter, r *http.Request) {
@@ -283,7 +297,11 @@ func (s *apiServer) cifsAuth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer cs.close()
-	neg, sess := cs.c.Negotiated(), cs.c.Session()
+	if c1 := cs.c.SMB1(); c1 != nil {
+		writeJSON(w, http.StatusOK, cifsAuthSMB1(cs, c1))
+		return
+	}
+	neg, sess := cs.c.SMB2().Negotiated(), cs.c.SMB2().Session()
 	resp := cifsAuthResponse{
 		cifsCommon: cifsCommonOf(cs, nil), Dialect: seedDialect(neg.Dialect.String()), ServerGUID: neg.ServerGUID.String(),
 		TargetDomain: sess.Server.NetBIOSDomain, User: sess.User, Domain: sess.Domain, SessionID: SessionID(sess.ID),
@@ -483,7 +501,7 @@ func (s *apiServer) cifsStatCredentialed(w http.ResponseWriter, r *http.Request,
 	fi, err := cs.share.Stat(cs.ctx, path)
 	resp := cifsStatResponse{Share: cs.share.Name(), Path: path}
 	resp.common = common{Success: err == nil, Host: cs.host, IP: cs.target.Addr().String(), Port: int(cs.target.Port()),
-		LatencyMs: time.Since(cs.start).Milliseconds(), Status: "smb"}
+		LatencyMs: time.Since(cs.start).Milliseconds(), Status: "smb", Protocol: cs.protocol()}
 	if err != nil {
 		resp.Error = err.Error()
 		writeJSON(w, cifsCode(cs.ctx, err), resp)

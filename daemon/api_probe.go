@@ -37,6 +37,9 @@ type apiRequest struct {
 	Domain   string  `json:"domain"`
 	Content  *string `json:"content"`
 	Base64   *string `json:"base64"`
+	// SMB1 forces SMB1 (NT LM 0.12); without it SMB1 is used only when the server does not
+	// speak SMB2 (it closes or resets the connection on the SMB2 NEGOTIATE).
+	SMB1 *bool `json:"smb1"`
 }
 
 // String never shows the password or the content.
@@ -68,6 +71,8 @@ type probeRun struct {
 	res      *probes.Result
 	expired  bool // the request's timeout budget ran out
 	httpCode int
+	// deadline is the end of the request's budget (the SMB1 path spends the rest of it).
+	deadline time.Time
 }
 
 // runProbe decodes (unless decoded is given) and checks the request, resolves and allowlist-checks the host, and runs
@@ -91,7 +96,8 @@ func (s *apiServer) runProbe(w http.ResponseWriter, r *http.Request, spec probeS
 		timeout = time.Duration(*pr.req.Timeout) * time.Millisecond
 	}
 	// One budget for everything: resolution, connect, every round trip.
-	ctx, cancel := context.WithDeadline(r.Context(), start.Add(timeout))
+	pr.deadline = start.Add(timeout)
+	ctx, cancel := context.WithDeadline(r.Context(), pr.deadline)
 	defer cancel()
 	stop := context.AfterFunc(s.d.shutdown, cancel)
 	defer stop()
@@ -123,7 +129,11 @@ func (s *apiServer) runProbe(w http.ResponseWriter, r *http.Request, spec probeS
 			opts.StatShare, opts.StatPath = pr.share, pr.path
 		}
 	}
-	pr.res = stagesPipeline(opts, spec.stages...).Run(ctx, pr.target)
+	stages := spec.stages
+	if pr.req.SMB1 != nil && *pr.req.SMB1 {
+		stages = []string{"smb1"} // the record's SMB1 NEGOTIATE; the endpoint's answer comes from the SMB1 path
+	}
+	pr.res = stagesPipeline(opts, stages...).Run(ctx, pr.target)
 	pr.expired = errors.Is(ctx.Err(), context.DeadlineExceeded)
 	pr.httpCode = httpStatus(pr, spec)
 	return pr

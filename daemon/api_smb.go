@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/wire"
 )
@@ -46,6 +47,8 @@ type common struct {
 	Error  string `json:"error,omitempty"`
 	// Result is the full record of docs/schema.md.
 	Result *probes.Result `json:"result"`
+	// Protocol is the SMB protocol that carried the answer ("smb2" or "smb1"), where one did.
+	Protocol string `json:"protocol,omitempty"`
 }
 
 func newCommon(pr *probeRun) common {
@@ -121,17 +124,24 @@ type connectResponse struct {
 }
 
 func (s *apiServer) smbConnect(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	spec := probeSpec{stages: []string{"negotiate"}, required: []string{"negotiate"}, defaultTimeout: timeoutSMB, anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
 		return
 	}
 	resp := connectResponse{common: newCommon(pr), Message: "SMB connection failed"}
-	if n := pr.res.Negotiate; n != nil {
+	if smb1Wanted(pr) {
+		s.smb1Connect(r, pr, &resp, start)
+	}
+	if resp.Success {
+		// answered over SMB1
+	} else if n := pr.res.Negotiate; n != nil {
 		resp.Success = true
 		resp.Message = "SMB connection successful"
 		resp.Dialect = seedDialect(n.Dialect)
 		resp.ServerResponse = "SMB2 negotiate successful — dialect: " + resp.Dialect
+		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = firstError(pr.res, spec.stages)
 		resp.ServerResponse = resp.Error
@@ -226,6 +236,7 @@ type sessionResponse struct {
 }
 
 func (s *apiServer) smbSession(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	spec := probeSpec{stages: []string{"negotiate", "session"}, required: []string{"negotiate", "session"},
 		defaultTimeout: timeoutSMB, anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
@@ -233,8 +244,13 @@ func (s *apiServer) smbSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := sessionResponse{common: newCommon(pr)}
+	if smb1Wanted(pr) {
+		s.smb1Session(r, pr, &resp, start)
+	}
 	n, setup := nullSession(pr.res)
-	if st, ok := pr.res.Stages["session"]; ok && st.Status == probes.StageOK && setup {
+	if resp.Protocol == string(client.ProtocolSMB1) {
+		// answered over SMB1
+	} else if st, ok := pr.res.Stages["session"]; ok && st.Status == probes.StageOK && setup {
 		flags := n.RawFlags()
 		resp.Success = true
 		resp.SessionID = SessionID(n.ID())
@@ -242,6 +258,7 @@ func (s *apiServer) smbSession(w http.ResponseWriter, r *http.Request) {
 		resp.Anonymous = true
 		resp.Guest = flags&wire.SessionFlagIsGuest != 0
 		resp.Encrypted = flags&wire.SessionFlagEncryptData != 0
+		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = sessionError(pr.res)
 	}
@@ -271,6 +288,7 @@ type treeResponse struct {
 }
 
 func (s *apiServer) smbTree(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	spec := probeSpec{stages: []string{"negotiate", "session", "tree"}, required: []string{"negotiate", "session", "tree"},
 		defaultTimeout: timeoutSMB, defaultShare: "IPC$", anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
@@ -281,13 +299,19 @@ func (s *apiServer) smbTree(w http.ResponseWriter, r *http.Request) {
 	if n := pr.res.Sessions.Null; n != nil {
 		resp.NullSessionAllowed = n.Allowed
 	}
-	if t, acc, ok := anonymousTree(pr.res, pr.share); ok {
+	if smb1Wanted(pr) {
+		s.smb1Tree(r, pr, &resp, start)
+	}
+	if resp.Protocol == string(client.ProtocolSMB1) {
+		// answered over SMB1
+	} else if t, acc, ok := anonymousTree(pr.res, pr.share); ok {
 		resp.Success = true
 		resp.TreeID = t.TreeID
 		resp.ShareType = seedShareType(t.ShareType)
 		resp.ShareFlags = t.ShareFlags
 		resp.Capabilities = t.Capabilities
 		resp.MaximalAccess = hex32Or(acc.MaximalAccess).String()
+		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = treeError(pr.res, pr.share)
 	}
@@ -347,6 +371,7 @@ type statResponse struct {
 }
 
 func (s *apiServer) smbStat(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	spec := probeSpec{stages: []string{"negotiate", "session", "tree", "stat"}, required: []string{"negotiate", "session", "tree", "stat"},
 		defaultTimeout: timeoutSMB, defaultShare: "C$", stat: true, anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
@@ -354,6 +379,16 @@ func (s *apiServer) smbStat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := statResponse{common: newCommon(pr), SessionID: nullSessionID(pr.res), Share: pr.share, Path: pr.path}
+	if smb1Wanted(pr) {
+		if sid, tid, st, _, msg, ok := s.smb1Stat(r, pr, &resp.common, start); ok {
+			resp.SessionID, resp.TreeID, resp.Error = sid, tid, msg
+			if st != nil {
+				resp.Success, resp.statFields = true, *st
+			}
+			writeJSON(w, pr.httpCode, resp)
+			return
+		}
+	}
 	if t, _, ok := anonymousTree(pr.res, pr.share); ok {
 		resp.TreeID = t.TreeID
 	}
@@ -361,6 +396,7 @@ func (s *apiServer) smbStat(w http.ResponseWriter, r *http.Request) {
 	if ok, msg := statOutcome(pr, st); ok {
 		resp.Success = true
 		resp.statFields = statFieldsOf(st)
+		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = msg
 	}
@@ -420,6 +456,7 @@ type cifsNegotiateResponse struct {
 }
 
 func (s *apiServer) cifsNegotiate(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	spec := probeSpec{stages: []string{"negotiate"}, required: []string{"negotiate"}, defaultTimeout: timeoutCIFSNegotiate, anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
@@ -429,8 +466,14 @@ func (s *apiServer) cifsNegotiate(w http.ResponseWriter, r *http.Request) {
 	if st, ok := pr.res.Stages["negotiate"]; ok {
 		resp.TCPLatency = int64(math.Round(st.DurationSeconds * 1000))
 	}
-	if n := pr.res.Negotiate; n != nil {
+	if smb1Wanted(pr) {
+		s.smb1CIFSNegotiate(r, pr, &resp, start)
+	}
+	if resp.Success {
+		// answered over SMB1
+	} else if n := pr.res.Negotiate; n != nil {
 		resp.Success = true
+		resp.Protocol = string(client.ProtocolSMB2)
 		resp.Dialect = seedDialect(n.Dialect)
 		resp.ServerGUID = n.ServerGUID
 		resp.Capabilities = bitNames(uint32(n.CapabilitiesRaw), cifsCapabilityNames)
@@ -468,6 +511,7 @@ func (s *apiServer) cifsStat(w http.ResponseWriter, r *http.Request) {
 		badRequest("", "offset, limit, maxBytes and mode do not apply to /api/cifs/stat").write(w)
 		return
 	}
+	start := time.Now()
 	spec := probeSpec{stages: []string{"negotiate", "session", "tree", "stat"}, required: []string{"negotiate", "session", "tree", "stat"},
 		defaultTimeout: timeoutCIFSStat, defaultShare: "IPC$", shareRequired: true, stat: true}
 	pr := s.runProbe(w, r, spec, &body.apiRequest)
@@ -475,11 +519,22 @@ func (s *apiServer) cifsStat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := cifsStatResponse{common: newCommon(pr), Share: pr.share, Path: pr.path}
+	if smb1Wanted(pr) {
+		if _, _, st, raw, msg, ok := s.smb1Stat(r, pr, &resp.common, start); ok {
+			resp.Error = msg
+			if st != nil {
+				resp.Success, resp.statFields, resp.RawAttributes = true, *st, raw
+			}
+			writeJSON(w, pr.httpCode, resp)
+			return
+		}
+	}
 	st := findStat(pr.res, pr.share)
 	if ok, msg := statOutcome(pr, st); ok {
 		resp.Success = true
 		resp.statFields = statFieldsOf(st)
 		resp.RawAttributes = uint32(hex32Or(st.AttributesRaw))
+		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = msg
 	}

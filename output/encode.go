@@ -64,6 +64,16 @@ func (e *jsonEncoder) result(r *probes.Result) {
 		}
 		e.buf = append(e.buf, '}')
 	}
+	if len(r.PortsTried) > 0 {
+		e.raw(`,"ports_tried":[`)
+		for i, p := range r.PortsTried {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.uint(uint64(p))
+		}
+		e.buf = append(e.buf, ']')
+	}
 	e.raw(`,"status":`)
 	e.str(string(r.Status))
 	if r.Error != "" {

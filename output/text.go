@@ -99,6 +99,7 @@ func (t *Text) WriteResult(r *probes.Result) error {
 	}
 	trimTrailingSpaces(b)
 	b.WriteByte('\n')
+	t.portsTried(b, r)
 	t.incomplete(b, r)
 	t.identity(b, r)
 	t.dialects(b, r)
@@ -129,6 +130,21 @@ func (t *Text) dialects(b *bytes.Buffer, r *probes.Result) {
 	}
 	list("dialects", n.Dialects)
 	list("ciphers", n.Ciphers)
+	b.WriteByte('\n')
+}
+
+// portsTried says, with -ports, which ports were tried before the one shown.
+func (t *Text) portsTried(b *bytes.Buffer, r *probes.Result) {
+	if len(r.PortsTried) < 2 {
+		return
+	}
+	b.WriteString("  ports tried:")
+	for _, p := range r.PortsTried {
+		b.WriteString(" " + strconv.Itoa(int(p)))
+	}
+	if r.Status == probes.StatusSMB {
+		b.WriteString(" (answered on " + strconv.Itoa(int(r.Port)) + ")")
+	}
 	b.WriteByte('\n')
 }
 

@@ -36,6 +36,7 @@ type Result struct {
 	Port   uint16 `json:"port"`
 	// NetBIOSSession is how the NetBIOS session was established on port 139 (nil elsewhere).
 	NetBIOSSession *NetBIOSSessionInfo `json:"netbios_session,omitempty"`
+	PortsTried     []uint16            `json:"ports_tried,omitempty"` // -ports: the ports tried in order, the last is Port; nil without a fallback
 	Status         Status              `json:"status"`
 	Error          string              `json:"error,omitempty"`
 	// Incomplete names, in pipeline order, the stages of the profile that got no answer for a

@@ -34,6 +34,10 @@ type Config struct {
 	BeforeSummary func()
 	// NoRecheck turns off the second look at hosts that ended in io-timeout (see Run).
 	NoRecheck bool
+	// Ports (scan -ports 445,139): a target on Ports[0] whose connection is refused or times
+	// out is probed on Ports[1], then the next, as nmap does; the record's ports_tried lists
+	// them. Empty or one port: no fallback.
+	Ports []uint16
 }
 
 // RecheckConcurrency bounds the probe slots of the second look at hosts that timed out.
@@ -117,7 +121,7 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 		if t.Err != nil {
 			return item{probes.TargetErrorResult(pt, t.Err), t}
 		}
-		r := cfg.Pipeline.Run(hctx, pt)
+		r := withPortFallback(hctx, cfg.Ports, pt, cfg.Pipeline.Run)
 		if r.Status == probes.StatusIOTimeout || r.Status == probes.StatusConnectionReset {
 			scanner.ReportOverload(hctx) // it connected, then stopped answering: a server falling behind
 		}
@@ -174,7 +178,12 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 			cfg.Metrics.HostStarted()
 			defer cfg.Metrics.HostDone()
 		}
-		r := cfg.Pipeline.Recheck(hctx, ProbeTarget(t), prev)
+		r := withPortFallback(hctx, cfg.Ports, ProbeTarget(t), func(ctx context.Context, pt probes.Target) *probes.Result {
+			if prev != nil && pt.Port != prev.Port {
+				return cfg.Pipeline.Run(ctx, pt) // the fallback port: nothing to recheck there
+			}
+			return cfg.Pipeline.Recheck(ctx, pt, prev)
+		})
 		if r.Status == probes.StatusInterrupted && prev != nil {
 			return item{prev, t} // the first look's answer stands
 		}
@@ -330,6 +339,29 @@ func saveLoop(ctx context.Context, cp *Checkpoint, stop <-chan struct{}) error {
 			save()
 		}
 	}
+}
+
+// withPortFallback runs probe on pt and, when pt is on ports[0] and the connection was
+// refused or timed out at connect, on each next port of ports in turn until one connects. The
+// record of the last port tried is returned, with PortsTried set when more than one was.
+func withPortFallback(ctx context.Context, ports []uint16, pt probes.Target, probe func(context.Context, probes.Target) *probes.Result) *probes.Result {
+	r := probe(ctx, pt)
+	if len(ports) < 2 || pt.Port != ports[0] {
+		return r
+	}
+	tried := []uint16{pt.Port}
+	for _, p := range ports[1:] {
+		if r.Status != probes.StatusConnectionRefused && r.Status != probes.StatusConnectionTimeout || ctx.Err() != nil {
+			break
+		}
+		pt.Port = p
+		tried = append(tried, p)
+		r = probe(ctx, pt)
+	}
+	if len(tried) > 1 {
+		r.PortsTried = tried
+	}
+	return r
 }
 
 // ProbeTarget converts a scanner target to the probes' form.

@@ -33,6 +33,8 @@ const filesSynopsis = `Usage:
   smbsweep stat [flags] //HOST[:PORT]/SHARE[/PATH]        metadata of a file or directory
   smbsweep put  [flags] //HOST[:PORT]/SHARE/PATH [FILE]   write FILE (or stdin) to the share
 
+Protocol: SMB2/3, or SMB1 when the server does not speak SMB2 (-smb1 forces SMB1). Port 139
+(//HOST:139/SHARE) works too, with the NetBIOS session request first.
 Credentials: -u USER with one of -password-file FILE, $SMBSWEEP_PASSWORD, -H NTHASH or -p PASSWORD
 (-p and -H are visible to other local users in the process list and stay in shell history).
 Output is a readable view on a terminal and JSON otherwise (or with -jsonl).
@@ -141,6 +143,7 @@ type filesFlags struct {
 	cred       credFlags
 	encrypt    bool
 	dialect    string
+	smb1       bool
 	timeout    time.Duration
 	jsonl      bool
 	depth      int
@@ -156,8 +159,9 @@ func defineFilesFlags(cmd string, g *groupedFlags, f *filesFlags) {
 	g.group("Connection")
 	g.BoolVar(&f.encrypt, "encrypt", false, "encrypt the whole session even when the server does not require it (SMB 3.x)")
 	g.StringVar(&f.dialect, "dialect", "", "offer only this `DIALECT` (2.0.2, 2.1, 3.0, 3.0.2, 3.1.1); default: all of them")
+	g.BoolVar(&f.smb1, "smb1", false, "speak SMB1 (NT LM 0.12) instead of SMB2/3; without it SMB1 is used only when the server does not speak SMB2")
 	g.DurationVar(&f.timeout, "timeout", time.Minute, "deadline for the whole command")
-	g.add("encrypt", "dialect", "timeout")
+	g.add("encrypt", "dialect", "smb1", "timeout")
 	g.group("Output")
 	g.BoolVar(&f.jsonl, "jsonl", false, "JSON output (the default when stdout is not a terminal)")
 	g.add("jsonl")
@@ -312,6 +316,10 @@ func (f *filesFlags) validate(cmd string, pos []string) (fileRequest, error) {
 		return r, usagef("-max-bytes %d: must be positive (e.g. -max-bytes 1048576)", f.maxBytes)
 	case f.overwrite && f.appendMode:
 		return r, usagef("-overwrite and -append both given: choose one")
+	case f.smb1 && f.encrypt:
+		return r, usagef("-smb1 and -encrypt both given: SMB1 has no encryption (drop -smb1 to use SMB 3)")
+	case f.smb1 && f.dialect != "":
+		return r, usagef("-smb1 and -dialect both given: -dialect chooses an SMB2/3 dialect (drop one)")
 	}
 	t, err := parseUNC(pos[0])
 	if err != nil {
@@ -349,19 +357,26 @@ func runFileCommand(ctx context.Context, cmd string, f *filesFlags, req fileRequ
 		}
 	}
 	d := &net.Dialer{}
-	c, err := client.Dial(ctx, d, req.target.Addr, client.Options{Dialects: req.dialects, Encrypt: f.encrypt})
+	opts := client.ConnectOptions{Options: client.Options{Dialects: req.dialects, Encrypt: f.encrypt}}
+	if f.smb1 {
+		opts.Protocol = client.ProtocolSMB1
+	}
+	c, err := client.Connect(ctx, d, req.target.Addr, opts, req.cred)
 	if err != nil {
+		if errors.Is(err, client.ErrNoSMB2) {
+			return fmt.Errorf("%w (drop -encrypt/-dialect to let smbsweep use SMB1)", err)
+		}
 		return err
 	}
 	defer c.Close()
-	if err := c.Login(ctx, req.cred); err != nil {
-		return err
+	if why := c.Fallback(); why != "" {
+		fmt.Fprintf(stderr, "smbsweep %s: the server does not speak SMB2 (%s); using SMB1\n", cmd, output.SanitizeTerminal(why))
 	}
-	sh, err := c.TreeConnect(ctx, req.target.Share)
+	sh, err := c.Share(ctx, req.target.Share)
 	if err != nil {
 		return err
 	}
-	view := &fileView{w: stdout, json: f.jsonl || !isTerminal(stdout), target: req.target}
+	view := &fileView{w: stdout, json: f.jsonl || !isTerminal(stdout), target: req.target, protocol: c.Protocol()}
 	switch cmd {
 	case "ls":
 		return runLs(ctx, sh, f, req, view, stderr)
@@ -393,7 +408,7 @@ func runFileCommand(ctx context.Context, cmd string, f *filesFlags, req fileRequ
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-func runLs(ctx context.Context, sh *client.Share, f *filesFlags, req fileRequest, view *fileView, stderr io.Writer) error {
+func runLs(ctx context.Context, sh client.FS, f *filesFlags, req fileRequest, view *fileView, stderr io.Writer) error {
 	opts := client.WalkOptions{MaxDepth: f.depth, MaxEntries: f.maxEntries}
 	if dl, ok := ctx.Deadline(); ok {
 		// Stop listing a little before the deadline, to report what was listed and log off.
@@ -424,7 +439,7 @@ func runLs(ctx context.Context, sh *client.Share, f *filesFlags, req fileRequest
 	return nil
 }
 
-func runGet(ctx context.Context, sh *client.Share, f *filesFlags, req fileRequest, view *fileView, stdout io.Writer) error {
+func runGet(ctx context.Context, sh client.FS, f *filesFlags, req fileRequest, view *fileView, stdout io.Writer) error {
 	if f.out == "" {
 		res, err := sh.ReadFile(ctx, req.target.Path, f.maxBytes)
 		if err != nil {
@@ -458,6 +473,17 @@ type fileView struct {
 	json   bool
 	target uncTarget
 	n      int
+	// protocol is the connection's ("smb2" or "smb1"): every JSON object names it, the
+	// terminal view only when it is SMB1.
+	protocol client.Protocol
+}
+
+// protocolNote is the terminal view's mark of an SMB1 connection.
+func (v *fileView) protocolNote() string {
+	if v.protocol == client.ProtocolSMB1 {
+		return " (SMB1)"
+	}
+	return ""
 }
 
 // fileJSON is the JSON form of one file or directory (ls entries and stat).
@@ -473,6 +499,8 @@ type fileJSON struct {
 	LastAccessTime *time.Time `json:"last_access_time"`
 	LastWriteTime  *time.Time `json:"last_write_time"`
 	ChangeTime     *time.Time `json:"change_time"`
+	// Protocol is the SMB protocol that carried the answer: "smb2" or "smb1".
+	Protocol client.Protocol `json:"protocol"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -504,7 +532,7 @@ func (v *fileView) emit(x any) error {
 func (v *fileView) entry(fi client.FileInfo) error {
 	v.n++
 	if v.json {
-		return v.emit(toJSON(fi))
+		return v.emit(v.toJSON(fi))
 	}
 	kind := "-"
 	if fi.IsDir {
@@ -526,13 +554,28 @@ func (v *fileView) lsDone(res client.WalkResult) error {
 	if v.json {
 		return nil
 	}
-	_, err := fmt.Fprintf(v.w, "%d entries in //%s/%s/%s\n", res.Entries, v.target.Addr, output.SanitizeTerminal(v.target.Share), output.SanitizeTerminal(v.target.Path))
+	_, err := fmt.Fprintf(v.w, "%d entries in //%s/%s/%s%s\n", res.Entries, v.target.Addr, output.SanitizeTerminal(v.target.Share), output.SanitizeTerminal(v.target.Path), v.protocolNote())
 	return err
+}
+
+// toJSON is toJSON with the view's protocol.
+func (v *fileView) toJSON(fi client.FileInfo) fileJSON {
+	j := toJSON(fi)
+	j.Protocol = v.proto()
+	return j
+}
+
+// proto is the protocol for JSON: the zero value (views built by tests) is SMB2.
+func (v *fileView) proto() client.Protocol {
+	if v.protocol == client.ProtocolAuto {
+		return client.ProtocolSMB2
+	}
+	return v.protocol
 }
 
 func (v *fileView) stat(fi client.FileInfo) error {
 	if v.json {
-		return v.emit(toJSON(fi))
+		return v.emit(v.toJSON(fi))
 	}
 	j := toJSON(fi)
 	var b strings.Builder
@@ -551,6 +594,9 @@ func (v *fileView) stat(fi client.FileInfo) error {
 		}
 		fmt.Fprintf(&b, "%-16s %s\n", tv.name+":", s)
 	}
+	if v.protocol == client.ProtocolSMB1 {
+		fmt.Fprintf(&b, "protocol:        SMB1\n")
+	}
 	_, err := io.WriteString(v.w, b.String())
 	return err
 }
@@ -568,12 +614,14 @@ type getJSON struct {
 	// with -o.
 	Encoding string `json:"encoding,omitempty"`
 	Content  string `json:"content,omitempty"`
+	// Protocol is "smb2" or "smb1".
+	Protocol client.Protocol `json:"protocol"`
 }
 
 func (v *fileView) get(res client.ReadResult, withContent bool) error {
 	if v.json {
 		j := getJSON{Path: res.Path, Size: res.Size, BytesRead: res.BytesRead, Truncated: res.Truncated,
-			IsText: res.IsText, SHA256: hex.EncodeToString(res.SHA256[:])}
+			IsText: res.IsText, SHA256: hex.EncodeToString(res.SHA256[:]), Protocol: v.proto()}
 		switch {
 		case !withContent:
 		case res.IsText && utf8.Valid(res.Data):
@@ -596,7 +644,7 @@ func (v *fileView) get(res client.ReadResult, withContent bool) error {
 	if res.Truncated {
 		trunc = " (truncated: raise -max-bytes for more)"
 	}
-	_, err := fmt.Fprintf(v.w, "-- %d of %d bytes%s, sha256 %x\n", res.BytesRead, res.Size, trunc, res.SHA256)
+	_, err := fmt.Fprintf(v.w, "-- %d of %d bytes%s, sha256 %x%s\n", res.BytesRead, res.Size, trunc, res.SHA256, v.protocolNote())
 	return err
 }
 
@@ -607,16 +655,18 @@ type putJSON struct {
 	Created      bool   `json:"created"`
 	Offset       int64  `json:"offset"`
 	BytesWritten int64  `json:"bytes_written"`
+	// Protocol is "smb2" or "smb1".
+	Protocol client.Protocol `json:"protocol"`
 }
 
 func (v *fileView) put(res client.WriteResult) error {
 	if v.json {
-		return v.emit(putJSON{Path: res.Path, Mode: res.Mode.String(), Created: res.Created, Offset: res.Offset, BytesWritten: res.BytesWritten})
+		return v.emit(putJSON{Path: res.Path, Mode: res.Mode.String(), Created: res.Created, Offset: res.Offset, BytesWritten: res.BytesWritten, Protocol: v.proto()})
 	}
 	what := "wrote"
 	if res.Mode == client.Append {
 		what = fmt.Sprintf("appended at offset %d:", res.Offset)
 	}
-	_, err := fmt.Fprintf(v.w, "%s %d bytes to //%s/%s/%s\n", what, res.BytesWritten, v.target.Addr, output.SanitizeTerminal(v.target.Share), output.SanitizeTerminal(res.Path))
+	_, err := fmt.Fprintf(v.w, "%s %d bytes to //%s/%s/%s%s\n", what, res.BytesWritten, v.target.Addr, output.SanitizeTerminal(v.target.Share), output.SanitizeTerminal(res.Path), v.protocolNote())
 	return err
 }

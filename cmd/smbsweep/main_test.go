@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,12 +12,20 @@ import (
 	"time"
 
 	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
+	"github.com/smbsweep/smbsweep/internal/testing/smb1only"
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"
 )
 
-func TestMain(m *testing.M) { sambatest.Main(m) }
+func TestMain(m *testing.M) {
+	code := sambatest.Run(m)
+	if err := smb1only.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the SMB1-only fleet:", err)
+		code = max(code, 1)
+	}
+	os.Exit(code)
+}
 
 func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()

@@ -196,13 +196,17 @@ func resumeHash(sf *scanFlags, set *scanner.TargetSet) (string, error) {
 		sum := sha256.Sum256(data)
 		profile = hex.EncodeToString(sum[:])
 	}
-	return sweep.ConfigHash(set,
-		"profile="+sf.profile, "probes="+sf.stages.String(), "config="+profile,
-		"enum-dialects="+strconv.FormatBool(sf.enumDialects), "check-write="+strconv.FormatBool(sf.checkWrite),
-		"share="+sf.shares.String(), "path="+sf.path,
-		"o="+sf.out, "jsonl="+strconv.FormatBool(sf.jsonl), "csv="+strconv.FormatBool(sf.csv),
-		"relay-list="+sf.relayList, "smb1-list="+sf.smb1List,
-	), nil
+	parts := []string{
+		"profile=" + sf.profile, "probes=" + sf.stages.String(), "config=" + profile,
+		"enum-dialects=" + strconv.FormatBool(sf.enumDialects), "check-write=" + strconv.FormatBool(sf.checkWrite),
+		"share=" + sf.shares.String(), "path=" + sf.path,
+		"o=" + sf.out, "jsonl=" + strconv.FormatBool(sf.jsonl), "csv=" + strconv.FormatBool(sf.csv),
+		"relay-list=" + sf.relayList, "smb1-list=" + sf.smb1List,
+	}
+	if sf.ports != "" { // only when given, so checkpoints of scans without it keep their hash
+		parts = append(parts, "ports="+sf.ports)
+	}
+	return sweep.ConfigHash(set, parts...), nil
 }
 
 // create opens an output file: truncated for a new scan, appended to when resuming (the

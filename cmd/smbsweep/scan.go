@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -51,6 +53,8 @@ type scanFlags struct {
 	list, excludeHosts, excludeFile string
 	port                            int
 	portSet                         bool // -port was given
+	ports                           string
+	portList                        []uint16 // -ports parsed
 	strict                          bool
 	resolve                         bool
 
@@ -105,9 +109,10 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.StringVar(&f.excludeHosts, "eh", "", "exclude `TARGETS` (comma-separated IPs, CIDRs, ranges)")
 	g.StringVar(&f.excludeFile, "ef", "", "exclude the targets listed in `FILE`")
 	g.IntVar(&f.port, "port", 445, "default TCP `PORT` for targets without one")
+	g.StringVar(&f.ports, "ports", "", "`PORTS` to try in order, e.g. 445,139: targets without a port use the first, and one whose connection is refused or times out there is probed on the next (the record's ports_tried says which answered)")
 	g.BoolVar(&f.strict, "strict", false, "treat a bad line in a target file as fatal instead of reporting and skipping it")
 	g.BoolVar(&f.resolve, "resolve", false, "take single words in a -l file as host names and look them up (without it a name in a file needs a dot, e.g. fs.corp.example, or is localhost)")
-	g.add("l", "eh", "ef", "port", "strict", "resolve")
+	g.add("l", "eh", "ef", "port", "ports", "strict", "resolve")
 
 	g.group("Output")
 	g.StringVar(&f.out, "o", "-", "write results to `FILE` (- for stdout); format from -jsonl/-csv or the .csv extension")
@@ -269,6 +274,18 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "smbsweep scan: %v\n", err)
 		return exitUsage
 	}
+	if f.ports != "" {
+		if f.portSet {
+			fmt.Fprintf(stderr, "smbsweep scan: -port and -ports both given: use -ports %s alone (its first port is the default)\n", f.ports)
+			return exitUsage
+		}
+		var err error
+		if f.portList, err = parsePorts(f.ports); err != nil {
+			fmt.Fprintf(stderr, "smbsweep scan: %v\n", err)
+			return exitUsage
+		}
+		f.port, f.portSet = int(f.portList[0]), true
+	}
 	if (f.out == "-" || f.out == "") && stdoutClosedAtStart(stdout) {
 		fmt.Fprintln(stderr, "smbsweep scan: standard output is closed, so the results would be lost; redirect it to a file or use -o FILE")
 		return exitFailure
@@ -288,6 +305,30 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return code
 }
 
+// maxPorts bounds -ports: each port after the first costs a connect timeout on a filtered host.
+const maxPorts = 4
+
+// parsePorts parses -ports: 2 to maxPorts distinct TCP ports, comma-separated, in the order
+// to try them.
+func parsePorts(s string) ([]uint16, error) {
+	fields := strings.Split(s, ",")
+	if len(fields) < 2 || len(fields) > maxPorts {
+		return nil, usagef("-ports %q: give 2 to %d comma-separated ports in the order to try them, e.g. -ports 445,139 (for one port use -port)", s, maxPorts)
+	}
+	var out []uint16
+	for _, f := range fields {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 65535 {
+			return nil, usagef("-ports %q: %q is not a port: each must be 1-65535, e.g. -ports 445,139", s, f)
+		}
+		if slices.Contains(out, uint16(n)) {
+			return nil, usagef("-ports %q: port %d given twice: list each port once, e.g. -ports 445,139", s, n)
+		}
+		out = append(out, uint16(n))
+	}
+	return out, nil
+}
+
 // buildTargets expands the command line's targets and exclusions.
 func buildTargets(ctx context.Context, f *scanFlags, args []string, stdin io.Reader, stderr io.Writer) (*scanner.TargetSet, error) {
 	b := scanner.NewTargetBuilder(uint16(f.port))
@@ -303,7 +344,10 @@ func buildTargets(ctx context.Context, f *scanFlags, args []string, stdin io.Rea
 			return nil, usagef("-l %s: %v", f.list, err)
 		}
 		var ports []uint16 // scanner result files: 445, then 139, unless -port is given
-		if f.portSet {
+		switch {
+		case f.portList != nil:
+			ports = f.portList
+		case f.portSet:
 			ports = []uint16{uint16(f.port)}
 		}
 		res, err := b.AddFile(r, name, ports, f.strict)
@@ -314,7 +358,10 @@ func buildTargets(ctx context.Context, f *scanFlags, args []string, stdin io.Rea
 		bad := res.Bad
 		if !f.silent && res.Format != scanner.FormatList {
 			portText := "445 or 139"
-			if f.portSet {
+			switch {
+			case f.portList != nil:
+				portText = strings.Trim(strings.ReplaceAll(fmt.Sprint(f.portList), " ", " or "), "[]")
+			case f.portSet:
 				portText = fmt.Sprint(f.port)
 			}
 			fmt.Fprintf(stderr, "%s: %s: %d of %d hosts have port %s open\n", name, res.Format, res.Hosts, res.Seen, portText)
@@ -616,6 +663,7 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		Writer:        writer,
 		Metrics:       metrics,
 		Checkpoint:    f.scale.cp,
+		Ports:         f.portList,
 	})
 	stopProgress()
 	summary.Interrupted = summary.Interrupted || interrupted.Load()
