@@ -155,7 +155,7 @@ func (s *apiServer) admit(w http.ResponseWriter, r *http.Request, rt *route, end
 			e.write(w)
 			return false
 		}
-		if cfg.API.HasTokens() && !checkBearer(r, &cfg.API) {
+		if cfg.API.hasTokens() && !checkBearer(r, &cfg.API) {
 			if r.Header.Get("Authorization") != "" {
 				s.d.log.Warn("refused a request with an invalid bearer token", "endpoint", endpoint, "remote", clientIP(r))
 			} else {
@@ -218,7 +218,7 @@ func (s *apiServer) takeSlots(w http.ResponseWriter, r *http.Request, cfg *Confi
 
 // checkBearer compares the request's bearer token with every configured token in constant
 // time (the SHA-256 of each, so that length does not leak either).
-func checkBearer(r *http.Request, api *APIConfig) bool {
+func checkBearer(r *http.Request, api *apiConfig) bool {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {

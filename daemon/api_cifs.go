@@ -178,8 +178,8 @@ func checkCIFSRequest(q *cifsRequest, spec cifsSpec) *apiError {
 	if q.Port != nil && (*q.Port < 1 || *q.Port > 65535) {
 		return badRequest("port", "port %d: must be 1-65535 (default 445)", *q.Port)
 	}
-	if q.Timeout != nil && (*q.Timeout < 1 || time.Duration(*q.Timeout)*time.Millisecond > MaxRequestTimeout) {
-		return badRequest("timeout", "timeout %d: must be 1-%d milliseconds (the budget of the whole request)", *q.Timeout, MaxRequestTimeout.Milliseconds())
+	if q.Timeout != nil && (*q.Timeout < 1 || time.Duration(*q.Timeout)*time.Millisecond > maxRequestTimeout) {
+		return badRequest("timeout", "timeout %d: must be 1-%d milliseconds (the budget of the whole request)", *q.Timeout, maxRequestTimeout.Milliseconds())
 	}
 	if q.Username == "" {
 		return badRequest("username", "username is required: %s logs on with NTLMv2 (anonymous probes are the /api/smb endpoints; guest logons are refused because they cannot be signed)", spec.endpoint)
@@ -279,7 +279,7 @@ type cifsAuthResponse struct {
 	TargetDomain    string     `json:"targetDomain"`
 	User            string     `json:"user"`
 	Domain          string     `json:"domain"`
-	SessionID       SessionID  `json:"sessionId"`
+	SessionID       sessionID  `json:"sessionId"`
 	SessionFlags    string     `json:"sessionFlags"`
 	SessionFlagsRaw uint16     `json:"sessionFlagsRaw"`
 	Signed          bool       `json:"signed"`
@@ -304,7 +304,7 @@ func (s *apiServer) cifsAuth(w http.ResponseWriter, r *http.Request) {
 	neg, sess := cs.c.SMB2().Negotiated(), cs.c.SMB2().Session()
 	resp := cifsAuthResponse{
 		cifsCommon: cifsCommonOf(cs, nil), Dialect: seedDialect(neg.Dialect.String()), ServerGUID: neg.ServerGUID.String(),
-		TargetDomain: sess.Server.NetBIOSDomain, User: sess.User, Domain: sess.Domain, SessionID: SessionID(sess.ID),
+		TargetDomain: sess.Server.NetBIOSDomain, User: sess.User, Domain: sess.Domain, SessionID: sessionID(sess.ID),
 		SessionFlags: seedSessionFlags(sess.Flags), SessionFlagsRaw: sess.Flags, Signed: sess.Signed(), Encrypted: sess.Encrypted(),
 		MaxReadSize: neg.MaxReadSize, MaxWriteSize: neg.MaxWriteSize,
 	}

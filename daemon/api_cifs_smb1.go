@@ -18,7 +18,7 @@ func cifsAuthSMB1(cs *cifsSession, c *client.SMB1Client) cifsAuthResponse {
 	rd, wr := smb1IOSize(neg, smb1.CapLargeReadX), smb1IOSize(neg, smb1.CapLargeWriteX)
 	resp := cifsAuthResponse{
 		cifsCommon: cifsCommonOf(cs, nil), Dialect: seedSMB1Dialect, ServerGUID: wire.GUID(neg.ServerGUID).String(),
-		TargetDomain: sess.Server.NetBIOSDomain, User: sess.User, Domain: sess.Domain, SessionID: SessionID(sess.UID),
+		TargetDomain: sess.Server.NetBIOSDomain, User: sess.User, Domain: sess.Domain, SessionID: sessionID(sess.UID),
 		SessionFlags: "NORMAL", Signed: sess.Signed, MaxReadSize: rd, MaxWriteSize: wr,
 		NativeOS: &sess.NativeOS, NativeLanMan: &sess.NativeLanMan,
 	}

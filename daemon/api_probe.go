@@ -18,7 +18,7 @@ import (
 
 // Limits of single-host API requests.
 const (
-	MaxRequestTimeout = 5 * time.Minute
+	maxRequestTimeout = 5 * time.Minute
 	maxShareLen       = 80
 	maxPathLen        = 2048
 )
@@ -162,8 +162,8 @@ func (s *apiServer) checkRequest(pr *probeRun, spec probeSpec) *apiError {
 	if q.Port != nil && (*q.Port < 1 || *q.Port > 65535) {
 		return badRequest("port", "port %d: must be 1-65535 (default 445)", *q.Port)
 	}
-	if q.Timeout != nil && (*q.Timeout < 1 || time.Duration(*q.Timeout)*time.Millisecond > MaxRequestTimeout) {
-		return badRequest("timeout", "timeout %d: must be 1-%d milliseconds (the budget of the whole request)", *q.Timeout, MaxRequestTimeout.Milliseconds())
+	if q.Timeout != nil && (*q.Timeout < 1 || time.Duration(*q.Timeout)*time.Millisecond > maxRequestTimeout) {
+		return badRequest("timeout", "timeout %d: must be 1-%d milliseconds (the budget of the whole request)", *q.Timeout, maxRequestTimeout.Milliseconds())
 	}
 	if spec.anonymousOnly && (q.Username != "" || q.Password != "" || q.Domain != "") {
 		f := "username"

@@ -167,7 +167,7 @@ func (req *scanRequest) check() (int, time.Duration, *apiError) {
 		return 0, 0, badRequest("targets", `targets is required: a list such as ["127.0.0.1", "127.0.0.0/30"]`)
 	}
 	if req.Profile == "" {
-		req.Profile = DefaultProfile
+		req.Profile = defaultProfile
 	}
 	if err := checkProfile(req.Profile); err != nil {
 		return 0, 0, badRequest("profile", "%v", err)
@@ -181,8 +181,8 @@ func (req *scanRequest) check() (int, time.Duration, *apiError) {
 	}
 	hostTimeout := defaultScanHostTimeout
 	if req.Timeout != nil {
-		if *req.Timeout < 1 || time.Duration(*req.Timeout)*time.Millisecond > MaxRequestTimeout {
-			return 0, 0, badRequest("timeout", "timeout %d: must be 1-%d milliseconds per host", *req.Timeout, MaxRequestTimeout.Milliseconds())
+		if *req.Timeout < 1 || time.Duration(*req.Timeout)*time.Millisecond > maxRequestTimeout {
+			return 0, 0, badRequest("timeout", "timeout %d: must be 1-%d milliseconds per host", *req.Timeout, maxRequestTimeout.Milliseconds())
 		}
 		hostTimeout = time.Duration(*req.Timeout) * time.Millisecond
 	}
@@ -290,7 +290,7 @@ func (s *apiServer) probe(w http.ResponseWriter, r *http.Request) {
 	}
 	module := q.Get("module")
 	if module == "" {
-		module = DefaultProfile
+		module = defaultProfile
 	}
 	if err := checkProfile(module); err != nil {
 		badRequest("module", "module: %v", err).write(w)

@@ -21,12 +21,12 @@ const (
 	timeoutCIFSStat      = 15 * time.Second
 )
 
-// SessionID is a 64-bit SMB2 SessionId in JSON: a number when it is at most 2^53 (exact in
+// sessionID is a 64-bit SMB2 SessionId in JSON: a number when it is at most 2^53 (exact in
 // every JSON parser), else a decimal string, so that no client silently rounds it.
-type SessionID uint64
+type sessionID uint64
 
 // MarshalJSON implements json.Marshaler.
-func (id SessionID) MarshalJSON() ([]byte, error) {
+func (id sessionID) MarshalJSON() ([]byte, error) {
 	if uint64(id) <= 1<<53 {
 		return strconv.AppendUint(nil, uint64(id), 10), nil
 	}
@@ -94,9 +94,9 @@ func nullSession(res *probes.Result) (*probes.SessionInfo, bool) {
 }
 
 // nullSessionID is the 64-bit SessionId of the probe's anonymous session (0 without one).
-func nullSessionID(res *probes.Result) SessionID {
+func nullSessionID(res *probes.Result) sessionID {
 	if n, ok := nullSession(res); ok {
-		return SessionID(n.ID())
+		return sessionID(n.ID())
 	}
 	return 0
 }
@@ -228,7 +228,7 @@ func securityModeFlags(mode uint16) []string {
 
 type sessionResponse struct {
 	common
-	SessionID    SessionID `json:"sessionId"`
+	SessionID    sessionID `json:"sessionId"`
 	SessionFlags uint16    `json:"sessionFlags"`
 	Anonymous    bool      `json:"anonymous"`
 	Guest        bool      `json:"guest"`
@@ -253,7 +253,7 @@ func (s *apiServer) smbSession(w http.ResponseWriter, r *http.Request) {
 	} else if st, ok := pr.res.Stages["session"]; ok && st.Status == probes.StageOK && setup {
 		flags := n.RawFlags()
 		resp.Success = true
-		resp.SessionID = SessionID(n.ID())
+		resp.SessionID = sessionID(n.ID())
 		resp.SessionFlags = flags
 		resp.Anonymous = true
 		resp.Guest = flags&wire.SessionFlagIsGuest != 0
@@ -276,7 +276,7 @@ func sessionError(res *probes.Result) string {
 
 type treeResponse struct {
 	common
-	SessionID     SessionID `json:"sessionId"`
+	SessionID     sessionID `json:"sessionId"`
 	TreeID        uint32    `json:"treeId"`
 	Share         string    `json:"share"`
 	ShareType     string    `json:"shareType,omitempty"`
@@ -363,7 +363,7 @@ type statFields struct {
 
 type statResponse struct {
 	common
-	SessionID SessionID `json:"sessionId"`
+	SessionID sessionID `json:"sessionId"`
 	TreeID    uint32    `json:"treeId"`
 	Share     string    `json:"share"`
 	Path      string    `json:"path"`

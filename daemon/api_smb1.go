@@ -170,7 +170,7 @@ func (s *apiServer) smb1Session(r *http.Request, pr *probeRun, resp *sessionResp
 		resp.Error = a.sessionFailure()
 		return
 	}
-	resp.Success, resp.SessionID, resp.SessionFlags = true, SessionID(a.sess.UID), smb1SessionFlags(a.sess)
+	resp.Success, resp.SessionID, resp.SessionFlags = true, sessionID(a.sess.UID), smb1SessionFlags(a.sess)
 	resp.Anonymous, resp.Guest, resp.Encrypted = true, a.sess.Guest, false
 }
 
@@ -186,7 +186,7 @@ func (s *apiServer) smb1Tree(r *http.Request, pr *probeRun, resp *treeResponse, 
 		resp.Error = a.sessionFailure()
 		return
 	}
-	resp.SessionID = SessionID(a.sess.UID)
+	resp.SessionID = sessionID(a.sess.UID)
 	_, msg := a.share("IPC$")
 	allowed := msg == ""
 	resp.NullSessionAllowed = &allowed
@@ -205,7 +205,7 @@ func (s *apiServer) smb1Tree(r *http.Request, pr *probeRun, resp *treeResponse, 
 
 // smb1Stat stats pr.path on pr.share over SMB1 (TRANS2 QUERY_PATH_INFORMATION); it returns the
 // session and tree ids and fills the stat fields, or the error text.
-func (s *apiServer) smb1Stat(r *http.Request, pr *probeRun, c *common, start time.Time) (sid SessionID, tid uint32, st *statFields, raw uint32, errMsg string, ok bool) {
+func (s *apiServer) smb1Stat(r *http.Request, pr *probeRun, c *common, start time.Time) (sid sessionID, tid uint32, st *statFields, raw uint32, errMsg string, ok bool) {
 	a := s.openSMB1Anon(r, pr, true)
 	defer a.close()
 	if !a.ok() {
@@ -215,7 +215,7 @@ func (s *apiServer) smb1Stat(r *http.Request, pr *probeRun, c *common, start tim
 	if a.sessErr != nil {
 		return 0, 0, nil, 0, a.sessionFailure(), true
 	}
-	sid = SessionID(a.sess.UID)
+	sid = sessionID(a.sess.UID)
 	sh, msg := a.share(pr.share)
 	if sh == nil {
 		return sid, 0, nil, 0, msg, true

@@ -170,7 +170,7 @@ func TestRefuseToStartExposed(t *testing.T) {
 	}
 	// With tokens from the command line the same listener is accepted.
 	d, err := New(Options{Overrides: Overrides{Listen: "0.0.0.0:9445", TokenFile: filepath.Join(testdataDir, "tokens.txt")}, Env: testEnv(nil)})
-	if err != nil || !d.Config().API.HasTokens() {
+	if err != nil || !d.config().API.hasTokens() {
 		t.Fatalf("with -token-file: %v", err)
 	}
 	// A file that exposes the API is fixed by -listen on loopback.

@@ -114,7 +114,7 @@ type budgetView struct {
 	waiting  prometheus.Gauge
 }
 
-func newHostBudget(m *Metrics) *hostBudget {
+func newHostBudget(m *daemonMetrics) *hostBudget {
 	b := &hostBudget{limit: m.hostsLimit, views: make(map[string]*budgetView, len(hostSources))}
 	for _, src := range hostSources {
 		b.views[src] = &budgetView{b: b, inFlight: m.hostsInFlight.WithLabelValues(src), waiting: m.hostsWaiting.WithLabelValues(src)}
@@ -168,7 +168,7 @@ const maxAutoHostBudget = 100000
 func (c *Config) aheadTotal() int {
 	n := 0
 	for _, j := range c.Jobs {
-		n += j.Ahead()
+		n += j.ahead()
 	}
 	return n
 }

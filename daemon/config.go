@@ -24,18 +24,18 @@ import (
 // Defaults of the daemon configuration (docs/DAEMON.md).
 const (
 	DefaultListen                 = "127.0.0.1:9445"
-	DefaultOutputDir              = "/var/lib/smbsweep"
-	DefaultMaxBodyBytes           = 1 << 20
-	DefaultMaxConcurrentPerClient = 4
-	DefaultMaxConcurrentRequests  = 64
-	DefaultMaxScanTargets         = 4096
-	DefaultShutdownTimeout        = 30 * time.Second
-	DefaultKeepRuns               = 10
-	DefaultJobConcurrency         = 64
-	DefaultJobTimeout             = 10 * time.Second
-	DefaultJobConnectTimeout      = 3 * time.Second
-	DefaultJobConnectAhead        = 1024
-	MinTokenLength                = 16
+	defaultOutputDir              = "/var/lib/smbsweep"
+	defaultMaxBodyBytes           = 1 << 20
+	defaultMaxConcurrentPerClient = 4
+	defaultMaxConcurrentRequests  = 64
+	defaultMaxScanTargets         = 4096
+	defaultShutdownTimeout        = 30 * time.Second
+	defaultKeepRuns               = 10
+	defaultJobConcurrency         = 64
+	defaultJobTimeout             = 10 * time.Second
+	defaultJobConnectTimeout      = 3 * time.Second
+	defaultJobConnectAhead        = 1024
+	minTokenLength                = 16
 )
 
 // Config is the daemon configuration file (configs/smbsweep.yml). Unknown keys are rejected;
@@ -47,17 +47,17 @@ type Config struct {
 	// OutputDir is where jobs write their runs unless a job sets its own.
 	OutputDir string `yaml:"output_dir"`
 	// ShutdownTimeout bounds how long SIGTERM waits for hosts in flight before aborting them.
-	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	ShutdownTimeout duration `yaml:"shutdown_timeout"`
 	// MaxHostsInFlight bounds the hosts probed at once by API requests and jobs together; 0
 	// sizes it from the open-file limit.
 	MaxHostsInFlight int           `yaml:"max_hosts_in_flight"`
-	API              APIConfig     `yaml:"api"`
-	Credentials      []*Credential `yaml:"credentials"`
+	API              apiConfig     `yaml:"api"`
+	Credentials      []*credential `yaml:"credentials"`
 	Jobs             []*Job        `yaml:"jobs"`
 }
 
-// APIConfig secures the HTTP API.
-type APIConfig struct {
+// apiConfig secures the HTTP API.
+type apiConfig struct {
 	// Token and Tokens exist only to reject inline secrets with a helpful message.
 	Token  string   `yaml:"token"`
 	Tokens []string `yaml:"tokens"`
@@ -84,9 +84,9 @@ type APIConfig struct {
 	hosts  []hostName
 }
 
-// Credential is a named identity for jobs. The password never appears in the file: it comes
+// credential is a named identity for jobs. The password never appears in the file: it comes
 // from PasswordFile (first line) or the PasswordEnv variable.
-type Credential struct {
+type credential struct {
 	Name         string `yaml:"name"`
 	Username     string `yaml:"username"`
 	Domain       string `yaml:"domain"`
@@ -97,16 +97,16 @@ type Credential struct {
 	password string
 }
 
-// Secret returns the resolved password. Nothing else exposes it.
-func (c *Credential) Secret() string { return c.password }
+// secret returns the resolved password. Nothing else exposes it.
+func (c *credential) secret() string { return c.password }
 
 // String never includes the password.
-func (c *Credential) String() string {
+func (c *credential) String() string {
 	return fmt.Sprintf("credential %s (%s\\%s, password redacted)", c.Name, c.Domain, c.Username)
 }
 
 // GoString never includes the password (for %#v).
-func (c *Credential) GoString() string { return c.String() }
+func (c *credential) GoString() string { return c.String() }
 
 // Job is one scheduled scan.
 type Job struct {
@@ -120,25 +120,25 @@ type Job struct {
 	Shares         []string  `yaml:"shares"`
 	Concurrency    int       `yaml:"concurrency"`
 	Rate           float64   `yaml:"rate"`
-	Timeout        Duration  `yaml:"timeout"`
-	ConnectTimeout Duration  `yaml:"connect_timeout"`
+	Timeout        duration  `yaml:"timeout"`
+	ConnectTimeout duration  `yaml:"connect_timeout"`
 	ConnectAhead   *int      `yaml:"connect_ahead"`
 	Schedule       string    `yaml:"schedule"`
 	Timezone       string    `yaml:"timezone"`
-	Jitter         *Duration `yaml:"jitter"`
+	Jitter         *duration `yaml:"jitter"`
 	OutputDir      string    `yaml:"output_dir"`
 	KeepRuns       int       `yaml:"keep_runs"`
 	CSV            bool      `yaml:"csv"`
 
-	schedule Schedule
-	cred     *Credential
+	schedule schedule
+	cred     *credential
 }
 
-// Duration is a Go duration string in YAML ("30s", "6h").
-type Duration time.Duration
+// duration is a Go duration string in YAML ("30s", "6h").
+type duration time.Duration
 
 // UnmarshalYAML parses a Go duration string.
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+func (d *duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return fmt.Errorf("line %d: want a duration such as 30s, 5m or 1h30m", n.Line)
 	}
@@ -146,33 +146,33 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if err != nil {
 		return fmt.Errorf("line %d: invalid duration %q: use Go syntax such as 30s, 5m or 1h30m", n.Line, n.Value)
 	}
-	*d = Duration(v)
+	*d = duration(v)
 	return nil
 }
 
-// D returns the time.Duration.
-func (d Duration) D() time.Duration { return time.Duration(d) }
+// d returns the time.Duration.
+func (d duration) d() time.Duration { return time.Duration(d) }
 
 // String formats the duration like time.Duration.
-func (d Duration) String() string { return time.Duration(d).String() }
+func (d duration) String() string { return time.Duration(d).String() }
 
 // MarshalYAML writes the Go form.
-func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
+func (d duration) MarshalYAML() (any, error) { return d.String(), nil }
 
 // defaults of the top level and api; jobs and credentials get theirs in UnmarshalYAML.
 func (c *Config) setDefaults() {
 	c.Listen = DefaultListen
-	c.OutputDir = DefaultOutputDir
-	c.ShutdownTimeout = Duration(DefaultShutdownTimeout)
-	c.API.MaxBodyBytes = DefaultMaxBodyBytes
-	c.API.MaxConcurrentPerClient = DefaultMaxConcurrentPerClient
-	c.API.MaxScanTargets = DefaultMaxScanTargets
-	c.API.MaxConcurrentRequests = DefaultMaxConcurrentRequests
+	c.OutputDir = defaultOutputDir
+	c.ShutdownTimeout = duration(defaultShutdownTimeout)
+	c.API.MaxBodyBytes = defaultMaxBodyBytes
+	c.API.MaxConcurrentPerClient = defaultMaxConcurrentPerClient
+	c.API.MaxScanTargets = defaultMaxScanTargets
+	c.API.MaxConcurrentRequests = defaultMaxConcurrentRequests
 }
 
-// NewConfig returns the configuration of a daemon started without a file: API only, defaults
+// newConfig returns the configuration of a daemon started without a file: API only, defaults
 // everywhere.
-func NewConfig() *Config {
+func newConfig() *Config {
 	c := &Config{}
 	c.setDefaults()
 	return c
@@ -180,29 +180,29 @@ func NewConfig() *Config {
 
 type plainJob Job
 
-// Ahead returns how many more hosts than concurrency may wait for their first TCP connection
+// ahead returns how many more hosts than concurrency may wait for their first TCP connection
 // (connect_ahead, DefaultJobConnectAhead when not set).
-func (j *Job) Ahead() int {
+func (j *Job) ahead() int {
 	if j.ConnectAhead == nil {
-		return DefaultJobConnectAhead
+		return defaultJobConnectAhead
 	}
 	return *j.ConnectAhead
 }
 
-// FilesNeeded is about how many file descriptors a run of the job holds at most
-// (scanner.FilesNeeded).
-func (j *Job) FilesNeeded() uint64 { return scanner.FilesNeeded(j.Concurrency, j.Ahead()) }
+// filesNeeded is about how many file descriptors a run of the job holds at most
+// (scanner.filesNeeded).
+func (j *Job) filesNeeded() uint64 { return scanner.FilesNeeded(j.Concurrency, j.ahead()) }
 
 // UnmarshalYAML fills a job's defaults, decodes it strictly and checks what needs no other
 // part of the file.
 func (j *Job) UnmarshalYAML(unmarshal func(any) error) error {
 	*j = Job{
 		Port:           scanner.DefaultPort,
-		Profile:        DefaultProfile,
-		Concurrency:    DefaultJobConcurrency,
-		Timeout:        Duration(DefaultJobTimeout),
-		ConnectTimeout: Duration(DefaultJobConnectTimeout),
-		KeepRuns:       DefaultKeepRuns,
+		Profile:        defaultProfile,
+		Concurrency:    defaultJobConcurrency,
+		Timeout:        duration(defaultJobTimeout),
+		ConnectTimeout: duration(defaultJobConnectTimeout),
+		KeepRuns:       defaultKeepRuns,
 	}
 	if err := unmarshal((*plainJob)(j)); err != nil {
 		return err
@@ -271,11 +271,11 @@ func (j *Job) validate() error {
 		}
 		loc = l
 	}
-	s, err := ParseSchedule(j.Schedule, loc)
+	s, err := parseSchedule(j.Schedule, loc)
 	if err != nil {
 		return fmt.Errorf("%s: schedule %q: %v", where, j.Schedule, err)
 	}
-	if Interval(s, time.Now()) == 0 {
+	if interval(s, time.Now()) == 0 {
 		return fmt.Errorf("%s: schedule %q never runs", where, j.Schedule)
 	}
 	j.schedule = s
@@ -288,11 +288,11 @@ func (j *Job) validate() error {
 	return nil
 }
 
-type plainCredential Credential
+type plainCredential credential
 
 // UnmarshalYAML decodes a credential strictly and refuses an inline password.
-func (c *Credential) UnmarshalYAML(unmarshal func(any) error) error {
-	*c = Credential{}
+func (c *credential) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = credential{}
 	if err := unmarshal((*plainCredential)(c)); err != nil {
 		return err
 	}
@@ -340,8 +340,8 @@ func loadFile(path string, env Env, checkExposure bool) (*Config, error) {
 	return c, nil
 }
 
-// Parse decodes and validates a configuration; baseDir anchors relative paths.
-func Parse(data []byte, baseDir string, env Env) (*Config, error) {
+// parseConfig decodes and validates a configuration; baseDir anchors relative paths.
+func parseConfig(data []byte, baseDir string, env Env) (*Config, error) {
 	return parse(data, baseDir, env, true)
 }
 
@@ -367,7 +367,7 @@ func parse(data []byte, baseDir string, env Env, checkExposure bool) (*Config, e
 		return nil, err
 	}
 	if checkExposure {
-		if err := c.CheckExposure(); err != nil {
+		if err := c.checkExposure(); err != nil {
 			return nil, err
 		}
 	}
@@ -378,7 +378,7 @@ var unknownFieldRE = regexp.MustCompile(`^line (\d+): field (\S+) not found in t
 
 // sections names the YAML section each decoded Go type stands for.
 var sections = map[string]string{
-	"Config": "the top level", "APIConfig": "api", "plainJob": "a job", "plainCredential": "a credential",
+	"Config": "the top level", "apiConfig": "api", "plainJob": "a job", "plainCredential": "a credential",
 }
 
 // friendlyYAMLError rewrites yaml's type errors into the file's own terms.
@@ -418,7 +418,7 @@ func (c *Config) resolve(baseDir string, env Env) error {
 	if err := c.API.resolve(baseDir, env); err != nil {
 		return err
 	}
-	creds := make(map[string]*Credential, len(c.Credentials))
+	creds := make(map[string]*credential, len(c.Credentials))
 	for i, cr := range c.Credentials {
 		if cr == nil {
 			return fmt.Errorf("credentials[%d]: empty entry", i)
@@ -464,9 +464,9 @@ func (c *Config) resolve(baseDir string, env Env) error {
 	return nil
 }
 
-// CheckExposure refuses an API listening beyond loopback without tokens. Call it again after
+// checkExposure refuses an API listening beyond loopback without tokens. Call it again after
 // command-line flags changed the listen address or the tokens.
-func (c *Config) CheckExposure() error {
+func (c *Config) checkExposure() error {
 	if !isLoopbackListen(c.Listen) && len(c.API.tokens) == 0 {
 		return fmt.Errorf("listen %s is not a loopback address and no API token is configured: set api.token_file (or api.token_env, or -token-file) so that clients must present a bearer token, or listen on 127.0.0.1", c.Listen)
 	}
@@ -510,16 +510,16 @@ func absPath(base, p string) string {
 	return filepath.Join(base, p)
 }
 
-// DefaultAllowTargets is the API allowlist when none is configured: loopback only.
-var DefaultAllowTargets = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+// defaultAllowTargets is the API allowlist when none is configured: loopback only.
+var defaultAllowTargets = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
-func (a *APIConfig) resolve(baseDir string, env Env) error {
+func (a *apiConfig) resolve(baseDir string, env Env) error {
 	if a.Token != "" || len(a.Tokens) > 0 {
 		a.Token, a.Tokens = "", nil
 		return errors.New("api.token: inline tokens are not accepted: put the token in a file (api.token_file) or an environment variable (api.token_env)")
 	}
 	if a.MaxBodyBytes < 1 {
-		return fmt.Errorf("api.max_body_bytes %d: must be positive (default %d)", a.MaxBodyBytes, DefaultMaxBodyBytes)
+		return fmt.Errorf("api.max_body_bytes %d: must be positive (default %d)", a.MaxBodyBytes, defaultMaxBodyBytes)
 	}
 	if a.MaxConcurrentPerClient < 1 || a.MaxConcurrentPerClient > 10000 {
 		return fmt.Errorf("api.max_concurrent_per_client %d: must be 1-10000", a.MaxConcurrentPerClient)
@@ -535,7 +535,7 @@ func (a *APIConfig) resolve(baseDir string, env Env) error {
 		return fmt.Errorf("api.hosts: %v", err)
 	}
 	a.hosts = hosts
-	allow, err := ParseAllowTargets(a.AllowTargets)
+	allow, err := parseAllowTargets(a.AllowTargets)
 	if err != nil {
 		return fmt.Errorf("api.allow_targets: %v", err)
 	}
@@ -543,7 +543,7 @@ func (a *APIConfig) resolve(baseDir string, env Env) error {
 	a.tokens = nil
 	if a.TokenFile != "" {
 		a.TokenFile = absPath(baseDir, a.TokenFile)
-		if err := a.LoadTokenFile(a.TokenFile); err != nil {
+		if err := a.loadTokenFile(a.TokenFile); err != nil {
 			return fmt.Errorf("api.token_file: %v", err)
 		}
 	}
@@ -561,10 +561,10 @@ func (a *APIConfig) resolve(baseDir string, env Env) error {
 	return nil
 }
 
-// ParseAllowTargets parses CIDRs (or single addresses); an empty list means loopback only.
-func ParseAllowTargets(list []string) ([]netip.Prefix, error) {
+// parseAllowTargets parses CIDRs (or single addresses); an empty list means loopback only.
+func parseAllowTargets(list []string) ([]netip.Prefix, error) {
 	if len(list) == 0 {
-		return DefaultAllowTargets, nil
+		return defaultAllowTargets, nil
 	}
 	out := make([]netip.Prefix, 0, len(list))
 	for _, s := range list {
@@ -582,8 +582,8 @@ func ParseAllowTargets(list []string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// LoadTokenFile adds the tokens in path: one per line, blank lines and '#' comments ignored.
-func (a *APIConfig) LoadTokenFile(path string) error {
+// loadTokenFile adds the tokens in path: one per line, blank lines and '#' comments ignored.
+func (a *apiConfig) loadTokenFile(path string) error {
 	fh, err := os.Open(path)
 	if err != nil {
 		return err
@@ -617,13 +617,13 @@ func (a *APIConfig) LoadTokenFile(path string) error {
 	return nil
 }
 
-// HasTokens reports whether bearer tokens are configured.
-func (a *APIConfig) HasTokens() bool { return len(a.tokens) > 0 }
+// hasTokens reports whether bearer tokens are configured.
+func (a *apiConfig) hasTokens() bool { return len(a.tokens) > 0 }
 
-// Allowed returns the resolved allowlist.
-func (a *APIConfig) Allowed() []netip.Prefix { return a.allow }
+// allowed returns the resolved allowlist.
+func (a *apiConfig) allowed() []netip.Prefix { return a.allow }
 
-func (c *Credential) resolve(baseDir string, env Env) error {
+func (c *credential) resolve(baseDir string, env Env) error {
 	if c.PasswordFile != "" {
 		c.PasswordFile = absPath(baseDir, c.PasswordFile)
 		data, err := os.ReadFile(c.PasswordFile)
@@ -670,8 +670,8 @@ func (j *Job) targets() (*scanner.TargetBuilder, error) {
 	return b, nil
 }
 
-// Cred returns the job's resolved credential, or nil.
-func (j *Job) Cred() *Credential { return j.cred }
+// credential returns the job's resolved credential, or nil.
+func (j *Job) credential() *credential { return j.cred }
 
-// ScheduleOf returns the parsed schedule.
-func (j *Job) ScheduleOf() Schedule { return j.schedule }
+// scheduleOf returns the parsed schedule.
+func (j *Job) scheduleOf() schedule { return j.schedule }

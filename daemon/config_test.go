@@ -115,7 +115,7 @@ func TestValidFullConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "0.0.0.0:9445" || c.ShutdownTimeout.D() != 45*time.Second {
+	if c.Listen != "0.0.0.0:9445" || c.ShutdownTimeout.d() != 45*time.Second {
 		t.Errorf("top level: %+v", c)
 	}
 	if len(c.API.tokens) != 3 || !c.API.AllowWrite || c.API.MaxBodyBytes != 65536 || c.API.MaxConcurrentPerClient != 2 || c.API.MaxScanTargets != 1024 {
@@ -128,12 +128,12 @@ func TestValidFullConfig(t *testing.T) {
 		fmt.Sprint(c.API.hosts) != "[{smbsweep.example.com } {proxy.example.com 8443} {::1 9445}]" {
 		t.Errorf("limits and hosts: %d %d %v", c.MaxHostsInFlight, c.API.MaxConcurrentRequests, c.API.hosts)
 	}
-	if len(c.Credentials) != 2 || c.Credentials[0].Secret() != "not-a-real-password" || c.Credentials[1].Secret() != "s3cret-from-env" {
+	if len(c.Credentials) != 2 || c.Credentials[0].secret() != "not-a-real-password" || c.Credentials[1].secret() != "s3cret-from-env" {
 		t.Fatalf("credentials not resolved")
 	}
 	for _, cr := range c.Credentials {
 		for _, s := range []string{cr.String(), cr.GoString()} {
-			if strings.Contains(s, cr.Secret()) {
+			if strings.Contains(s, cr.secret()) {
 				t.Errorf("credential text shows the password: %s", s)
 			}
 		}
@@ -142,13 +142,13 @@ func TestValidFullConfig(t *testing.T) {
 		t.Fatalf("jobs: %d", len(c.Jobs))
 	}
 	lan, quick := c.Jobs[0], c.Jobs[1]
-	if lan.Cred() != c.Credentials[0] || !lan.CSV || lan.KeepRuns != 5 || lan.Concurrency != 32 || lan.Rate != 100 ||
-		lan.Timeout.D() != 15*time.Second || lan.ConnectTimeout.D() != 2*time.Second || lan.Jitter == nil || lan.Jitter.D() != 2*time.Minute ||
-		lan.OutputDir != "/srv/smbsweep" || lan.Profile != "full" || len(lan.Shares) != 2 || lan.Ahead() != 512 {
+	if lan.credential() != c.Credentials[0] || !lan.CSV || lan.KeepRuns != 5 || lan.Concurrency != 32 || lan.Rate != 100 ||
+		lan.Timeout.d() != 15*time.Second || lan.ConnectTimeout.d() != 2*time.Second || lan.Jitter == nil || lan.Jitter.d() != 2*time.Minute ||
+		lan.OutputDir != "/srv/smbsweep" || lan.Profile != "full" || len(lan.Shares) != 2 || lan.ahead() != 512 {
 		t.Errorf("lan: %+v", lan)
 	}
-	if quick.Ahead() != DefaultJobConnectAhead || lan.FilesNeeded() != 2*32+512+64 /* 2 sockets per host, connect_ahead, reserve */ {
-		t.Errorf("connect_ahead: dmz_quick %d (want the default %d), lan needs %d files", quick.Ahead(), DefaultJobConnectAhead, lan.FilesNeeded())
+	if quick.ahead() != defaultJobConnectAhead || lan.filesNeeded() != 2*32+512+64 /* 2 sockets per host, connect_ahead, reserve */ {
+		t.Errorf("connect_ahead: dmz_quick %d (want the default %d), lan needs %d files", quick.ahead(), defaultJobConnectAhead, lan.filesNeeded())
 	}
 	if !strings.HasSuffix(lan.TargetsFile, "configs/testdata/targets.txt") {
 		t.Errorf("targets_file not made relative to the config: %s", lan.TargetsFile)
@@ -162,22 +162,22 @@ func TestValidFullConfig(t *testing.T) {
 		t.Errorf("lan targets: %v, %v", set.Len(), err)
 	}
 	// Defaults.
-	if quick.Port != 445 || quick.Concurrency != DefaultJobConcurrency || quick.Timeout.D() != DefaultJobTimeout ||
-		quick.KeepRuns != DefaultKeepRuns || quick.Jitter != nil || quick.CSV || quick.Cred() != nil ||
+	if quick.Port != 445 || quick.Concurrency != defaultJobConcurrency || quick.Timeout.d() != defaultJobTimeout ||
+		quick.KeepRuns != defaultKeepRuns || quick.Jitter != nil || quick.CSV || quick.credential() != nil ||
 		quick.OutputDir != filepath.Join(testdataDir, "out") {
 		t.Errorf("quick defaults: %+v", quick)
 	}
-	if Interval(quick.ScheduleOf(), time.Now()) != 30*time.Minute {
+	if interval(quick.scheduleOf(), time.Now()) != 30*time.Minute {
 		t.Error("quick schedule")
 	}
 }
 
 func TestDefaultsAndExample(t *testing.T) {
-	c := NewConfig()
+	c := newConfig()
 	if err := c.resolve("", testEnv(nil)); err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:9445" || c.API.AllowWrite || c.API.HasTokens() || c.API.MaxBodyBytes != 1<<20 {
+	if c.Listen != "127.0.0.1:9445" || c.API.AllowWrite || c.API.hasTokens() || c.API.MaxBodyBytes != 1<<20 {
 		t.Errorf("defaults: %+v", c)
 	}
 	if len(c.API.allow) != 2 || c.API.allow[0].String() != "127.0.0.0/8" || c.API.allow[1].String() != "::1/128" {
@@ -193,25 +193,25 @@ func TestDefaultsAndExample(t *testing.T) {
 }
 
 func TestOverrides(t *testing.T) {
-	c := NewConfig()
+	c := newConfig()
 	if err := c.resolve("", testEnv(nil)); err != nil {
 		t.Fatal(err)
 	}
-	err := c.ApplyOverrides(Overrides{Listen: "0.0.0.0:9445"})
+	err := c.applyOverrides(Overrides{Listen: "0.0.0.0:9445"})
 	if err == nil || !strings.Contains(err.Error(), "is not a loopback address and no API token is configured") {
 		t.Fatalf("non-loopback without token: %v", err)
 	}
-	c = NewConfig()
+	c = newConfig()
 	_ = c.resolve("", testEnv(nil))
-	if err := c.ApplyOverrides(Overrides{Listen: "[::]:9445", TokenFile: filepath.Join(testdataDir, "tokens.txt"),
+	if err := c.applyOverrides(Overrides{Listen: "[::]:9445", TokenFile: filepath.Join(testdataDir, "tokens.txt"),
 		AllowTargets: []string{"10.0.0.0/8"}, AllowWrite: true}); err != nil {
 		t.Fatal(err)
 	}
-	if !c.API.HasTokens() || !c.API.AllowWrite || len(c.API.allow) != 1 || c.Listen != "[::]:9445" {
+	if !c.API.hasTokens() || !c.API.AllowWrite || len(c.API.allow) != 1 || c.Listen != "[::]:9445" {
 		t.Errorf("overrides not applied: %+v", c.API)
 	}
 	for _, o := range []Overrides{{Listen: "nope"}, {AllowTargets: []string{"300.0.0.0/8"}}, {TokenFile: "/nonexistent/tokens"}} {
-		if err := NewConfig().ApplyOverrides(o); err == nil {
+		if err := newConfig().applyOverrides(o); err == nil {
 			t.Errorf("%+v accepted", o)
 		}
 	}

@@ -19,7 +19,7 @@ import (
 // and the API has answered, with the label names of each.
 func registryMetrics(t *testing.T) map[string]map[string]bool {
 	t.Helper()
-	m := NewMetrics("test")
+	m := newDaemonMetrics("test")
 	scan := m.addJob("lan", time.Hour)
 	start := time.Now()
 	m.runStarted("lan", start)
@@ -194,7 +194,7 @@ func TestGrafanaDashboard(t *testing.T) {
 			queries++
 			checkExpr(t, "panel "+p.Title, q.Expr, known)
 			for _, n := range exprMetrics(q.Expr) {
-				if known[n][JobLabel] && !strings.Contains(q.Expr, JobLabel+`=~"$job"`) {
+				if known[n][jobLabel] && !strings.Contains(q.Expr, jobLabel+`=~"$job"`) {
 					t.Errorf("panel %q: %s is per job but the query ignores $job: %s", p.Title, n, q.Expr)
 				}
 			}

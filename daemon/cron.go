@@ -9,24 +9,24 @@ import (
 	"time"
 )
 
-// Schedule says when a job runs next.
-type Schedule interface {
+// schedule says when a job runs next.
+type schedule interface {
 	// Next returns the first run time strictly after t, or the zero time when there is none
 	// within five years (e.g. "0 0 30 2 *").
 	Next(t time.Time) time.Time
 }
 
-// MinEvery is the shortest @every interval accepted: a scan job more often than this is a
+// minEvery is the shortest @every interval accepted: a scan job more often than this is a
 // configuration mistake (and a load on the network).
-const MinEvery = time.Second
+const minEvery = time.Second
 
-// ParseSchedule parses a schedule in the syntax of Kubernetes CronJob (the robfig/cron
+// parseSchedule parses a schedule in the syntax of Kubernetes CronJob (the robfig/cron
 // standard parser it uses): five fields "minute hour day-of-month month day-of-week" with
 // '*', '?' (day fields), numbers, names (JAN-DEC, SUN-SAT, case-insensitive), ranges a-b,
 // steps */n, a/n (from a to the end) and a-b/n, lists a,b,c, day-of-week 7 as Sunday; or one
 // of @yearly (@annually), @monthly, @weekly, @daily (@midnight), @hourly; or "@every D" with
 // a Go duration D of at least one second. Times are computed in loc (UTC when nil).
-func ParseSchedule(spec string, loc *time.Location) (Schedule, error) {
+func parseSchedule(spec string, loc *time.Location) (schedule, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -84,7 +84,7 @@ var cronDescriptors = map[string]string{
 }
 
 // parseEvery reads the duration of "@every D".
-func parseEvery(arg string) (Schedule, error) {
+func parseEvery(arg string) (schedule, error) {
 	if arg == "" {
 		return nil, errors.New(`@every needs a duration, e.g. "@every 6h"`)
 	}
@@ -92,17 +92,17 @@ func parseEvery(arg string) (Schedule, error) {
 	if err != nil {
 		return nil, fmt.Errorf("@every: %q is not a Go duration (e.g. 30s, 15m, 6h)", arg)
 	}
-	if d < MinEvery {
-		return nil, fmt.Errorf("@every: %s is shorter than the minimum %s", d, MinEvery)
+	if d < minEvery {
+		return nil, fmt.Errorf("@every: %s is shorter than the minimum %s", d, minEvery)
 	}
-	return Every(d), nil
+	return every(d), nil
 }
 
-// Every is the schedule "@every D": runs D apart.
-type Every time.Duration
+// every is the schedule "@every D": runs D apart.
+type every time.Duration
 
 // Next returns t + D.
-func (e Every) Next(t time.Time) time.Time { return t.Add(time.Duration(e)) }
+func (e every) Next(t time.Time) time.Time { return t.Add(time.Duration(e)) }
 
 // cronField describes one of the five fields.
 type cronField struct {
@@ -278,10 +278,10 @@ func (c *cronSchedule) Next(after time.Time) time.Time {
 	return time.Time{}
 }
 
-// Interval estimates a schedule's period at t: the gap between its next two runs. It is 0
+// interval estimates a schedule's period at t: the gap between its next two runs. It is 0
 // when the schedule has no next run.
-func Interval(s Schedule, t time.Time) time.Duration {
-	if e, ok := s.(Every); ok {
+func interval(s schedule, t time.Time) time.Duration {
+	if e, ok := s.(every); ok {
 		return time.Duration(e)
 	}
 	a := s.Next(t)

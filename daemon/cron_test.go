@@ -47,7 +47,7 @@ func TestScheduleNext(t *testing.T) {
 		{"@every 1m30s", "2026-01-01T00:00:00Z", []string{"2026-01-01T00:01:30Z"}},
 	}
 	for _, c := range cases {
-		s, err := ParseSchedule(c.spec, nil)
+		s, err := parseSchedule(c.spec, nil)
 		if err != nil {
 			t.Errorf("%q: %v", c.spec, err)
 			continue
@@ -64,14 +64,14 @@ func TestScheduleNext(t *testing.T) {
 }
 
 func TestScheduleNeverRuns(t *testing.T) {
-	s, err := ParseSchedule("0 0 30 2 *", nil)
+	s, err := parseSchedule("0 0 30 2 *", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := s.Next(mustTime(t, "2026-01-01T00:00:00Z")); !got.IsZero() {
 		t.Errorf("Feb 30 ran at %s", got)
 	}
-	if Interval(s, time.Now()) != 0 {
+	if interval(s, time.Now()) != 0 {
 		t.Error("interval of a schedule that never runs is not 0")
 	}
 }
@@ -81,7 +81,7 @@ func TestScheduleTimezone(t *testing.T) {
 	if err != nil {
 		t.Skip("no tzdata:", err)
 	}
-	s, err := ParseSchedule("0 3 * * *", berlin)
+	s, err := parseSchedule("0 3 * * *", berlin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,12 +93,12 @@ func TestScheduleTimezone(t *testing.T) {
 		t.Errorf("summer: %s", got.UTC())
 	}
 	// 2026-03-29 02:30 does not exist in Berlin (clocks jump 02:00 → 03:00): skipped.
-	s, _ = ParseSchedule("30 2 * * *", berlin)
+	s, _ = parseSchedule("30 2 * * *", berlin)
 	if got := s.Next(mustTime(t, "2026-03-28T12:00:00Z")); !got.Equal(mustTime(t, "2026-03-30T00:30:00Z")) {
 		t.Errorf("spring gap: %s", got.UTC())
 	}
 	// 2026-10-25 02:30 happens twice in Berlin: the job runs once that night.
-	s, _ = ParseSchedule("30 2 * * *", berlin)
+	s, _ = parseSchedule("30 2 * * *", berlin)
 	first := s.Next(mustTime(t, "2026-10-24T12:00:00Z"))
 	second := s.Next(first)
 	if (!first.Equal(mustTime(t, "2026-10-25T00:30:00Z")) && !first.Equal(mustTime(t, "2026-10-25T01:30:00Z"))) ||
@@ -106,7 +106,7 @@ func TestScheduleTimezone(t *testing.T) {
 		t.Errorf("fall back: %s then %s", first.UTC(), second.UTC())
 	}
 	// Hourly across the fall-back hour keeps moving forward.
-	s, _ = ParseSchedule("15 * * * *", berlin)
+	s, _ = parseSchedule("15 * * * *", berlin)
 	at := mustTime(t, "2026-10-24T23:00:00Z")
 	for i := 0; i < 5; i++ {
 		next := s.Next(at)
@@ -142,7 +142,7 @@ func TestScheduleErrors(t *testing.T) {
 		{"TZ=UTC 0 * * * *", "a time zone inside the schedule is not supported: use the job's timezone key"},
 	}
 	for _, c := range cases {
-		_, err := ParseSchedule(c.spec, nil)
+		_, err := parseSchedule(c.spec, nil)
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%q: error %v, want %q", c.spec, err, c.want)
 		}
@@ -153,11 +153,11 @@ func TestInterval(t *testing.T) {
 	for spec, want := range map[string]time.Duration{
 		"@every 2s": 2 * time.Second, "*/5 * * * *": 5 * time.Minute, "@hourly": time.Hour, "0 */6 * * *": 6 * time.Hour,
 	} {
-		s, err := ParseSchedule(spec, nil)
+		s, err := parseSchedule(spec, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := Interval(s, mustTime(t, "2026-01-01T00:00:00Z")); got != want {
+		if got := interval(s, mustTime(t, "2026-01-01T00:00:00Z")); got != want {
 			t.Errorf("%s: interval %s, want %s", spec, got, want)
 		}
 	}
@@ -165,25 +165,25 @@ func TestInterval(t *testing.T) {
 
 func TestJitter(t *testing.T) {
 	j := &Job{Name: "lan"}
-	got := JitterFor(j, time.Hour)
-	if got < 0 || got >= MaxDefaultJitter {
+	got := jitterFor(j, time.Hour)
+	if got < 0 || got >= maxDefaultJitter {
 		t.Errorf("default jitter for 1h = %s, want [0, 1m)", got)
 	}
-	if again := JitterFor(&Job{Name: "lan"}, time.Hour); again != got {
+	if again := jitterFor(&Job{Name: "lan"}, time.Hour); again != got {
 		t.Errorf("jitter not deterministic: %s then %s", got, again)
 	}
-	if JitterFor(&Job{Name: "dmz"}, time.Hour) == got {
+	if jitterFor(&Job{Name: "dmz"}, time.Hour) == got {
 		t.Error("two job names got the same jitter")
 	}
-	if d := JitterFor(j, 2*time.Second); d < 0 || d >= 200*time.Millisecond {
+	if d := jitterFor(j, 2*time.Second); d < 0 || d >= 200*time.Millisecond {
 		t.Errorf("jitter for @every 2s = %s, want under 10%%", d)
 	}
-	zero := Duration(0)
-	if d := JitterFor(&Job{Name: "lan", Jitter: &zero}, time.Hour); d != 0 {
+	zero := duration(0)
+	if d := jitterFor(&Job{Name: "lan", Jitter: &zero}, time.Hour); d != 0 {
 		t.Errorf("jitter: 0s gave %s", d)
 	}
-	five := Duration(5 * time.Minute)
-	if d := JitterFor(&Job{Name: "lan", Jitter: &five}, time.Hour); d < 0 || d >= 5*time.Minute {
+	five := duration(5 * time.Minute)
+	if d := jitterFor(&Job{Name: "lan", Jitter: &five}, time.Hour); d < 0 || d >= 5*time.Minute {
 		t.Errorf("explicit jitter 5m gave %s", d)
 	}
 }

@@ -50,7 +50,7 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// OnRun, when set, is called after every job run (tests).
-	OnRun func(RunReport)
+	OnRun func(runReport)
 }
 
 // Daemon is a running `smbsweep serve`.
@@ -60,8 +60,8 @@ type Daemon struct {
 	env      Env
 	resolver scanner.Resolver
 	now      func() time.Time
-	onRun    func(RunReport)
-	metrics  *Metrics
+	onRun    func(runReport)
+	metrics  *daemonMetrics
 	// budget bounds the hosts probed at once by API requests and jobs together.
 	budget *hostBudget
 	// listenFn is net.Listen (tests watch the network it is given).
@@ -103,7 +103,7 @@ func New(opts Options) (*Daemon, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
-	d.metrics = NewMetrics(opts.Version)
+	d.metrics = newDaemonMetrics(opts.Version)
 	d.budget = newHostBudget(d.metrics)
 	cfg, err := d.loadConfig()
 	if err != nil {
@@ -120,8 +120,8 @@ func New(opts Options) (*Daemon, error) {
 }
 
 // httpWriteTimeout bounds writing one response: longer than the longest single-host request
-// (MaxRequestTimeout); scan streams set their own deadline per line.
-const httpWriteTimeout = MaxRequestTimeout + 30*time.Second
+// (maxRequestTimeout); scan streams set their own deadline per line.
+const httpWriteTimeout = maxRequestTimeout + 30*time.Second
 
 // applyLimits sets the process-wide limits of a configuration: the soft open-file limit raised
 // towards what the jobs and the API's scans need should they all run at once, the budget of
@@ -131,7 +131,7 @@ const httpWriteTimeout = MaxRequestTimeout + 30*time.Second
 func (d *Daemon) applyLimits(cfg *Config) {
 	need := scanner.FilesNeeded(maxScanConcurrency*cfg.API.MaxConcurrentRequests, 0) // the API's scans
 	for i := range cfg.Jobs {
-		need += cfg.Jobs[i].FilesNeeded()
+		need += cfg.Jobs[i].filesNeeded()
 	}
 	if cfg.MaxHostsInFlight > 0 {
 		need = min(need, scanner.FilesNeeded(cfg.MaxHostsInFlight, cfg.aheadTotal()))
@@ -159,7 +159,7 @@ func (d *Daemon) applyLimits(cfg *Config) {
 // warnExposure warns when the API can reach more than loopback, or write, without tokens: any
 // local user or process (and any web page the browser checks do not catch) can then use it.
 func (d *Daemon) warnExposure(cfg *Config) {
-	if cfg.API.HasTokens() {
+	if cfg.API.hasTokens() {
 		return
 	}
 	var wide []string
@@ -189,7 +189,7 @@ func isLoopbackPrefix(p netip.Prefix) bool {
 // loadConfig reads the file (if any) and applies the overrides; the exposure check (no
 // tokens on a non-loopback listener) runs after the overrides, which may fix or cause it.
 func (d *Daemon) loadConfig() (*Config, error) {
-	cfg := NewConfig()
+	cfg := newConfig()
 	if d.opts.ConfigFile == "" {
 		if err := cfg.resolve("", d.env); err != nil {
 			return nil, err
@@ -200,7 +200,7 @@ func (d *Daemon) loadConfig() (*Config, error) {
 			return nil, err
 		}
 	}
-	if err := cfg.ApplyOverrides(d.opts.Overrides); err != nil {
+	if err := cfg.applyOverrides(d.opts.Overrides); err != nil {
 		return nil, err
 	}
 	for _, w := range cfg.SecretFileWarnings() {
@@ -209,9 +209,9 @@ func (d *Daemon) loadConfig() (*Config, error) {
 	return cfg, nil
 }
 
-// ApplyOverrides applies command-line settings, then checks again that a non-loopback
+// applyOverrides applies command-line settings, then checks again that a non-loopback
 // listener has tokens.
-func (c *Config) ApplyOverrides(o Overrides) error {
+func (c *Config) applyOverrides(o Overrides) error {
 	if o.Listen != "" {
 		if err := checkListen(o.Listen); err != nil {
 			return fmt.Errorf("-listen: %v", strings.TrimPrefix(err.Error(), "listen "))
@@ -219,7 +219,7 @@ func (c *Config) ApplyOverrides(o Overrides) error {
 		c.Listen = o.Listen
 	}
 	if o.AllowTargets != nil {
-		allow, err := ParseAllowTargets(o.AllowTargets)
+		allow, err := parseAllowTargets(o.AllowTargets)
 		if err != nil {
 			return fmt.Errorf("-allow-targets: %v", err)
 		}
@@ -231,18 +231,18 @@ func (c *Config) ApplyOverrides(o Overrides) error {
 	if o.TokenFile != "" {
 		c.API.tokens = nil
 		c.API.TokenFile = o.TokenFile
-		if err := c.API.LoadTokenFile(o.TokenFile); err != nil {
+		if err := c.API.loadTokenFile(o.TokenFile); err != nil {
 			return fmt.Errorf("-token-file: %v", err)
 		}
 	}
-	return c.CheckExposure()
+	return c.checkExposure()
 }
 
-// Config returns the configuration in force.
-func (d *Daemon) Config() *Config { return d.cfg.Load() }
+// config returns the configuration in force.
+func (d *Daemon) config() *Config { return d.cfg.Load() }
 
-// Metrics returns the daemon's metrics (its registry is what /metrics serves).
-func (d *Daemon) Metrics() *Metrics { return d.metrics }
+// metricsOf returns the daemon's metrics (its registry is what /metrics serves).
+func (d *Daemon) metricsOf() *daemonMetrics { return d.metrics }
 
 // Listen binds the configured address. Run calls it when it was not called before.
 func (d *Daemon) Listen() (net.Addr, error) {
@@ -303,7 +303,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	go func() { serveErr <- d.srv.Serve(d.ln) }()
 	d.ready.Store(true)
 	d.log.Info("smbsweep serve started", "listen", d.ln.Addr().String(), "jobs", len(cfg.Jobs),
-		"tokens", cfg.API.HasTokens(), "allow_write", cfg.API.AllowWrite)
+		"tokens", cfg.API.hasTokens(), "allow_write", cfg.API.AllowWrite)
 
 	var runErr error
 	select {
@@ -312,7 +312,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		runErr = fmt.Errorf("http server: %w", err)
 	}
 	d.ready.Store(false)
-	grace := d.cfg.Load().ShutdownTimeout.D()
+	grace := d.cfg.Load().ShutdownTimeout.d()
 	d.log.Info("shutting down: no new runs; hosts in flight finish", "grace", grace)
 	d.cancelShutdown()
 	timer := time.AfterFunc(grace, func() {
@@ -352,7 +352,7 @@ func (d *Daemon) Reload() error {
 	if cfg.Listen != old.Listen {
 		d.log.Warn("listen changed in the configuration; it takes effect on restart", "listen", cfg.Listen, "in_use", old.Listen)
 		cfg.Listen = old.Listen
-		if err := cfg.CheckExposure(); err != nil {
+		if err := cfg.checkExposure(); err != nil {
 			d.metrics.reloaded(false, d.now())
 			return err
 		}
@@ -368,8 +368,8 @@ func (d *Daemon) Reload() error {
 	return nil
 }
 
-// LastRuns returns the last run report of each job.
-func (d *Daemon) LastRuns() map[string]RunReport {
+// lastRuns returns the last run report of each job.
+func (d *Daemon) lastRuns() map[string]runReport {
 	d.reloadMu.Lock()
 	s := d.sched
 	d.reloadMu.Unlock()

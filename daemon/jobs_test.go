@@ -92,7 +92,7 @@ func checkRunFile(t *testing.T, path string) ([]*probes.Result, *probes.Summary)
 	return hosts, sum
 }
 
-func waitReport(t *testing.T, ch <-chan RunReport, d time.Duration) RunReport {
+func waitReport(t *testing.T, ch <-chan runReport, d time.Duration) runReport {
 	t.Helper()
 	select {
 	case r := <-ch:
@@ -100,7 +100,7 @@ func waitReport(t *testing.T, ch <-chan RunReport, d time.Duration) RunReport {
 	case <-time.After(d):
 		t.Fatalf("no job run finished within %s", d)
 	}
-	return RunReport{}
+	return runReport{}
 }
 
 func waitRunning(t *testing.T, d *Daemon, job string, want float64, within time.Duration) {
@@ -143,9 +143,9 @@ func TestJobsEndToEnd(t *testing.T) {
 		}
 	}
 	write(jobConfig(dir, targets, "@every 2s", ""))
-	reports := make(chan RunReport, 16)
+	reports := make(chan runReport, 16)
 	logBuf := &syncBuffer{}
-	d, err := New(Options{ConfigFile: cfgPath, Version: "e2e", Env: testEnv(nil), OnRun: func(r RunReport) { reports <- r },
+	d, err := New(Options{ConfigFile: cfgPath, Version: "e2e", Env: testEnv(nil), OnRun: func(r runReport) { reports <- r },
 		Log: slog.New(slog.NewTextHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +166,7 @@ func TestJobsEndToEnd(t *testing.T) {
 	}()
 
 	// Two complete runs.
-	var last RunReport
+	var last runReport
 	for i := 0; i < 2; i++ {
 		last = waitReport(t, reports, 30*time.Second)
 		if last.Result != runSuccess || last.Err != nil {
@@ -220,34 +220,34 @@ func TestJobsEndToEnd(t *testing.T) {
 	}
 	m := scrape(t, url)
 	for _, id := range output.FindingIDs {
-		v, ok := find(m, "smbsweep_job_last_run_hosts", JobLabel, "fleet", "finding", id)
+		v, ok := find(m, "smbsweep_job_last_run_hosts", jobLabel, "fleet", "finding", id)
 		if !ok || int(v) != counts[id] {
 			t.Errorf("smbsweep_job_last_run_hosts{finding=%q} = %v (present %v), JSONL has %d", id, v, ok, counts[id])
 		}
 	}
 	for _, st := range probes.Statuses {
-		if v, _ := find(m, "smbsweep_job_last_run_status_hosts", JobLabel, "fleet", "status", string(st)); int(v) != statuses[string(st)] {
+		if v, _ := find(m, "smbsweep_job_last_run_status_hosts", jobLabel, "fleet", "status", string(st)); int(v) != statuses[string(st)] {
 			t.Errorf("status %s: metric %v, JSONL %d", st, v, statuses[string(st)])
 		}
 	}
-	if v, _ := find(m, "smbsweep_job_runs_total", JobLabel, "fleet", "result", "success"); v < 3 {
+	if v, _ := find(m, "smbsweep_job_runs_total", jobLabel, "fleet", "result", "success"); v < 3 {
 		t.Errorf("successful runs %v", v)
 	}
-	if v, _ := find(m, "smbsweep_targets", JobLabel, "fleet"); int(v) != len(targets) {
+	if v, _ := find(m, "smbsweep_targets", jobLabel, "fleet"); int(v) != len(targets) {
 		t.Errorf("smbsweep_targets %v", v)
 	}
-	if v, _ := find(m, "smbsweep_targets_done", JobLabel, "fleet"); int(v) != len(targets) {
+	if v, _ := find(m, "smbsweep_targets_done", jobLabel, "fleet"); int(v) != len(targets) {
 		t.Errorf("smbsweep_targets_done %v", v)
 	}
-	if v, _ := find(m, "smbsweep_hosts_scanned_total", JobLabel, "fleet", "status", "smb"); v < float64(3*len(fleet.Servers)) {
+	if v, _ := find(m, "smbsweep_hosts_scanned_total", jobLabel, "fleet", "status", "smb"); v < float64(3*len(fleet.Servers)) {
 		t.Errorf("hosts scanned (smb) %v", v)
 	}
 	for _, name := range []string{"smbsweep_job_last_run_start_timestamp_seconds", "smbsweep_job_last_success_timestamp_seconds", "smbsweep_job_last_run_duration_seconds"} {
-		if v, ok := find(m, name, JobLabel, "fleet"); !ok || v <= 0 {
+		if v, ok := find(m, name, jobLabel, "fleet"); !ok || v <= 0 {
 			t.Errorf("%s = %v", name, v)
 		}
 	}
-	if v, _ := find(m, "smbsweep_job_interval_seconds", JobLabel, "fleet"); v < 365*24*3600 {
+	if v, _ := find(m, "smbsweep_job_interval_seconds", jobLabel, "fleet"); v < 365*24*3600 {
 		t.Errorf("interval after reload to @yearly: %v", v)
 	}
 	if v, _ := find(m, "smbsweep_config_last_reload_successful"); v != 1 {
@@ -313,7 +313,7 @@ func TestJobsEndToEnd(t *testing.T) {
 	if v, _ := find(scrape(t, url), "smbsweep_config_last_reload_successful"); v != 0 {
 		t.Error("a rejected reload is not reported")
 	}
-	if len(d.Config().Jobs) != 1 || d.Config().Jobs[0].Schedule != "@yearly" {
+	if len(d.config().Jobs) != 1 || d.config().Jobs[0].Schedule != "@yearly" {
 		t.Error("the running configuration was replaced by a bad one")
 	}
 
@@ -368,7 +368,7 @@ jobs:
     schedule: "@yearly"
     csv: true
 `, dir, sambatest.TestUser, fleet.Server("default").Target())
-	c, err := Parse([]byte(cfg), dir, testEnv(map[string]string{"SMBSWEEP_TEST_JOB_PASSWORD": sambatest.TestPassword}))
+	c, err := parseConfig([]byte(cfg), dir, testEnv(map[string]string{"SMBSWEEP_TEST_JOB_PASSWORD": sambatest.TestPassword}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -225,7 +225,7 @@ type budgetUse struct {
 }
 
 // budgetPeak samples the hosts budget until stop is closed.
-func budgetPeak(b *hostBudget, m *Metrics, stop <-chan struct{}) budgetUse {
+func budgetPeak(b *hostBudget, m *daemonMetrics, stop <-chan struct{}) budgetUse {
 	u := budgetUse{bySource: map[string]float64{}}
 	for {
 		u.peak = max(u.peak, b.pool.inUse())
@@ -251,7 +251,7 @@ func TestHostBudgetSharedByScansAndJobs(t *testing.T) {
 	cfg := fmt.Sprintf("listen: 127.0.0.1:0\noutput_dir: %s\nmax_hosts_in_flight: 3\njobs:\n  - name: slow\n    targets: [%s]\n    schedule: \"@yearly\"\n    timeout: 400ms\n",
 		dir, quoted(hosts[:4]))
 	td := newTestDaemon(t, cfg, nil)
-	job := td.d.Config().Jobs[0]
+	job := td.d.config().Jobs[0]
 	stop := make(chan struct{})
 	var use budgetUse
 	sampled := make(chan struct{})
@@ -260,7 +260,7 @@ func TestHostBudgetSharedByScansAndJobs(t *testing.T) {
 		close(sampled)
 	}()
 	var wg sync.WaitGroup
-	var rep RunReport
+	var rep runReport
 	wg.Go(func() {
 		rep = td.d.runJob(context.Background(), context.Background(), job, td.d.metrics.addJob(job.Name, time.Hour))
 	})
@@ -329,8 +329,8 @@ func TestWriteTimeout(t *testing.T) {
 	if err != nil || code != 200 || !strings.Contains(body, `"type":"summary"`) || !strings.Contains(body, `"status":"io-timeout"`) {
 		t.Errorf("scan stream: %d %v %s", code, err, body)
 	}
-	if httpWriteTimeout <= MaxRequestTimeout {
-		t.Errorf("default WriteTimeout %v cuts requests of the longest timeout %v", httpWriteTimeout, MaxRequestTimeout)
+	if httpWriteTimeout <= maxRequestTimeout {
+		t.Errorf("default WriteTimeout %v cuts requests of the longest timeout %v", httpWriteTimeout, maxRequestTimeout)
 	}
 }
 

@@ -13,10 +13,10 @@ import (
 	"github.com/smbsweep/smbsweep/probes"
 )
 
-// JobLabel is the label that carries a job's name on every per-job series. It is not "job":
+// jobLabel is the label that carries a job's name on every per-job series. It is not "job":
 // Prometheus attaches its own "job" label to every scraped series and would rename ours to
 // "exported_job". `scan -job` uses the same label (output.JobRunMetrics).
-const JobLabel = output.JobLabel
+const jobLabel = output.JobLabel
 
 // Run results (label values of smbsweep_job_runs_total).
 const (
@@ -36,10 +36,10 @@ const (
 
 var rejectReasons = []string{rejectServerBusy, rejectClientBusy}
 
-// Metrics is the daemon's one registry and everything on it. Per-job series carry the
+// daemonMetrics is the daemon's one registry and everything on it. Per-job series carry the
 // scan_job label (config-defined names); every other label comes from a closed set. Nothing
 // derived from a target, a host, a share or a request body becomes a label.
-type Metrics struct {
+type daemonMetrics struct {
 	Registry *prometheus.Registry
 
 	lastRunHosts       *prometheus.GaugeVec
@@ -100,21 +100,21 @@ func (r *recorder) MustRegister(cs ...prometheus.Collector) {
 
 func (r *recorder) Unregister(c prometheus.Collector) bool { return r.reg.Unregister(c) }
 
-// NewMetrics builds the registry: process and Go collectors, build info, and the daemon's own
+// newDaemonMetrics builds the registry: process and Go collectors, build info, and the daemon's own
 // metrics.
-func NewMetrics(version string) *Metrics {
+func newDaemonMetrics(version string) *daemonMetrics {
 	reg := prometheus.NewRegistry()
-	job := []string{JobLabel}
-	m := &Metrics{
+	job := []string{jobLabel}
+	m := &daemonMetrics{
 		Registry: reg,
 		lastRunHosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "smbsweep_job_last_run_hosts",
 			Help: "Hosts on which a finding was true in the job's last completed run, by finding id.",
-		}, []string{JobLabel, "finding"}),
+		}, []string{jobLabel, "finding"}),
 		lastRunStatusHosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "smbsweep_job_last_run_status_hosts",
 			Help: "Hosts per host status in the job's last completed run.",
-		}, []string{JobLabel, "status"}),
+		}, []string{jobLabel, "status"}),
 		lastRunStart: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "smbsweep_job_last_run_start_timestamp_seconds",
 			Help: "When the job's last run started, seconds since the Unix epoch.",
@@ -134,7 +134,7 @@ func NewMetrics(version string) *Metrics {
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smbsweep_job_runs_total",
 			Help: "Runs of the job by result (success, failed, interrupted).",
-		}, []string{JobLabel, "result"}),
+		}, []string{jobLabel, "result"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "smbsweep_job_runs_skipped_total",
 			Help: "Scheduled runs not started because the job's previous run was still going.",
@@ -219,7 +219,7 @@ func NewMetrics(version string) *Metrics {
 }
 
 // addJob creates a job's series: its scan metrics, zeroed counters and its schedule period.
-func (m *Metrics) addJob(name string, interval time.Duration) *output.ScanMetrics {
+func (m *daemonMetrics) addJob(name string, interval time.Duration) *output.ScanMetrics {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.interval.WithLabelValues(name).Set(interval.Seconds())
@@ -234,14 +234,14 @@ func (m *Metrics) addJob(name string, interval time.Duration) *output.ScanMetric
 	// The recorder sits below the label wrapper, so it keeps the wrapped collectors: those are
 	// what the registry holds and what Unregister needs.
 	rec := &recorder{reg: m.Registry}
-	js := &jobScanMetrics{m: output.NewScanMetrics(prometheus.WrapRegistererWith(prometheus.Labels{JobLabel: name}, rec))}
+	js := &jobScanMetrics{m: output.NewScanMetrics(prometheus.WrapRegistererWith(prometheus.Labels{jobLabel: name}, rec))}
 	js.collectors = rec.regd
 	m.scan[name] = js
 	return js.m
 }
 
 // removeJob deletes every series of a job that a reload removed.
-func (m *Metrics) removeJob(name string) {
+func (m *daemonMetrics) removeJob(name string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if js, ok := m.scan[name]; ok {
@@ -250,7 +250,7 @@ func (m *Metrics) removeJob(name string) {
 		}
 		delete(m.scan, name)
 	}
-	l := prometheus.Labels{JobLabel: name}
+	l := prometheus.Labels{jobLabel: name}
 	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
 		m.lastRunHosts, m.lastRunStatusHosts, m.lastRunStart, m.lastSuccess, m.lastDuration, m.lastRunSuccess,
 		m.runs, m.skipped, m.running, m.interval, m.nextRun, m.targetsDone,
@@ -260,7 +260,7 @@ func (m *Metrics) removeJob(name string) {
 }
 
 // runStarted marks a run in progress.
-func (m *Metrics) runStarted(job string, start time.Time) {
+func (m *daemonMetrics) runStarted(job string, start time.Time) {
 	m.running.WithLabelValues(job).Set(1)
 	m.lastRunStart.WithLabelValues(job).Set(unixSeconds(start))
 	m.targetsDone.WithLabelValues(job).Set(0)
@@ -268,7 +268,7 @@ func (m *Metrics) runStarted(job string, start time.Time) {
 
 // runFinished records a run's outcome. The per-finding and per-status gauges change only for
 // a run that scanned every target: an interrupted run would under-count.
-func (m *Metrics) runFinished(job, result string, start time.Time, dur time.Duration, s *probes.Summary) {
+func (m *daemonMetrics) runFinished(job, result string, start time.Time, dur time.Duration, s *probes.Summary) {
 	m.running.WithLabelValues(job).Set(0)
 	m.lastDuration.WithLabelValues(job).Set(dur.Seconds())
 	m.runs.WithLabelValues(job, result).Inc()
@@ -282,7 +282,7 @@ func (m *Metrics) runFinished(job, result string, start time.Time, dur time.Dura
 }
 
 // setLastRunCounts copies a complete run's summary into the last-run gauges.
-func (m *Metrics) setLastRunCounts(job string, s *probes.Summary) {
+func (m *daemonMetrics) setLastRunCounts(job string, s *probes.Summary) {
 	if s == nil {
 		return
 	}
@@ -297,7 +297,7 @@ func (m *Metrics) setLastRunCounts(job string, s *probes.Summary) {
 // restoreLastRun and restoreLastSuccess set the last-run gauges from run files found on disk
 // at start-up (the newest run, and the newest complete one), so that a restart does not blank
 // the dashboards or fire "no successful run" alerts.
-func (m *Metrics) restoreLastRun(job string, s *probes.Summary) {
+func (m *daemonMetrics) restoreLastRun(job string, s *probes.Summary) {
 	m.lastRunStart.WithLabelValues(job).Set(unixSeconds(s.Started))
 	m.lastDuration.WithLabelValues(job).Set(s.DurationSeconds)
 	ok := 1.0
@@ -307,12 +307,12 @@ func (m *Metrics) restoreLastRun(job string, s *probes.Summary) {
 	m.lastRunSuccess.WithLabelValues(job).Set(ok)
 }
 
-func (m *Metrics) restoreLastSuccess(job string, s *probes.Summary) {
+func (m *daemonMetrics) restoreLastSuccess(job string, s *probes.Summary) {
 	m.lastSuccess.WithLabelValues(job).Set(unixSeconds(s.Finished))
 	m.setLastRunCounts(job, s)
 }
 
-func (m *Metrics) reloaded(ok bool, at time.Time) {
+func (m *daemonMetrics) reloaded(ok bool, at time.Time) {
 	if ok {
 		m.reloadOK.Set(1)
 		m.reloadTime.Set(unixSeconds(at))
@@ -321,7 +321,7 @@ func (m *Metrics) reloaded(ok bool, at time.Time) {
 	m.reloadOK.Set(0)
 }
 
-func (m *Metrics) observeRequest(endpoint string, code int, d time.Duration) {
+func (m *daemonMetrics) observeRequest(endpoint string, code int, d time.Duration) {
 	m.apiRequests.WithLabelValues(endpoint, strconv.Itoa(code)).Inc()
 	m.apiDuration.WithLabelValues(endpoint).Observe(d.Seconds())
 }

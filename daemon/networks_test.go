@@ -36,7 +36,7 @@ func TestExampleScansLoopbackOnly(t *testing.T) {
 // TestJobNetworks: what config check prints for a job — coalesced ranges minus exclusions,
 // the targets file's entries, names unresolved (no DNS query is sent).
 func TestJobNetworks(t *testing.T) {
-	c, err := Parse([]byte(`jobs:
+	c, err := parseConfig([]byte(`jobs:
   - name: mixed
     targets: [127.0.0.0/30, 127.0.0.4, "127.0.1.0/24", 127.0.4.0/23, "localhost.example:1445", "[::1]:139"]
     targets_file: targets.txt

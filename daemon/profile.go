@@ -9,23 +9,23 @@ import (
 	"github.com/smbsweep/smbsweep/probes"
 )
 
-// DefaultProfile is the probe profile of jobs and API scans that name none.
-const DefaultProfile = "default"
+// defaultProfile is the probe profile of jobs and API scans that name none.
+const defaultProfile = "default"
 
 // profiles are the probe profiles jobs and API scans choose from: the same compiled-in
 // configs/profiles.yaml that `smbsweep scan -profile` uses, so a profile means one thing
 // everywhere.
 var profiles = configs.BuiltinProfiles()
 
-// ProfileNames returns the accepted profile names, sorted.
-func ProfileNames() []string { return configs.ProfileNames(profiles) }
+// profileNames returns the accepted profile names, sorted.
+func profileNames() []string { return configs.ProfileNames(profiles) }
 
 // checkProfile returns an error naming the accepted profiles when name is not one of them.
 func checkProfile(name string) error {
 	if _, ok := profiles[name]; ok {
 		return nil
 	}
-	return fmt.Errorf("profile %q: want one of %s", name, strings.Join(ProfileNames(), ", "))
+	return fmt.Errorf("profile %q: want one of %s", name, strings.Join(profileNames(), ", "))
 }
 
 // profileStages returns the probe stages of a profile (configs/profiles.yaml); with credentials
@@ -33,7 +33,7 @@ func checkProfile(name string) error {
 func profileStages(profile string, withCredentials bool) []string {
 	p, ok := profiles[profile]
 	if !ok {
-		p = profiles[DefaultProfile]
+		p = profiles[defaultProfile]
 	}
 	names := slices.Clone(p.Stages)
 	if withCredentials && !slices.Contains(names, "auth") {

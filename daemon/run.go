@@ -19,8 +19,8 @@ import (
 	"github.com/smbsweep/smbsweep/sweep"
 )
 
-// RunReport is what one job run did.
-type RunReport struct {
+// runReport is what one job run did.
+type runReport struct {
 	Job      string
 	ID       string // run id, e.g. 20261121T065300Z
 	Start    time.Time
@@ -45,13 +45,13 @@ func (p progressSink) Flush() error                       { return nil }
 // runJob runs j once: every target through the job's pipeline, the files written whole
 // (temp + fsync + rename), the diff against the previous complete run, old runs pruned.
 // Cancelling ctx stops dispatch (hosts in flight finish); cancelling abort stops those too.
-func (d *Daemon) runJob(ctx, abort context.Context, j *Job, scanMetrics *output.ScanMetrics) (rep RunReport) {
+func (d *Daemon) runJob(ctx, abort context.Context, j *Job, scanMetrics *output.ScanMetrics) (rep runReport) {
 	start := d.now().UTC()
-	rep = RunReport{Job: j.Name, Start: start, ID: runID(start)}
+	rep = runReport{Job: j.Name, Start: start, ID: runID(start)}
 	log := d.log.With("job", j.Name, "run", rep.ID)
 	d.metrics.runStarted(j.Name, start)
 	defer d.reportRun(log, &rep, start)
-	fail := func(err error) RunReport {
+	fail := func(err error) runReport {
 		rep.Result, rep.Err = runFailed, err
 		return rep
 	}
@@ -100,7 +100,7 @@ func (d *Daemon) runJob(ctx, abort context.Context, j *Job, scanMetrics *output.
 }
 
 // reportRun ends a run in the metrics and the log.
-func (d *Daemon) reportRun(log *slog.Logger, rep *RunReport, start time.Time) {
+func (d *Daemon) reportRun(log *slog.Logger, rep *runReport, start time.Time) {
 	rep.Duration = d.now().Sub(start)
 	d.metrics.runFinished(rep.Job, rep.Result, start, rep.Duration, rep.Summary)
 	attrs := []any{"result", rep.Result, "duration", rep.Duration.Round(time.Millisecond)}
@@ -119,7 +119,7 @@ func (d *Daemon) reportRun(log *slog.Logger, rep *RunReport, start time.Time) {
 
 // prepareRunDir creates the job's output directory, removes temporary files a crash left, and
 // returns the ids of the runs on disk; rep.ID is made unique among them.
-func prepareRunDir(dir string, rep *RunReport) ([]string, error) {
+func prepareRunDir(dir string, rep *runReport) ([]string, error) {
 	if err := output.MkdirAll(dir, true); err != nil {
 		return nil, fmt.Errorf("output directory: %w", err)
 	}
@@ -164,7 +164,7 @@ func (f *runFiles) sinks() []output.Sink {
 }
 
 // commit renames the complete files to their final names and records them in rep.
-func (f *runFiles) commit(rep *RunReport) error {
+func (f *runFiles) commit(rep *runReport) error {
 	if err := f.jsonl.Commit(); err != nil {
 		return fmt.Errorf("commit %s: %w", f.jsonl.final, err)
 	}
@@ -192,20 +192,20 @@ func (f *runFiles) abort() {
 // pipeline, and the probe slots jobs share.
 func (d *Daemon) jobSweep(j *Job, set *scanner.TargetSet, w *output.Writer, m *output.ScanMetrics) sweep.Config {
 	st := sweep.DefaultSettings()
-	st.Concurrency, st.HostTimeout, st.ConnectTimeout, st.Rate = j.Concurrency, j.Timeout.D(), j.ConnectTimeout.D(), j.Rate
+	st.Concurrency, st.HostTimeout, st.ConnectTimeout, st.Rate = j.Concurrency, j.Timeout.d(), j.ConnectTimeout.d(), j.Rate
 	opts := st.ProbeOptions()
 	opts.Shares = j.Shares
-	if cr := j.Cred(); cr != nil {
-		opts.Credentials = &client.Credentials{User: cr.Username, Domain: cr.Domain, Password: cr.Secret()}
+	if cr := j.credential(); cr != nil {
+		opts.Credentials = &client.Credentials{User: cr.Username, Domain: cr.Domain, Password: cr.secret()}
 	}
 	scfg := st.Scanner()
-	scfg.ConnectAhead, scfg.Slots = j.Ahead(), d.budget.slots(sourceJobs)
+	scfg.ConnectAhead, scfg.Slots = j.ahead(), d.budget.slots(sourceJobs)
 	return sweep.Config{Targets: set, Pipeline: pipelineFor(j.Profile, opts), Scanner: scfg, Writer: w, Metrics: m}
 }
 
 // writeDiff compares the new run with the newest earlier complete run (among ids) and writes
 // <run>.diff.jsonl. Without an earlier complete run there is nothing to compare.
-func (d *Daemon) writeDiff(dir string, ids []string, rep *RunReport) error {
+func (d *Daemon) writeDiff(dir string, ids []string, rep *runReport) error {
 	var prev *diff.Run
 	for i := len(ids) - 1; i >= 0 && prev == nil; i-- {
 		r, err := diff.ReadFile(filepath.Join(dir, ids[i]+extJSONL))

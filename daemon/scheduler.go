@@ -9,17 +9,17 @@ import (
 	"github.com/smbsweep/smbsweep/output"
 )
 
-// MaxDefaultJitter caps the default jitter of a job.
-const MaxDefaultJitter = time.Minute
+// maxDefaultJitter caps the default jitter of a job.
+const maxDefaultJitter = time.Minute
 
-// JitterFor returns the delay added to each scheduled time of job: a fixed fraction, derived
+// jitterFor returns the delay added to each scheduled time of job: a fixed fraction, derived
 // from the job name, of the maximum jitter. The maximum is the job's jitter key when set (0s
 // disables jitter) and otherwise a tenth of the schedule's period, at most one minute. Being
 // deterministic, it spreads different jobs apart while one job keeps a steady rhythm.
-func JitterFor(j *Job, interval time.Duration) time.Duration {
-	maxJ := min(interval/10, MaxDefaultJitter)
+func jitterFor(j *Job, interval time.Duration) time.Duration {
+	maxJ := min(interval/10, maxDefaultJitter)
 	if j.Jitter != nil {
-		maxJ = j.Jitter.D()
+		maxJ = j.Jitter.d()
 	}
 	if maxJ <= 0 {
 		return 0
@@ -41,7 +41,7 @@ type jobState struct {
 	running  bool
 	removed  bool
 	stopLoop chan struct{} // closed to end the current scheduling loop
-	last     *RunReport
+	last     *runReport
 }
 
 func (js *jobState) current() *Job {
@@ -80,10 +80,10 @@ func (s *scheduler) apply(jobs []*Job) {
 		if !ok {
 			js = &jobState{name: j.Name}
 			s.jobs[j.Name] = js
-			js.scan = s.d.metrics.addJob(j.Name, Interval(j.schedule, s.d.now()))
+			js.scan = s.d.metrics.addJob(j.Name, interval(j.schedule, s.d.now()))
 			s.d.restoreJob(j)
 		} else {
-			s.d.metrics.addJob(j.Name, Interval(j.schedule, s.d.now()))
+			s.d.metrics.addJob(j.Name, interval(j.schedule, s.d.now()))
 		}
 		js.mu.Lock()
 		old := js.job
@@ -143,7 +143,7 @@ func (s *scheduler) loop(js *jobState, stop <-chan struct{}) {
 			}
 			return
 		}
-		at := next.Add(JitterFor(j, Interval(j.schedule, base)))
+		at := next.Add(jitterFor(j, interval(j.schedule, base)))
 		s.d.metrics.nextRun.WithLabelValues(js.name).Set(unixSeconds(at))
 		t := time.NewTimer(at.Sub(s.d.now()))
 		select {
@@ -209,10 +209,10 @@ func (s *scheduler) wait() {
 }
 
 // lastReports returns the last run report of each job (tests, status).
-func (s *scheduler) lastReports() map[string]RunReport {
+func (s *scheduler) lastReports() map[string]runReport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]RunReport, len(s.jobs))
+	out := make(map[string]runReport, len(s.jobs))
 	for name, js := range s.jobs {
 		js.mu.Lock()
 		if js.last != nil {

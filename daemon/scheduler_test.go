@@ -64,9 +64,9 @@ func TestOverlappingRunsAreSkipped(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	reports := make(chan RunReport, 8)
+	reports := make(chan runReport, 8)
 	d, err := New(Options{ConfigFile: path, Env: testEnv(nil), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		OnRun: func(r RunReport) { reports <- r }})
+		OnRun: func(r runReport) { reports <- r }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestRestoreLastRunAtStart(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	d.sched = newScheduler(d, ctx, ctx)
-	d.sched.apply(d.Config().Jobs)
+	d.sched.apply(d.config().Jobs)
 	defer func() { cancel(); d.sched.wait() }()
 	m := d.metrics
 	if v := testutil.ToFloat64(m.lastRunHosts.WithLabelValues("lan", "smb1_enabled")); v != 2 {
@@ -221,7 +221,7 @@ func TestProfileStages(t *testing.T) {
 	if got := profileStages("full", true); strings.Join(got, ",") != strings.Join(append(slices.Clone(full), "auth"), ",") {
 		t.Errorf("full: %v, want %v + auth", got, full)
 	}
-	for _, p := range ProfileNames() {
+	for _, p := range profileNames() {
 		if pipelineFor(p, &probes.Options{}) == nil {
 			t.Errorf("profile %s has no pipeline", p)
 		}

@@ -92,7 +92,7 @@ func TestSecretFilesReadableByOthersWarned(t *testing.T) {
 			t.Errorf("daemon log lacks the warning %q:\n%s", w, log)
 		}
 	}
-	if got := d.Config().SecretFileWarnings(); len(got) != 2 || got[0] != wants[0] || got[1] != wants[1] {
+	if got := d.config().SecretFileWarnings(); len(got) != 2 || got[0] != wants[0] || got[1] != wants[1] {
 		t.Errorf("SecretFileWarnings: %q", got)
 	}
 	// Fixed: no warning at the next reload.
@@ -111,7 +111,7 @@ func TestSecretFilesReadableByOthersWarned(t *testing.T) {
 // 0700 and its run, CSV and diff files 0600, whatever the umask.
 func TestRunFilesPrivate(t *testing.T) {
 	dir := t.TempDir()
-	c, err := Parse([]byte(jobConfig(dir, []string{"127.0.0.1:1"}, "@yearly", "")), dir, testEnv(nil))
+	c, err := parseConfig([]byte(jobConfig(dir, []string{"127.0.0.1:1"}, "@yearly", "")), dir, testEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

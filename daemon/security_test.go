@@ -368,13 +368,13 @@ func TestFailedTokenLoggedAtWarn(t *testing.T) {
 // TestWeakTokensRefused: tokens of little variety are refused at load, wherever they come from.
 func TestWeakTokensRefused(t *testing.T) {
 	for _, tok := range []string{"aaaaaaaaaaaaaaaa", "abababababababababababab", "1231231231231231"} {
-		_, err := Parse([]byte("api:\n  token_env: TOK\n"), "", testEnv(map[string]string{"TOK": tok}))
+		_, err := parseConfig([]byte("api:\n  token_env: TOK\n"), "", testEnv(map[string]string{"TOK": tok}))
 		if err == nil || !strings.Contains(err.Error(), "api.token_env: the token in TOK has only") || !strings.Contains(err.Error(), "openssl rand -hex 32") ||
 			strings.Contains(err.Error(), tok) {
 			t.Errorf("token %s: %v", tok, err)
 		}
 	}
-	if _, err := Parse([]byte("api:\n  token_env: TOK\n"), "", testEnv(map[string]string{"TOK": "0f3a9c27b18e4d56"})); err != nil {
+	if _, err := parseConfig([]byte("api:\n  token_env: TOK\n"), "", testEnv(map[string]string{"TOK": "0f3a9c27b18e4d56"})); err != nil {
 		t.Errorf("a random hex token: %v", err)
 	}
 	if _, err := New(Options{Overrides: Overrides{TokenFile: filepath.Join(testdataDir, "weak-token.txt")}, Env: testEnv(nil)}); err == nil ||

@@ -115,7 +115,11 @@ func TestServeDeployment(t *testing.T) {
 	os.WriteFile(filepath.Join(tmp, "api-tokens"), []byte("0123456789abcdef0123456789abcdef\n"), 0o600)
 	text := strings.ReplaceAll(cfgText, tokenFile, filepath.Join(tmp, "api-tokens"))
 	text = strings.ReplaceAll(text, "output_dir: /var/lib/smbsweep", "output_dir: "+tmp)
-	cfg, err := daemon.Parse([]byte(text), tmp, func(string) (string, bool) { return "", false })
+	cfgFile := filepath.Join(tmp, "smbsweep.yml")
+	if err := os.WriteFile(cfgFile, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := daemon.LoadFile(cfgFile, func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("the ConfigMap's smbsweep.yml: %v", err)
 	}
