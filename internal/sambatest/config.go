@@ -48,6 +48,9 @@ type Expect struct {
 	SigningRequired    bool   // SMB2 NEGOTIATE SecurityMode has SIGNING_REQUIRED
 	EncryptionRequired bool   // server smb encrypt = required
 	NullSession        bool   // an anonymous session can connect to IPC$
+	// NoSMB2 means the server speaks SMB1 only: it closes the connection in
+	// answer to an SMB2 NEGOTIATE (server max protocol = NT1); MaxDialect is "".
+	NoSMB2 bool
 	Guest              bool   // an unknown user is mapped to the guest account
 	// Shares lists the disk shares an authenticated share enumeration
 	// returns (without IPC$), sorted.
@@ -156,6 +159,14 @@ func DefaultConfigs() []Config {
 			Global: append([]string{"restrict anonymous = 2"}, guestAll...),
 			Shares: StandardShares(),
 			Expect: Expect{MaxDialect: "3.1.1", Guest: true, Shares: std},
+		},
+		{
+			// SMB1 only: smbd closes the connection on an SMB2 NEGOTIATE, so
+			// every session, tree, share and access answer comes over SMB1.
+			Name:   "smb1only",
+			Global: append([]string{"server min protocol = NT1", "server max protocol = NT1"}, guestAll...),
+			Shares: StandardShares(),
+			Expect: Expect{SMB1: true, NoSMB2: true, NullSession: true, Guest: true, Shares: std},
 		},
 		{
 			Name:   "smb2_10",
