@@ -51,7 +51,7 @@ type Expect struct {
 	// NoSMB2 means the server speaks SMB1 only: it closes the connection in
 	// answer to an SMB2 NEGOTIATE (server max protocol = NT1); MaxDialect is "".
 	NoSMB2 bool
-	Guest              bool   // an unknown user is mapped to the guest account
+	Guest  bool // an unknown user is mapped to the guest account
 	// Shares lists the disk shares an authenticated share enumeration
 	// returns (without IPC$), sorted.
 	Shares []string
