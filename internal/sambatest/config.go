@@ -48,13 +48,13 @@ type Expect struct {
 	SigningRequired    bool   // SMB2 NEGOTIATE SecurityMode has SIGNING_REQUIRED
 	EncryptionRequired bool   // server smb encrypt = required
 	NullSession        bool   // an anonymous session can connect to IPC$
-	// NoSMB2 means the server speaks SMB1 only: it closes the connection in
-	// answer to an SMB2 NEGOTIATE (server max protocol = NT1); MaxDialect is "".
-	NoSMB2 bool
-	Guest  bool // an unknown user is mapped to the guest account
+	Guest              bool   // an unknown user is mapped to the guest account
 	// Shares lists the disk shares an authenticated share enumeration
 	// returns (without IPC$), sorted.
 	Shares []string
+	// NoSMB2 means the server speaks SMB1 only: it closes the connection in
+	// answer to an SMB2 NEGOTIATE (server max protocol = NT1); MaxDialect is "".
+	NoSMB2 bool
 }
 
 // ShareConfig is one [share] section. The share directory is created under
