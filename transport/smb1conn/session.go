@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
@@ -71,6 +72,12 @@ type Session struct {
 	Signed bool
 	// NTLM is what the server's NTLM CHALLENGE said about it (extended form only).
 	NTLM *ServerNames
+	// Challenge is the server's NTLM CHALLENGE message itself and ChallengeTime when it
+	// arrived (Options.Now), extended form only. SessionSetup returns them, with NTLM, also
+	// when the server then refuses the logon: the CHALLENGE describes the server whatever the
+	// outcome.
+	Challenge     ntlmssp.Challenge
+	ChallengeTime time.Time
 	// NTLMv1 records that the logon used an NTLMv1 response (Options.AllowNTLMv1, after the
 	// server refused NTLMv2): the server accepts a response that can be cracked to the NT hash.
 	NTLMv1 bool
@@ -193,6 +200,7 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 	if err != nil {
 		return Session{}, &transport.ProtocolError{Op: op + " (NTLM CHALLENGE)", Err: err}
 	}
+	received := c.opts.Now()
 	challenge := append(ntlmssp.Challenge(nil), tok...)
 	if err := challenge.Validate(); err != nil {
 		return Session{}, &transport.ProtocolError{Op: op + " (NTLM CHALLENGE)", Err: err}
@@ -253,9 +261,9 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 	}
 	if err := r.Err(); err != nil {
 		c.uid = 0
-		return Session{}, fmt.Errorf("%s: %w", op, err)
+		return Session{NTLM: &names, Challenge: challenge, ChallengeTime: received}, fmt.Errorf("%s: %w", op, err)
 	}
-	s := Session{NTLM: &names}
+	s := Session{NTLM: &names, Challenge: challenge, ChallengeTime: received}
 	c.finish(r, &s)
 	if id.Kind == Anonymous || s.Guest {
 		return s, nil
