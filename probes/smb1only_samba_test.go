@@ -3,6 +3,7 @@ package probes_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -179,4 +180,46 @@ func mapsEqual[K, V comparable](a, b map[K]V) bool {
 		}
 	}
 	return true
+}
+
+// TestSMB1OnlySambaCheckWrite: on the SMB1-only instances (signing mandatory included: the
+// anonymous and guest sessions have no key and stay unsigned) -check-write finds the guest
+// drop box writable and the read-only share not, over SMB1, and leaves nothing behind.
+func TestSMB1OnlySambaCheckWrite(t *testing.T) {
+	fleet := sambatest.Require(t)
+	for _, srv := range fleet.Servers {
+		if !srv.Config.Expect.NoSMB2 {
+			continue
+		}
+		t.Run(srv.Name, func(t *testing.T) {
+			r := runStages(t, srv, &probes.Options{CheckWrite: true}, "smb1", "guest", "shares", "access")
+			if st := r.Stages["access"]; st.Status != probes.StageOK || st.Protocol != probes.ProtocolSMB1 {
+				t.Fatalf("access %+v: want ok over smb1", st)
+			}
+			want := map[string]string{sambatest.ShareDropbox: "true", sambatest.SharePublic: "false", sambatest.SharePrivate: "false"}
+			for name, w := range want {
+				sh := shareByName(r, name)
+				if sh == nil || len(sh.Access) != 2 {
+					t.Fatalf("share %s: %+v, want anonymous and guest records", name, sh)
+				}
+				for _, a := range sh.Access {
+					if tri(a.Write) != w || a.WriteStatus == "" {
+						t.Errorf("%s as %s: write %s (%s), want %s", name, a.Identity, tri(a.Write), a.WriteStatus, w)
+					}
+				}
+			}
+			entries, err := os.ReadDir(srv.SharePath(sambatest.ShareDropbox))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				if strings.HasPrefix(e.Name(), probes.WriteCheckPrefix) {
+					t.Errorf("write check left %s behind", e.Name())
+				}
+			}
+			if f := finding(r, probes.FindingSigningNotRequired); f == nil || tri(f.Value) != fmt.Sprint(!srv.Config.Expect.SigningRequired) {
+				t.Errorf("signing_not_required %+v, want %v", f, !srv.Config.Expect.SigningRequired)
+			}
+		})
+	}
 }

@@ -169,6 +169,14 @@ func DefaultConfigs() []Config {
 			Expect: Expect{SMB1: true, NoSMB2: true, NullSession: true, Guest: true, Shares: std},
 		},
 		{
+			// SMB1 only with signing mandatory: anonymous and guest sessions
+			// (no session key) still work unsigned.
+			Name:   "smb1sign",
+			Global: append([]string{"server min protocol = NT1", "server max protocol = NT1", "server signing = mandatory"}, guestAll...),
+			Shares: StandardShares(),
+			Expect: Expect{SMB1: true, NoSMB2: true, SigningRequired: true, NullSession: true, Guest: true, Shares: std},
+		},
+		{
 			Name:   "smb2_10",
 			Global: append([]string{"server max protocol = SMB2_10"}, guestAll...),
 			Shares: StandardShares(),
