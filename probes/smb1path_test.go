@@ -2,14 +2,17 @@ package probes_test
 
 import (
 	"context"
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/smbsweep/smbsweep/internal/hostile"
 	"github.com/smbsweep/smbsweep/probes"
+	"github.com/smbsweep/smbsweep/wire"
 )
 
 // smb1OnlyScan runs stages against a scripted SMB1 server, which closes the connection on the
@@ -168,4 +171,73 @@ func TestSMB1OnlyRecheck(t *testing.T) {
 	if r.SMB1 == nil || !r.SMB1.Only || tri(r.Sessions.Null.Allowed) != "true" {
 		t.Errorf("rechecked record: smb1 %+v null %+v", r.SMB1, r.Sessions.Null)
 	}
+}
+
+// rpcResponseFragment is a DCE/RPC RESPONSE PDU (C706 12.6.4.10) of call callID with flags and
+// a stub of n zero bytes.
+func rpcResponseFragment(flags byte, callID uint32, n int) []byte {
+	le := binary.LittleEndian
+	f := []byte{5, 0, 2, flags, 0x10, 0, 0, 0}
+	f = le.AppendUint16(f, uint16(16+8+n))
+	f = le.AppendUint16(f, 0) // auth_length
+	f = le.AppendUint32(f, callID)
+	f = le.AppendUint32(f, uint32(n)) // alloc_hint
+	f = le.AppendUint16(f, 0)         // p_cont_id
+	f = append(f, 0, 0)               // cancel_count, reserved
+	return append(f, make([]byte, n)...)
+}
+
+// smb1ReplyWithData builds an SMB1 reply to r with status and the given words, ByteCount and
+// data right after it (the data offset word, at index dataOffWord, is patched to point there).
+func smb1ReplyWithData(r *hostile.SMB1Request, cmd byte, status uint32, words []uint16, dataOffWord int, data []byte) []byte {
+	le := binary.LittleEndian
+	m := hostile.SMB1ErrorReply(r, cmd, wire.NTStatus(status))[:32]
+	off := 32 + 1 + 2*len(words) + 2
+	words[dataOffWord] = uint16(off)
+	m = append(m, byte(len(words)))
+	for _, w := range words {
+		m = le.AppendUint16(m, w)
+	}
+	m = le.AppendUint16(m, uint16(len(data)))
+	return append(m, data...)
+}
+
+// TestSMB1PipeEndlessReply: a server that answers NetrShareEnum over the SMB1 pipe with
+// STATUS_BUFFER_OVERFLOW and then one more non-last fragment for every READ_ANDX, forever, is
+// cut off by the pipe client's bounds (the reassembled stub's limit; maxPipeReads), the stage
+// errors, and the scanner took far fewer READs than the server would give.
+func TestSMB1PipeEndlessReply(t *testing.T) {
+	const bufferOverflow = 0x80000005
+	var reads atomic.Int64
+	srv := &hostile.SMB1{Steps: map[byte]hostile.SMB1Responder{
+		hostile.SMB1CmdNTCreateAndX: srvsvcPipe,
+		hostile.SMB1CmdTransaction: func(r *hostile.SMB1Request) hostile.Action {
+			if r.Count == 0 {
+				return hostile.Reply(hostile.PatchSMB1(hostile.Capture(hostile.CapSMB1TransactNmPipe), r))
+			}
+			d := rpcResponseFragment(0x01, 2, 1000) // PFC_FIRST_FRAG only: more to come
+			// TRANSACTION reply (MS-CIFS 2.2.4.33.2): no parameters, d as the data, no setup.
+			words := []uint16{0, uint16(len(d)), 0, 0, 0, 0, uint16(len(d)), 0, 0, 0}
+			return hostile.Reply(smb1ReplyWithData(r, hostile.SMB1CmdTransaction, bufferOverflow, words, 7, d))
+		},
+		hostile.SMB1CmdReadAndX: func(r *hostile.SMB1Request) hostile.Action {
+			reads.Add(1)
+			d := rpcResponseFragment(0, 2, 60000) // a middle fragment, never the last
+			// READ_ANDX reply (MS-CIFS 2.2.4.42.2): AndX none, DataLength, DataOffset (word 6).
+			words := []uint16{0x00ff, 0, 0, 0, 0, uint16(len(d)), 0, 0, 0, 0, 0, 0}
+			return hostile.Reply(smb1ReplyWithData(r, hostile.SMB1CmdReadAndX, bufferOverflow, words, 6, d))
+		},
+	}}
+	r := smb1OnlyScan(t, srv, "negotiate", "smb1", "session", "tree", "shares")
+	st := r.Stages["shares"]
+	if st.Status != probes.StageErrored || st.Protocol != probes.ProtocolSMB1 {
+		t.Fatalf("shares %+v: want an error over smb1", st)
+	}
+	if n := reads.Load(); n == 0 || n > 256 {
+		t.Errorf("%d READ_ANDX sent: want some, at most maxPipeReads (256)", n)
+	}
+	if !strings.Contains(st.Error, "NetrShareEnum") {
+		t.Errorf("shares error %q does not name the call", st.Error)
+	}
+	t.Logf("stopped after %d READ_ANDX: %s", reads.Load(), st.Error)
 }
