@@ -241,3 +241,33 @@ func TestSMB1PipeEndlessReply(t *testing.T) {
 	}
 	t.Logf("stopped after %d READ_ANDX: %s", reads.Load(), st.Error)
 }
+
+// TestSMB1OnlyNullRefusedKeepsChallenge: an SMB1-only server that refuses the anonymous
+// AUTHENTICATE still showed its NTLM CHALLENGE, which is recorded (as over SMB2); the session
+// stage fails with the status, and the guest logon (refused the same way) too.
+func TestSMB1OnlyNullRefusedKeepsChallenge(t *testing.T) {
+	srv := &hostile.SMB1{Steps: map[byte]hostile.SMB1Responder{
+		hostile.SMB1CmdSessionSetup: func(r *hostile.SMB1Request) hostile.Action {
+			if r.UID == 0 {
+				return hostile.Reply(hostile.PatchSMB1(hostile.Capture(hostile.CapSMB1SessionChallenge), r))
+			}
+			return hostile.Reply(hostile.SMB1ErrorReply(r, hostile.SMB1CmdSessionSetup, wire.StatusAccessDenied))
+		},
+	}}
+	r := smb1OnlyScan(t, srv, "negotiate", "smb1", "session", "guest", "tree")
+	if st := r.Stages["session"]; st.Status != probes.StageFailed || st.NTStatus != "STATUS_ACCESS_DENIED" || st.Protocol != probes.ProtocolSMB1 {
+		t.Errorf("session %+v: want failed with STATUS_ACCESS_DENIED over smb1", st)
+	}
+	if n := r.Sessions.Null; n == nil || tri(n.SetupOK) != "false" || tri(n.Allowed) != "false" || probes.StringOr(n.Status, "") != "STATUS_ACCESS_DENIED" {
+		t.Errorf("null session %+v: want refused", n)
+	}
+	if r.NTLM == nil || probes.StringOr(r.NTLM.NetBIOSComputerName, "") == "" {
+		t.Errorf("ntlm %+v: want the CHALLENGE of the refused logon", r.NTLM)
+	}
+	if g := r.Sessions.Guest; g == nil || tri(g.Allowed) != "false" {
+		t.Errorf("guest %+v: want refused", g)
+	}
+	if f := finding(r, probes.FindingNullSession); f == nil || tri(f.Value) != "false" {
+		t.Errorf("null_session %+v: want false", f)
+	}
+}
