@@ -126,7 +126,8 @@ type SMB1Info struct {
 	PrimaryDomain    string `json:"primary_domain,omitempty"`
 	Evidence         string `json:"evidence"`
 	// Only is true for a host that speaks SMB1 only: it accepted NT LM 0.12 here and closed the
-	// connection in answer to the SMB2 NEGOTIATE (stage negotiate). The session, guest, tree,
+	// connection in answer to the SMB2 NEGOTIATE (stage negotiate) and to one more on a new
+	// connection. The session, guest, tree,
 	// shares and access stages then run over SMB1 (their stages.<name>.protocol is "smb1").
 	// Omitted otherwise.
 	Only bool `json:"only,omitempty"`

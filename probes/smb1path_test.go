@@ -137,13 +137,14 @@ func TestSMB1PipeBindAckThenClose(t *testing.T) {
 // connection's stages (smb1 with them, which tells the host speaks SMB1 only again), not the
 // SMB2 connection's, and takes the new answer.
 func TestSMB1OnlyRecheck(t *testing.T) {
+	var closed atomic.Bool
 	srv := &hostile.SMB1{Steps: map[byte]hostile.SMB1Responder{
 		hostile.SMB1CmdNTCreateAndX: srvsvcPipe,
 		hostile.SMB1CmdTransaction: func(r *hostile.SMB1Request) hostile.Action {
 			switch {
 			case r.Count == 0:
 				return hostile.Reply(hostile.PatchSMB1(hostile.Capture(hostile.CapSMB1TransactNmPipe), r))
-			case r.Conn == 2: // the first probe's SMB1 session connection
+			case closed.CompareAndSwap(false, true): // the first probe's NetrShareEnum
 				return hostile.Action{Close: true}
 			}
 			return hostile.Reply(hostile.SMB1ErrorReply(r, hostile.SMB1CmdTransaction, 0xc0000022)) // STATUS_ACCESS_DENIED
@@ -269,5 +270,42 @@ func TestSMB1OnlyNullRefusedKeepsChallenge(t *testing.T) {
 	}
 	if f := finding(r, probes.FindingNullSession); f == nil || tri(f.Value) != "false" {
 		t.Errorf("null_session %+v: want false", f)
+	}
+}
+
+// TestSMB2ClosedOnceIsNotSMB1Only: a server that speaks both but closed the first SMB2
+// connection (a transient failure) is not taken for SMB1-only: the smb1 stage's second SMB2
+// NEGOTIATE is answered, negotiate's record is that answer, and the sessions run over SMB2.
+func TestSMB2ClosedOnceIsNotSMB1Only(t *testing.T) {
+	srv := &hostile.SMB{Steps: map[hostile.Step]hostile.Responder{
+		hostile.StepSMB1: func(*hostile.Request) hostile.Action {
+			return hostile.Reply(hostile.Capture(hostile.CapSMB1NT1))
+		},
+		hostile.StepNegotiate: func(r *hostile.Request) hostile.Action {
+			if r.Conn == 0 {
+				return hostile.Action{Close: true}
+			}
+			return r.Server.Default(r)
+		},
+	}}
+	s := hostile.StartT(t, srv.Handler())
+	p, err := probes.NewPipeline([]string{"negotiate", "smb1", "session", "tree"}, &probes.Options{Dialer: &net.Dialer{Timeout: 2 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r := checkEmpty(t, p.Run(ctx, probes.Target{Addr: netip.MustParseAddr("127.0.0.1"), Port: s.Port()}))
+	if r.SMB1 == nil || r.SMB1.Only || tri(r.SMB1.Enabled) != "true" {
+		t.Errorf("smb1 %+v: want enabled, not only", r.SMB1)
+	}
+	if neg := r.Stages["negotiate"]; neg.Status != probes.StageOK || r.Negotiate == nil || r.Negotiate.Dialect == "" {
+		t.Errorf("negotiate %+v record %+v: want the second connection's answer", neg, r.Negotiate)
+	}
+	if st := r.Stages["session"]; st.Status != probes.StageOK || st.Protocol != "" {
+		t.Errorf("session %+v: want ok over SMB2", st)
+	}
+	if len(r.Incomplete) != 0 || r.Status != probes.StatusSMB {
+		t.Errorf("status %s incomplete %v: want smb, complete", r.Status, r.Incomplete)
 	}
 }

@@ -22,26 +22,46 @@ import (
 // (logon, TREE_CONNECT, the pipe, the read and write checks) branch here. The DCE/RPC client
 // (rpc.go) is the same: smb1Pipe carries its PDUs in TRANSACTION TransactNmPipe and READ_ANDX.
 
-// markSMB1Only is called by the smb1 stage when the server accepted NT LM 0.12: if negotiate's
-// SMB2 NEGOTIATE was answered by the server closing the connection, the host speaks SMB1 only.
-// Negotiate's record then says "no SMB2" and is no longer a missing answer (it is the answer),
-// and its broken connection is dropped so that no stage reopens it.
-func (s *Session) markSMB1Only(r *Result) {
-	if !s.noSMB2 || r.Negotiate != nil {
+// markSMB1Only is called by the smb1 stage when the server accepted NT LM 0.12. If negotiate's
+// SMB2 NEGOTIATE was answered by the server closing the connection, one more SMB2 NEGOTIATE on
+// a new connection tells a host that speaks SMB1 only (closed again) from one whose first
+// connection was cut by something else (answered: negotiate's record becomes that answer, and
+// the session stages use that connection over SMB2). For an SMB1-only host, negotiate's record
+// says "no SMB2" and is no longer a missing answer (it is the answer); no SMB2 connection is
+// kept, so that no stage reopens one.
+func (s *Session) markSMB1Only(ctx context.Context, r *Result) {
+	neg := r.Stages["negotiate"]
+	if !s.noSMB2 || r.Negotiate != nil || neg == nil || neg.Status != StageErrored {
 		return
-	}
-	s.smb1Only = true
-	r.SMB1.Only = true
-	r.SMB1.Evidence += "; the server closed the connection in answer to the SMB2 NEGOTIATE: SMB1 only"
-	if neg := r.Stages["negotiate"]; neg != nil && neg.Status == StageErrored {
-		neg.Reason = "no SMB2: the server closed the connection in answer to the SMB2 NEGOTIATE and accepts SMB1 (NT LM 0.12) only"
-		neg.Error = (&StageError{Stage: "negotiate", Host: s.Target.String(), Err: errors.New(neg.Reason)}).Error()
-		neg.class = ""
 	}
 	if s.conn != nil {
 		_ = s.conn.Close()
 		s.conn = nil
 	}
+	s.noSMB2 = false
+	var again Result
+	err := stageNegotiate(ctx, s, &again)
+	switch {
+	case err == nil:
+		r.Negotiate, r.ClockSkewSeconds, r.ClockSkewSource = again.Negotiate, again.ClockSkewSeconds, again.ClockSkewSource
+		neg.Status, neg.Error, neg.NTStatus, neg.class = StageOK, "", "", ""
+		return
+	case !s.noSMB2:
+		// No answer of either kind this time: negotiate stays the missing answer it was.
+		if s.conn != nil {
+			_ = s.conn.Close()
+			s.conn = nil
+		}
+		return
+	}
+	_ = s.conn.Close()
+	s.conn = nil
+	s.smb1Only = true
+	r.SMB1.Only = true
+	r.SMB1.Evidence += "; the server closed the connection in answer to the SMB2 NEGOTIATE (twice, on two connections): SMB1 only"
+	neg.Reason = "no SMB2: the server closed the connection in answer to the SMB2 NEGOTIATE (twice) and accepts SMB1 (NT LM 0.12) only"
+	neg.Error = (&StageError{Stage: "negotiate", Host: s.Target.String(), Err: errors.New(neg.Reason)}).Error()
+	neg.class = ""
 }
 
 // dialSMB1 opens a connection for transport/smb1conn (the NetBIOS session first on port 139),
