@@ -296,6 +296,9 @@ func (e *jsonEncoder) smb1(v *probes.SMB1Info) {
 	}
 	e.raw(`,"evidence":`)
 	e.str(v.Evidence)
+	if v.Only {
+		e.raw(`,"only":true`)
+	}
 	e.buf = append(e.buf, '}')
 }
 
@@ -781,6 +784,10 @@ func (e *jsonEncoder) stageResult(v *probes.StageResult) {
 	if v.Reason != "" {
 		e.raw(`,"reason":`)
 		e.str(v.Reason)
+	}
+	if v.Protocol != "" {
+		e.raw(`,"protocol":`)
+		e.str(v.Protocol)
 	}
 	e.buf = append(e.buf, '}')
 }

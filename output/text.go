@@ -301,8 +301,8 @@ func (t *Text) severity(sev string) string {
 }
 
 // identity writes what the host is, when the record names it: the OS (with the NTLM-reported
-// version it was named from), the SMB1 logon's NativeOS / NativeLanMan and whether it is a
-// domain controller.
+// version it was named from), the SMB1 logon's NativeOS / NativeLanMan, whether the host speaks
+// SMB1 only (its session stages then ran over SMB1) and whether it is a domain controller.
 func (t *Text) identity(b *bytes.Buffer, r *probes.Result) {
 	var parts []string
 	if os := r.OS; os != nil && os.Name != nil {
@@ -314,6 +314,9 @@ func (t *Text) identity(b *bytes.Buffer, r *probes.Result) {
 	}
 	if s := r.SMB1; s != nil && (s.NativeOS != "" || s.NativeLanManager != "") {
 		parts = append(parts, "smb1 native os: "+SanitizeTerminal(strings.TrimSpace(s.NativeOS+" / "+s.NativeLanManager)))
+	}
+	if s := r.SMB1; s != nil && s.Only {
+		parts = append(parts, "protocol: SMB1 only (no SMB2; sessions, shares and access over SMB1)")
 	}
 	if dc := r.DomainController; dc != nil && dc.Value != nil && *dc.Value {
 		parts = append(parts, t.paint(ansiBold, "domain controller"))

@@ -192,3 +192,26 @@ func TestTextColumnsAndUnknowns(t *testing.T) {
 		t.Errorf("pacing\n got %q\nwant %q", pacing, want)
 	}
 }
+
+// TestTextSMB1Only: the record of a host that speaks SMB1 only shows SMB 1 as its version,
+// NativeOS / NativeLanMan, and that its sessions, shares and access came over SMB1.
+func TestTextSMB1Only(t *testing.T) {
+	r := sambaRecord()
+	r.Negotiate = nil
+	r.SMB1 = &probes.SMB1Info{Enabled: probes.Bool(true), Only: true, SigningEnabled: probes.Bool(false), SigningRequired: probes.Bool(false),
+		NativeOS: "Windows 5.1", NativeLanManager: "Windows 2000 LAN Manager"}
+	var buf bytes.Buffer
+	tx := NewText(&buf, "stdout", false)
+	if err := tx.WriteResult(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"SMB 1 ", "smb1 native os: Windows 5.1 / Windows 2000 LAN Manager", "protocol: SMB1 only (no SMB2; sessions, shares and access over SMB1)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text view lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -86,6 +86,9 @@ func evaluateFindings(r *Result, opts *Options) {
 // smb3Finding: no SMB 3.x dialect. Decided by the enumerated dialect list when the dialects
 // stage ran, else by the highest dialect the server chose when offered all.
 func smb3Finding(r *Result) (*bool, string) {
+	if smb1Only(r) {
+		return Bool(true), smb1OnlyEvidence + ": no SMB 3.x"
+	}
 	n := r.Negotiate
 	if n == nil || n.Dialect == "" {
 		return nil, "unknown: " + stageWhy(r, "negotiate")
@@ -108,6 +111,9 @@ func smb3Finding(r *Result) (*bool, string) {
 // server chose in its ENCRYPTION_CAPABILITIES context (or the enumerated cipher list); 3.0 and
 // 3.0.2 by the ENCRYPTION capability; 2.x has no encryption.
 func encryptionFinding(r *Result) (*bool, string) {
+	if smb1Only(r) {
+		return Bool(true), smb1OnlyEvidence + ": SMB1 has no encryption (SMB 3.x only)"
+	}
 	n := r.Negotiate
 	if n == nil || n.Dialect == "" {
 		return nil, "unknown: " + stageWhy(r, "negotiate")
@@ -133,6 +139,15 @@ func encryptionFinding(r *Result) (*bool, string) {
 		return Bool(true), "SMB " + n.Dialect + " without the ENCRYPTION capability"
 	}
 	return Bool(true), "SMB " + n.Dialect + " has no encryption (SMB 3.x only)"
+}
+
+// smb1OnlyEvidence is what decides the SMB2 findings of a host that speaks SMB1 only.
+const smb1OnlyEvidence = "server closed the connection in answer to the SMB2 NEGOTIATE and accepted SMB1 NT LM 0.12 (SMB1 only)"
+
+// smb1Only reports whether the record is of a host that speaks SMB1 only (smb1.only), which
+// decides the SMB2 findings: it has neither SMB 3.x nor encryption.
+func smb1Only(r *Result) bool {
+	return r.Negotiate == nil && r.SMB1 != nil && r.SMB1.Only && r.SMB1.Enabled != nil && *r.SMB1.Enabled
 }
 
 func smb1Finding(r *Result) (*bool, string) {

@@ -55,6 +55,14 @@ func TestFleetFingerprint(t *testing.T) {
 				t.Fatalf("status %s (%s), want smb", r.Status, r.Error)
 			}
 			for name, st := range r.Stages {
+				if want.NoSMB2 && name == "negotiate" {
+					// An SMB1-only server closes the connection on the SMB2 NEGOTIATE: that
+					// is its answer, recorded as "no SMB2" (and not a missing stage).
+					if st.Status != probes.StageErrored || !strings.HasPrefix(st.Reason, "no SMB2") || len(r.Incomplete) != 0 {
+						t.Errorf("negotiate %+v incomplete %v: want the no-SMB2 answer, complete", st, r.Incomplete)
+					}
+					continue
+				}
 				if st.Status == probes.StageErrored {
 					t.Errorf("stage %s ended in error: %s", name, st.Error)
 				}
@@ -63,6 +71,10 @@ func TestFleetFingerprint(t *testing.T) {
 				t.Errorf("smb1.enabled = %v, want %v", r.SMB1, want.SMB1)
 			} else if r.SMB1.Evidence == "" {
 				t.Error("smb1 without evidence")
+			}
+			if want.NoSMB2 {
+				fingerprintSMB1Only(t, srv, r)
+				return
 			}
 			n := r.Negotiate
 			if n == nil {
@@ -131,6 +143,45 @@ func TestFleetFingerprint(t *testing.T) {
 	r = scanOne(t, &probes.Options{}, fleet.Server("smb1").AddrPort(), 10*time.Second)
 	if s := r.SMB1; s == nil || s.Dialect != "NT LM 0.12" || tri(s.ExtendedSecurity) != "true" || s.SystemTime == nil || len(s.Capabilities) == 0 {
 		t.Errorf("smb1 details: %+v", s)
+	}
+}
+
+// fingerprintSMB1Only checks the default profile's record of an SMB1-only configuration: no
+// SMB2 record, the session stages over SMB1 with the NTLM names and the SMB1 logon's strings,
+// the clock skew from the NTLM timestamp, and the findings that follow.
+func fingerprintSMB1Only(t *testing.T, srv *sambatest.Server, r *probes.Result) {
+	t.Helper()
+	want := srv.Config.Expect
+	if r.Negotiate != nil || !r.SMB1.Only || tri(r.SMB1.SigningRequired) != fmt.Sprint(want.SigningRequired) {
+		t.Errorf("negotiate %+v smb1 %+v: want no SMB2 record, smb1.only, signing required %v", r.Negotiate, r.SMB1, want.SigningRequired)
+	}
+	for _, name := range []string{"session", "tree", "shares"} {
+		if st := r.Stages[name]; st == nil || st.Status != probes.StageOK || st.Protocol != probes.ProtocolSMB1 {
+			t.Errorf("stage %s %+v: want ok over smb1", name, st)
+		}
+	}
+	if r.NTLM == nil || probes.StringOr(r.NTLM.NetBIOSComputerName, "") != "SWEEP-"+strings.ToUpper(strings.ReplaceAll(srv.Name, "_", "-")) {
+		t.Errorf("ntlm record %+v", r.NTLM)
+	}
+	if r.ClockSkewSeconds == nil || r.ClockSkewSource != probes.ClockSkewNTLM || math.Abs(*r.ClockSkewSeconds) > 5 {
+		t.Errorf("clock skew %v from %q: want near 0 from the NTLM timestamp (no SMB2 SystemTime)", r.ClockSkewSeconds, r.ClockSkewSource)
+	}
+	if !strings.HasPrefix(r.SMB1.NativeLanManager, "Samba ") || r.SMB1.NativeOS == "" {
+		t.Errorf("smb1 native os %q lan manager %q: want Samba's strings", r.SMB1.NativeOS, r.SMB1.NativeLanManager)
+	}
+	if null := r.Sessions.Null; null == nil || tri(null.Allowed) != fmt.Sprint(want.NullSession) {
+		t.Errorf("sessions.null = %+v, want allowed %v", null, want.NullSession)
+	}
+	for id, v := range map[string]bool{
+		probes.FindingSMB1Enabled:           true,
+		probes.FindingSigningNotRequired:    !want.SigningRequired,
+		probes.FindingNullSession:           want.NullSession,
+		probes.FindingSMB3Unsupported:       true,
+		probes.FindingEncryptionUnsupported: true,
+	} {
+		if f := finding(r, id); f == nil || tri(f.Value) != fmt.Sprint(v) || f.Reason == "" {
+			t.Errorf("finding %s = %+v, want value %v with a reason", id, f, v)
+		}
 	}
 }
 
@@ -239,13 +290,21 @@ func TestFleetFullProfile(t *testing.T) {
 			if want.MaxDialect == "2.1" {
 				wantDialects = "2.0.2,2.1"
 			}
-			if got := strings.Join(r.Negotiate.Dialects, ","); got != wantDialects {
+			if want.NoSMB2 {
+				// No SMB2: no dialect to enumerate, and the sessions come over SMB1.
+				if st := r.Stages["dialects"]; r.Negotiate != nil || st.Status != probes.StageSkipped {
+					t.Errorf("negotiate %+v dialects %+v: want no SMB2 record, dialects skipped", r.Negotiate, st)
+				}
+				if st := r.Stages["guest"]; st.Protocol != probes.ProtocolSMB1 {
+					t.Errorf("guest stage %+v: want it over smb1", st)
+				}
+			} else if got := strings.Join(r.Negotiate.Dialects, ","); got != wantDialects {
 				t.Errorf("dialects %s, want %s", got, wantDialects)
 			}
 			if want.MaxDialect == "3.1.1" && len(r.Negotiate.Ciphers) != 4 {
 				t.Errorf("ciphers %v, want all four", r.Negotiate.Ciphers)
 			}
-			if want.MaxDialect != "3.1.1" && r.Negotiate.Ciphers != nil {
+			if want.MaxDialect != "3.1.1" && r.Negotiate != nil && r.Negotiate.Ciphers != nil {
 				t.Errorf("ciphers %q without 3.1.1: want absent (not enumerated)", r.Negotiate.Ciphers)
 			}
 			g := r.Sessions.Guest
@@ -260,8 +319,8 @@ func TestFleetFullProfile(t *testing.T) {
 			}
 			for id, v := range map[string]bool{
 				probes.FindingGuestSession:          want.Guest,
-				probes.FindingSMB3Unsupported:       want.MaxDialect == "2.1",
-				probes.FindingEncryptionUnsupported: want.MaxDialect == "2.1",
+				probes.FindingSMB3Unsupported:       want.MaxDialect == "2.1" || want.NoSMB2,
+				probes.FindingEncryptionUnsupported: want.MaxDialect == "2.1" || want.NoSMB2,
 			} {
 				if f := finding(r, id); f == nil || tri(f.Value) != fmt.Sprint(v) {
 					t.Errorf("finding %s = %+v, want %v", id, f, v)

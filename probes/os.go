@@ -119,15 +119,23 @@ func ntlmBuild(r *Result) (major, minor uint8, build uint16, ok bool) {
 //     releases with 6.1, always report build 7600 or 7601.
 //   - SMB1 CAP_UNIX in the NEGOTIATE capabilities: the CIFS UNIX extensions, which Samba
 //     announces and Windows never does.
+//   - an SMB1 NativeLanMan starting "Samba " (Samba's SESSION_SETUP_ANDX reply; its NativeOS
+//     is a fixed "Windows 6.1").
+//
+// Without an NTLM version (Windows 2000, XP and Server 2003 send none) and without a Samba
+// tell, the SMB1 NativeOS names the release (smb1NativeOS).
 func identifyOS(r *Result) *OSInfo {
 	var tells []string
 	if r.SMB1 != nil && slices.Contains(r.SMB1.Capabilities, "CAP_UNIX") {
 		tells = append(tells, "SMB1 NEGOTIATE announces CAP_UNIX (the CIFS UNIX extensions: Samba, never Windows)")
 	}
+	if r.SMB1 != nil && strings.HasPrefix(r.SMB1.NativeLanManager, "Samba ") {
+		tells = append(tells, fmt.Sprintf("SMB1 SESSION_SETUP_ANDX NativeLanMan %q", r.SMB1.NativeLanManager))
+	}
 	major, minor, build, ok := ntlmBuild(r)
 	if !ok {
 		if tells == nil {
-			return nil
+			return smb1NativeOS(r)
 		}
 		return &OSInfo{Family: String(OSFamilySamba), Name: String("Samba"), Source: OSSourceSMB1, Evidence: strings.Join(tells, "; ")}
 	}
@@ -147,5 +155,47 @@ func identifyOS(r *Result) *OSInfo {
 		return info
 	}
 	info.Evidence = fmt.Sprintf("NTLM CHALLENGE Version %d.%d build %d is not in the build table: left unnamed", major, minor, build)
+	return info
+}
+
+// nativeOSReleases names the SMB1 NativeOS strings of the releases that report only
+// "Windows major.minor" (MS-CIFS 2.2.4.53.2 leaves the text to the implementation; Windows 2000
+// and XP send "Windows 5.0" and "Windows 5.1", the version numbers of the operating-system
+// version table cited above). Later releases send a product name and build
+// ("Windows Server 2003 3790 Service Pack 2"), decided by the build table.
+var nativeOSReleases = map[string]string{
+	"Windows 5.0": "Windows 2000",
+	"Windows 5.1": "Windows XP",
+}
+
+// smb1NativeOS names the OS from the SMB1 NativeOS alone (source smb1): a "Windows 5.x" of
+// nativeOSReleases, or a Windows NativeOS carrying a build of the table
+// ("Windows 7 Professional 7601 Service Pack 1"). Another Windows NativeOS keeps the family and
+// no name; anything else is nil.
+func smb1NativeOS(r *Result) *OSInfo {
+	if r.SMB1 == nil || !strings.HasPrefix(r.SMB1.NativeOS, "Windows") {
+		return nil
+	}
+	native := r.SMB1.NativeOS
+	info := &OSInfo{Family: String(OSFamilyWindows), Source: OSSourceSMB1}
+	if name, ok := nativeOSReleases[native]; ok {
+		info.Name = String(name)
+		info.Evidence = fmt.Sprintf("SMB1 SESSION_SETUP_ANDX NativeOS %q", native)
+		return info
+	}
+	for _, word := range strings.Fields(native) {
+		b, err := strconv.ParseUint(word, 10, 16)
+		if err != nil || b < 2000 {
+			continue
+		}
+		for _, w := range windowsBuilds {
+			if w.build == uint16(b) {
+				info.Name = String(w.name)
+				info.Evidence = fmt.Sprintf("SMB1 SESSION_SETUP_ANDX NativeOS %q (build %d)", native, b)
+				return info
+			}
+		}
+	}
+	info.Evidence = fmt.Sprintf("SMB1 SESSION_SETUP_ANDX NativeOS %q names no build of the table: left unnamed", native)
 	return info
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/transport"
+	"github.com/smbsweep/smbsweep/transport/smb1conn"
 )
 
 // Target is one host to probe.
@@ -109,6 +110,19 @@ type Stage struct {
 	// uses lists the stages whose state or results the stage works with (the registry's needs
 	// and uses), beyond Needs: a stage skipped because one of them got no answer is missing too.
 	uses []string
+	// smb1 marks a stage of the shared SMB2 connection that has an SMB1 path: on a host that
+	// speaks SMB1 only (Session.smb1Only) it runs over the shared SMB1 connection instead, and
+	// then belongs to connection group connSMB1 (connIn).
+	smb1 bool
+}
+
+// connIn returns the connection group st worked on for record r: connSMB1 for a stage with an
+// SMB1 path on a host that speaks SMB1 only (smb1.only), else st.conn.
+func (st *Stage) connIn(r *Result) string {
+	if st.smb1 && r.SMB1 != nil && r.SMB1.Only {
+		return connSMB1
+	}
+	return st.conn
 }
 
 // Connections of the stages (Stage.conn).
@@ -186,6 +200,9 @@ func (p *Pipeline) runStage(ctx context.Context, st *Stage, s *Session, r *Resul
 		sctx, cancel = context.WithTimeout(ctx, st.Timeout)
 	}
 	defer cancel()
+	if st.smb1 && s.smb1Only {
+		sr.Protocol = ProtocolSMB1
+	}
 	t0 := p.Opts.now()
 	err := s.prepare(sctx, st)
 	if err == nil {
@@ -211,7 +228,13 @@ func (e *interruptedError) Unwrap() error { return e.err }
 // skipReason says why st is not run (and the class of what it waited for, when that got no
 // answer), or "" to run it.
 func (p *Pipeline) skipReason(st *Stage, s *Session, r *Result) (string, Status) {
+	if s.smb1Only && st.conn == connSMB2 && !st.smb1 && st.Name != "negotiate" {
+		return "the host speaks SMB1 only (negotiate: no SMB2), and this stage works over SMB2 only", ""
+	}
 	for _, need := range st.Needs {
+		if need == "negotiate" && st.smb1 && s.smb1Only {
+			continue // the stage runs over SMB1 (stage_smb1path.go)
+		}
 		prev, ok := r.Stages[need]
 		switch {
 		case !ok:
@@ -276,6 +299,9 @@ func outcome(prev *StageResult) string {
 	case StageFailed:
 		return "failed with " + prev.NTStatus
 	case StageErrored:
+		if prev.class == "" && prev.Reason != "" {
+			return "ended in error: " + prev.Reason
+		}
 		return "ended in error (" + string(prev.class) + ")"
 	case StageSkipped:
 		return "was skipped"
@@ -351,6 +377,15 @@ type Session struct {
 	interrupted   bool                      // some stage was cut short by an interrupt (the host context cancelled)
 	firstErr      error                     // first transport/protocol error, for the host status
 	firstErrStage string
+
+	// The SMB1 path (stage_smb1path.go): negotiate's SMB2 NEGOTIATE was answered by the server
+	// closing the connection (noSMB2), and smb1 then found NT LM 0.12 accepted (smb1Only). The
+	// session stages then share smb1c, one SMB1 connection, with the sessions' UIDs.
+	noSMB2   bool
+	smb1Only bool
+	smb1c    *smb1conn.Conn
+	nullUID  uint16
+	guestUID uint16
 
 	// What negotiate learned.
 	dialect      uint16
@@ -437,6 +472,10 @@ func (s *Session) close() {
 		_ = s.conn.Close()
 		s.conn = nil
 	}
+	if s.smb1c != nil {
+		_ = s.smb1c.Close()
+		s.smb1c = nil
+	}
 }
 
 func (s *Session) setTree(share string, tid uint32) {
@@ -462,6 +501,10 @@ const (
 
 // useIdentity points the shared connection at the session of identity for the next requests.
 func (s *Session) useIdentity(identity string) {
+	if s.smb1Only {
+		s.useIdentitySMB1(identity)
+		return
+	}
 	switch identity {
 	case identityAnonymous:
 		s.conn.SessionID = s.nullSessionID

@@ -23,12 +23,14 @@ func (p *Pipeline) Recheck(ctx context.Context, t Target, prev *Result) *Result 
 	conns := map[string]bool{}
 	for _, name := range prev.Incomplete {
 		if st := p.stage(name); st != nil {
-			conns[st.conn] = true
+			conns[st.connIn(prev)] = true
 		}
 	}
 	sub := &Pipeline{Opts: p.Opts}
 	for _, st := range p.Stages {
-		if conns[st.conn] || st.Name == "negotiate" {
+		// On a host that speaks SMB1 only the session stages are of the SMB1 connection
+		// (connIn): they run again with smb1, which tells the host speaks SMB1 only.
+		if conns[st.conn] || conns[st.connIn(prev)] || st.Name == "negotiate" {
 			sub.Stages = append(sub.Stages, st)
 		}
 	}
@@ -45,11 +47,12 @@ func (p *Pipeline) stage(name string) *Stage {
 	return nil
 }
 
-// missingOn counts the stages of conn that r is missing.
-func (p *Pipeline) missingOn(r *Result, conn string) int {
+// missingOn counts the stages of conn that r is missing; group is the record that decides
+// which connection each stage belongs to (Stage.connIn): the first probe's, for both.
+func (p *Pipeline) missingOn(r, group *Result, conn string) int {
 	n := 0
 	for _, st := range p.Stages {
-		if sr, ok := r.Stages[st.Name]; ok && st.conn == conn && sr.missing() {
+		if sr, ok := r.Stages[st.Name]; ok && st.connIn(group) == conn && sr.missing() {
 			n++
 		}
 	}
@@ -64,15 +67,15 @@ func (p *Pipeline) merge(prev, again *Result, conns map[string]bool) *Result {
 	out.Findings = make([]Finding, 0, len(prev.Findings)) // conclude evaluates them again
 	out.DurationSeconds = again.DurationSeconds
 	for conn := range conns {
-		if p.missingOn(again, conn) >= p.missingOn(prev, conn) {
+		if p.missingOn(again, prev, conn) >= p.missingOn(prev, prev, conn) {
 			continue
 		}
 		for _, st := range p.Stages {
-			if st.conn == conn {
+			if st.connIn(prev) == conn {
 				out.Stages[st.Name] = again.Stages[st.Name]
 			}
 		}
-		takeFields(&out, again, conn, conns[connDialects] && p.missingOn(again, connDialects) < p.missingOn(prev, connDialects))
+		takeFields(&out, again, conn, conns[connDialects] && p.missingOn(again, prev, connDialects) < p.missingOn(prev, prev, connDialects))
 	}
 	p.conclude(&out)
 	return &out
@@ -92,6 +95,10 @@ func takeFields(out, again *Result, conn string, dialectsToo bool) {
 		out.Negotiate, out.NTLM, out.Sessions, out.Shares, out.RPC = neg, again.NTLM, again.Sessions, again.Shares, again.RPC
 	case connSMB1:
 		out.SMB1, out.ms17010, out.doublePulsar = again.SMB1, again.ms17010, again.doublePulsar
+		if again.SMB1 != nil && again.SMB1.Only {
+			// The session stages ran over SMB1 (Stage.connIn).
+			out.NTLM, out.Sessions, out.Shares = again.NTLM, again.Sessions, again.Shares
+		}
 	case connDialects:
 		if again.Negotiate == nil {
 			return

@@ -14,6 +14,7 @@ type stageDef struct {
 	needs []string
 	conn  string   // the connection it works on (Stage.conn)
 	uses  []string // stages beyond needs whose results it works with (Stage.uses)
+	smb1  bool     // it has an SMB1 path for hosts that speak SMB1 only (Stage.smb1)
 	build func(opts *Options) Stage
 }
 
@@ -26,17 +27,17 @@ var stageDefs = []stageDef{
 	{name: "ms17010", conn: connSMB1, needs: []string{"smb1"}, about: "MS17-010 (EternalBlue) and DoublePulsar on SMB1 hosts: SMB1 logon, IPC$, PeekNamedPipe on FID 0 (own connection)", build: buildMS17010},
 	{name: "dialects", conn: connDialects, about: "enumerate accepted dialects and 3.1.1 ciphers (one connection each)", needs: []string{"negotiate"},
 		build: func(*Options) Stage { return Stage{Name: "dialects", Needs: []string{"negotiate"}, Run: stageDialects} }},
-	{name: "session", conn: connSMB2, about: "anonymous NTLMSSP null session; records the NTLM CHALLENGE", needs: []string{"negotiate"},
+	{name: "session", conn: connSMB2, smb1: true, about: "anonymous NTLMSSP null session; records the NTLM CHALLENGE", needs: []string{"negotiate"},
 		build: func(o *Options) Stage {
 			return Stage{Name: "session", Needs: []string{"negotiate"}, Timeout: o.SessionTimeout, Run: stageNullSession}
 		}},
-	{name: "guest", conn: connSMB2, about: "logon as a non-existent user with a random password (guest mapping)", needs: []string{"negotiate"},
+	{name: "guest", conn: connSMB2, smb1: true, about: "logon as a non-existent user with a random password (guest mapping)", needs: []string{"negotiate"},
 		build: func(o *Options) Stage {
 			return Stage{Name: "guest", Needs: []string{"negotiate"}, Timeout: o.SessionTimeout, Run: stageGuest}
 		}},
-	{name: "tree", conn: connSMB2, about: "TREE_CONNECT IPC$ (decides null session allowed) and each -share", needs: []string{"session"},
+	{name: "tree", conn: connSMB2, smb1: true, about: "TREE_CONNECT IPC$ (decides null session allowed) and each -share", needs: []string{"session"},
 		build: func(*Options) Stage { return Stage{Name: "tree", Needs: []string{"session"}, Run: stageTree} }},
-	{name: "shares", conn: connSMB2, about: "list shares over SRVSVC (NetrShareEnum on \\srvsvc, no SMB1) as anonymous and guest", uses: []string{"guest"}, needs: []string{"session"},
+	{name: "shares", conn: connSMB2, smb1: true, about: "list shares over SRVSVC (NetrShareEnum on \\srvsvc; over SMB1 TRANSACTION on SMB1-only hosts) as anonymous and guest", uses: []string{"guest"}, needs: []string{"session"},
 		build: func(o *Options) Stage {
 			return Stage{Name: "shares", Needs: []string{"negotiate"}, Gate: anySession, Timeout: o.SessionTimeout, Run: stageShares}
 		}},
@@ -46,7 +47,7 @@ var stageDefs = []stageDef{
 		build: func(o *Options) Stage {
 			return Stage{Name: stageShareProbe, Needs: []string{"negotiate"}, Gate: needShareList, Timeout: o.SessionTimeout, Run: stageShareProbeRun}
 		}},
-	{name: "access", conn: connSMB2, about: "per share and identity: tree connect, read check; write check with -check-write", uses: []string{"guest", "tree", "shares", stageShareProbe}, needs: []string{"session"},
+	{name: "access", conn: connSMB2, smb1: true, about: "per share and identity: tree connect, read check; write check with -check-write", uses: []string{"guest", "tree", "shares", stageShareProbe}, needs: []string{"session"},
 		build: func(*Options) Stage {
 			return Stage{Name: "access", Needs: []string{"negotiate"}, Gate: anySession, Run: stageAccess}
 		}},
@@ -128,7 +129,7 @@ func NewPipeline(names []string, opts *Options) (*Pipeline, error) {
 	for _, d := range stageDefs {
 		if want[d.name] {
 			st := d.build(opts)
-			st.conn, st.uses = d.conn, append(slices.Clip(d.needs), d.uses...)
+			st.conn, st.uses, st.smb1 = d.conn, append(slices.Clip(d.needs), d.uses...), d.smb1
 			p.Stages = append(p.Stages, st)
 		}
 	}

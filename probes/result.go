@@ -126,6 +126,12 @@ type SMB1Info struct {
 	NativeLanManager string `json:"native_lan_manager,omitempty"`
 	PrimaryDomain    string `json:"primary_domain,omitempty"`
 	Evidence         string `json:"evidence"`
+	// Only is true for a host that speaks SMB1 only: it accepted NT LM 0.12 here and closed the
+	// connection in answer to the SMB2 NEGOTIATE (stage negotiate) and to one more on a new
+	// connection. The session, guest, tree,
+	// shares and access stages then run over SMB1 (their stages.<name>.protocol is "smb1").
+	// Omitted otherwise.
+	Only bool `json:"only,omitempty"`
 }
 
 // NegotiateInfo is the SMB2/3 NEGOTIATE response.
@@ -429,6 +435,9 @@ type StageResult struct {
 	DurationSeconds float64     `json:"duration_seconds"`
 	Error           string      `json:"error,omitempty"`
 	Reason          string      `json:"reason,omitempty"`
+	// Protocol is ProtocolSMB1 on the stages that ran over SMB1 because the host speaks SMB1
+	// only (smb1.only); omitted for SMB2/3, the default.
+	Protocol string `json:"protocol,omitempty"`
 
 	// class is how the stage ended when it got no answer: the status class of its error, or
 	// for a skipped stage the class of the stage it waited for (io-timeout for the host
@@ -436,6 +445,9 @@ type StageResult struct {
 	// record (Result.Incomplete); "" for a stage that was answered or skipped by choice.
 	class Status
 }
+
+// ProtocolSMB1 is StageResult.Protocol of a stage answered over SMB1.
+const ProtocolSMB1 = "smb1"
 
 // missing reports whether the stage ended without an answer for a reason a later attempt may
 // not meet: a reset, a timeout, or an interrupt.

@@ -28,6 +28,9 @@ func smbclientShares(t *testing.T, srv *sambatest.Server, auth ...string) []stri
 		auth = []string{"-N"}
 	}
 	args := append(auth, "-L", "//"+srv.Addr.String(), "-p", itoa(srv.Port), "-g")
+	if srv.Config.Expect.NoSMB2 {
+		args = append(args, sambatest.SMBClientNT1Args...)
+	}
 	out, err := exec.CommandContext(ctx, "smbclient", args...).CombinedOutput()
 	var names []string
 	for _, line := range strings.Split(string(out), "\n") {
@@ -69,7 +72,11 @@ func TestFleetShareEnumeration(t *testing.T) {
 	for _, srv := range fleet.Servers {
 		t.Run(srv.Name, func(t *testing.T) {
 			want := smbclientShares(t, srv)
-			r := runStages(t, srv, &probes.Options{}, "shares", "guest")
+			stages := []string{"shares", "guest"}
+			if srv.Config.Expect.NoSMB2 {
+				stages = append(stages, "smb1") // the SMB1 path runs once smb1 found the host SMB1-only
+			}
+			r := runStages(t, srv, &probes.Options{}, stages...)
 			st := r.Stages["shares"]
 			got := listedBy(r, "anonymous")
 			// The guest identity: smbclient logging on as a user that does not exist.

@@ -68,9 +68,7 @@ func (s *Session) checkShare(ctx context.Context, r *Result, i int, identity str
 			return nil
 		}
 		tid = t
-		defer func() {
-			_, _ = s.conn.Call(ctx, wire.CmdTreeDisconnect, tid, wire.TreeDisconnectRequest{})
-		}()
+		defer s.disconnectTree(ctx, tid)
 	}
 	s.useIdentity(identity)
 	if r.Shares[i].Type == "" {
@@ -78,6 +76,9 @@ func (s *Session) checkShare(ctx context.Context, r *Result, i int, identity str
 	}
 	if acc.ShareType != "" && acc.ShareType != "disk" {
 		return nil
+	}
+	if s.smb1Only {
+		return s.checkShareSMB1(ctx, uint16(tid), name, acc)
 	}
 	if err := s.readCheck(ctx, tid, acc); err != nil {
 		return err
@@ -138,13 +139,18 @@ func (s *Session) readCheck(ctx context.Context, tid uint32, acc *ShareAccess) e
 	return nil
 }
 
+// writeCheckName returns a new unique name for the directory of a write check.
+func writeCheckName() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return WriteCheckPrefix + hex.EncodeToString(b[:])
+}
+
 // writeCheck creates a uniquely named empty directory in the share root with DELETE_ON_CLOSE,
 // closes it, and verifies it is gone. A share that lets a directory be created but not deleted
 // reports write=false rather than leave anything behind.
 func (s *Session) writeCheck(ctx context.Context, tid uint32, share string, acc *ShareAccess) error {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	name := WriteCheckPrefix + hex.EncodeToString(b[:])
+	name := writeCheckName()
 	create := wire.CreateRequest{
 		ImpersonationLevel: wire.ImpersonationImpersonation,
 		DesiredAccess:      wire.AccessReadAttributes | wire.AccessDelete | wire.AccessSynchronize,

@@ -17,6 +17,9 @@ import (
 // enabled); any other success means the server accepted made-up credentials. The session is
 // never signed. The stage has its own deadline: current Windows delays failed logons ~2 s.
 func stageGuest(ctx context.Context, s *Session, r *Result) error {
+	if s.smb1Only {
+		return stageGuestSMB1(ctx, s, r)
+	}
 	info := &SessionInfo{Flags: []string{}}
 	r.Sessions.Guest = info
 	id := randomGuest()

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 
-	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/transport/smb1conn"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/smb1"
@@ -53,22 +51,11 @@ func stageMS17010(ctx context.Context, s *Session, r *Result) error {
 	unknown := func(reason, evidence string) {
 		r.ms17010 = &verdict{state: StateUnknown, reason: "unknown: " + reason, evidence: evidence}
 	}
-	addr := net.JoinHostPort(s.Target.Addr.String(), strconv.Itoa(int(s.Target.Port)))
-	nc, err := s.connect(ctx, addr)
+	c, err := s.dialSMB1(ctx, "ms17010")
 	if err != nil {
 		unknown("could not connect for the SMB1 session: "+err.Error(), "")
 		return err
 	}
-	opts := smb1conn.Options{MaxFrame: s.Opts.MaxFrame, Now: s.Opts.Now}
-	if tr := s.Opts.Trace; tr != nil { // a credentialed logon is traced too: see Options.Trace
-		t := s.Target
-		opts.Trace = func(dir transport.Direction, msg []byte) { tr(t, "ms17010", dir, msg) }
-	}
-	bind := ctx
-	if s.host != nil {
-		bind = s.host
-	}
-	c := smb1conn.New(bind, nc, opts)
 	defer c.Close()
 	if _, err := c.Negotiate(ctx); err != nil {
 		unknown("the SMB1 NEGOTIATE of the check failed: "+err.Error(), "")

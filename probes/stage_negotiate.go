@@ -25,6 +25,9 @@ func stageNegotiate(ctx context.Context, s *Session, r *Result) error {
 	req := wire.DefaultNegotiateRequest(guid, salt)
 	resp, err := conn.Call(ctx, wire.CmdNegotiate, 0, &req)
 	if err != nil {
+		// A server that speaks SMB1 only closes the connection here; the smb1 stage, which
+		// runs next, tells it from a reset by another cause (markSMB1Only).
+		s.noSMB2 = Classify(err) == StatusConnectionReset
 		return err
 	}
 	received := s.Opts.now()

@@ -15,6 +15,9 @@ import (
 // SPNEGO on the negotiate connection. The server's CHALLENGE is recorded as the NTLM
 // fingerprint whatever the outcome of the AUTHENTICATE. Null sessions are never signed.
 func stageNullSession(ctx context.Context, s *Session, r *Result) error {
+	if s.smb1Only {
+		return stageNullSessionSMB1(ctx, s, r)
+	}
 	info := &SessionInfo{Flags: []string{}}
 	r.Sessions.Null = info
 	setupOK, status, flags, err := s.ntlmSession(ctx, r, logon.Identity{Kind: logon.Anonymous})

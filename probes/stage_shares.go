@@ -17,8 +17,8 @@ import (
 // (dcerpc.Reassembler.Write).
 const maxShareEnumBytes = 2 << 20
 
-// stageShares lists the server's shares over SMB2 — no SMB1 needed — by DCE/RPC on the srvsvc
-// named pipe of IPC$: BIND to SRVSVC, then NetrShareEnum at level 1 (MS-SRVS 3.1.4.8), for each
+// stageShares lists the server's shares over SMB2 — no SMB1 needed, except on hosts that speak
+// SMB1 only (stage_smb1path.go) — by DCE/RPC on the srvsvc named pipe of IPC$: BIND to SRVSVC, then NetrShareEnum at level 1 (MS-SRVS 3.1.4.8), for each
 // identity that holds a session (anonymous, then guest). Share names and comments are the
 // server's strings, kept as received in JSON and neutralised by the CSV and terminal sinks.
 func stageShares(ctx context.Context, s *Session, r *Result) error {
@@ -55,7 +55,7 @@ func stageShares(ctx context.Context, s *Session, r *Result) error {
 
 // enumShares runs NetrShareEnum as identity over the srvsvc pipe and merges the shares into r.
 func (s *Session) enumShares(ctx context.Context, r *Result, identity string) error {
-	pipe, st, err := s.openPipe(ctx, r, identity, "srvsvc")
+	pipe, st, err := s.openRPCPipe(ctx, r, identity, "srvsvc")
 	if err != nil {
 		return err
 	}

@@ -80,6 +80,7 @@ func stageSMB1(ctx context.Context, s *Session, r *Result) error {
 	info.Enabled = Bool(true)
 	info.Dialect = smb1.DialectNTLM012
 	info.Evidence = "server accepted NT LM 0.12 on a dedicated SMB1 NEGOTIATE"
+	s.markSMB1Only(ctx, r)
 	if !nr.NTLanManager() {
 		return nil
 	}

@@ -11,6 +11,9 @@ import (
 // treeConnect sends TREE_CONNECT for \\host\share on the session's connection. It returns the
 // access record (always filled, with the NT status as evidence), the status, and the tree id.
 func (s *Session) treeConnect(ctx context.Context, share, identity string) (ShareAccess, wire.NTStatus, uint32, error) {
+	if s.smb1Only {
+		return s.treeConnectSMB1(ctx, share, identity)
+	}
 	acc := ShareAccess{Identity: identity}
 	s.useIdentity(identity)
 	host := s.Target.Host

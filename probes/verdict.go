@@ -79,6 +79,11 @@ var smbghostBuilds = map[uint16]bool{18362: true, 18363: true}
 // patched host answers the same. Compression absent (never built, or disabled as ADV200005's
 // workaround) or another build is not vulnerable; no NTLM build with compression is unknown.
 func smbghostVerdict(r *Result) verdict {
+	if smb1Only(r) {
+		return verdict{state: StateNotVulnerable, confidence: "high",
+			reason:   "the host speaks SMB1 only: SMB 3.1.1 compression (CVE-2020-0796) cannot be negotiated",
+			evidence: smb1OnlyEvidence}
+	}
 	n := r.Negotiate
 	if n == nil || n.Dialect == "" {
 		return verdict{state: StateUnknown, reason: "unknown: " + stageWhy(r, "negotiate")}

@@ -204,3 +204,29 @@ func findingByID(r *Result, id string) *Finding {
 	}
 	return nil
 }
+
+// TestIdentifyOSFromNativeOS: without an NTLM version, the SMB1 NativeOS names the release when
+// it is one of the table (a "Windows 5.x" or a string carrying a known build), keeps only the
+// family otherwise; Samba's NativeLanMan is a Samba tell.
+func TestIdentifyOSFromNativeOS(t *testing.T) {
+	for _, c := range []struct{ native, lanman, family, name, evidence string }{
+		{"Windows 5.1", "Windows 2000 LAN Manager", OSFamilyWindows, "Windows XP", `NativeOS "Windows 5.1"`},
+		{"Windows 5.0", "Windows 2000 LAN Manager", OSFamilyWindows, "Windows 2000", `NativeOS "Windows 5.0"`},
+		{"Windows Server 2003 3790 Service Pack 2", "Windows Server 2003 5.2", OSFamilyWindows, "Windows Server 2003 / Windows XP x64", "build 3790"},
+		{"Windows 7 Professional 7601 Service Pack 1", "Windows 7 Professional 6.1", OSFamilyWindows, "Windows 7 SP1 / Windows Server 2008 R2 SP1", "build 7601"},
+		{"Windows Embedded 4242", "", OSFamilyWindows, "", "left unnamed"},
+		{"Windows 6.1", "Samba 4.17.12-Debian", OSFamilySamba, "Samba", `NativeLanMan "Samba 4.17.12-Debian"`},
+	} {
+		r := ntlmRecord("")
+		r.SMB1 = &SMB1Info{Enabled: Bool(true), NativeOS: c.native, NativeLanManager: c.lanman}
+		os := identifyOS(r)
+		if os == nil || StringOr(os.Family, "") != c.family || StringOr(os.Name, "") != c.name || os.Source != OSSourceSMB1 || os.Version != nil || !strings.Contains(os.Evidence, c.evidence) {
+			t.Errorf("%q / %q: os = %+v, want family %q name %q from smb1 with %q", c.native, c.lanman, os, c.family, c.name, c.evidence)
+		}
+	}
+	r := ntlmRecord("")
+	r.SMB1 = &SMB1Info{Enabled: Bool(true), NativeOS: "Unix", NativeLanManager: "NAS"}
+	if os := identifyOS(r); os != nil {
+		t.Errorf("non-Windows NativeOS: os = %+v, want nil", os)
+	}
+}

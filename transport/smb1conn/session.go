@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/smbsweep/smbsweep/transport"
 	ntlmlogon "github.com/smbsweep/smbsweep/transport/logon"
@@ -71,6 +72,12 @@ type Session struct {
 	Signed bool
 	// NTLM is what the server's NTLM CHALLENGE said about it (extended form only).
 	NTLM *ServerNames
+	// Challenge is the server's NTLM CHALLENGE message itself and ChallengeTime when it
+	// arrived (Options.Now), extended form only. SessionSetup returns them, with NTLM, also
+	// when the server then refuses the logon: the CHALLENGE describes the server whatever the
+	// outcome.
+	Challenge     ntlmssp.Challenge
+	ChallengeTime time.Time
 	// NTLMv1 records that the logon used an NTLMv1 response (Options.AllowNTLMv1, after the
 	// server refused NTLMv2): the server accepts a response that can be cracked to the NT hash.
 	NTLMv1 bool
@@ -184,10 +191,11 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 		return Session{}, &transport.ProtocolError{Op: op, Err: fmt.Errorf("logon completed without an NTLM CHALLENGE: %w", wire.ErrMalformed)}
 	}
 	uid := r.UID()
+	received := c.opts.Now()
 	if req.SecurityBlob, err = n.Respond(tok[:0], r.SecurityBlob()); err != nil {
 		return Session{}, fmt.Errorf("%s: %w", op, err)
 	}
-	names := n.Names()
+	names, challenge := n.Names(), n.Challenge()
 	c.uid = uid
 	msg, err = c.call(ctx, smb1.CommandSessionSetupAndX, 0, &req)
 	if err != nil {
@@ -199,9 +207,9 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 	}
 	if err := r.Err(); err != nil {
 		c.uid = 0
-		return Session{}, fmt.Errorf("%s: %w", op, err)
+		return Session{NTLM: &names, Challenge: challenge, ChallengeTime: received}, fmt.Errorf("%s: %w", op, err)
 	}
-	s := Session{NTLM: &names}
+	s := Session{NTLM: &names, Challenge: challenge, ChallengeTime: received}
 	c.finish(r, &s)
 	if id.Kind == Anonymous || s.Guest {
 		return s, nil

@@ -17,6 +17,10 @@ const (
 	CapSMB1SessionAnonymous = "wire/smb1/testdata/samba-4.17-smb1-session-setup-anonymous.bin"
 	CapSMB1TreeConnectIPC   = "wire/smb1/testdata/samba-4.17-smb1-tree-connect-ipc.bin"
 	CapSMB1PeekNamedPipe    = "wire/smb1/testdata/samba-4.17-smb1-peek-named-pipe.bin"
+	// CapSMB1NTCreatePipe opens \srvsvc (a message-mode pipe); CapSMB1TransactNmPipe is the
+	// TransactNmPipe reply carrying the 68-byte SRVSVC bind_ack.
+	CapSMB1NTCreatePipe   = "wire/smb1/testdata/samba-4.17-smb1-nt-create-pipe.bin"
+	CapSMB1TransactNmPipe = "wire/smb1/testdata/samba-4.17-smb1-transact-nmpipe.bin"
 )
 
 // SMB1 commands the scripted SMB1 server answers (MS-CIFS 2.2.2.1).
@@ -26,6 +30,8 @@ const (
 	SMB1CmdNegotiate      byte = 0x72
 	SMB1CmdSessionSetup   byte = 0x73
 	SMB1CmdTreeConnectAnd byte = 0x75
+	SMB1CmdNTCreateAndX   byte = 0xa2
+	SMB1CmdReadAndX       byte = 0x2e
 )
 
 // Offsets in the 32-byte SMB1 header (MS-CIFS 2.2.3.1).

@@ -52,6 +52,9 @@ type Expect struct {
 	// Shares lists the disk shares an authenticated share enumeration
 	// returns (without IPC$), sorted.
 	Shares []string
+	// NoSMB2 means the server speaks SMB1 only: it closes the connection in
+	// answer to an SMB2 NEGOTIATE (server max protocol = NT1); MaxDialect is "".
+	NoSMB2 bool
 }
 
 // ShareConfig is one [share] section. The share directory is created under
@@ -156,6 +159,22 @@ func DefaultConfigs() []Config {
 			Global: append([]string{"restrict anonymous = 2"}, guestAll...),
 			Shares: StandardShares(),
 			Expect: Expect{MaxDialect: "3.1.1", Guest: true, Shares: std},
+		},
+		{
+			// SMB1 only: smbd closes the connection on an SMB2 NEGOTIATE, so
+			// every session, tree, share and access answer comes over SMB1.
+			Name:   "smb1only",
+			Global: append([]string{"server min protocol = NT1", "server max protocol = NT1"}, guestAll...),
+			Shares: StandardShares(),
+			Expect: Expect{SMB1: true, NoSMB2: true, NullSession: true, Guest: true, Shares: std},
+		},
+		{
+			// SMB1 only with signing mandatory: anonymous and guest sessions
+			// (no session key) still work unsigned.
+			Name:   "smb1sign",
+			Global: append([]string{"server min protocol = NT1", "server max protocol = NT1", "server signing = mandatory"}, guestAll...),
+			Shares: StandardShares(),
+			Expect: Expect{SMB1: true, NoSMB2: true, SigningRequired: true, NullSession: true, Guest: true, Shares: std},
 		},
 		{
 			Name:   "smb2_10",

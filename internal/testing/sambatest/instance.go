@@ -391,7 +391,8 @@ func addPassdbUser(ctx context.Context, smbpasswd, conf string) error {
 	return nil
 }
 
-// waitSMB polls until smbd answers an SMB2 NEGOTIATE on its endpoint.
+// waitSMB polls until smbd answers an SMB2 NEGOTIATE on its endpoint (an SMB1
+// NEGOTIATE for an instance that speaks SMB1 only, Expect.NoSMB2).
 func waitSMB(ctx context.Context, s *Server, d *daemon) error {
 	var lastErr error
 	for {
@@ -399,7 +400,11 @@ func waitSMB(ctx context.Context, s *Server, d *daemon) error {
 			return fmt.Errorf("smbd exited during start: %v\n--- %s:\n%s\n--- output:\n%s", d.err, s.LogPath,
 				tailFile(s.LogPath, 25), tailFile(filepath.Join(s.Dir, "log", "smbd.out"), 10))
 		}
-		lastErr = probeSMB2(ctx, s.AddrPort(), time.Second)
+		if s.Config.Expect.NoSMB2 {
+			lastErr = probeSMB1(ctx, s.AddrPort(), time.Second)
+		} else {
+			lastErr = probeSMB2(ctx, s.AddrPort(), time.Second)
+		}
 		if lastErr == nil {
 			return nil
 		}
@@ -411,6 +416,10 @@ func waitSMB(ctx context.Context, s *Server, d *daemon) error {
 		}
 	}
 }
+
+// SMBClientNT1Args make smbclient speak SMB1 (NT1) only, as the SMB1-only
+// instances (Expect.NoSMB2) need: smbclient's default minimum is SMB2.
+var SMBClientNT1Args = []string{"-m", "NT1", "--option=client min protocol=NT1"}
 
 // negotiateInfo is the part of an SMB2 NEGOTIATE response (MS-SMB2 2.2.4)
 // the harness looks at.
@@ -496,6 +505,60 @@ func negotiateSMB2(ctx context.Context, ap netip.AddrPort, timeout time.Duration
 	return negotiateInfo{SecurityMode: le.Uint16(resp[66:68]), Dialect: le.Uint16(resp[68:70])}, nil
 }
 
+// probeSMB1 checks that ap accepts "NT LM 0.12" in an SMB1 NEGOTIATE
+// (MS-CIFS 2.2.4.52): a readiness check of SMB1-only instances, which close
+// the connection on an SMB2 NEGOTIATE.
+func probeSMB1(ctx context.Context, ap netip.AddrPort, timeout time.Duration) error {
+	dl := net.Dialer{Timeout: timeout}
+	c, err := dl.DialContext(ctx, "tcp", ap.String())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	le := binary.LittleEndian
+	msg := make([]byte, 4, 4+32+16)
+	// SMB1 header (MS-CIFS 2.2.3.1).
+	msg = append(msg, 0xFF, 'S', 'M', 'B', 0x72) // Protocol, Command: NEGOTIATE
+	msg = le.AppendUint32(msg, 0)                // Status
+	msg = append(msg, 0x18)                      // Flags: case insensitive, canonicalized paths
+	msg = le.AppendUint16(msg, 0xc801)           // Flags2: Unicode, NT status, extended security, long names
+	msg = append(msg, make([]byte, 12)...)       // PIDHigh, SecuritySignature, Reserved
+	msg = le.AppendUint16(msg, 0)                // TID
+	msg = le.AppendUint16(msg, 0xfeff)           // PIDLow
+	msg = le.AppendUint16(msg, 0)                // UID
+	msg = le.AppendUint16(msg, 1)                // MID
+	dialect := append([]byte{0x02}, "NT LM 0.12\x00"...)
+	msg = append(msg, 0) // WordCount
+	msg = le.AppendUint16(msg, uint16(len(dialect)))
+	msg = append(msg, dialect...)
+	binary.BigEndian.PutUint32(msg[:4], uint32(len(msg)-4))
+	if _, err := c.Write(msg); err != nil {
+		return err
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		return fmt.Errorf("read transport header: %w", err)
+	}
+	n := binary.BigEndian.Uint32(hdr[:]) & 0xFFFFFF
+	if n < 35 || n > 1<<16 {
+		return fmt.Errorf("unexpected SMB1 response length %d", n)
+	}
+	resp := make([]byte, n)
+	if _, err := io.ReadFull(c, resp); err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	switch {
+	case !bytes.Equal(resp[:5], []byte{0xFF, 'S', 'M', 'B', 0x72}):
+		return fmt.Errorf("response is not an SMB1 NEGOTIATE response (% x)", resp[:5])
+	case le.Uint32(resp[5:9]) != 0:
+		return fmt.Errorf("SMB1 NEGOTIATE status 0x%08x", le.Uint32(resp[5:9]))
+	case resp[32] != 17 || le.Uint16(resp[33:35]) != 0:
+		return fmt.Errorf("SMB1 NEGOTIATE reply (WordCount %d) did not select NT LM 0.12", resp[32])
+	}
+	return nil
+}
+
 // warmUp lists the shares of every server as TestUser, which makes
 // samba-dcerpcd start its srvsvc and winreg workers. It is best effort:
 // without smbclient, or when a listing fails, the first SRVSVC call of a
@@ -512,8 +575,11 @@ func warmUp(ctx context.Context, servers []*Server, log io.Writer) {
 	for _, s := range servers {
 		wg.Go(func() {
 			t0 := time.Now()
-			cmd := exec.CommandContext(ctx, smbclient, "--configfile=/dev/null",
-				"-p", strconv.Itoa(int(s.Port)), "-U", TestUser+"%"+TestPassword, "-L", "//"+s.Addr.String())
+			args := []string{"--configfile=/dev/null", "-p", strconv.Itoa(int(s.Port)), "-U", TestUser + "%" + TestPassword, "-L", "//" + s.Addr.String()}
+			if s.Config.Expect.NoSMB2 {
+				args = append(args, SMBClientNT1Args...)
+			}
+			cmd := exec.CommandContext(ctx, smbclient, args...)
 			cmd.Env = append(os.Environ(), "LC_ALL=C")
 			if out, err := cmd.CombinedOutput(); err != nil {
 				fmt.Fprintf(log, "sambatest: %-8s warm-up listing failed (%v): %s\n", s.Name, err, bytes.TrimSpace(out))

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -22,9 +23,13 @@ import (
 func TestMain(m *testing.M) { Main(m) }
 
 // smbclient runs smbclient as a test oracle against one server. It reads no
-// system smb.conf, so only the arguments decide its behaviour.
+// system smb.conf, so only the arguments decide its behaviour. An SMB1-only
+// server (Expect.NoSMB2) is spoken to over SMB1 unless args choose protocols.
 func smbclient(t *testing.T, s *Server, args ...string) (string, error) {
 	t.Helper()
+	if s.Config.Expect.NoSMB2 && !slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, " protocol=") }) {
+		args = append(slices.Clone(args), SMBClientNT1Args...)
+	}
 	path := findTool("smbclient", "/usr/bin", "/usr/local/bin")
 	if path == "" {
 		t.Fatal("smbclient not installed (apt-get install -y smbclient)")
@@ -82,6 +87,16 @@ func TestFleetEndpoints(t *testing.T) {
 		seen[s.AddrPort()] = s.Name
 		if f.Server(s.Name) != s {
 			t.Errorf("Server(%q) does not return the server", s.Name)
+		}
+		if s.Config.Expect.NoSMB2 {
+			// SMB1 only: the SMB2 NEGOTIATE is answered by closing the connection.
+			if _, err := negotiateSMB2(context.Background(), s.AddrPort(), 10*time.Second); err == nil || !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("%s: SMB2 NEGOTIATE: err %v, want the connection closed (EOF or reset)", s.Name, err)
+			}
+			if err := probeSMB1(context.Background(), s.AddrPort(), 10*time.Second); err != nil {
+				t.Errorf("%s: SMB1 NEGOTIATE: %v", s.Name, err)
+			}
+			continue
 		}
 		info, err := negotiateSMB2(context.Background(), s.AddrPort(), 10*time.Second)
 		if err != nil {
@@ -298,8 +313,8 @@ func TestDialects(t *testing.T) {
 				if err == nil || !strings.Contains(out, "session setup failed: NT_STATUS_ACCESS_DENIED") {
 					t.Errorf("SMB 2.1 session with encryption required: err=%v\n%s", err, out)
 				}
-			} else if err := only("SMB2_10"); err != nil {
-				t.Errorf("SMB 2.1 refused: %v", err)
+			} else if got, want := only("SMB2_10") == nil, !s.Config.Expect.NoSMB2; got != want {
+				t.Errorf("SMB 2.1 accepted = %v, want %v", got, want)
 			}
 			if got, want := only("SMB3_11") == nil, s.Config.Expect.MaxDialect == "3.1.1"; got != want {
 				t.Errorf("SMB 3.1.1 accepted = %v, want %v", got, want)
