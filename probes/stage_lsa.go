@@ -65,9 +65,10 @@ type rpcOutcome struct {
 }
 
 // eachIdentity runs probe for each identity that holds a session (anonymous, then guest). It
-// returns nil when some identity's probe found the information exposed; otherwise the first
-// transport or protocol error, else the first refusal (the stage fails with its NT status).
-// A transport failure ends the loop: the connection is unusable.
+// returns the first transport or protocol error (the records keep what was learned before it);
+// else nil when some identity's probe found the information exposed; else the first refusal
+// (the stage fails with its NT status). A transport failure ends the loop: the connection is
+// unusable.
 func (s *Session) eachIdentity(what string, probe func(identity string) (rpcOutcome, error)) error {
 	var firstErr error
 	var firstRef *ntRefusal
@@ -97,10 +98,10 @@ func (s *Session) eachIdentity(what string, probe func(identity string) (rpcOutc
 	switch {
 	case probed == 0:
 		return fmt.Errorf("%w: no anonymous or guest session to open \\%s with", errNotApplicable, strings.ToLower(what))
+	case firstErr != nil:
+		return firstErr // what was learned before it stays in the record
 	case exposed:
 		return nil
-	case firstErr != nil:
-		return firstErr
 	case firstRef != nil:
 		return refusal(firstRef.status, what+" ("+firstRef.what+")")
 	}

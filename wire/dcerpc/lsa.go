@@ -340,7 +340,7 @@ func conformantArray(rd *ndrReader, what string, n, arr uint32, size int, at *in
 		}
 		return nil
 	}
-	conf, err := rd.u32(what + " conformance")
+	conf, err := rd.u32(what)
 	if err != nil {
 		return err
 	}

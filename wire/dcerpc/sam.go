@@ -213,7 +213,7 @@ func (r *ndrReader) handle(what string) (Handle, error) {
 // SubAuthorityCount, IdentifierAuthority and the sub-authorities. The conformance must equal
 // SubAuthorityCount, which must be at most MaxSubAuthorities.
 func (r *ndrReader) sid(what string, s *SID) error {
-	n, err := r.u32(what + " conformance")
+	n, err := r.u32(what)
 	if err != nil {
 		return err
 	}
@@ -247,15 +247,15 @@ type ustringHeader struct {
 // holds a pointer).
 func (r *ndrReader) ustrHeader(what string) (ustringHeader, error) {
 	r.off = (r.off + 3) &^ 3
-	l, err := r.u16(what + " Length")
+	l, err := r.u16(what)
 	if err != nil {
 		return ustringHeader{}, err
 	}
-	m, err := r.u16(what + " MaximumLength")
+	m, err := r.u16(what)
 	if err != nil {
 		return ustringHeader{}, err
 	}
-	p, err := r.u32(what + " Buffer pointer")
+	p, err := r.u32(what)
 	if err != nil {
 		return ustringHeader{}, err
 	}
@@ -276,15 +276,15 @@ func (r *ndrReader) ustrBody(what string, h ustringHeader, maxChars uint32) ([]b
 		}
 		return nil, nil
 	}
-	maxCount, err := r.u32(what + " maximum count")
+	maxCount, err := r.u32(what)
 	if err != nil {
 		return nil, err
 	}
-	offset, err := r.u32(what + " offset")
+	offset, err := r.u32(what)
 	if err != nil {
 		return nil, err
 	}
-	actual, err := r.u32(what + " actual count")
+	actual, err := r.u32(what)
 	if err != nil {
 		return nil, err
 	}
