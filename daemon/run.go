@@ -118,6 +118,12 @@ func (d *Daemon) runJob(ctx, abort context.Context, j *Job, scanMetrics *output.
 		dialer.Limiter = rate.NewLimiter(rate.Limit(j.Rate), max(1, int(j.Rate/10)))
 	}
 	opts := &probes.Options{Dialer: dialer, Shares: j.Shares, SessionTimeout: min(DefaultSessionTimeout, j.Timeout.D())}
+	if j.EnumUsers {
+		opts.EnumUsers = true
+		if j.RIDRange != "" {
+			opts.RIDFirst, opts.RIDLast, _ = probes.ParseRIDRange(j.RIDRange) // checked by the config
+		}
+	}
 	if cr := j.Cred(); cr != nil {
 		opts.Credentials = &client.Credentials{User: cr.Username, Domain: cr.Domain, Password: cr.Secret()}
 	}
