@@ -26,6 +26,9 @@ func lsaConfigs() []sambatest.Config {
 			Expect: sambatest.Expect{MaxDialect: "3.1.1", NullSession: true}},
 		{Name: "lsaclosed", Global: []string{"restrict anonymous = 2"}, Shares: sambatest.StandardShares(),
 			Expect: sambatest.Expect{MaxDialect: "3.1.1"}},
+		// Anonymous refused, unknown users mapped to guest: the guest identity decides.
+		{Name: "lsaguest", Global: []string{"restrict anonymous = 2", "map to guest = Bad User"}, Shares: sambatest.StandardShares(),
+			Expect: sambatest.Expect{MaxDialect: "3.1.1", Guest: true}},
 	}
 }
 
@@ -63,6 +66,26 @@ func rpcclientRun(t *testing.T, srv *sambatest.Server, user bool, cmd string) st
 	if err != nil && user {
 		t.Fatalf("rpcclient -c %q: %v\n%s", cmd, err, out)
 	}
+	return string(out)
+}
+
+// rpcclientRunAs runs rpcclient against srv as user ("name%password"); its output is returned
+// whatever the exit status (a refusal is an answer).
+func rpcclientRunAs(t *testing.T, srv *sambatest.Server, user, cmd string) string {
+	t.Helper()
+	bin, err := exec.LookPath("rpcclient")
+	if err != nil {
+		t.Skip("rpcclient not installed: no oracle")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "client.conf")
+	if err := os.WriteFile(conf, []byte("[global]\n\tclient min protocol = SMB2\n\tlock directory = "+dir+"\n\tstate directory = "+dir+
+		"\n\tcache directory = "+dir+"\n\tprivate dir = "+dir+"\n\tncalrpc dir = "+dir+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.CommandContext(ctx, bin, "--configfile="+conf, "-p", strconv.Itoa(int(srv.Port)), "-U", user, "-c", cmd, srv.Addr.String()).CombinedOutput()
 	return string(out)
 }
 
@@ -248,6 +271,40 @@ func TestFleetLSASAMR(t *testing.T) {
 		checkFinding(t, r, probes.FindingAnonymousPasswordPolicy, "false", "password policy refused")
 		if !strings.Contains(lsaq, "ACCESS_DENIED") {
 			t.Errorf("rpcclient was not refused either:\n%s", lsaq)
+		}
+	})
+
+	t.Run("guest", func(t *testing.T) {
+		srv := fleet.Server("lsaguest")
+		r := runStages(t, srv, &probes.Options{}, "guest", "lsa", "samr")
+		if os.Getenv("SMBSWEEP_VERBOSE") != "" {
+			b, _ := json.MarshalIndent(map[string]any{"lsa": r.LSA, "samr": r.SAMR, "findings": r.Findings, "stages": r.Stages}, "", "  ")
+			t.Logf("%s", b)
+		}
+		// rpcclient as a non-existent user (mapped to guest) is the oracle for the guest identity.
+		out := rpcclientRunAs(t, srv, "smbsweep-nosuchuser%not-a-password", "lsaquery 5")
+		t.Logf("rpcclient as an unknown user -c 'lsaquery 5':\n%s", out)
+		wantName := field(out, `Domain Name:\s*(\S+)`)
+		if len(r.LSA) != 2 || r.LSA[0].Identity != "anonymous" || r.LSA[1].Identity != "guest" {
+			t.Fatalf("lsa records %+v, want anonymous then guest", r.LSA)
+		}
+		if tri(r.LSA[0].Exposed) != "false" || probes.StringOr(r.LSA[0].Open, "") != "STATUS_ACCESS_DENIED" {
+			t.Errorf("anonymous %+v, want refused with STATUS_ACCESS_DENIED", r.LSA[0])
+		}
+		g := r.LSA[1]
+		if wantName == "" {
+			if tri(g.Exposed) == "true" {
+				t.Errorf("guest got the domain %s, rpcclient as guest did not:\n%s", probes.StringOr(g.DomainName, ""), out)
+			}
+			checkFinding(t, r, probes.FindingAnonymousLSA, "false", "LSA domain name and SID refused")
+			return
+		}
+		if probes.StringOr(g.DomainName, "") != wantName || probes.StringOr(g.DomainSID, "") != field(out, `Domain Sid:\s*(\S+)`) {
+			t.Errorf("guest domain %s %s, rpcclient as guest says\n%s", probes.StringOr(g.DomainName, "null"), probes.StringOr(g.DomainSID, "null"), out)
+		}
+		checkFinding(t, r, probes.FindingAnonymousLSA, "true", "LSA domain name and SID readable without credentials (guest)")
+		if st := r.Stages["lsa"]; st.Status != probes.StageOK {
+			t.Errorf("stage lsa %+v, want ok (guest got the domain)", st)
 		}
 	})
 }
