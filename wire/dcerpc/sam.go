@@ -155,15 +155,6 @@ func splitDash(s string) []string {
 	return out
 }
 
-// u8 reads a byte.
-func (r *ndrReader) u8(what string) (uint8, error) {
-	if r.off+1 > len(r.b) {
-		return 0, fmt.Errorf("%s at %d: stub of %d bytes: %w", what, r.off, len(r.b), wire.ErrShort)
-	}
-	r.off++
-	return r.b[r.off-1], nil
-}
-
 // u16 reads an aligned uint16 (an NDR enum is a 16-bit value on the wire, C706 14.2.5).
 func (r *ndrReader) u16(what string) (uint16, error) {
 	at := (r.off + 1) &^ 1
@@ -325,8 +316,8 @@ func (r *ndrReader) end(what string) error {
 	return nil
 }
 
-// appendUString appends an RPC_UNICODE_STRING's fixed part for s (units UTF-16 code units) with
-// Buffer pointer ref (0 for NULL). The characters go later with appendUStringBody.
+// appendUStringHeader appends an RPC_UNICODE_STRING's fixed part for units UTF-16 code units
+// with Buffer pointer ref (0 for NULL). The characters go later with appendUStringBody.
 func appendUStringHeader(dst []byte, units int, ref uint32) []byte {
 	dst = binary.LittleEndian.AppendUint16(dst, uint16(2*units))
 	dst = binary.LittleEndian.AppendUint16(dst, uint16(2*units))
@@ -386,7 +377,7 @@ func (r HandleStatusResponse) Decode() (Handle, uint32, error) {
 	return h, st, rd.end(what)
 }
 
-// appendHandleOnly appends a stub of just a handle (LsarClose, SamrCloseHandle).
+// appendHandle appends a context handle.
 func appendHandle(dst []byte, h *Handle) []byte { return append(dst, h[:]...) }
 
 // HandleRequest is the stub of a call whose only [in] parameter is a context handle:
