@@ -31,3 +31,21 @@ func TestRIDRangeRejected(t *testing.T) {
 		}
 	}
 }
+
+// TestRIDRangeNeedsEnumUsers: -rid-range alone would silently do nothing, so it is refused.
+func TestRIDRangeNeedsEnumUsers(t *testing.T) {
+	target := "127.0.0.1:" + strconv.Itoa(closedLoopbackPort(t))
+	code, out, stderr := runCLI(t, "", "scan", "-rid-range", "500-600", target)
+	if code != exitUsage || out != "" || !strings.Contains(stderr, "-rid-range 500-600 does nothing without -enum-users") {
+		t.Errorf("exit %d, output %q, stderr %q", code, out, stderr)
+	}
+}
+
+// TestEnumUsersAccepted: valid -enum-users -rid-range values start the scan.
+func TestEnumUsersAccepted(t *testing.T) {
+	target := "127.0.0.1:" + strconv.Itoa(closedLoopbackPort(t))
+	code, out, stderr := runCLI(t, "", "scan", "-profile", "vuln", "-jsonl", "-enum-users", "-rid-range", "0-1999", target)
+	if code == exitUsage || !strings.Contains(out, `"status":"connection-refused"`) || !strings.Contains(out, `"lsa":{"status":"skipped"`) {
+		t.Errorf("exit %d, stderr %q, output %q", code, stderr, out)
+	}
+}

@@ -98,8 +98,9 @@ type scanFlags struct {
 	maxEntries int
 	maxBytes   int64
 
-	enumUsers bool   // -enum-users: RID cycling in stage lsa
-	ridRange  string // -rid-range FIRST-LAST
+	enumUsers   bool   // -enum-users: RID cycling in stage lsa
+	ridRange    string // -rid-range FIRST-LAST
+	ridRangeSet bool   // -rid-range was given
 }
 
 func defineScanFlags(g *groupedFlags, f *scanFlags) {
@@ -255,6 +256,9 @@ func (f *scanFlags) validate(nArgs int) error {
 	if _, _, err := probes.ParseRIDRange(f.ridRange); err != nil {
 		return usagef("%v", err)
 	}
+	if f.ridRangeSet && !f.enumUsers {
+		return usagef("-rid-range %s does nothing without -enum-users: add -enum-users to enumerate accounts, or drop -rid-range", f.ridRange)
+	}
 	return nil
 }
 
@@ -272,6 +276,8 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			f.scale.aheadSet = true
 		case "port":
 			f.portSet = true
+		case "rid-range":
+			f.ridRangeSet = true
 		}
 	})
 	if err := f.validate(len(pos)); err != nil {
