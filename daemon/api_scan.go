@@ -45,6 +45,11 @@ type scanRequest struct {
 	Profile  string   `json:"profile"`
 	Port     *int     `json:"port"`
 	Timeout  *int64   `json:"timeout"` // milliseconds per host
+
+	// EnumUsers and RIDRange are scan -enum-users and -rid-range (stage lsa, profiles full
+	// and vuln): the account names go to the caller in the records' lsa[].users.names.
+	EnumUsers bool   `json:"enum_users"`
+	RIDRange  string `json:"rid_range"`
 }
 
 // streamSink writes each record as one JSON line and flushes it to the client at once.
@@ -163,6 +168,18 @@ func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
 		}
 		hostTimeout = time.Duration(*req.Timeout) * time.Millisecond
 	}
+	var ridFirst, ridLast uint32
+	if req.RIDRange != "" {
+		var err error
+		if ridFirst, ridLast, err = probes.ParseRIDRange(req.RIDRange); err != nil {
+			badRequest("rid_range", "%s", strings.ReplaceAll(err.Error(), "-rid-range ", "rid_range ")).write(w)
+			return
+		}
+		if !req.EnumUsers {
+			badRequest("rid_range", "rid_range %q does nothing without enum_users: set enum_users true, or drop rid_range", req.RIDRange).write(w)
+			return
+		}
+	}
 	b := scanner.NewTargetBuilder(uint16(port))
 	b.LookupConcurrency, b.LookupTimeout = scanLookupConcurrency, s.resolveTimeout
 	for i, t := range req.Targets {
@@ -224,6 +241,7 @@ func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	opts := &probes.Options{Dialer: &scanner.Dialer{ConnectTimeout: min(scanner.DefaultConnectTimeout, hostTimeout), Retries: 1},
 		SessionTimeout: min(DefaultSessionTimeout, hostTimeout)}
+	opts.EnumUsers, opts.RIDFirst, opts.RIDLast = req.EnumUsers, ridFirst, ridLast
 	_, werr := sweep.Run(dispatch, r.Context(), sweep.Config{
 		Targets:  set,
 		Pipeline: pipelineFor(req.Profile, opts),
