@@ -111,6 +111,9 @@ func TestCaptureLSASAMR(t *testing.T) {
 		if counts[key] > 1 {
 			name += fmt.Sprintf("-%d", counts[key])
 		}
+		if method == "lsarlookupsids" && counts[key] >= 3 && counts[key] <= 6 {
+			continue // RIDs 600-999: unmapped SIDs only, as in call 2 (testdata/README.md)
+		}
 		write(t, "../wire/dcerpc/testdata", name+"-"+kind+".bin", x.out) // every fragment of the reply
 	}
 	t.Logf("domain %s %s, users %v, policy %+v", probes.StringOr(r.LSA[0].DomainName, ""), probes.StringOr(r.LSA[0].DomainSID, ""),
