@@ -44,3 +44,23 @@ func TestLoadProfilesRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestProfilesRunLSASAMR: full and vuln run the anonymous LSA and SAMR stages (issue 12 item 6).
+func TestProfilesRunLSASAMR(t *testing.T) {
+	p := BuiltinProfiles()
+	for _, name := range []string{"full", "vuln"} {
+		pl, err := probes.NewPipeline(p[name].Stages, &probes.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, st := range pl.Stages {
+			if st.Name == "lsa" || st.Name == "samr" {
+				got = append(got, st.Name)
+			}
+		}
+		if strings.Join(got, ",") != "lsa,samr" {
+			t.Errorf("profile %s runs %v of lsa, samr", name, got)
+		}
+	}
+}

@@ -43,6 +43,11 @@ type scanRequest struct {
 	Profile  string   `json:"profile"`
 	Port     *int     `json:"port"`
 	Timeout  *int64   `json:"timeout"` // milliseconds per host
+
+	// EnumUsers and RIDRange are scan -enum-users and -rid-range (stage lsa, profiles full
+	// and vuln): the account names go to the caller in the records' lsa[].users.names.
+	EnumUsers bool   `json:"enum_users"`
+	RIDRange  string `json:"rid_range"`
 }
 
 // streamSink writes each record as one JSON line through output's JSONL encoder (the one
@@ -147,46 +152,63 @@ func (s *apiServer) scans(w http.ResponseWriter, r *http.Request) {
 		e.write(w)
 		return
 	}
-	port, hostTimeout, e := req.check()
+	p, e := req.check()
 	if e != nil {
 		e.write(w)
 		return
 	}
-	set, e := s.scanTargets(r.Context(), &req, port)
+	set, e := s.scanTargets(r.Context(), &req, p.port)
 	if e != nil {
 		e.write(w)
 		return
 	}
-	s.streamScan(w, r, set, req.Profile, hostTimeout)
+	s.streamScan(w, r, set, &req, p)
 }
 
-// check validates the request and fills in the defaults: the profile, the port and the host
-// deadline.
-func (req *scanRequest) check() (int, time.Duration, *apiError) {
+// check validates the request and fills in the defaults: the profile, the port, the host
+// deadline and the RID range of -enum-users.
+func (req *scanRequest) check() (scanParams, *apiError) {
 	if len(req.Targets) == 0 {
-		return 0, 0, badRequest("targets", `targets is required: a list such as ["127.0.0.1", "127.0.0.0/30"]`)
+		return scanParams{}, badRequest("targets", `targets is required: a list such as ["127.0.0.1", "127.0.0.0/30"]`)
 	}
 	if req.Profile == "" {
 		req.Profile = defaultProfile
 	}
 	if err := checkProfile(req.Profile); err != nil {
-		return 0, 0, badRequest("profile", "%v", err)
+		return scanParams{}, badRequest("profile", "%v", err)
 	}
 	port := scanner.DefaultPort
 	if req.Port != nil {
 		if *req.Port < 1 || *req.Port > 65535 {
-			return 0, 0, badRequest("port", "port %d: must be 1-65535 (default 445)", *req.Port)
+			return scanParams{}, badRequest("port", "port %d: must be 1-65535 (default 445)", *req.Port)
 		}
 		port = *req.Port
 	}
 	hostTimeout := defaultScanHostTimeout
 	if req.Timeout != nil {
 		if *req.Timeout < 1 || time.Duration(*req.Timeout)*time.Millisecond > maxRequestTimeout {
-			return 0, 0, badRequest("timeout", "timeout %d: must be 1-%d milliseconds per host", *req.Timeout, maxRequestTimeout.Milliseconds())
+			return scanParams{}, badRequest("timeout", "timeout %d: must be 1-%d milliseconds per host", *req.Timeout, maxRequestTimeout.Milliseconds())
 		}
 		hostTimeout = time.Duration(*req.Timeout) * time.Millisecond
 	}
-	return port, hostTimeout, nil
+	var ridFirst, ridLast uint32
+	if req.RIDRange != "" {
+		var err error
+		if ridFirst, ridLast, err = probes.ParseRIDRange(req.RIDRange); err != nil {
+			return scanParams{}, badRequest("rid_range", "%s", strings.ReplaceAll(err.Error(), "-rid-range ", "rid_range "))
+		}
+		if !req.EnumUsers {
+			return scanParams{}, badRequest("rid_range", "rid_range %q does nothing without enum_users: set enum_users true, or drop rid_range", req.RIDRange)
+		}
+	}
+	return scanParams{port: port, hostTimeout: hostTimeout, ridFirst: ridFirst, ridLast: ridLast}, nil
+}
+
+// scanParams are a scan request's checked values with their defaults.
+type scanParams struct {
+	port              int
+	hostTimeout       time.Duration
+	ridFirst, ridLast uint32
 }
 
 // scanTargets builds the request's target set: counted first, resolving nothing (a name
@@ -240,7 +262,7 @@ func (s *apiServer) scanTargets(ctx context.Context, req *scanRequest, port int)
 
 // streamScan runs the scan and streams its records. The client going away aborts
 // everything; the daemon's shutdown stops dispatch.
-func (s *apiServer) streamScan(w http.ResponseWriter, r *http.Request, set *scanner.TargetSet, profile string, hostTimeout time.Duration) {
+func (s *apiServer) streamScan(w http.ResponseWriter, r *http.Request, set *scanner.TargetSet, req *scanRequest, p scanParams) {
 	dispatch, stop := context.WithCancel(r.Context())
 	defer stop()
 	defer context.AfterFunc(s.d.shutdown, stop)()
@@ -250,12 +272,14 @@ func (s *apiServer) streamScan(w http.ResponseWriter, r *http.Request, set *scan
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	st := sweep.DefaultSettings()
-	st.Concurrency, st.HostTimeout = int(min(set.Len(), maxScanConcurrency)), hostTimeout
+	st.Concurrency, st.HostTimeout = int(min(set.Len(), maxScanConcurrency)), p.hostTimeout
 	scfg := st.Scanner()
 	scfg.Slots = s.d.budget.slots(sourceAPI)
+	opts := st.ProbeOptions()
+	opts.EnumUsers, opts.RIDFirst, opts.RIDLast = req.EnumUsers, p.ridFirst, p.ridLast
 	_, werr := sweep.Run(dispatch, r.Context(), sweep.Config{
 		Targets:  set,
-		Pipeline: pipelineFor(profile, st.ProbeOptions()),
+		Pipeline: pipelineFor(req.Profile, opts),
 		Scanner:  scfg,
 		Writer:   output.NewWriter(sink),
 	})

@@ -92,6 +92,8 @@ func TestAPIRefusals(t *testing.T) {
 		{"scan without targets", "POST", "/api/v1/scans", `{"profile":"default"}`, auth, 400, "targets", "targets is required"},
 		{"scan bad target", "POST", "/api/v1/scans", `{"targets":["10.0.0.300"]}`, auth, 400, "targets", `targets[0]: invalid target "10.0.0.300"`},
 		{"scan bad profile", "POST", "/api/v1/scans", `{"targets":["127.0.0.1"],"profile":"fast"}`, auth, 400, "profile", `profile "fast": want one of default, full, quick, vuln`},
+		{"scan bad rid_range", "POST", "/api/v1/scans", `{"targets":["127.0.0.1"],"profile":"full","enum_users":true,"rid_range":"9-1"}`, auth, 400, "rid_range", `rid_range "9-1": FIRST is above LAST; write the lower RID first, e.g. rid_range 1-9`},
+		{"scan rid_range alone", "POST", "/api/v1/scans", `{"targets":["127.0.0.1"],"rid_range":"500-600"}`, auth, 400, "rid_range", `rid_range "500-600" does nothing without enum_users`},
 		{"scan outside", "POST", "/api/v1/scans", `{"targets":["127.0.0.1","192.0.2.0/30"]}`, auth, 403, "targets", "target 192.0.2.0:445 is outside"},
 		{"scan too large", "POST", "/api/v1/scans", `{"targets":["127.0.0.0/8"]}`, auth, 400, "targets", "16777216 targets: at most 4096 per request"},
 		{"probe without target", "GET", "/probe", "", auth, 400, "target", "target parameter is missing"},

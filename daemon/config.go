@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/smbsweep/smbsweep/internal/secretfile"
+	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"
 )
 
@@ -129,6 +130,11 @@ type Job struct {
 	OutputDir      string    `yaml:"output_dir"`
 	KeepRuns       int       `yaml:"keep_runs"`
 	CSV            bool      `yaml:"csv"`
+
+	// EnumUsers lets stage lsa (profiles full, vuln) list account names by RID cycling over
+	// RIDRange (FIRST-LAST, default 500-1100): names are sensitive, so it is off by default.
+	EnumUsers bool   `yaml:"enum_users"`
+	RIDRange  string `yaml:"rid_range"`
 
 	schedule schedule
 	cred     *credential
@@ -247,6 +253,11 @@ func (j *Job) validate() error {
 	}
 	if j.Concurrency < 1 || j.Concurrency > 100000 {
 		return fmt.Errorf("%s: concurrency %d: must be 1-100000 hosts at once", where, j.Concurrency)
+	}
+	if j.RIDRange != "" {
+		if _, _, err := probes.ParseRIDRange(j.RIDRange); err != nil {
+			return fmt.Errorf("%s: %s", where, strings.ReplaceAll(err.Error(), "-rid-range ", "rid_range: "))
+		}
 	}
 	if j.Rate < 0 {
 		return fmt.Errorf("%s: rate %g: must be 0 (unlimited) or a positive number of connections per second", where, j.Rate)

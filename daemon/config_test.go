@@ -52,6 +52,7 @@ var invalidConfigs = map[string]string{
 	"job-port":                   `job "lan": port 70000: must be 1-65535`,
 	"job-profile":                `job "lan": profile "fast": want one of default, full, quick, vuln`,
 	"job-rate":                   `job "lan": rate -5: must be 0 (unlimited) or a positive number of connections per second`,
+	"job-rid-range":              `job "lan": rid_range: "1100-500": FIRST is above LAST; write the lower RID first, e.g. rid_range: 500-1100`,
 	"job-schedule":               `job "lan": schedule "61 * * * *": minute: 61 is out of range 0-59`,
 	"job-share":                  `job "lan": shares[0] "public/docs": give the share name only (e.g. public), not a path`,
 	"job-target":                 `job "lan": targets[0]: invalid target "10.0.0.300": not an IP address, CIDR (10.0.0.0/24), range (10.0.0.1-10.0.0.9) or hostname`,

@@ -195,6 +195,12 @@ func (d *Daemon) jobSweep(j *Job, set *scanner.TargetSet, w *output.Writer, m *o
 	st.Concurrency, st.HostTimeout, st.ConnectTimeout, st.Rate = j.Concurrency, j.Timeout.d(), j.ConnectTimeout.d(), j.Rate
 	opts := st.ProbeOptions()
 	opts.Shares = j.Shares
+	if j.EnumUsers {
+		opts.EnumUsers = true
+		if j.RIDRange != "" {
+			opts.RIDFirst, opts.RIDLast, _ = probes.ParseRIDRange(j.RIDRange) // checked by the config
+		}
+	}
 	if cr := j.credential(); cr != nil {
 		opts.Credentials = &client.Credentials{User: cr.Username, Domain: cr.Domain, Password: cr.secret()}
 	}

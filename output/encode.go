@@ -154,6 +154,7 @@ func (e *jsonEncoder) result(r *probes.Result) {
 	}
 	e.raw(`,"stages":`)
 	e.stages(r.Stages)
+	e.lsaSAMR(r)
 	e.buf = append(e.buf, '}')
 }
 

@@ -434,6 +434,8 @@ func findingLines(id string, r *probes.Result) []string {
 		return []string{"WebClient service running"}
 	case probes.FindingSpoolerRunning:
 		return []string{"Print Spooler service running"}
+	case probes.FindingAnonymousLSA, probes.FindingAnonymousSIDTranslation, probes.FindingAnonymousPasswordPolicy:
+		return lsaSAMRLines(id, r)
 	}
 	return []string{SanitizeTerminal(id)}
 }

@@ -48,6 +48,9 @@ var FindingIDs = []string{
 	probes.FindingCoercibleInterface,
 	probes.FindingWebClientRunning,
 	probes.FindingSpoolerRunning,
+	probes.FindingAnonymousLSA,
+	probes.FindingAnonymousSIDTranslation,
+	probes.FindingAnonymousPasswordPolicy,
 }
 
 // Writer serializes records from concurrent scan workers to its sinks on one goroutine.

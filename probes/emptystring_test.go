@@ -24,12 +24,15 @@ import (
 var emptyAllowed = []string{
 	"auth.domain",
 	"listing.path",
+	"lsa[].domain_name",
+	"lsa[].primary_domain_name",
 	"ntlm.dns_computer_name",
 	"ntlm.dns_domain_name",
 	"ntlm.dns_tree_name",
 	"ntlm.netbios_computer_name",
 	"ntlm.netbios_domain_name",
 	"read.content",
+	"samr[].domain_name",
 	"shares[].access[].stat.path",
 	"shares[].name",
 }

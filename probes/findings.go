@@ -29,6 +29,12 @@ var findingSeverity = map[string]string{
 	FindingSpoolerRunning:         "low",
 }
 
+func init() {
+	findingSeverity[FindingAnonymousLSA] = "low"
+	findingSeverity[FindingAnonymousSIDTranslation] = "medium"
+	findingSeverity[FindingAnonymousPasswordPolicy] = "medium"
+}
+
 func addFinding(r *Result, id string, v *bool, reason string) {
 	r.Findings = append(r.Findings, Finding{ID: id, Value: v, Severity: findingSeverity[id], Reason: reason})
 }
@@ -76,6 +82,16 @@ func evaluateFindings(r *Result, opts *Options) {
 		addFinding(r, FindingWebClientRunning, v, why)
 		v, why = serviceFinding(r, func(s *RPCSurface) []ServiceState { return s.Spooler }, "Print Spooler")
 		addFinding(r, FindingSpoolerRunning, v, why)
+	}
+	if _, ran := r.Stages["lsa"]; ran {
+		v, why := lsaFinding(r, func(l *LSAInfo) *bool { return l.Exposed }, "domain name and SID")
+		addFinding(r, FindingAnonymousLSA, v, why)
+		v, why = lsaFinding(r, func(l *LSAInfo) *bool { return l.SIDTranslation }, "SID translation")
+		addFinding(r, FindingAnonymousSIDTranslation, v, why)
+	}
+	if _, ran := r.Stages["samr"]; ran {
+		v, why := samrFinding(r)
+		addFinding(r, FindingAnonymousPasswordPolicy, v, why)
 	}
 	if _, ran := r.Stages["guest"]; ran {
 		v, why := sessionFinding(r.Sessions.Guest, r, "guest")
@@ -311,4 +327,52 @@ func identitiesOf(recs []RPCInterface) []string {
 		}
 	}
 	return ids
+}
+
+// lsaFinding: some identity without credentials got what field says from LSA (true, naming
+// the identity); false only when every identity probed was decided refused; null otherwise.
+func lsaFinding(r *Result, field func(*LSAInfo) *bool, what string) (*bool, string) {
+	if len(r.LSA) == 0 {
+		return nil, "unknown: " + stageWhy(r, "lsa")
+	}
+	var no, unknown []string
+	for i := range r.LSA {
+		l := &r.LSA[i]
+		switch v := field(l); {
+		case v == nil:
+			unknown = append(unknown, l.Identity+": "+l.Evidence)
+		case *v:
+			return Bool(true), "LSA " + what + " readable without credentials (" + l.Identity + "): " + l.Evidence
+		default:
+			no = append(no, l.Identity+": "+l.Evidence)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, "unknown: " + strings.Join(unknown, "; ")
+	}
+	return Bool(false), "LSA " + what + " refused to every identity without credentials: " + strings.Join(no, "; ")
+}
+
+// samrFinding: some identity without credentials read the password or lockout policy over
+// SAMR; false only when every identity probed was decided refused; null otherwise.
+func samrFinding(r *Result) (*bool, string) {
+	if len(r.SAMR) == 0 {
+		return nil, "unknown: " + stageWhy(r, "samr")
+	}
+	var no, unknown []string
+	for i := range r.SAMR {
+		m := &r.SAMR[i]
+		switch v := m.Exposed; {
+		case v == nil:
+			unknown = append(unknown, m.Identity+": "+m.Evidence)
+		case *v:
+			return Bool(true), "password policy readable over SAMR without credentials (" + m.Identity + "): " + m.Evidence
+		default:
+			no = append(no, m.Identity+": "+m.Evidence)
+		}
+	}
+	if len(unknown) > 0 {
+		return nil, "unknown: " + strings.Join(unknown, "; ")
+	}
+	return Bool(false), "password policy refused over SAMR to every identity without credentials: " + strings.Join(no, "; ")
 }

@@ -76,6 +76,12 @@ type Options struct {
 	// ProbeShares are the share names the shareprobe stage tree-connects when SRVSVC gives no
 	// share list (nil: DefaultProbeShares; at most MaxProbeShares are used).
 	ProbeShares []string
+
+	// EnumUsers lets stage lsa enumerate accounts by RID cycling (LsarLookupSids of the
+	// account domain SID plus each RID of RIDFirst..RIDLast; 0, 0 means DefaultRIDFirst and
+	// DefaultRIDLast). Off by default: account names are sensitive.
+	EnumUsers         bool
+	RIDFirst, RIDLast uint32
 }
 
 func (o *Options) now() time.Time {

@@ -93,6 +93,7 @@ func takeFields(out, again *Result, conn string, dialectsToo bool) {
 			neg = &cp
 		}
 		out.Negotiate, out.NTLM, out.Sessions, out.Shares, out.RPC = neg, again.NTLM, again.Sessions, again.Shares, again.RPC
+		out.LSA, out.SAMR = again.LSA, again.SAMR
 	case connSMB1:
 		out.SMB1, out.ms17010, out.doublePulsar = again.SMB1, again.ms17010, again.doublePulsar
 		if again.SMB1 != nil && again.SMB1.Only {

@@ -57,6 +57,14 @@ var stageDefs = []stageDef{
 		build: func(*Options) Stage {
 			return Stage{Name: "coercion", Needs: []string{"negotiate"}, Gate: anySession, Run: stageCoercion}
 		}},
+	{name: "lsa", conn: connSMB2, about: "per identity: LSA on \\lsarpc (read-only): domain name and SID, SID translation; RID cycling with -enum-users", uses: []string{"guest"}, needs: []string{"session"},
+		build: func(*Options) Stage {
+			return Stage{Name: "lsa", Needs: []string{"negotiate"}, Gate: anySession, Run: stageLSA}
+		}},
+	{name: "samr", conn: connSMB2, about: "per identity: SAMR on \\samr (read-only): the account domain's password and lockout policy", uses: []string{"guest"}, needs: []string{"session"},
+		build: func(*Options) Stage {
+			return Stage{Name: "samr", Needs: []string{"negotiate"}, Gate: anySession, Run: stageSAMR}
+		}},
 	{name: "auth", conn: connAuth, about: "credentialed NTLMv2 logon (own connection): dialect, session flags, signing and encryption in use", needs: []string{"negotiate"},
 		build: func(*Options) Stage {
 			return Stage{Name: "auth", Needs: []string{"negotiate"}, Gate: needCredentials, Run: stageAuth}

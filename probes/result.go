@@ -66,6 +66,11 @@ type Result struct {
 	RPC    *RPCSurface             `json:"rpc,omitempty"`
 	Stages map[string]*StageResult `json:"stages"`
 
+	// LSA and SAMR are what stages lsa and samr learned per identity (anonymous, guest);
+	// absent when the stage did not run.
+	LSA  []LSAInfo  `json:"lsa,omitempty"`
+	SAMR []SAMRInfo `json:"samr,omitempty"`
+
 	// What the ms17010 stage decided (findings ms17_010 and doublepulsar_implant); nil when it
 	// did not decide (the findings then say why from stages.ms17010).
 	ms17010, doublePulsar *verdict
@@ -386,6 +391,80 @@ const (
 	FindingWebClientRunning       = "webclient_running"
 	FindingSpoolerRunning         = "spooler_running"
 )
+
+// Finding ids of stages lsa and samr (stable; docs/schema.md).
+const (
+	FindingAnonymousLSA            = "anonymous_lsa"             // domain name and SID without credentials
+	FindingAnonymousSIDTranslation = "anonymous_sid_translation" // LsarLookupSids without credentials
+	FindingAnonymousPasswordPolicy = "anonymous_password_policy" // password policy without credentials
+)
+
+// LSAInfo is what one identity learned over \PIPE\lsarpc (stage lsa): the account and primary
+// domain from LsarQueryInformationPolicy2, whether LsarLookupSids translates SIDs, and with
+// -enum-users the accounts RID cycling found.
+type LSAInfo struct {
+	Identity          string  `json:"identity"`            // anonymous, guest
+	Open              *string `json:"open"`                // NT status of the pipe's CREATE (or the IPC$ TREE_CONNECT that failed); null without one
+	Bind              *string `json:"bind"`                // the BIND's outcome for LSA; null when no BIND was answered
+	OpenPolicy        *string `json:"open_policy"`         // NTSTATUS of LsarOpenPolicy2 (or the fault); null when not sent
+	DomainName        *string `json:"domain_name"`         // account domain (class 5); null when not read
+	DomainSID         *string `json:"domain_sid"`          // account domain SID; null when not read
+	PrimaryDomainName *string `json:"primary_domain_name"` // primary domain (class 3): the workgroup or AD domain; null when not read
+	PrimaryDomainSID  *string `json:"primary_domain_sid"`  // null when not read or when the host is in a workgroup
+	Exposed           *bool   `json:"exposed"`             // the domain name and SID were read; null when undecided
+	SIDTranslation    *bool   `json:"sid_translation"`     // LsarLookupSids translated a SID; null when undecided
+	// SIDLookup is the NTSTATUS of LsarLookupSids of the account domain SID + 500 and
+	// S-1-5-32-544 (or the fault); null when not sent.
+	SIDLookup *string   `json:"sid_lookup"`
+	Users     *UserEnum `json:"users,omitempty"` // only with -enum-users
+	Evidence  string    `json:"evidence"`
+}
+
+// UserEnum is the RID cycling of -enum-users: LsarLookupSids of the account domain SID plus
+// each RID of -rid-range, in batches. The names are sensitive: they are present only because
+// -enum-users asked for them, and only in this JSON field (the CSV and text views show the
+// count).
+type UserEnum struct {
+	Method   string   `json:"method"`    // "lsa_rid_cycling"
+	RIDRange string   `json:"rid_range"` // "500-1100"
+	Calls    int      `json:"calls"`     // LsarLookupSids calls made
+	Found    int      `json:"found"`     // accounts of type user found
+	Names    []string `json:"names"`     // their names, in RID order
+	Complete bool     `json:"complete"`  // every RID of the range was looked up
+	Evidence string   `json:"evidence"`
+}
+
+// SAMRInfo is what one identity learned over \PIPE\samr (stage samr): the account domain and
+// its password and lockout policy.
+type SAMRInfo struct {
+	Identity       string          `json:"identity"`
+	Open           *string         `json:"open"`            // NT status of the pipe's CREATE (or the IPC$ TREE_CONNECT that failed)
+	Bind           *string         `json:"bind"`            // the BIND's outcome for SAMR
+	Connect        *string         `json:"connect"`         // NTSTATUS of SamrConnect2 (or the fault); null when not sent
+	DomainName     *string         `json:"domain_name"`     // the domain opened (the first that is not Builtin)
+	DomainSID      *string         `json:"domain_sid"`      // its SID from SamrLookupDomainInSamServer
+	OpenDomain     *string         `json:"open_domain"`     // NTSTATUS of SamrOpenDomain; null when not sent
+	PasswordPolicy *PasswordPolicy `json:"password_policy"` // null when neither class was read
+	Exposed        *bool           `json:"exposed"`         // some of the policy was read; null when undecided
+	Evidence       string          `json:"evidence"`
+}
+
+// PasswordPolicy is the account domain's password (DOMAIN_PASSWORD_INFORMATION) and lockout
+// (DOMAIN_LOCKOUT_INFORMATION) policy. Durations are in seconds; a duration the domain marks
+// "never" (0x8000000000000000) is null, as are the fields of a class not read (password_info
+// and lockout_info say which).
+type PasswordPolicy struct {
+	PasswordInfo           *string  `json:"password_info"` // NTSTATUS of the class 1 query; null when not sent
+	MinPasswordLength      *int     `json:"min_password_length"`
+	PasswordHistoryLength  *int     `json:"password_history_length"`
+	MaxPasswordAgeSeconds  *int64   `json:"max_password_age_seconds"` // null: never expires (or not read)
+	MinPasswordAgeSeconds  *int64   `json:"min_password_age_seconds"`
+	PasswordProperties     []string `json:"password_properties"`      // DOMAIN_PASSWORD_COMPLEX, ...; null when not read
+	LockoutInfo            *string  `json:"lockout_info"`             // NTSTATUS of the class 12 query; null when not sent
+	LockoutThreshold       *int     `json:"lockout_threshold"`        // 0: accounts never lock out
+	LockoutDurationSeconds *int64   `json:"lockout_duration_seconds"` // null: until an administrator unlocks (or not read)
+	LockoutWindowSeconds   *int64   `json:"lockout_window_seconds"`
+}
 
 // Finding is one evaluated check. Value is tri-state: true (the exposure is present), false
 // (checked and absent), null (could not be decided, e.g. a timeout). Reason gives the evidence.

@@ -35,6 +35,11 @@ var (
 	ifDFSNM      = rpcInterface{Name: "DFSNM", Spec: "MS-DFSNM", Syntax: dcerpc.DFSNMSyntax}
 	ifFSRVP      = rpcInterface{Name: "FSRVP", Spec: "MS-FSRVP", Syntax: dcerpc.FSRVPSyntax}
 	ifEVEN       = rpcInterface{Name: "EVEN", Spec: "MS-EVEN", Syntax: dcerpc.EVENSyntax}
+	// LSA (MS-LSAD policy calls and MS-LSAT lookups share one interface) and SAMR: called
+	// read-only by stages lsa and samr.
+	ifLSARPC = rpcInterface{Name: "LSARPC", Spec: "MS-LSAD", Syntax: dcerpc.LSARPCSyntax}
+	ifLSAT   = rpcInterface{Name: "LSARPC", Spec: "MS-LSAT", Syntax: dcerpc.LSARPCSyntax} // the lookups of the same interface
+	ifSAMR   = rpcInterface{Name: "SAMR", Spec: "MS-SAMR", Syntax: dcerpc.SAMRSyntax}
 )
 
 // rpcOp is one permitted call: the interface, the opnum and the method's name and section in
@@ -51,7 +56,30 @@ type rpcOp struct {
 var rpcAllowlist = []rpcOp{
 	// Lists the shares; takes the server's own name, contacts nobody.
 	opNetrShareEnum,
+	// LSA (stage lsa): open the policy, read the account/primary domain, translate SIDs, close.
+	// Each takes a policy handle, an information class or SIDs; none a path or host name.
+	opLsarClose, opLsarLookupSids, opLsarOpenPolicy2, opLsarQueryInformationPolicy2, opLsarQueryInformationPolicy,
+	// SAMR (stage samr): connect, find and open the account domain, read its password and
+	// lockout policy, close. Each takes a handle, a class, a domain name or SID; SamrConnect2's
+	// ServerName is the server's own name, which it does not contact.
+	opSamrCloseHandle, opSamrLookupDomain, opSamrEnumerateDomains, opSamrOpenDomain,
+	opSamrQueryInformationDomain2, opSamrConnect2,
 }
+
+// The LSA and SAMR calls of stages lsa and samr (all read-only).
+var (
+	opLsarClose                   = rpcOp{Interface: ifLSARPC, Opnum: dcerpc.OpLsarClose, Name: "LsarClose", Section: "MS-LSAD 3.1.4.9.4"}
+	opLsarLookupSids              = rpcOp{Interface: ifLSAT, Opnum: dcerpc.OpLsarLookupSids, Name: "LsarLookupSids", Section: "MS-LSAT 3.1.4.11"}
+	opLsarOpenPolicy2             = rpcOp{Interface: ifLSARPC, Opnum: dcerpc.OpLsarOpenPolicy2, Name: "LsarOpenPolicy2", Section: "MS-LSAD 3.1.4.4.1"}
+	opLsarQueryInformationPolicy2 = rpcOp{Interface: ifLSARPC, Opnum: dcerpc.OpLsarQueryInformationPolicy2, Name: "LsarQueryInformationPolicy2", Section: "MS-LSAD 3.1.4.4.3"}
+	opLsarQueryInformationPolicy  = rpcOp{Interface: ifLSARPC, Opnum: dcerpc.OpLsarQueryInformationPolicy, Name: "LsarQueryInformationPolicy", Section: "MS-LSAD 3.1.4.4.4"}
+	opSamrCloseHandle             = rpcOp{Interface: ifSAMR, Opnum: dcerpc.OpSamrCloseHandle, Name: "SamrCloseHandle", Section: "MS-SAMR 3.1.5.13.1"}
+	opSamrLookupDomain            = rpcOp{Interface: ifSAMR, Opnum: dcerpc.OpSamrLookupDomainInSamServer, Name: "SamrLookupDomainInSamServer", Section: "MS-SAMR 3.1.5.11.1"}
+	opSamrEnumerateDomains        = rpcOp{Interface: ifSAMR, Opnum: dcerpc.OpSamrEnumerateDomainsInSamServer, Name: "SamrEnumerateDomainsInSamServer", Section: "MS-SAMR 3.1.5.2.1"}
+	opSamrOpenDomain              = rpcOp{Interface: ifSAMR, Opnum: dcerpc.OpSamrOpenDomain, Name: "SamrOpenDomain", Section: "MS-SAMR 3.1.5.1.5"}
+	opSamrQueryInformationDomain2 = rpcOp{Interface: ifSAMR, Opnum: dcerpc.OpSamrQueryInformationDomain2, Name: "SamrQueryInformationDomain2", Section: "MS-SAMR 3.1.5.5.1"}
+	opSamrConnect2                = rpcOp{Interface: ifSAMR, Opnum: dcerpc.OpSamrConnect2, Name: "SamrConnect2", Section: "MS-SAMR 3.1.5.1.3"}
+)
 
 // opNetrShareEnum lists shares at level 1 (MS-SRVS 3.1.4.8).
 var opNetrShareEnum = rpcOp{Interface: ifSRVSVC, Opnum: dcerpc.OpNetrShareEnum, Name: "NetrShareEnum", Section: "MS-SRVS 3.1.4.8"}

@@ -100,6 +100,10 @@ type scanFlags struct {
 	depth      int
 	maxEntries int
 	maxBytes   int64
+
+	enumUsers   bool   // -enum-users: RID cycling in stage lsa
+	ridRange    string // -rid-range FIRST-LAST
+	ridRangeSet bool   // -rid-range was given
 }
 
 func defineScanFlags(g *groupedFlags, f *scanFlags) {
@@ -154,6 +158,9 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.DurationVar(&f.sessionTimeout, "session-timeout", defaults.SessionTimeout, "own deadline of the session stage (servers delay failed logons)")
 	g.Var(&f.probeShares, "probe-shares", "share `NAMES` the shareprobe stage tree-connects when SRVSVC gives no list (comma-separated, at most 32; default C$,D$,ADMIN$,IPC$,SYSVOL,NETLOGON,print$,Users,Public,Shared,Data,Backup)")
 	g.add("profile", "probes", "enum-dialects", "check-write", "config", "share", "path", "session-timeout", "probe-shares")
+	g.BoolVar(&f.enumUsers, "enum-users", false, "stage lsa (profiles full, vuln): also list account names by RID cycling over LsarLookupSids of -rid-range (names are sensitive: they go only into the JSON record's lsa[].users.names)")
+	g.StringVar(&f.ridRange, "rid-range", fmt.Sprintf("%d-%d", probes.DefaultRIDFirst, probes.DefaultRIDLast), fmt.Sprintf("with -enum-users: the RIDs `FIRST-LAST` to look up (at most %d: %d LsarLookupSids calls per host)", probes.MaxRIDRange, probes.MaxRIDCalls))
+	g.add("enum-users", "rid-range")
 
 	f.creds.define(g)
 	g.BoolVar(&f.encrypt, "encrypt", false, "encrypt the credentialed session even when the server does not require it (SMB 3.x)")
@@ -251,6 +258,12 @@ func (f *scanFlags) validate(nArgs int) error {
 	if len(f.probeShares) > probes.MaxProbeShares {
 		return usagef("-probe-shares: %d names, at most %d (the probe sends one TREE_CONNECT per name)", len(f.probeShares), probes.MaxProbeShares)
 	}
+	if _, _, err := probes.ParseRIDRange(f.ridRange); err != nil {
+		return usagef("%v", err)
+	}
+	if f.ridRangeSet && !f.enumUsers {
+		return usagef("-rid-range %s does nothing without -enum-users: add -enum-users to enumerate accounts, or drop -rid-range", f.ridRange)
+	}
 	return nil
 }
 
@@ -268,6 +281,8 @@ func runScan(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			f.scale.aheadSet = true
 		case "port":
 			f.portSet = true
+		case "rid-range":
+			f.ridRangeSet = true
 		}
 	})
 	if err := f.validate(len(pos)); err != nil {
@@ -613,6 +628,10 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	opts.Credentials = creds
 	if len(f.probeShares) > 0 {
 		opts.ProbeShares = f.probeShares
+	}
+	if f.enumUsers {
+		opts.EnumUsers = true
+		opts.RIDFirst, opts.RIDLast, _ = probes.ParseRIDRange(f.ridRange) // checked by validate
 	}
 	if len(f.shares) > 0 && f.path != "" {
 		opts.StatShare, opts.StatPath = f.shares[0], f.path
