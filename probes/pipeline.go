@@ -75,6 +75,10 @@ type Options struct {
 	// ProbeShares are the share names the shareprobe stage tree-connects when SRVSVC gives no
 	// share list (nil: DefaultProbeShares; at most MaxProbeShares are used).
 	ProbeShares []string
+
+	// NBStat is the sweep's UDP socket for the nbstat stage's queries (one per sweep: sweep.Run
+	// opens it); nil gives each host a socket of its own.
+	NBStat *NBStatSocket
 }
 
 func (o *Options) now() time.Time {
@@ -426,8 +430,8 @@ func (s *Session) connect(ctx context.Context, addr string) (net.Conn, error) {
 }
 
 func (s *Session) close() {
-	if s.nbstat != nil && s.nbstat.conn != nil {
-		_ = s.nbstat.conn.Close()
+	if s.nbstat != nil {
+		s.nbstat.close()
 	}
 	if s.auth != nil {
 		_ = s.auth.Close() // TREE_DISCONNECT and LOGOFF, best effort

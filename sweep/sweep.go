@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"
@@ -104,6 +106,19 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 		}
 		sc.AheadAttempts = 1
 	}
+	// One UDP socket for every NBSTAT query of the sweep, paced at -rl's rate (a limiter of its
+	// own: the queries take no TCP connection's token) and closed when the sweep ends.
+	nbcfg := probes.NBStatConfig{}
+	if d, ok := cfg.Pipeline.Opts.Dialer.(*scanner.Dialer); ok && d.Limiter != nil {
+		nbcfg.Limiter = rate.NewLimiter(d.Limiter.Limit(), d.Limiter.Burst())
+	}
+	if cfg.Metrics != nil {
+		nbcfg.Observer = cfg.Metrics
+	}
+	pipeline, closeNBStat, nberr := cfg.Pipeline.WithNBStatSocket(nbcfg)
+	defer func() { _ = closeNBStat() }()
+	_ = nberr // without the sweep's socket each host opens its own, and its record says why that failed
+	cfg.Pipeline = pipeline
 	if cfg.Metrics != nil {
 		cfg.Metrics.SetTargets(cfg.Targets.Len())
 		cfg.Metrics.SetStartTime(time.Now())
