@@ -17,6 +17,13 @@ var StageNames = probes.StageNames()
 // StageStatuses is the closed set of stage outcomes allowed as a label value.
 var StageStatuses = []probes.StageStatus{probes.StageOK, probes.StageFailed, probes.StageErrored, probes.StageSkipped}
 
+// NBStatAttempts and NBStatAnswered are the closed sets of the nbstat metrics' "attempt" and
+// "answered" labels; their "outcome" label takes probes.NBStatOutcomes.
+var (
+	NBStatAttempts = []string{"first", "retry"}
+	NBStatAnswered = []string{"true", "false", "unknown"}
+)
+
 // otherLabel replaces any label value outside its closed set, so that no server- or
 // target-controlled string (an IP, host or share name) can ever become a series.
 const otherLabel = "other"
@@ -109,13 +116,13 @@ func NewScanMetrics(reg prometheus.Registerer) *ScanMetrics {
 		m.ids[id] = true
 		m.findings.WithLabelValues(id)
 	}
-	for _, a := range []string{"first", "retry"} {
+	for _, a := range NBStatAttempts {
 		m.nbstatQueries.WithLabelValues(a)
 	}
 	for _, o := range probes.NBStatOutcomes {
 		m.nbstatGrams.WithLabelValues(string(o))
 	}
-	for _, a := range []string{"true", "false", "unknown"} {
+	for _, a := range NBStatAnswered {
 		m.nbstatHosts.WithLabelValues(a)
 	}
 	if reg != nil {
