@@ -36,6 +36,8 @@ type Config struct {
 	BeforeSummary func()
 	// NoRecheck turns off the second look at hosts that ended in io-timeout (see Run).
 	NoRecheck bool
+	// NBStatPort is the UDP port the nbstat stage queries (0: 137; tests use another).
+	NBStatPort uint16
 }
 
 // RecheckConcurrency bounds the probe slots of the second look at hosts that timed out.
@@ -108,7 +110,7 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	}
 	// One UDP socket for every NBSTAT query of the sweep, paced at -rl's rate (a limiter of its
 	// own: the queries take no TCP connection's token) and closed when the sweep ends.
-	nbcfg := probes.NBStatConfig{}
+	nbcfg := probes.NBStatConfig{Port: cfg.NBStatPort}
 	if d, ok := cfg.Pipeline.Opts.Dialer.(*scanner.Dialer); ok && d.Limiter != nil {
 		nbcfg.Limiter = rate.NewLimiter(d.Limiter.Limit(), d.Limiter.Burst())
 	}
