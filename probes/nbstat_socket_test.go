@@ -345,3 +345,48 @@ func TestNBStatSocketClose(t *testing.T) {
 		t.Errorf("%d goroutines, %d before:\n%s", g, base, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestRecheckKeepsNBStat: the recheck of a host whose TCP port timed out (or reset) does not
+// query UDP 137 again when the first look finished its nbstat stage (a silent host would cost
+// the whole window again, in the recheck's few slots); it keeps that look, and derives the
+// findings from it. A first look without a finished nbstat stage is asked again.
+func TestRecheckKeepsNBStat(t *testing.T) {
+	var queries atomic.Int32
+	r := startResponder(t, "127.0.0.81:0", func(*net.UDPConn, netip.AddrPort, uint16, int) { queries.Add(1) })
+	sock := newTestSocket(t, NBStatConfig{Port: r.port(), Window: 200 * time.Millisecond})
+	var d net.Dialer
+	p, err := NewPipeline([]string{"negotiate", "nbstat"}, &Options{NBStat: sock, Dialer: &d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := Target{Addr: netip.MustParseAddr("127.0.0.81"), Port: 1} // TCP refused
+	ctx := context.Background()
+	first := p.Run(ctx, target)
+	if queries.Load() == 0 || first.NBStat == nil || first.Stages["nbstat"].Status != StageOK {
+		t.Fatalf("first look: %d queries, nbstat %+v", queries.Load(), first.NBStat)
+	}
+	first.NBStat.Evidence = "kept from the first look"
+	first.NBStat.Answered = Bool(true)
+	first.NBStat.Names = []NBStatName{{Name: "CORP", Suffix: "0x1c", Group: true}}
+	before := queries.Load()
+	again := p.Recheck(ctx, target, first)
+	if n := queries.Load() - before; n != 0 {
+		t.Errorf("the recheck sent %d NBSTAT queries, want 0", n)
+	}
+	if again.NBStat == nil || again.NBStat.Evidence != "kept from the first look" || again.Stages["nbstat"] == nil {
+		t.Errorf("recheck record: nbstat %+v, stages %v", again.NBStat, again.Stages)
+	}
+	if dc := again.DomainController; dc == nil || dc.Value == nil || !*dc.Value {
+		t.Errorf("findings not derived from the kept look: domain_controller %+v", dc)
+	}
+	if again.Status != StatusConnectionRefused || again.Stages["negotiate"] == nil {
+		t.Errorf("recheck: status %s, stages %v", again.Status, again.Stages)
+	}
+	// Without a finished nbstat look, the recheck asks.
+	delete(first.Stages, "nbstat")
+	before = queries.Load()
+	p.Recheck(ctx, target, first)
+	if queries.Load() == before {
+		t.Error("a recheck without an earlier nbstat look sent no query")
+	}
+}
