@@ -38,7 +38,8 @@ type NBStatSocket struct {
 	recvErr  bool // ICMP errors are read from the socket's error queue
 
 	mu      sync.Mutex
-	pending map[uint16]*nbstatQuery // by transaction id
+	pending map[uint16]*nbstatQuery       // by transaction id
+	early   map[netip.Addr][]*nbstatQuery // sent by Prequery, not yet claimed by a probe
 	closed  bool
 
 	readerDone chan struct{}
@@ -97,7 +98,7 @@ func NewNBStatSocket(cfg NBStatConfig) (*NBStatSocket, error) {
 	}
 	s := &NBStatSocket{
 		conn: conn, port: cfg.Port, limiter: cfg.Limiter, window: cfg.Window, observer: cfg.Observer,
-		pending: make(map[uint16]*nbstatQuery), readerDone: make(chan struct{}),
+		pending: make(map[uint16]*nbstatQuery), early: make(map[netip.Addr][]*nbstatQuery), readerDone: make(chan struct{}),
 	}
 	if s.port == 0 {
 		s.port = wire.NBStatPort
@@ -125,6 +126,41 @@ func (s *NBStatSocket) Close() error {
 	err := s.conn.Close()
 	<-s.readerDone
 	return err
+}
+
+// Prequery sends the query of addr before its probe starts (a sweep calls it when the host's
+// first TCP connection attempt starts, scanner.Config.Attempting), so that the window runs
+// while the connection is awaited: a host whose SYN goes unanswered for seconds then costs its
+// probe slot no NBSTAT wait. The host's probe claims the query (FIFO per address).
+func (s *NBStatSocket) Prequery(addr netip.Addr) {
+	addr = addr.Unmap()
+	if !addr.Is4() {
+		return
+	}
+	q, err := s.query(addr)
+	if err != nil {
+		return // the probe sends its own
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.early[addr] = append(s.early[addr], q)
+}
+
+// claim returns the oldest query Prequery sent to addr, or nil.
+func (s *NBStatSocket) claim(addr netip.Addr) *nbstatQuery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.early[addr]
+	if len(list) == 0 {
+		return nil
+	}
+	q := list[0]
+	if len(list) == 1 {
+		delete(s.early, addr)
+	} else {
+		s.early[addr] = list[1:]
+	}
+	return q
 }
 
 // nbstatQuery is one host's NBSTAT query in flight.

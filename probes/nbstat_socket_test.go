@@ -288,6 +288,7 @@ func TestNBStatSocketPacing(t *testing.T) {
 	sock := newTestSocket(t, NBStatConfig{Port: port, Window: 300 * time.Millisecond, Limiter: rate.NewLimiter(perSecond, 1)})
 	var wg sync.WaitGroup
 	var answered atomic.Int32
+	start := time.Now()
 	for i := 1; i <= hosts; i++ {
 		wg.Go(func() {
 			r := nbstatOnly(t, sock, netip.AddrFrom4([4]byte{127, 0, 0, byte(70 + i)}).String())
@@ -306,10 +307,11 @@ func TestNBStatSocketPacing(t *testing.T) {
 	if len(arrivals) != hosts {
 		t.Fatalf("%d queries arrived, want %d (no retry needed)", len(arrivals), hosts)
 	}
-	minGap := time.Second / perSecond * 8 / 10
+	// The limiter never lets a query leave early (a late timer only delays it): the i-th
+	// arrives at least i/rate after the hosts started.
 	for i := 1; i < len(arrivals); i++ {
-		if gap := arrivals[i].Sub(arrivals[i-1]); gap < minGap {
-			t.Errorf("queries %d and %d %s apart, want at least %s at %d/s", i-1, i, gap, minGap, perSecond)
+		if at, want := arrivals[i].Sub(start), time.Duration(i)*time.Second/perSecond-5*time.Millisecond; at < want {
+			t.Errorf("query %d arrived %s after the start, want at least %s at %d/s", i, at, want, perSecond)
 		}
 	}
 }
@@ -388,5 +390,36 @@ func TestRecheckKeepsNBStat(t *testing.T) {
 	p.Recheck(ctx, target, first)
 	if queries.Load() == before {
 		t.Error("a recheck without an earlier nbstat look sent no query")
+	}
+}
+
+// TestNBStatPrequery: a query sent by Prequery (when the host's connection is first
+// attempted) is the one the host's probe waits for: no second query, and an answer that came
+// before the probe started is there at once.
+func TestNBStatPrequery(t *testing.T) {
+	resp := nbstatCapture(t)
+	var queries atomic.Int32
+	r := startResponder(t, "127.0.0.82:0", func(pc *net.UDPConn, from netip.AddrPort, id uint16, _ int) {
+		queries.Add(1)
+		_, _ = pc.WriteToUDPAddrPort(withID(resp, id), from)
+	})
+	sock := newTestSocket(t, NBStatConfig{Port: r.port(), Window: 300 * time.Millisecond})
+	sock.Prequery(netip.MustParseAddr("127.0.0.82"))
+	time.Sleep(400 * time.Millisecond) // the probe starts after the window (a slow connect)
+	start := time.Now()
+	res := nbstatOnly(t, sock, "127.0.0.82")
+	if nb := res.NBStat; nb == nil || nb.Answered == nil || !*nb.Answered {
+		t.Fatalf("nbstat %+v", nb)
+	}
+	if took := time.Since(start); took > 50*time.Millisecond {
+		t.Errorf("the probe waited %s for an answer already there", took)
+	}
+	if n := queries.Load(); n != 1 {
+		t.Errorf("%d queries, want 1 (the probe claims the early one)", n)
+	}
+	sock.mu.Lock()
+	defer sock.mu.Unlock()
+	if len(sock.early) != 0 || len(sock.pending) != 0 {
+		t.Errorf("early %v, pending %d after the host ended", sock.early, len(sock.pending))
 	}
 }

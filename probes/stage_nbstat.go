@@ -40,6 +40,10 @@ func beginNBStat(_ context.Context, s *Session) {
 		}
 		p.own, sock = own, own
 	}
+	if q := sock.claim(s.Target.Addr.Unmap()); q != nil {
+		p.q = q // sent when the host's connection was first attempted
+		return
+	}
 	p.q, p.err = sock.query(s.Target.Addr.Unmap())
 }
 

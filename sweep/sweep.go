@@ -117,10 +117,17 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	if cfg.Metrics != nil {
 		nbcfg.Observer = cfg.Metrics
 	}
+	cfg0 := cfg.Pipeline
 	pipeline, closeNBStat, nberr := cfg.Pipeline.WithNBStatSocket(nbcfg)
 	defer func() { _ = closeNBStat() }()
 	_ = nberr // without the sweep's socket each host opens its own, and its record says why that failed
 	cfg.Pipeline = pipeline
+	if sock := pipeline.Opts.NBStat; sock != nil && nberr == nil && ahead && pipeline != cfg0 {
+		// The NBSTAT query leaves when the host's connection is first attempted, not when its
+		// probe starts: a host whose SYN is dropped waits for it outside the probe slots. Not
+		// in the rechecks (recheckRounds), which keep the first look's nbstat.
+		sc.Attempting = func(t scanner.Target) { sock.Prequery(t.Addr) }
+	}
 	if cfg.Metrics != nil {
 		cfg.Metrics.SetTargets(cfg.Targets.Len())
 		cfg.Metrics.SetStartTime(time.Now())
@@ -260,6 +267,7 @@ func recheckRounds(dispatch, abort context.Context, sc scanner.Config, held []it
 		rc.Concurrency = min(sc.Concurrency, RecheckConcurrency)
 	}
 	rc.Progress = nil
+	rc.Attempting = nil // the rechecks keep the first look's nbstat, or query at probe start
 	rc.AheadAttempts = attempts
 	var (
 		mu   sync.Mutex
