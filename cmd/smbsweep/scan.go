@@ -131,7 +131,7 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 
 	g.group("Rate")
 	g.IntVar(&f.concurrency, "c", 256, "hosts probed at once")
-	g.Float64Var(&f.rateLimit, "rl", 0, "at most `N` new TCP connections per second (0 = unlimited)")
+	g.Float64Var(&f.rateLimit, "rl", 0, "at most `N` new TCP connections per second, and as many NBSTAT queries on UDP 137 (0 = unlimited)")
 	g.DurationVar(&f.timeout, "timeout", 10*time.Second, "deadline for each host, all stages included")
 	g.DurationVar(&f.connectTimeout, "connect-timeout", 3*time.Second, "deadline for one TCP connect attempt")
 	g.IntVar(&f.retries, "retries", 1, "extra connect attempts after a timed-out connect (within the host deadline)")
