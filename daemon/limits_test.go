@@ -481,9 +481,10 @@ func TestLoadManyClients(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	// Per scan request: its connection on both sides. Per host in flight: FDsPerHost sockets of
+	// Per scan request: its connection on both sides and its sweep's NBSTAT socket (the default
+	// profile has nbstat; one UDP socket per sweep). Per host in flight: FDsPerHost sockets of
 	// the daemon and as many of the silent listener. Then the health check and a margin.
-	fdBudget := 2*clients + 2*scanner.FDsPerHost*budget + 2 + 16
+	fdBudget := 3*clients + 2*scanner.FDsPerHost*budget + 2 + 16
 	t.Logf("under load: +%d descriptors (budget %d), +%.1f MiB RSS, %v hosts in flight at most, /-/healthy within %.3fs",
 		maxFD-fd0, fdBudget, float64(maxRSS-rss0)/(1<<20), maxHosts, slowest)
 	if maxHosts != budget || maxWaiting < clients*16/2 {

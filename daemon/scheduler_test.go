@@ -206,7 +206,7 @@ func TestRunFiles(t *testing.T) {
 }
 
 func TestProfileStages(t *testing.T) {
-	if got := strings.Join(profileStages("quick", false), ","); got != "negotiate,smb1" {
+	if got := strings.Join(profileStages("quick", false), ","); got != "negotiate,smb1,nbstat" {
 		t.Errorf("quick: %s", got)
 	}
 	if got := profileStages("default", false); strings.Join(got, ",") != strings.Join(probes.DefaultStages, ",") {

@@ -17,6 +17,13 @@ var StageNames = probes.StageNames()
 // StageStatuses is the closed set of stage outcomes allowed as a label value.
 var StageStatuses = []probes.StageStatus{probes.StageOK, probes.StageFailed, probes.StageErrored, probes.StageSkipped}
 
+// NBStatAttempts and NBStatAnswered are the closed sets of the nbstat metrics' "attempt" and
+// "answered" labels; their "outcome" label takes probes.NBStatOutcomes.
+var (
+	NBStatAttempts = []string{"first", "retry"}
+	NBStatAnswered = []string{"true", "false", "unknown"}
+)
+
 // otherLabel replaces any label value outside its closed set, so that no server- or
 // target-controlled string (an IP, host or share name) can ever become a series.
 const otherLabel = "other"
@@ -35,6 +42,9 @@ type ScanMetrics struct {
 	inFlight      prometheus.Gauge
 	targets       prometheus.Gauge
 	startTime     prometheus.Gauge
+	nbstatQueries *prometheus.CounterVec
+	nbstatGrams   *prometheus.CounterVec
+	nbstatHosts   *prometheus.CounterVec
 
 	statuses map[string]bool
 	stages   map[string]bool
@@ -75,6 +85,18 @@ func NewScanMetrics(reg prometheus.Registerer) *ScanMetrics {
 			Name: "smbsweep_scan_start_time_seconds",
 			Help: "Start time of the scan, seconds since the Unix epoch.",
 		}),
+		nbstatQueries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smbsweep_nbstat_queries_total",
+			Help: "NetBIOS NODE STATUS queries sent on UDP 137, by attempt (first, retry).",
+		}, []string{"attempt"}),
+		nbstatGrams: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smbsweep_nbstat_datagrams_total",
+			Help: "Datagrams and ICMP errors the NBSTAT socket received, by outcome: answer, duplicate, unreachable (ICMP), wrong_source and unmatched (dropped).",
+		}, []string{"outcome"}),
+		nbstatHosts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "smbsweep_nbstat_hosts_total",
+			Help: "Hosts whose nbstat stage finished, by answered: true (names received), false (port unreachable), unknown (silence).",
+		}, []string{"answered"}),
 		statuses: make(map[string]bool),
 		stages:   make(map[string]bool),
 		stageSts: make(map[string]bool),
@@ -94,8 +116,18 @@ func NewScanMetrics(reg prometheus.Registerer) *ScanMetrics {
 		m.ids[id] = true
 		m.findings.WithLabelValues(id)
 	}
+	for _, a := range NBStatAttempts {
+		m.nbstatQueries.WithLabelValues(a)
+	}
+	for _, o := range probes.NBStatOutcomes {
+		m.nbstatGrams.WithLabelValues(string(o))
+	}
+	for _, a := range NBStatAnswered {
+		m.nbstatHosts.WithLabelValues(a)
+	}
 	if reg != nil {
 		reg.MustRegister(m.hostsScanned, m.incomplete, m.stageDuration, m.findings, m.inFlight, m.targets, m.startTime)
+		reg.MustRegister(m.nbstatQueries, m.nbstatGrams, m.nbstatHosts)
 	}
 	return m
 }
@@ -125,6 +157,34 @@ func (m *ScanMetrics) Observe(r *probes.Result) {
 	for _, id := range trueFindings(r) {
 		m.findings.WithLabelValues(closed(m.ids, id)).Inc()
 	}
+	if nb := r.NBStat; nb != nil {
+		m.nbstatHosts.WithLabelValues(yesNoUnknown(nb.Answered)).Inc()
+	}
+}
+
+// yesNoUnknown is a tri-state as a label value: true, false or unknown.
+func yesNoUnknown(b *bool) string {
+	switch {
+	case b == nil:
+		return "unknown"
+	case *b:
+		return "true"
+	}
+	return "false"
+}
+
+// NBStatQuery implements probes.NBStatObserver: one NBSTAT query sent.
+func (m *ScanMetrics) NBStatQuery(retry bool) {
+	a := "first"
+	if retry {
+		a = "retry"
+	}
+	m.nbstatQueries.WithLabelValues(a).Inc()
+}
+
+// NBStatDatagram implements probes.NBStatObserver: one datagram or ICMP error received.
+func (m *ScanMetrics) NBStatDatagram(o probes.NBStatOutcome) {
+	m.nbstatGrams.WithLabelValues(string(o)).Inc()
 }
 
 // HostStarted marks one more target in flight.

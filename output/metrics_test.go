@@ -3,6 +3,7 @@ package output
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +101,12 @@ func TestMetricsObserve(t *testing.T) {
 	for _, id := range FindingIDs {
 		allowed[id] = true
 	}
+	for _, v := range append(slices.Clone(NBStatAttempts), NBStatAnswered...) {
+		allowed[v] = true
+	}
+	for _, o := range probes.NBStatOutcomes {
+		allowed[string(o)] = true
+	}
 	for _, mf := range mfs {
 		for _, metric := range mf.GetMetric() {
 			for _, lp := range metric.GetLabel() {
@@ -146,6 +153,52 @@ func TestMetricsHandler(t *testing.T) {
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("exposition lacks %s", want)
+		}
+	}
+}
+
+// TestMetricsNBStat: the NBSTAT socket's queries and datagrams (through probes.NBStatObserver)
+// and the hosts' answers (from the records) are counted, every series starting at zero.
+func TestMetricsNBStat(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m := NewScanMetrics(reg)
+	var _ probes.NBStatObserver = m
+	if n := testutil.CollectAndCount(m.nbstatGrams); n != len(probes.NBStatOutcomes) {
+		t.Errorf("%d datagram series, want %d", n, len(probes.NBStatOutcomes))
+	}
+	m.NBStatQuery(false)
+	m.NBStatQuery(false)
+	m.NBStatQuery(true)
+	m.NBStatDatagram(probes.NBStatAnswer)
+	m.NBStatDatagram(probes.NBStatWrongSource)
+	m.NBStatDatagram(probes.NBStatWrongSource)
+	m.NBStatDatagram(probes.NBStatUnmatched)
+	m.Observe(&probes.Result{Status: probes.StatusSMB, NBStat: &probes.NBStatInfo{Answered: probes.Bool(true)}})
+	m.Observe(&probes.Result{Status: probes.StatusConnectionRefused, NBStat: &probes.NBStatInfo{Answered: probes.Bool(true)}})
+	m.Observe(&probes.Result{Status: probes.StatusSMB, NBStat: &probes.NBStatInfo{Answered: probes.Bool(false)}})
+	m.Observe(&probes.Result{Status: probes.StatusSMB, NBStat: &probes.NBStatInfo{}})
+	m.Observe(&probes.Result{Status: probes.StatusSMB}) // no nbstat stage: not counted
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"queries first", testutil.ToFloat64(m.nbstatQueries.WithLabelValues("first")), 2},
+		{"queries retry", testutil.ToFloat64(m.nbstatQueries.WithLabelValues("retry")), 1},
+		{"answers", testutil.ToFloat64(m.nbstatGrams.WithLabelValues("answer")), 1},
+		{"wrong source", testutil.ToFloat64(m.nbstatGrams.WithLabelValues("wrong_source")), 2},
+		{"unmatched", testutil.ToFloat64(m.nbstatGrams.WithLabelValues("unmatched")), 1},
+		{"unreachable", testutil.ToFloat64(m.nbstatGrams.WithLabelValues("unreachable")), 0},
+		{"hosts answered", testutil.ToFloat64(m.nbstatHosts.WithLabelValues("true")), 2},
+		{"hosts unreachable", testutil.ToFloat64(m.nbstatHosts.WithLabelValues("false")), 1},
+		{"hosts silent", testutil.ToFloat64(m.nbstatHosts.WithLabelValues("unknown")), 1},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	for _, c := range []prometheus.Collector{m.nbstatQueries, m.nbstatGrams, m.nbstatHosts} {
+		if problems, err := testutil.CollectAndLint(c); err != nil || len(problems) != 0 {
+			t.Errorf("CollectAndLint: %v %v", problems, err)
 		}
 	}
 }

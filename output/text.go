@@ -102,6 +102,7 @@ func (t *Text) WriteResult(r *probes.Result) error {
 	t.portsTried(b, r)
 	t.incomplete(b, r)
 	t.identity(b, r)
+	t.nbstat(b, r)
 	t.dialects(b, r)
 	t.findings(b, r)
 	t.auth(b, r)
@@ -614,4 +615,51 @@ func plural(n uint64, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// nbstat writes the host's NBSTAT answer (UDP 137), nbtstat -A style: what the names say (computer
+// name, workgroup or domain, MAC, logged-on users, master browser, domain controller), then every
+// name with its suffix and whether it is a group. Nothing when the host did not answer: silence on
+// 137 is the norm. A host that answered only there still gets these lines under its TCP status.
+func (t *Text) nbstat(b *bytes.Buffer, r *probes.Result) {
+	nb := r.NBStat
+	if nb == nil || nb.Answered == nil || !*nb.Answered {
+		return
+	}
+	var parts []string
+	for _, kv := range [][2]string{{"name", probes.StringOr(nb.ComputerName, "")}, {"workgroup", probes.StringOr(nb.Workgroup, "")},
+		{"mac", probes.StringOr(nb.MAC, "")}} {
+		if kv[1] != "" {
+			parts = append(parts, kv[0]+":"+SanitizeTerminal(kv[1]))
+		}
+	}
+	if len(nb.Users) > 0 {
+		users := make([]string, len(nb.Users))
+		for i, u := range nb.Users {
+			users[i] = SanitizeTerminal(u)
+		}
+		parts = append(parts, "users:"+strings.Join(users, ","))
+	}
+	if nb.MasterBrowser != nil && *nb.MasterBrowser {
+		parts = append(parts, "master browser")
+	}
+	if nb.DomainController != nil && *nb.DomainController {
+		parts = append(parts, t.paint(ansiBold, "domain controller <1C>"))
+	}
+	if len(parts) == 0 {
+		parts = []string{"answered, no names"}
+	}
+	b.WriteString("  netbios: " + strings.Join(parts, "  ") + "\n")
+	if len(nb.Names) == 0 {
+		return
+	}
+	names := make([]string, len(nb.Names))
+	for i, n := range nb.Names {
+		kind := "unique"
+		if n.Group {
+			kind = "group"
+		}
+		names[i] = SanitizeTerminal(n.Name) + "<" + strings.ToUpper(strings.TrimPrefix(SanitizeTerminal(n.Suffix), "0x")) + "> " + kind
+	}
+	b.WriteString("  names: " + strings.Join(names, ", ") + "\n")
 }

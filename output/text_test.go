@@ -215,3 +215,48 @@ func TestTextSMB1Only(t *testing.T) {
 		}
 	}
 }
+
+// TestTextNBStat: the NBSTAT answer gets two lines under the host, nbtstat -A style (what the
+// names say, then every name with its suffix and group flag), also under a host that answered
+// only on UDP 137; a host that did not answer gets none; server-chosen names are sanitized.
+func TestTextNBStat(t *testing.T) {
+	answer := &probes.NBStatInfo{Answered: probes.Bool(true),
+		Names: []probes.NBStatName{{Name: "FS1", Suffix: "0x00"}, {Name: "CORP", Suffix: "0x00", Group: true},
+			{Name: "FS1", Suffix: "0x20"}, {Name: "CORP", Suffix: "0x1c", Group: true}, {Name: "ALICE", Suffix: "0x03"},
+			{Name: "\x01\x02__MSBROWSE__\x02", Suffix: "0x01", Group: true}},
+		MAC: probes.String("00:0c:29:aa:bb:cc"), ComputerName: probes.String("FS1"), Workgroup: probes.String("CORP"),
+		Users: []string{"ALICE"}, DomainController: probes.Bool(true), MasterBrowser: probes.Bool(true)}
+	hostile := &probes.NBStatInfo{Answered: probes.Bool(true), Names: []probes.NBStatName{{Name: "\x1b[31mEVIL", Suffix: "0x20"}},
+		ComputerName: probes.String("\x1b[31mEVIL"), DomainController: probes.Bool(false), MasterBrowser: probes.Bool(false)}
+	recs := []*probes.Result{
+		{IP: "127.0.0.5", Port: 445, Status: probes.StatusSMB, Negotiate: &probes.NegotiateInfo{Dialect: "3.1.1"}, NBStat: answer},
+		{IP: "127.0.0.6", Port: 445, Status: probes.StatusConnectionRefused, Error: "negotiate: connection refused", NBStat: hostile},
+		{IP: "127.0.0.7", Port: 445, Status: probes.StatusSMB, Negotiate: &probes.NegotiateInfo{Dialect: "3.1.1"},
+			NBStat: &probes.NBStatInfo{Names: []probes.NBStatName{}, Evidence: "no NBSTAT answer within 1s (query sent twice)"}},
+		{IP: "127.0.0.8", Port: 445, Status: probes.StatusSMB, Negotiate: &probes.NegotiateInfo{Dialect: "3.1.1"},
+			NBStat: &probes.NBStatInfo{Answered: probes.Bool(false), Names: []probes.NBStatName{}}},
+	}
+	var buf bytes.Buffer
+	tx := NewText(&buf, "stdout", false)
+	for _, r := range recs {
+		if err := tx.WriteResult(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx.Flush()
+	want := "127.0.0.5:445          SMB 3.1.1\n" +
+		"  netbios: name:FS1  workgroup:CORP  mac:00:0c:29:aa:bb:cc  users:ALICE  master browser  domain controller <1C>\n" +
+		"  names: FS1<00> unique, CORP<00> group, FS1<20> unique, CORP<1C> group, ALICE<03> unique, " +
+		SanitizeTerminal("\x01\x02__MSBROWSE__\x02") + "<01> group\n" +
+		"127.0.0.6:445          connection-refused  error: negotiate: connection refused\n" +
+		"  netbios: name:" + SanitizeTerminal("\x1b[31mEVIL") + "\n" +
+		"  names: " + SanitizeTerminal("\x1b[31mEVIL") + "<20> unique\n" +
+		"127.0.0.7:445          SMB 3.1.1\n" +
+		"127.0.0.8:445          SMB 3.1.1\n"
+	if got := buf.String(); got != want {
+		t.Errorf("text view\n got %q\nwant %q", got, want)
+	}
+	if strings.Contains(buf.String(), "\x1b") || strings.Contains(buf.String(), "\x01") {
+		t.Error("a control byte from a NetBIOS name reached the terminal")
+	}
+}

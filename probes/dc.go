@@ -13,12 +13,16 @@ import (
 //     Directory DC (and Samba's AD DC provisions): seen in the SRVSVC share list, found by the
 //     share probe, or tree-connected;
 //   - the NTLM CHALLENGE's MsvAvDnsTreeName: every AD member, DC or not, names its forest, and a
-//     workgroup host names none.
+//     workgroup host names none;
+//   - the NBSTAT answer (stage nbstat): only domain controllers register the domain's <1C> group
+//     name (MS-WPO "Domain controller location"; RFC 1001/1002 names, Microsoft's NetBIOS
+//     suffix table), so a host that answers NBSTAT lists it when it is a DC.
 //
-// value is true when both shares are there; false when a complete share list (SRVSVC, or the
-// share probe asking for both names) lacks one of them, or when no share list was obtained and
-// the NTLM CHALLENGE names no DNS forest (a workgroup host cannot be an AD DC); null otherwise
-// (an AD member whose share list could not be read may be a DC).
+// value is true when both shares are there or the NBSTAT answer lists a <1C> group; false when a
+// complete share list (SRVSVC, or the share probe asking for both names) lacks one of them, when
+// the host answered NBSTAT without a <1C> group, or when no share list was obtained and the NTLM
+// CHALLENGE names no DNS forest (a workgroup host cannot be an AD DC); null otherwise (an AD
+// member whose share list could not be read and that did not answer NBSTAT may be a DC).
 
 // dcShares are the shares every AD domain controller exports.
 var dcShares = []string{"SYSVOL", "NETLOGON"}
@@ -40,7 +44,9 @@ var severityAbove = map[string]string{"info": "low", "low": "medium", "medium": 
 func detectDC(r *Result, opts *Options) *DomainControllerInfo {
 	_, sharesRan := r.Stages["shares"]
 	_, probeRan := r.Stages[stageShareProbe]
-	if r.NTLM == nil && !sharesRan && !probeRan {
+	nb := r.NBStat
+	nbAnswered := nb != nil && nb.Answered != nil && *nb.Answered
+	if r.NTLM == nil && !sharesRan && !probeRan && !nbAnswered {
 		return nil
 	}
 	dc := &DomainControllerInfo{Evidence: []string{}}
@@ -60,13 +66,27 @@ func detectDC(r *Result, opts *Options) *DomainControllerInfo {
 	} else if r.NTLM != nil {
 		dc.Evidence = append(dc.Evidence, "NTLM CHALLENGE names no DNS forest (MsvAvDnsTreeName absent or empty: not in an AD forest)")
 	}
+	group1C := ""
+	if nbAnswered {
+		for _, n := range nb.Names {
+			if n.Suffix == "0x1c" && n.Group {
+				group1C = n.Name
+				break
+			}
+		}
+		if group1C != "" {
+			dc.Evidence = append(dc.Evidence, "NBSTAT lists the <1C> group "+group1C+" (registered only by domain controllers)")
+		} else {
+			dc.Evidence = append(dc.Evidence, "NBSTAT answer lists no <1C> group (a domain controller registers one)")
+		}
+	}
 	switch {
-	case seen == len(dcShares):
+	case seen == len(dcShares), group1C != "":
 		dc.Value = Bool(true)
 	case complete:
 		dc.Value = Bool(false)
 		dc.Evidence = append(dc.Evidence, "SYSVOL and NETLOGON not both present in the share list ("+listWhy+")")
-	case r.NTLM != nil && !hasTree:
+	case r.NTLM != nil && !hasTree, nbAnswered:
 		dc.Value = Bool(false)
 	default:
 		dc.Evidence = append(dc.Evidence, "share list not obtained ("+listWhy+"): cannot tell a DC from a member")

@@ -45,7 +45,7 @@ func TestNoLeaksAcrossSweeps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := probes.NewPipeline([]string{"negotiate", "smb1", "session", "guest", "tree", "shares"}, hostileOptions(500*time.Millisecond))
+	p, err := probes.NewPipeline([]string{"negotiate", "smb1", "session", "guest", "tree", "shares", "nbstat"}, hostileOptions(500*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -82,6 +82,9 @@ type Options struct {
 	// DefaultRIDLast). Off by default: account names are sensitive.
 	EnumUsers         bool
 	RIDFirst, RIDLast uint32
+	// NBStat is the sweep's UDP socket for the nbstat stage's queries (one per sweep: sweep.Run
+	// opens it); nil gives each host a socket of its own.
+	NBStat *NBStatSocket
 }
 
 func (o *Options) now() time.Time {
@@ -467,8 +470,8 @@ func (s *Session) connect(ctx context.Context, addr string) (net.Conn, error) {
 }
 
 func (s *Session) close() {
-	if s.nbstat != nil && s.nbstat.conn != nil {
-		_ = s.nbstat.conn.Close()
+	if s.nbstat != nil {
+		s.nbstat.close()
 	}
 	if s.auth != nil {
 		_ = s.auth.Close() // TREE_DISCONNECT and LOGOFF, best effort

@@ -18,6 +18,9 @@ import (
 // one took.
 func (p *Pipeline) Recheck(ctx context.Context, t Target, prev *Result) *Result {
 	if prev == nil || prev.Status != StatusSMB || len(prev.Incomplete) == 0 {
+		if sub, ok := p.keepNBStat(prev); ok {
+			return sub.rerunKeepingNBStat(ctx, t, prev, p)
+		}
 		return p.Run(ctx, t)
 	}
 	conns := map[string]bool{}
@@ -114,4 +117,34 @@ func takeFields(out, again *Result, conn string, dialectsToo bool) {
 	case connAuth:
 		out.Auth, out.Listing, out.Read = again.Auth, again.Listing, again.Read
 	}
+}
+
+// keepNBStat returns p without its nbstat stage when prev already holds that stage's finished
+// look: the host's UDP 137 answer (or silence) does not change because its TCP port timed out,
+// and asking again would cost a silent host the whole window once more, in the recheck's few
+// probe slots.
+func (p *Pipeline) keepNBStat(prev *Result) (*Pipeline, bool) {
+	if prev == nil || p.stage("nbstat") == nil {
+		return nil, false
+	}
+	if sr, ok := prev.Stages["nbstat"]; !ok || sr.Status != StageOK || prev.NBStat == nil {
+		return nil, false
+	}
+	sub := &Pipeline{Opts: p.Opts}
+	for _, st := range p.Stages {
+		if st.Name != "nbstat" {
+			sub.Stages = append(sub.Stages, st)
+		}
+	}
+	return sub, true
+}
+
+// rerunKeepingNBStat probes t again with sub (full minus nbstat) and puts prev's nbstat look
+// back into the record, whose findings and missing stages full then derives again.
+func (sub *Pipeline) rerunKeepingNBStat(ctx context.Context, t Target, prev *Result, full *Pipeline) *Result {
+	r := sub.Run(ctx, t)
+	r.NBStat = prev.NBStat
+	r.Stages["nbstat"] = prev.Stages["nbstat"]
+	full.conclude(r)
+	return r
 }

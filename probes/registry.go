@@ -145,7 +145,7 @@ func NewPipeline(names []string, opts *Options) (*Pipeline, error) {
 }
 
 // DefaultStages is the default profile's stage list when no profile file says otherwise.
-var DefaultStages = []string{"negotiate", "smb1", "ms17010", "session", "tree", "shares"}
+var DefaultStages = []string{"negotiate", "smb1", "ms17010", "session", "tree", "shares", "nbstat"}
 
 // DefaultPipeline returns the pipeline of DefaultStages (plus stat when opts asks for it).
 func DefaultPipeline(opts *Options) *Pipeline {

@@ -21,7 +21,9 @@ func (s *Session) prepare(ctx context.Context, st *Stage) error {
 	if st.conn == connSMB2 && s.conn != nil && s.conn.Err() != nil {
 		return s.reopen(ctx)
 	}
-	s.flushCloses(ctx)
+	if st.conn != connNBStat { // UDP: the SMB2 connection's pending CLOSEs can go with it
+		s.flushCloses(ctx)
+	}
 	return nil
 }
 

@@ -2,58 +2,58 @@ package probes
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
-	"os"
 	"strconv"
-	"syscall"
-	"time"
 
 	"github.com/smbsweep/smbsweep/wire"
 )
-
-// nbstatWait is how long after its query the nbstat stage waits for the answer (the query is
-// sent again once, halfway). The query goes out when the host's probe starts, so the TCP
-// stages' time counts towards it.
-const nbstatWait = time.Second
 
 // nbstatMaxDatagram holds the largest NODE STATUS RESPONSE (255 names and the statistics).
 const nbstatMaxDatagram = 8 << 10
 
 // nbstatProbe is the NBSTAT query of one host, sent when its probe begins.
 type nbstatProbe struct {
-	conn net.Conn // UDP, connected to addr:137, so ICMP port unreachable is seen
-	id   uint16
-	sent time.Time
-	err  error // why no query could be sent
+	q   *nbstatQuery
+	own *NBStatSocket // the host's own socket when the pipeline runs without a sweep's
+	err error         // why no query could be sent
 }
 
-// beginNBStat sends the NODE STATUS REQUEST (RFC 1002 4.2.17) to UDP port 137 of the target,
-// so that the answer arrives while the TCP stages run; stageNBStat reads it.
-func beginNBStat(ctx context.Context, s *Session) {
+// beginNBStat sends the NODE STATUS REQUEST (RFC 1002 4.2.17) to UDP port 137 of the target
+// from the sweep's socket (Options.NBStat; without one, a socket of the host's own), so that
+// the answer arrives while the TCP stages run; stageNBStat waits for what remains of the
+// window.
+func beginNBStat(_ context.Context, s *Session) {
 	p := &nbstatProbe{}
 	s.nbstat = p
 	if !s.Target.Addr.Is4() && !s.Target.Addr.Is4In6() {
 		p.err = fmt.Errorf("%w: the NetBIOS name service is IPv4 only", errNotApplicable)
 		return
 	}
-	var d net.Dialer
-	addr := netip.AddrPortFrom(s.Target.Addr.Unmap(), wire.NBStatPort).String()
-	conn, err := d.DialContext(ctx, "udp4", addr)
-	if err != nil {
-		p.err = err
+	sock := s.Opts.NBStat
+	if sock == nil {
+		own, err := NewNBStatSocket(NBStatConfig{})
+		if err != nil {
+			p.err = err
+			return
+		}
+		p.own, sock = own, own
+	}
+	if q := sock.claim(s.Target.Addr.Unmap()); q != nil {
+		p.q = q // sent when the host's connection was first attempted
 		return
 	}
-	var idb [2]byte
-	_, _ = rand.Read(idb[:])
-	p.conn, p.id, p.sent = conn, binary.BigEndian.Uint16(idb[:]), s.Opts.now()
-	var buf [wire.NBStatRequestSize]byte
-	if _, err := conn.Write(wire.AppendNBStatRequest(buf[:0], p.id)); err != nil {
-		p.err = err
+	p.q, p.err = sock.query(s.Target.Addr.Unmap())
+}
+
+// close forgets the host's query and closes its own socket.
+func (p *nbstatProbe) close() {
+	if p.q != nil {
+		p.q.cancel()
+	}
+	if p.own != nil {
+		_ = p.own.Close()
 	}
 }
 
@@ -76,44 +76,37 @@ func stageNBStat(ctx context.Context, s *Session, r *Result) error {
 		info.Evidence = "NBSTAT query could not be sent: " + p.err.Error()
 		return nil
 	}
-	buf := make([]byte, nbstatMaxDatagram)
-	resent := false
-	for {
-		wait := p.sent.Add(nbstatWait / 2)
-		if resent {
-			wait = p.sent.Add(nbstatWait)
-		}
-		if d, ok := ctx.Deadline(); ok && d.Before(wait) {
-			wait = d
-		}
-		_ = p.conn.SetReadDeadline(wait)
-		n, err := p.conn.Read(buf)
+	out := p.q.wait(ctx)
+	switch {
+	case out.sendErr != nil:
+		info.Evidence = "NBSTAT query could not be sent: " + briefError(out.sendErr)
+		return nil
+	case out.icmp == "port unreachable":
+		info.Answered = Bool(false)
+		info.Evidence = "UDP port 137 unreachable (ICMP): no NetBIOS name service"
+		return nil
+	case out.icmp != "":
+		info.Evidence = "ICMP " + out.icmp + " for the NBSTAT query"
+		return nil
+	case out.answer == nil:
+		window := p.q.sock.window
 		switch {
-		case errors.Is(err, syscall.ECONNREFUSED):
-			info.Answered = Bool(false)
-			info.Evidence = "UDP port 137 unreachable (ICMP): no NetBIOS name service"
-			return nil
-		case errors.Is(err, os.ErrDeadlineExceeded) && !resent && ctx.Err() == nil && s.Opts.now().Before(p.sent.Add(nbstatWait)):
-			var q [wire.NBStatRequestSize]byte
-			_, _ = p.conn.Write(wire.AppendNBStatRequest(q[:0], p.id))
-			resent = true
-			continue
-		case err != nil:
-			info.Evidence = "no NBSTAT answer within " + nbstatWait.String() + " (query sent twice): " + briefError(err)
-			return nil
+		case !out.sent:
+			info.Evidence = "no NBSTAT answer: the query was still waiting for the rate limit (-rl) when the host deadline came"
+		case ctx.Err() != nil:
+			info.Evidence = "no NBSTAT answer before the host deadline (-timeout)"
+		default:
+			info.Evidence = "no NBSTAT answer within " + window.String() + " (query sent twice)"
 		}
-		resp := wire.NBStatResponse(buf[:n])
-		if n < 2 || resp.TransactionID() != p.id {
-			continue // not our answer
-		}
-		if err := resp.Validate(); err != nil {
-			r.NBStat = info
-			info.Evidence = "NBSTAT answer does not decode: " + err.Error()
-			return err
-		}
-		decodeNBStat(resp, info)
 		return nil
 	}
+	resp := wire.NBStatResponse(out.answer)
+	if err := resp.Validate(); err != nil {
+		info.Evidence = "NBSTAT answer does not decode: " + err.Error()
+		return err
+	}
+	decodeNBStat(resp, info)
+	return nil
 }
 
 // decodeNBStat fills info from a validated NODE STATUS RESPONSE.

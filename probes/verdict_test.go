@@ -165,6 +165,73 @@ func TestDomainControllerDetection(t *testing.T) {
 	}
 }
 
+// TestDomainControllerFromNBStat: the NBSTAT answer's <1C> group makes a host a domain
+// controller whatever else is (not) known; an answer without it says "not a DC" where nothing
+// else decides; no answer decides nothing.
+func TestDomainControllerFromNBStat(t *testing.T) {
+	names := func(dc bool) *NBStatInfo {
+		nb := &NBStatInfo{Answered: Bool(true), Names: []NBStatName{
+			{Name: "DC1", Suffix: "0x00"}, {Name: "CORP", Suffix: "0x00", Group: true}, {Name: "DC1", Suffix: "0x20"}}}
+		if dc {
+			nb.Names = append(nb.Names, NBStatName{Name: "CORP", Suffix: "0x1c", Group: true})
+		}
+		return nb
+	}
+	memberNTLM := &NTLMInfo{DNSTreeName: String("corp.example")}
+	cases := []struct {
+		name   string
+		nb     *NBStatInfo
+		ntlm   *NTLMInfo
+		shares string // "" no share stage, "refused", "member" (a complete list without the DC shares)
+		want   string
+	}{
+		{"quick profile, <1C>", names(true), nil, "", "true"},
+		{"quick profile, no <1C>", names(false), nil, "", "false"},
+		{"AD member, list refused, <1C>", names(true), memberNTLM, "refused", "true"},
+		{"AD member, list refused, no <1C>", names(false), memberNTLM, "refused", "false"},
+		{"AD member, list refused, no NBSTAT answer", &NBStatInfo{Answered: Bool(false)}, memberNTLM, "refused", "null"},
+		{"AD member, list refused, NBSTAT silent", &NBStatInfo{}, memberNTLM, "refused", "null"},
+	}
+	for _, c := range cases {
+		r := &Result{Stages: map[string]*StageResult{}, NBStat: c.nb, NTLM: c.ntlm}
+		switch c.shares {
+		case "refused":
+			r.Stages["shares"] = &StageResult{Status: StageFailed}
+		case "member":
+			r.Stages["shares"] = &StageResult{Status: StageOK}
+		}
+		dc := detectDC(r, &Options{})
+		if dc == nil {
+			t.Errorf("%s: no domain_controller", c.name)
+			continue
+		}
+		got := "null"
+		if dc.Value != nil {
+			got = map[bool]string{true: "true", false: "false"}[*dc.Value]
+		}
+		if got != c.want {
+			t.Errorf("%s: domain_controller %s %q, want %s", c.name, got, dc.Evidence, c.want)
+		}
+		if c.want == "true" && !slices.ContainsFunc(dc.Evidence, func(e string) bool { return strings.Contains(e, "<1C> group CORP") }) {
+			t.Errorf("%s: evidence %q does not name the <1C> group", c.name, dc.Evidence)
+		}
+	}
+	// An NBSTAT that did not answer informs nothing: without another stage, no record.
+	for _, nb := range []*NBStatInfo{{Answered: Bool(false)}, {}} {
+		if dc := detectDC(&Result{Stages: map[string]*StageResult{}, NBStat: nb}, &Options{}); dc != nil {
+			t.Errorf("nbstat %+v alone decided %+v", nb, dc)
+		}
+	}
+	// The severity of smb1_enabled goes up on a host that is a DC by its <1C> name alone.
+	r := &Result{Stages: map[string]*StageResult{"smb1": {Status: StageOK}}, SMB1: &SMB1Info{Enabled: Bool(true)}, NBStat: names(true)}
+	evaluateFindings(r, &Options{})
+	for _, f := range r.Findings {
+		if f.ID == FindingSMB1Enabled && (f.SeverityReason == "" || !strings.Contains(f.SeverityReason, "<1C>")) {
+			t.Errorf("smb1_enabled on a <1C> host: severity %s, reason %q", f.Severity, f.SeverityReason)
+		}
+	}
+}
+
 func TestSeverityRaisedOnDC(t *testing.T) {
 	r := &Result{
 		Stages: map[string]*StageResult{"shares": {Status: StageOK}, "smb1": {Status: StageOK}, "negotiate": {Status: StageOK}},

@@ -148,6 +148,7 @@ type stage struct {
 	hostTimeout time.Duration
 	backoff     time.Duration
 	limiter     *rate.Limiter
+	attempting  func(Target) // Config.Attempting
 	conn        connector
 	ctl         *Congestion
 
@@ -190,6 +191,7 @@ func newStage(base context.Context, cfg Config, conc int, hostTimeout time.Durat
 		hostTimeout: hostTimeout,
 		backoff:     DefaultRetryBackoff,
 		admitting:   true,
+		attempting:  cfg.Attempting,
 	}
 	d := cfg.Dialer
 	if d != nil {
@@ -415,6 +417,9 @@ func (s *stage) admit(now time.Time, nextTarget func() (Target, bool), started f
 		s.peeked = nil
 		s.held++
 		s.startAttempt(now, p)
+		if s.attempting != nil {
+			s.attempting(t)
+		}
 	}
 }
 

@@ -456,3 +456,51 @@ func TestConnectAheadWorkersFollowProbes(t *testing.T) {
 	}
 	checkNoLeak(t, before)
 }
+
+// TestConnectAheadAttempting: Config.Attempting hears of each target once, when its first
+// connection attempt starts, before its probe: a target whose SYN is dropped is heard of a
+// connect timeout before its probe starts (the NBSTAT query's window runs meanwhile).
+func TestConnectAheadAttempting(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("dropped SYNs are emulated with a full accept queue, which drops SYNs on Linux")
+	}
+	f := newFleet(t, [3]byte{127, 3, 6}, span(1, 4), span(9, 12))
+	set := f.targets(t, "127.3.6.1-127.3.6.12")
+	var mu sync.Mutex
+	heard := map[netip.Addr][]time.Time{}
+	probed := map[netip.Addr]time.Time{}
+	probe := func(hctx context.Context, tg Target) aheadResult {
+		mu.Lock()
+		probed[tg.Addr] = time.Now()
+		mu.Unlock()
+		if fc := takeFirstConn(hctx, tg.AddrPort().String()); fc != nil && fc.conn != nil {
+			fc.conn.Close()
+		}
+		return aheadResult{t: tg}
+	}
+	const connTimeout = 300 * time.Millisecond
+	st := Run(context.Background(), nil, Config{Concurrency: 2, ConnectAhead: 32, HostTimeout: 10 * time.Second,
+		Dialer: &Dialer{ConnectTimeout: connTimeout},
+		Attempting: func(tg Target) {
+			mu.Lock()
+			defer mu.Unlock()
+			heard[tg.Addr] = append(heard[tg.Addr], time.Now())
+		}}, set, probe,
+		func(tg Target, v any, _ []byte) aheadResult { return aheadResult{t: tg, class: "panic"} },
+		func(aheadResult) {})
+	if st.Completed != 12 {
+		t.Fatalf("stats %+v", st)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for a, at := range probed {
+		h := heard[a]
+		if len(h) != 1 || h[0].After(at) {
+			t.Errorf("%s: heard of at %v, probed at %v", a, h, at)
+			continue
+		}
+		if last := a.As4()[3]; last >= 9 && at.Sub(h[0]) < connTimeout*8/10 {
+			t.Errorf("%s (SYN dropped): heard of only %s before its probe, want about the connect timeout %s", a, at.Sub(h[0]), connTimeout)
+		}
+	}
+}

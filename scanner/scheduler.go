@@ -60,6 +60,11 @@ type Config struct {
 	// position open). With ConnectAhead, a connected target waits for its slot after the
 	// handshake, and only abort ends that wait.
 	Slots HostSlots
+	// Attempting, when set, is called (from the connect-ahead stage's one goroutine; it must
+	// not block) when a target's first TCP connection attempt starts, before its probe: work
+	// the probe will want done in the background (the NBSTAT query on UDP) can start there,
+	// while the connection is awaited.
+	Attempting func(t Target)
 }
 
 // HostSlots is a budget of probes in flight shared by several runs. Acquire blocks until a slot

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/scanner"
@@ -38,6 +40,8 @@ type Config struct {
 	// out is probed on Ports[1], then the next, as nmap does; the record's ports_tried lists
 	// them. Empty or one port: no fallback.
 	Ports []uint16
+	// NBStatPort is the UDP port the nbstat stage queries (0: 137; tests use another).
+	NBStatPort uint16
 }
 
 // RecheckConcurrency bounds the probe slots of the second look at hosts that timed out.
@@ -107,6 +111,26 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 			recheckAttempts = max(1, sc.Dialer.Retries)
 		}
 		sc.AheadAttempts = 1
+	}
+	// One UDP socket for every NBSTAT query of the sweep, paced at -rl's rate (a limiter of its
+	// own: the queries take no TCP connection's token) and closed when the sweep ends.
+	nbcfg := probes.NBStatConfig{Port: cfg.NBStatPort}
+	if d, ok := cfg.Pipeline.Opts.Dialer.(*scanner.Dialer); ok && d.Limiter != nil {
+		nbcfg.Limiter = rate.NewLimiter(d.Limiter.Limit(), d.Limiter.Burst())
+	}
+	if cfg.Metrics != nil {
+		nbcfg.Observer = cfg.Metrics
+	}
+	cfg0 := cfg.Pipeline
+	pipeline, closeNBStat, nberr := cfg.Pipeline.WithNBStatSocket(nbcfg)
+	defer func() { _ = closeNBStat() }()
+	_ = nberr // without the sweep's socket each host opens its own, and its record says why that failed
+	cfg.Pipeline = pipeline
+	if sock := pipeline.Opts.NBStat; sock != nil && nberr == nil && ahead && pipeline != cfg0 {
+		// The NBSTAT query leaves when the host's connection is first attempted, not when its
+		// probe starts: a host whose SYN is dropped waits for it outside the probe slots. Not
+		// in the rechecks (recheckRounds), which keep the first look's nbstat.
+		sc.Attempting = func(t scanner.Target) { sock.Prequery(t.Addr) }
 	}
 	if cfg.Metrics != nil {
 		cfg.Metrics.SetTargets(cfg.Targets.Len())
@@ -252,6 +276,7 @@ func recheckRounds(dispatch, abort context.Context, sc scanner.Config, held []it
 		rc.Concurrency = min(sc.Concurrency, RecheckConcurrency)
 	}
 	rc.Progress = nil
+	rc.Attempting = nil // the rechecks keep the first look's nbstat, or query at probe start
 	rc.AheadAttempts = attempts
 	var (
 		mu   sync.Mutex

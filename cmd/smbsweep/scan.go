@@ -140,7 +140,7 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 
 	g.group("Rate")
 	g.IntVar(&f.concurrency, "c", defaults.Concurrency, "hosts probed at once")
-	g.Float64Var(&f.rateLimit, "rl", 0, "at most `N` new TCP connections per second (0 = unlimited)")
+	g.Float64Var(&f.rateLimit, "rl", 0, "at most `N` new TCP connections per second, and as many NBSTAT queries on UDP 137 (0 = unlimited)")
 	g.DurationVar(&f.timeout, "timeout", defaults.HostTimeout, "deadline for each host, all stages included")
 	g.DurationVar(&f.connectTimeout, "connect-timeout", defaults.ConnectTimeout, "deadline for one TCP connect attempt")
 	g.IntVar(&f.retries, "retries", defaults.Retries, "extra connect attempts after a timed-out connect (within the host deadline)")

@@ -65,6 +65,7 @@ type options struct {
 	results     string
 	pprofDir    string
 	mixedServer string
+	dropUDP     bool // the mixed /16's dropped block drops UDP too (a firewall silent on 137)
 	smbsweep    string
 	keep        bool
 	heapAt      time.Duration
@@ -79,6 +80,7 @@ type Result struct {
 	Concurrency   int            `json:"concurrency"`
 	Profile       string         `json:"profile"`
 	Args          []string       `json:"args"`
+	DropUDP       bool           `json:"drop_udp,omitempty"` // -mixed-drop-udp
 	WallSeconds   float64        `json:"wall_seconds"`
 	HostsPerSec   float64        `json:"hosts_per_second"`
 	LiveExpected  int            `json:"live_expected"`
@@ -155,6 +157,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.pprofDir, "pprof", "", "write smbsweep CPU and allocation profiles of each run under `DIR`")
 	fs.DurationVar(&o.heapAt, "heap-at", 0, "with -pprof, also write an in-use heap profile this long into each run")
 	fs.StringVar(&o.mixedServer, "mixed-server", "smbd", "server of the live block of the mixed /16: smbd or replay")
+	fs.BoolVar(&o.dropUDP, "mixed-drop-udp", false, "in the mixed /16, drop UDP to the dropped block too (a firewall silent on NetBIOS port 137: NBSTAT gets no ICMP there)")
 	fs.StringVar(&o.smbsweep, "smbsweep", "", "use this smbsweep binary instead of building one (no allocation counts)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (outputs, smb.conf, logs)")
 	o.replace = map[string]string{}
@@ -392,10 +395,13 @@ func lastAddr(n int) string {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String()
 }
 
-func iptables(ns *netns, op string, port int) error {
+func iptables(ns *netns, op string, port int, dropUDP bool) error {
 	rules := [][]string{
 		{"-p", "tcp", "--dport", strconv.Itoa(port), "-m", "iprange", "--dst-range", mixedDrop, "-j", "DROP"},
 		{"-p", "tcp", "--dport", strconv.Itoa(port), "-m", "iprange", "--dst-range", mixedRefuse, "-j", "REJECT", "--reject-with", "tcp-reset"},
+	}
+	if dropUDP {
+		rules = append(rules, []string{"-p", "udp", "-m", "iprange", "--dst-range", mixedDrop, "-j", "DROP"})
 	}
 	for _, r := range rules {
 		if err := ns.exec(append([]string{"iptables", op, "INPUT", "-i", "lo"}, r...)...); err != nil {
@@ -418,12 +424,12 @@ func sweep(ctx context.Context, ns *netns, o *options, bin string, hooked bool, 
 	}
 	spec := benchBase + "-" + lastAddr(n)
 	if target == "mixed" {
-		spec, r.LiveExpected = "127.77.0.0/16", mixedNLive
-		if err := iptables(ns, "-A", o.port); err != nil {
+		spec, r.LiveExpected, r.DropUDP = "127.77.0.0/16", mixedNLive, o.dropUDP
+		if err := iptables(ns, "-A", o.port, o.dropUDP); err != nil {
 			return r, err
 		}
 		defer func() {
-			if err := iptables(ns, "-D", o.port); err != nil {
+			if err := iptables(ns, "-D", o.port, o.dropUDP); err != nil {
 				fmt.Fprintf(log, "benchsweep: removing iptables rules: %v\n", err)
 			}
 		}()
