@@ -631,9 +631,6 @@ func (a *apiConfig) loadTokenFile(path string) error {
 // hasTokens reports whether bearer tokens are configured.
 func (a *apiConfig) hasTokens() bool { return len(a.tokens) > 0 }
 
-// allowed returns the resolved allowlist.
-func (a *apiConfig) allowed() []netip.Prefix { return a.allow }
-
 func (c *credential) resolve(baseDir string, env Env) error {
 	if c.PasswordFile != "" {
 		c.PasswordFile = absPath(baseDir, c.PasswordFile)

@@ -241,9 +241,6 @@ func (c *Config) applyOverrides(o Overrides) error {
 // config returns the configuration in force.
 func (d *Daemon) config() *Config { return d.cfg.Load() }
 
-// metricsOf returns the daemon's metrics (its registry is what /metrics serves).
-func (d *Daemon) metricsOf() *daemonMetrics { return d.metrics }
-
 // Listen binds the configured address. Run calls it when it was not called before.
 func (d *Daemon) Listen() (net.Addr, error) {
 	if d.ln != nil {
@@ -366,15 +363,4 @@ func (d *Daemon) Reload() error {
 	d.metrics.reloaded(true, d.now())
 	d.log.Info("configuration reloaded", "jobs", len(cfg.Jobs))
 	return nil
-}
-
-// lastRuns returns the last run report of each job.
-func (d *Daemon) lastRuns() map[string]runReport {
-	d.reloadMu.Lock()
-	s := d.sched
-	d.reloadMu.Unlock()
-	if s == nil {
-		return nil
-	}
-	return s.lastReports()
 }

@@ -207,18 +207,3 @@ func (s *scheduler) wait() {
 	s.loops.Wait()
 	s.runs.Wait()
 }
-
-// lastReports returns the last run report of each job (tests, status).
-func (s *scheduler) lastReports() map[string]runReport {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]runReport, len(s.jobs))
-	for name, js := range s.jobs {
-		js.mu.Lock()
-		if js.last != nil {
-			out[name] = *js.last
-		}
-		js.mu.Unlock()
-	}
-	return out
-}
