@@ -56,7 +56,7 @@ func TestProfilesRunLSASAMR(t *testing.T) {
 		var got []string
 		for _, st := range pl.Stages {
 			if st.Name == "lsa" || st.Name == "samr" {
-				got = append(got, st.Name)
+				got = append(got, string(st.Name))
 			}
 		}
 		if strings.Join(got, ",") != "lsa,samr" {

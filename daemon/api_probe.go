@@ -52,8 +52,8 @@ func (r *apiRequest) GoString() string { return r.String() }
 
 // probeSpec is what one endpoint probes.
 type probeSpec struct {
-	stages         []string // pipeline stages to run, by name
-	required       []string // stages whose transport error means "could not reach" (502/504)
+	stages         []probes.StageName // pipeline stages to run
+	required       []probes.StageName // stages whose transport error means "could not reach" (502/504)
 	defaultTimeout time.Duration
 	defaultShare   string // "" = the endpoint takes no share
 	shareRequired  bool   // the share has no default (the seed's file system endpoints)
@@ -131,7 +131,7 @@ func (s *apiServer) runProbe(w http.ResponseWriter, r *http.Request, spec probeS
 	}
 	stages := spec.stages
 	if pr.req.SMB1 != nil && *pr.req.SMB1 {
-		stages = []string{"smb1"} // the record's SMB1 NEGOTIATE; the endpoint's answer comes from the SMB1 path
+		stages = []probes.StageName{probes.StageSMB1} // the record's SMB1 NEGOTIATE; the endpoint's answer comes from the SMB1 path
 	}
 	pr.res = stagesPipeline(opts, stages...).Run(ctx, pr.target)
 	pr.expired = errors.Is(ctx.Err(), context.DeadlineExceeded)
@@ -377,7 +377,7 @@ func httpStatus(pr *probeRun, spec probeSpec) int {
 }
 
 // firstError returns the first stage error of the named stages, or the host's error.
-func firstError(res *probes.Result, stages []string) string {
+func firstError(res *probes.Result, stages []probes.StageName) string {
 	for _, name := range stages {
 		if st, ok := res.Stages[name]; ok && st.Error != "" && st.Status == probes.StageErrored {
 			return st.Error

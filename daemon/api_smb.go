@@ -125,7 +125,7 @@ type connectResponse struct {
 
 func (s *apiServer) smbConnect(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	spec := probeSpec{stages: []string{"negotiate"}, required: []string{"negotiate"}, defaultTimeout: timeoutSMB, anonymousOnly: true}
+	spec := probeSpec{stages: []probes.StageName{probes.StageNegotiate}, required: []probes.StageName{probes.StageNegotiate}, defaultTimeout: timeoutSMB, anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
 		return
@@ -173,7 +173,7 @@ type negotiateResponse struct {
 }
 
 func (s *apiServer) smbNegotiate(w http.ResponseWriter, r *http.Request) {
-	spec := probeSpec{stages: []string{"negotiate", "smb1"}, defaultTimeout: timeoutSMB, anonymousOnly: true}
+	spec := probeSpec{stages: []probes.StageName{probes.StageNegotiate, probes.StageSMB1}, defaultTimeout: timeoutSMB, anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
 		return
@@ -237,7 +237,7 @@ type sessionResponse struct {
 
 func (s *apiServer) smbSession(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	spec := probeSpec{stages: []string{"negotiate", "session"}, required: []string{"negotiate", "session"},
+	spec := probeSpec{stages: []probes.StageName{probes.StageNegotiate, probes.StageSession}, required: []probes.StageName{probes.StageNegotiate, probes.StageSession},
 		defaultTimeout: timeoutSMB, anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
@@ -250,7 +250,7 @@ func (s *apiServer) smbSession(w http.ResponseWriter, r *http.Request) {
 	n, setup := nullSession(pr.res)
 	if resp.Protocol == string(client.ProtocolSMB1) {
 		// answered over SMB1
-	} else if st, ok := pr.res.Stages["session"]; ok && st.Status == probes.StageOK && setup {
+	} else if st, ok := pr.res.Stages[probes.StageSession]; ok && st.Status == probes.StageOK && setup {
 		flags := n.RawFlags()
 		resp.Success = true
 		resp.SessionID = sessionID(n.ID())
@@ -269,7 +269,7 @@ func sessionError(res *probes.Result) string {
 	if n := res.Sessions.Null; n != nil && n.SetupOK != nil && !*n.SetupOK {
 		return "anonymous session rejected: " + probes.StringOr(n.Status, "no status received")
 	}
-	return firstError(res, []string{"negotiate", "session"})
+	return firstError(res, []probes.StageName{probes.StageNegotiate, probes.StageSession})
 }
 
 // --- /api/smb/tree ----------------------------------------------------------------------
@@ -289,7 +289,7 @@ type treeResponse struct {
 
 func (s *apiServer) smbTree(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	spec := probeSpec{stages: []string{"negotiate", "session", "tree"}, required: []string{"negotiate", "session", "tree"},
+	spec := probeSpec{stages: []probes.StageName{probes.StageNegotiate, probes.StageSession, probes.StageTree}, required: []probes.StageName{probes.StageNegotiate, probes.StageSession, probes.StageTree},
 		defaultTimeout: timeoutSMB, defaultShare: "IPC$", anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
@@ -344,7 +344,7 @@ func treeError(res *probes.Result, share string) string {
 	if msg := sessionError(res); msg != "" {
 		return msg
 	}
-	return firstError(res, []string{"tree"})
+	return firstError(res, []probes.StageName{probes.StageTree})
 }
 
 // --- /api/smb/stat ----------------------------------------------------------------------
@@ -372,7 +372,7 @@ type statResponse struct {
 
 func (s *apiServer) smbStat(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	spec := probeSpec{stages: []string{"negotiate", "session", "tree", "stat"}, required: []string{"negotiate", "session", "tree", "stat"},
+	spec := probeSpec{stages: []probes.StageName{probes.StageNegotiate, probes.StageSession, probes.StageTree, probes.StageStat}, required: []probes.StageName{probes.StageNegotiate, probes.StageSession, probes.StageTree, probes.StageStat},
 		defaultTimeout: timeoutSMB, defaultShare: "C$", stat: true, anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
@@ -419,7 +419,7 @@ func findStat(res *probes.Result, share string) *probes.Stat {
 }
 
 func statOutcome(pr *probeRun, st *probes.Stat) (bool, string) {
-	if sr, ok := pr.res.Stages["stat"]; ok && sr.Status == probes.StageOK && st != nil {
+	if sr, ok := pr.res.Stages[probes.StageStat]; ok && sr.Status == probes.StageOK && st != nil {
 		return true, ""
 	}
 	if st != nil && st.Status != nil && *st.Status != "STATUS_SUCCESS" {
@@ -428,7 +428,7 @@ func statOutcome(pr *probeRun, st *probes.Stat) (bool, string) {
 	if _, _, ok := anonymousTree(pr.res, pr.share); !ok {
 		return false, treeError(pr.res, pr.share)
 	}
-	return false, firstError(pr.res, []string{"stat"})
+	return false, firstError(pr.res, []probes.StageName{probes.StageStat})
 }
 
 func statFieldsOf(st *probes.Stat) statFields {
@@ -457,13 +457,13 @@ type cifsNegotiateResponse struct {
 
 func (s *apiServer) cifsNegotiate(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	spec := probeSpec{stages: []string{"negotiate"}, required: []string{"negotiate"}, defaultTimeout: timeoutCIFSNegotiate, anonymousOnly: true}
+	spec := probeSpec{stages: []probes.StageName{probes.StageNegotiate}, required: []probes.StageName{probes.StageNegotiate}, defaultTimeout: timeoutCIFSNegotiate, anonymousOnly: true}
 	pr := s.runProbe(w, r, spec, nil)
 	if pr == nil {
 		return
 	}
 	resp := cifsNegotiateResponse{common: newCommon(pr), Capabilities: []string{}}
-	if st, ok := pr.res.Stages["negotiate"]; ok {
+	if st, ok := pr.res.Stages[probes.StageNegotiate]; ok {
 		resp.TCPLatency = int64(math.Round(st.DurationSeconds * 1000))
 	}
 	if smb1Wanted(pr) {
@@ -512,7 +512,7 @@ func (s *apiServer) cifsStat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
-	spec := probeSpec{stages: []string{"negotiate", "session", "tree", "stat"}, required: []string{"negotiate", "session", "tree", "stat"},
+	spec := probeSpec{stages: []probes.StageName{probes.StageNegotiate, probes.StageSession, probes.StageTree, probes.StageStat}, required: []probes.StageName{probes.StageNegotiate, probes.StageSession, probes.StageTree, probes.StageStat},
 		defaultTimeout: timeoutCIFSStat, defaultShare: "IPC$", shareRequired: true, stat: true}
 	pr := s.runProbe(w, r, spec, &body.apiRequest)
 	if pr == nil {

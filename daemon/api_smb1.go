@@ -35,7 +35,7 @@ func smb1Wanted(pr *probeRun) bool {
 	if pr.res.Negotiate != nil {
 		return false
 	}
-	st, ok := pr.res.Stages["negotiate"]
+	st, ok := pr.res.Stages[probes.StageNegotiate]
 	if !ok || st.Status == probes.StageOK {
 		return false
 	}

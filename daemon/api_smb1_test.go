@@ -112,7 +112,7 @@ func TestEndpointsSMB1Port139(t *testing.T) {
 // TestSMB1WantedDecision: which probe outcomes send an anonymous endpoint to SMB1.
 func TestSMB1WantedDecision(t *testing.T) {
 	yes := true
-	errored := map[string]*probes.StageResult{"negotiate": {Status: probes.StageErrored}}
+	errored := map[probes.StageName]*probes.StageResult{"negotiate": {Status: probes.StageErrored}}
 	for _, tc := range []struct {
 		name string
 		pr   probeRun
@@ -122,7 +122,7 @@ func TestSMB1WantedDecision(t *testing.T) {
 		{"reset", probeRun{res: &probes.Result{Status: probes.StatusConnectionReset, Stages: errored}}, true},
 		{"smb1 reply", probeRun{res: &probes.Result{Status: probes.StatusProtocolError, Stages: errored}}, true},
 		{"smb via smb1", probeRun{res: &probes.Result{Status: probes.StatusSMB, Stages: errored}}, true},
-		{"smb2 answered", probeRun{res: &probes.Result{Status: probes.StatusSMB, Negotiate: &probes.NegotiateInfo{}, Stages: map[string]*probes.StageResult{"negotiate": {Status: probes.StageOK}}}}, false},
+		{"smb2 answered", probeRun{res: &probes.Result{Status: probes.StatusSMB, Negotiate: &probes.NegotiateInfo{}, Stages: map[probes.StageName]*probes.StageResult{"negotiate": {Status: probes.StageOK}}}}, false},
 		{"refused", probeRun{res: &probes.Result{Status: probes.StatusConnectionRefused, Stages: errored}}, false},
 		{"filtered", probeRun{res: &probes.Result{Status: probes.StatusConnectionTimeout, Stages: errored}}, false},
 		{"silent", probeRun{res: &probes.Result{Status: probes.StatusIOTimeout, Stages: errored}}, false},

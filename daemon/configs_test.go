@@ -25,7 +25,7 @@ func registryMetrics(t *testing.T) map[string]map[string]bool {
 	m.runStarted("lan", start)
 	scan.SetTargets(1)
 	scan.HostStarted()
-	scan.Observe(&probes.Result{Status: probes.StatusSMB, Stages: map[string]*probes.StageResult{"negotiate": {Status: probes.StageOK, DurationSeconds: 0.01}}})
+	scan.Observe(&probes.Result{Status: probes.StatusSMB, Stages: map[probes.StageName]*probes.StageResult{"negotiate": {Status: probes.StageOK, DurationSeconds: 0.01}}})
 	scan.HostDone()
 	m.targetsDone.WithLabelValues("lan").Inc()
 	m.nextRun.WithLabelValues("lan").Set(1)

@@ -36,8 +36,8 @@ func profileStages(profile string, withCredentials bool) []string {
 		p = profiles[defaultProfile]
 	}
 	names := slices.Clone(p.Stages)
-	if withCredentials && !slices.Contains(names, "auth") {
-		names = append(names, "auth")
+	if withCredentials && !slices.Contains(names, string(probes.StageAuth)) {
+		names = append(names, string(probes.StageAuth))
 	}
 	return names
 }
@@ -53,7 +53,11 @@ func pipelineFor(profile string, opts *probes.Options) *probes.Pipeline {
 }
 
 // stagesPipeline builds a pipeline of exactly the named stages (and what they need).
-func stagesPipeline(opts *probes.Options, names ...string) *probes.Pipeline {
+func stagesPipeline(opts *probes.Options, stages ...probes.StageName) *probes.Pipeline {
+	names := make([]string, len(stages))
+	for i, s := range stages {
+		names[i] = string(s)
+	}
 	p, err := probes.NewPipeline(names, opts)
 	if err != nil {
 		panic("daemon: " + err.Error())

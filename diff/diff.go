@@ -287,7 +287,7 @@ func nullAllowed(r *probes.Result) *bool {
 // anonymousShares returns the shares other than IPC$ the anonymous identity tree-connected,
 // sorted, and whether the run decided that at all (the tree stage ran to an answer).
 func anonymousShares(r *probes.Result) ([]string, bool) {
-	st, ok := r.Stages["tree"]
+	st, ok := r.Stages[probes.StageTree]
 	if !ok || (st.Status != probes.StageOK && st.Status != probes.StageFailed) {
 		return nil, false
 	}

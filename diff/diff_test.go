@@ -20,7 +20,7 @@ func host(ip, dialect string, smb1, signReq, null *bool, shares ...string) *prob
 	r := &probes.Result{Schema: probes.SchemaVersion, Type: "host", IP: ip, Port: 445, Status: probes.StatusSMB,
 		SMB1: &probes.SMB1Info{Enabled: smb1}, Negotiate: &probes.NegotiateInfo{Dialect: dialect, SigningRequired: signReq},
 		Sessions: probes.Sessions{Null: &probes.SessionInfo{Allowed: null}},
-		Stages:   map[string]*probes.StageResult{"tree": {Status: probes.StageOK}}}
+		Stages:   map[probes.StageName]*probes.StageResult{"tree": {Status: probes.StageOK}}}
 	r.Shares = append(r.Shares, probes.Share{Name: "IPC$", Access: []probes.ShareAccess{{Identity: "anonymous", TreeConnect: probes.String("STATUS_SUCCESS")}}})
 	for _, s := range shares {
 		r.Shares = append(r.Shares, probes.Share{Name: s, Access: []probes.ShareAccess{{Identity: "anonymous", TreeConnect: probes.String("STATUS_SUCCESS")}}})
@@ -30,7 +30,7 @@ func host(ip, dialect string, smb1, signReq, null *bool, shares ...string) *prob
 }
 
 func down(ip string, st probes.Status) *probes.Result {
-	return &probes.Result{Schema: probes.SchemaVersion, Type: "host", IP: ip, Port: 445, Status: st, Stages: map[string]*probes.StageResult{}}
+	return &probes.Result{Schema: probes.SchemaVersion, Type: "host", IP: ip, Port: 445, Status: st, Stages: map[probes.StageName]*probes.StageResult{}}
 }
 
 func writeRun(t *testing.T, dir, name string, interrupted bool, rs ...*probes.Result) string {

@@ -82,7 +82,14 @@ func (e *jsonEncoder) result(r *probes.Result) {
 	}
 	if len(r.Incomplete) > 0 {
 		e.raw(`,"incomplete":`)
-		e.strs(r.Incomplete)
+		e.buf = append(e.buf, '[')
+		for i, name := range r.Incomplete {
+			if i > 0 {
+				e.buf = append(e.buf, ',')
+			}
+			e.str(string(name))
+		}
+		e.buf = append(e.buf, ']')
 	}
 	e.raw(`,"timestamp":`)
 	e.time(r.Timestamp)
@@ -794,14 +801,14 @@ func (e *jsonEncoder) stageResult(v *probes.StageResult) {
 }
 
 // stages appends the stage map with its keys sorted, as encoding/json does.
-func (e *jsonEncoder) stages(m map[string]*probes.StageResult) {
+func (e *jsonEncoder) stages(m map[probes.StageName]*probes.StageResult) {
 	if m == nil {
 		e.raw("null")
 		return
 	}
 	e.keys = e.keys[:0]
 	for k := range m {
-		e.keys = append(e.keys, k)
+		e.keys = append(e.keys, string(k))
 	}
 	slices.Sort(e.keys)
 	e.buf = append(e.buf, '{')
@@ -811,7 +818,7 @@ func (e *jsonEncoder) stages(m map[string]*probes.StageResult) {
 		}
 		e.str(k)
 		e.buf = append(e.buf, ':')
-		e.stageResult(m[k])
+		e.stageResult(m[probes.StageName(k)])
 	}
 	e.buf = append(e.buf, '}')
 	clear(e.keys) // keep no server-controlled strings alive between records

@@ -416,7 +416,7 @@ func TestEncoderErrors(t *testing.T) {
 	cases := map[string]any{
 		"NaN duration":     &probes.Result{DurationSeconds: nan},
 		"-Inf clock skew":  &probes.Result{NTLM: &probes.NTLMInfo{ClockSkewSeconds: &inf}},
-		"NaN stage":        &probes.Result{Stages: map[string]*probes.StageResult{"b": {}, "a": {DurationSeconds: nan}}},
+		"NaN stage":        &probes.Result{Stages: map[probes.StageName]*probes.StageResult{"b": {}, "a": {DurationSeconds: nan}}},
 		"year 10000":       &probes.Result{Timestamp: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 		"year -1":          &probes.Result{Negotiate: &probes.NegotiateInfo{BootTime: tptr(time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC))}},
 		"offset 24h":       &probes.Result{Shares: []probes.Share{{Access: []probes.ShareAccess{{Stat: &probes.Stat{ChangeTime: tptr(time.Date(2024, 1, 1, 0, 0, 0, 0, time.FixedZone("", 24*3600)))}}}}}},

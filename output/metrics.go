@@ -151,7 +151,7 @@ func (m *ScanMetrics) Observe(r *probes.Result) {
 		if st == nil || st.Status == probes.StageSkipped {
 			continue // a skipped stage did not run: its zero duration would skew the histogram
 		}
-		m.stageDuration.WithLabelValues(closed(m.stages, name), closed(m.stageSts, string(st.Status))).
+		m.stageDuration.WithLabelValues(closed(m.stages, string(name)), closed(m.stageSts, string(st.Status))).
 			Observe(st.DurationSeconds)
 	}
 	for _, id := range trueFindings(r) {

@@ -72,7 +72,7 @@ func sambaRecord() *probes.Result {
 			{ID: probes.FindingShareWritable, Value: probes.Bool(true), Severity: "high", Reason: "public by guest"},
 			{ID: probes.FindingSMB3Unsupported, Value: probes.Bool(false), Severity: "low", Reason: "3.1.1"},
 		},
-		Stages: map[string]*probes.StageResult{
+		Stages: map[probes.StageName]*probes.StageResult{
 			"smb1":      {Status: probes.StageOK, DurationSeconds: 0.005},
 			"negotiate": {Status: probes.StageOK, DurationSeconds: 0.004},
 			"session":   {Status: probes.StageOK, DurationSeconds: 0.01},
@@ -92,7 +92,7 @@ func refusedRecord() *probes.Result {
 		Findings: []probes.Finding{
 			{ID: probes.FindingSMB1Enabled, Value: nil, Severity: "high", Reason: "unknown: smb1 error"},
 		},
-		Stages: map[string]*probes.StageResult{
+		Stages: map[probes.StageName]*probes.StageResult{
 			"smb1": {Status: probes.StageErrored, DurationSeconds: 0.0002, Error: "connection refused"},
 		},
 	}

@@ -163,7 +163,7 @@ func (t *Text) incomplete(b *bytes.Buffer, r *probes.Result) {
 				why = sr.Reason
 			}
 		}
-		b.WriteString(" " + SanitizeTerminal(name))
+		b.WriteString(" " + SanitizeTerminal(string(name)))
 		if why != "" {
 			b.WriteString(" (" + SanitizeTerminal(why) + ")")
 		}

@@ -42,8 +42,8 @@ var severityAbove = map[string]string{"info": "low", "low": "medium", "medium": 
 
 // detectDC decides r.DomainController; nil when no stage informed it.
 func detectDC(r *Result, opts *Options) *DomainControllerInfo {
-	_, sharesRan := r.Stages["shares"]
-	_, probeRan := r.Stages[stageShareProbe]
+	_, sharesRan := r.Stages[StageShares]
+	_, probeRan := r.Stages[StageShareProbe]
 	nb := r.NBStat
 	nbAnswered := nb != nil && nb.Answered != nil && *nb.Answered
 	if r.NTLM == nil && !sharesRan && !probeRan && !nbAnswered {
@@ -115,10 +115,10 @@ func shareSeen(r *Result, name string) string {
 // shareListComplete reports whether r holds a share list that would name SYSVOL and NETLOGON
 // if the host had them: an SRVSVC enumeration, or a share probe that asked for both names.
 func shareListComplete(r *Result, opts *Options) (bool, string) {
-	if sr, ok := r.Stages["shares"]; ok && sr.Status == StageOK {
+	if sr, ok := r.Stages[StageShares]; ok && sr.Status == StageOK {
 		return true, "SRVSVC share enumeration"
 	}
-	if sr, ok := r.Stages[stageShareProbe]; ok && sr.Status == StageOK {
+	if sr, ok := r.Stages[StageShareProbe]; ok && sr.Status == StageOK {
 		names := opts.probeShares()
 		for _, n := range dcShares {
 			if !slices.ContainsFunc(names, func(s string) bool { return strings.EqualFold(s, n) }) {
@@ -127,7 +127,7 @@ func shareListComplete(r *Result, opts *Options) (bool, string) {
 		}
 		return true, "share probe by name"
 	}
-	return false, stageWhy(r, "shares")
+	return false, stageWhy(r, StageShares)
 }
 
 // raiseOnDC raises the severity of the findings in raisedOnDC one step when the host is a

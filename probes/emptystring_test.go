@@ -130,7 +130,7 @@ func TestEmptyStringsWalker(t *testing.T) {
 			{Identity: "anonymous", TreeConnect: probes.String(""), Stat: &probes.Stat{Path: "", Status: probes.String("STATUS_SUCCESS")}},
 		}}},
 		Findings: []probes.Finding{{ID: "null_session", Severity: "medium", Reason: ""}},
-		Stages:   map[string]*probes.StageResult{"tree": {Status: ""}},
+		Stages:   map[probes.StageName]*probes.StageResult{"tree": {Status: ""}},
 	}
 	got := emptyStrings(r)
 	sort.Strings(got)

@@ -46,11 +46,11 @@ func evaluateFindings(r *Result, opts *Options) {
 	r.OS = identifyOS(r)
 	r.DomainController = detectDC(r, opts)
 	defer raiseOnDC(r)
-	if _, ran := r.Stages["smb1"]; ran {
+	if _, ran := r.Stages[StageSMB1]; ran {
 		v, why := smb1Finding(r)
 		addFinding(r, FindingSMB1Enabled, v, why)
 	}
-	if _, ran := r.Stages["negotiate"]; ran {
+	if _, ran := r.Stages[StageNegotiate]; ran {
 		v, why := signingFinding(r)
 		addFinding(r, FindingSigningNotRequired, v, why)
 		v, why = smb3Finding(r)
@@ -59,14 +59,14 @@ func evaluateFindings(r *Result, opts *Options) {
 		addFinding(r, FindingEncryptionUnsupported, v, why)
 		addVerdict(r, FindingSMBGhost, smbghostVerdict(r))
 	}
-	if _, ran := r.Stages["ms17010"]; ran {
+	if _, ran := r.Stages[StageMS17010]; ran {
 		addMS17010(r)
 	}
-	if _, ran := r.Stages["tree"]; ran {
+	if _, ran := r.Stages[StageTree]; ran {
 		v, why := nullSessionFinding(r)
 		addFinding(r, FindingNullSession, v, why)
 	}
-	if _, ran := r.Stages["access"]; ran {
+	if _, ran := r.Stages[StageAccess]; ran {
 		v, why := shareFinding(r, func(a ShareAccess) *bool { return a.Read }, "readable")
 		addFinding(r, FindingAnonymousShareReadable, v, why)
 		v, why = shareFinding(r, func(a ShareAccess) *bool { return a.Write }, "writable")
@@ -75,7 +75,7 @@ func evaluateFindings(r *Result, opts *Options) {
 		}
 		addFinding(r, FindingShareWritable, v, why)
 	}
-	if _, ran := r.Stages["coercion"]; ran {
+	if _, ran := r.Stages[StageCoercion]; ran {
 		v, why := coercionFinding(r)
 		addFinding(r, FindingCoercibleInterface, v, why)
 		v, why = serviceFinding(r, func(s *RPCSurface) []ServiceState { return s.WebClient }, "WebClient")
@@ -83,18 +83,18 @@ func evaluateFindings(r *Result, opts *Options) {
 		v, why = serviceFinding(r, func(s *RPCSurface) []ServiceState { return s.Spooler }, "Print Spooler")
 		addFinding(r, FindingSpoolerRunning, v, why)
 	}
-	if _, ran := r.Stages["lsa"]; ran {
+	if _, ran := r.Stages[StageLSA]; ran {
 		v, why := lsaFinding(r, func(l *LSAInfo) *bool { return l.Exposed }, "domain name and SID")
 		addFinding(r, FindingAnonymousLSA, v, why)
 		v, why = lsaFinding(r, func(l *LSAInfo) *bool { return l.SIDTranslation }, "SID translation")
 		addFinding(r, FindingAnonymousSIDTranslation, v, why)
 	}
-	if _, ran := r.Stages["samr"]; ran {
+	if _, ran := r.Stages[StageSAMR]; ran {
 		v, why := samrFinding(r)
 		addFinding(r, FindingAnonymousPasswordPolicy, v, why)
 	}
-	if _, ran := r.Stages["guest"]; ran {
-		v, why := sessionFinding(r.Sessions.Guest, r, "guest")
+	if _, ran := r.Stages[StageGuest]; ran {
+		v, why := sessionFinding(r.Sessions.Guest, r, StageGuest)
 		addFinding(r, FindingGuestSession, v, why)
 	}
 }
@@ -107,7 +107,7 @@ func smb3Finding(r *Result) (*bool, string) {
 	}
 	n := r.Negotiate
 	if n == nil || n.Dialect == "" {
-		return nil, "unknown: " + stageWhy(r, "negotiate")
+		return nil, "unknown: " + stageWhy(r, StageNegotiate)
 	}
 	if n.Dialects != nil {
 		for _, d := range n.Dialects {
@@ -132,7 +132,7 @@ func encryptionFinding(r *Result) (*bool, string) {
 	}
 	n := r.Negotiate
 	if n == nil || n.Dialect == "" {
-		return nil, "unknown: " + stageWhy(r, "negotiate")
+		return nil, "unknown: " + stageWhy(r, StageNegotiate)
 	}
 	switch {
 	case n.Dialect == "3.1.1" && n.Ciphers != nil:
@@ -168,7 +168,7 @@ func smb1Only(r *Result) bool {
 
 func smb1Finding(r *Result) (*bool, string) {
 	if r.SMB1 == nil || r.SMB1.Enabled == nil {
-		return nil, "unknown: " + stageWhy(r, "smb1")
+		return nil, "unknown: " + stageWhy(r, StageSMB1)
 	}
 	if *r.SMB1.Enabled {
 		return Bool(true), "server accepted the SMB1 dialect NT LM 0.12 on a dedicated SMB1 NEGOTIATE"
@@ -194,14 +194,14 @@ func signingFinding(r *Result) (*bool, string) {
 		}
 		return Bool(true), "SMB1-only host: NEGOTIATE SecurityMode lacks SECURITY_SIGNATURES_REQUIRED"
 	}
-	return nil, "unknown: " + stageWhy(r, "negotiate")
+	return nil, "unknown: " + stageWhy(r, StageNegotiate)
 }
 
 func nullSessionFinding(r *Result) (*bool, string) {
-	return sessionFinding(r.Sessions.Null, r, "session")
+	return sessionFinding(r.Sessions.Null, r, StageSession)
 }
 
-func sessionFinding(n *SessionInfo, r *Result, stage string) (*bool, string) {
+func sessionFinding(n *SessionInfo, r *Result, stage StageName) (*bool, string) {
 	if n == nil {
 		return nil, "unknown: " + stageWhy(r, stage)
 	}
@@ -215,20 +215,20 @@ func sessionFinding(n *SessionInfo, r *Result, stage string) (*bool, string) {
 }
 
 // stageWhy explains why a stage produced nothing usable.
-func stageWhy(r *Result, name string) string {
+func stageWhy(r *Result, name StageName) string {
 	sr, ok := r.Stages[name]
 	if !ok {
-		return name + " stage not run"
+		return string(name) + " stage not run"
 	}
 	switch {
 	case sr.Reason != "":
-		return name + " " + string(sr.Status) + ": " + sr.Reason
+		return string(name) + " " + string(sr.Status) + ": " + sr.Reason
 	case sr.Error != "":
 		return sr.Error
 	case sr.NTStatus != "":
-		return name + " " + string(sr.Status) + " with " + sr.NTStatus
+		return string(name) + " " + string(sr.Status) + " with " + sr.NTStatus
 	}
-	return name + " " + string(sr.Status)
+	return string(name) + " " + string(sr.Status)
 }
 
 // shareFinding decides a share finding over the anonymous and guest access records of disk
@@ -262,7 +262,7 @@ func shareFinding(r *Result, field func(ShareAccess) *bool, what string) (*bool,
 	case len(no) > 0:
 		return Bool(false), "not " + what + " without credentials: " + strings.Join(no, ", ")
 	}
-	return nil, "unknown: no disk share access was decided (" + stageWhy(r, "access") + ")"
+	return nil, "unknown: no disk share access was decided (" + stageWhy(r, StageAccess) + ")"
 }
 
 // coercionFinding: some interface that can coerce authentication accepted a BIND from an
@@ -270,7 +270,7 @@ func shareFinding(r *Result, field func(ShareAccess) *bool, what string) (*bool,
 // every pipe was decided for every identity probed; null otherwise.
 func coercionFinding(r *Result) (*bool, string) {
 	if r.RPC == nil || len(r.RPC.Interfaces) == 0 {
-		return nil, "unknown: " + stageWhy(r, "coercion")
+		return nil, "unknown: " + stageWhy(r, StageCoercion)
 	}
 	var yes, unknown []string
 	for _, in := range r.RPC.Interfaces {
@@ -295,7 +295,7 @@ func coercionFinding(r *Result) (*bool, string) {
 // depend on who asks, so one identity's "not running" decides false when none said running.
 func serviceFinding(r *Result, states func(*RPCSurface) []ServiceState, name string) (*bool, string) {
 	if r.RPC == nil {
-		return nil, "unknown: " + stageWhy(r, "coercion")
+		return nil, "unknown: " + stageWhy(r, StageCoercion)
 	}
 	var no *ServiceState
 	var why []string
@@ -313,7 +313,7 @@ func serviceFinding(r *Result, states func(*RPCSurface) []ServiceState, name str
 		return Bool(false), name + " not running: " + no.Evidence
 	}
 	if len(why) == 0 {
-		return nil, "unknown: " + stageWhy(r, "coercion")
+		return nil, "unknown: " + stageWhy(r, StageCoercion)
 	}
 	return nil, strings.Join(why, "; ")
 }
@@ -333,7 +333,7 @@ func identitiesOf(recs []RPCInterface) []string {
 // the identity); false only when every identity probed was decided refused; null otherwise.
 func lsaFinding(r *Result, field func(*LSAInfo) *bool, what string) (*bool, string) {
 	if len(r.LSA) == 0 {
-		return nil, "unknown: " + stageWhy(r, "lsa")
+		return nil, "unknown: " + stageWhy(r, StageLSA)
 	}
 	var no, unknown []string
 	for i := range r.LSA {
@@ -357,7 +357,7 @@ func lsaFinding(r *Result, field func(*LSAInfo) *bool, what string) (*bool, stri
 // SAMR; false only when every identity probed was decided refused; null otherwise.
 func samrFinding(r *Result) (*bool, string) {
 	if len(r.SAMR) == 0 {
-		return nil, "unknown: " + stageWhy(r, "samr")
+		return nil, "unknown: " + stageWhy(r, StageSAMR)
 	}
 	var no, unknown []string
 	for i := range r.SAMR {

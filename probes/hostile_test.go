@@ -432,7 +432,7 @@ func TestHostileServers(t *testing.T) {
 				fails = append(fails, fmt.Sprintf("status %q (error %q), want %q", r.Status, r.Error, c.status))
 			}
 			for _, name := range c.stages {
-				sr := r.Stages[name]
+				sr := r.Stages[probes.StageName(name)]
 				if sr == nil {
 					fails = append(fails, "stage "+name+" missing from the record")
 					continue
@@ -685,7 +685,7 @@ func FuzzHostileReply(f *testing.F) {
 			t.Fatalf("probe panicked: %s", r.Error)
 		}
 		for _, name := range stages {
-			sr := r.Stages[name]
+			sr := r.Stages[probes.StageName(name)]
 			if sr == nil || !slices.Contains([]probes.StageStatus{ok, failed, errored, skipped}, sr.Status) {
 				t.Fatalf("stage %s: %+v", name, sr)
 			}

@@ -156,7 +156,7 @@ func fingerprintSMB1Only(t *testing.T, srv *sambatest.Server, r *probes.Result) 
 		t.Errorf("negotiate %+v smb1 %+v: want no SMB2 record, smb1.only, signing required %v", r.Negotiate, r.SMB1, want.SigningRequired)
 	}
 	for _, name := range []string{"session", "tree", "shares"} {
-		if st := r.Stages[name]; st == nil || st.Status != probes.StageOK || st.Protocol != probes.ProtocolSMB1 {
+		if st := r.Stages[probes.StageName(name)]; st == nil || st.Status != probes.StageOK || st.Protocol != probes.ProtocolSMB1 {
 			t.Errorf("stage %s %+v: want ok over smb1", name, st)
 		}
 	}
@@ -342,7 +342,7 @@ func TestNewPipelineNamesAndDependencies(t *testing.T) {
 	}
 	var names []string
 	for _, s := range p.Stages {
-		names = append(names, s.Name)
+		names = append(names, string(s.Name))
 	}
 	if strings.Join(names, ",") != "negotiate,session,tree" {
 		t.Errorf("tree pulls in %v", names)

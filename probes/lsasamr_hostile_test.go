@@ -161,7 +161,7 @@ func TestLSASAMRHostile(t *testing.T) {
 			if grown := after.TotalAlloc - before.TotalAlloc; grown > 32<<20 {
 				t.Errorf("the probe allocated %d MiB", grown>>20)
 			}
-			bad, good := r.Stages[c.bad], r.Stages[c.good]
+			bad, good := r.Stages[probes.StageName(c.bad)], r.Stages[probes.StageName(c.good)]
 			if bad == nil || bad.Status != probes.StageErrored || !strings.Contains(bad.Error, c.wantErr) {
 				t.Errorf("stage %s %+v, want an error containing %q", c.bad, bad, c.wantErr)
 			}

@@ -144,7 +144,7 @@ func TestFleetLSASAMR(t *testing.T) {
 			t.Logf("%s", b)
 		}
 		for _, st := range []string{"lsa", "samr"} {
-			if s := r.Stages[st]; s.Status != probes.StageOK {
+			if s := r.Stages[probes.StageName(st)]; s.Status != probes.StageOK {
 				t.Fatalf("stage %s: %+v", st, s)
 			}
 		}
@@ -264,7 +264,7 @@ func TestFleetLSASAMR(t *testing.T) {
 		lsaq := rpcclientRun(t, closed, false, "lsaquery")
 		t.Logf("rpcclient -U%% -N lsaquery (refused):\n%s", lsaq)
 		for _, st := range []string{"lsa", "samr"} {
-			if s := r.Stages[st]; s.Status != probes.StageFailed || s.NTStatus != "STATUS_ACCESS_DENIED" {
+			if s := r.Stages[probes.StageName(st)]; s.Status != probes.StageFailed || s.NTStatus != "STATUS_ACCESS_DENIED" {
 				t.Errorf("stage %s: %+v, want failed with STATUS_ACCESS_DENIED", st, s)
 			}
 		}

@@ -35,7 +35,7 @@ func TestMS17010NeedsSMB1Stage(t *testing.T) {
 	}
 	var names []string
 	for _, st := range p.Stages {
-		names = append(names, st.Name)
+		names = append(names, string(st.Name))
 	}
 	if strings.Join(names, ",") != "smb1,ms17010" {
 		t.Errorf("pipeline of ms17010 is %v, want smb1 added before it", names)

@@ -422,7 +422,7 @@ func icmpUnreachableWhy(code uint8) string {
 // otherwise p itself and a no-op. p and its Options are not changed, so one pipeline can serve
 // several sweeps, each with its own socket.
 func (p *Pipeline) WithNBStatSocket(cfg NBStatConfig) (*Pipeline, func() error, error) {
-	if p.stage("nbstat") == nil || p.Opts.NBStat != nil {
+	if p.stage(StageNBStat) == nil || p.Opts.NBStat != nil {
 		return p, func() error { return nil }, nil
 	}
 	sock, err := NewNBStatSocket(cfg)

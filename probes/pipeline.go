@@ -99,9 +99,9 @@ type StageFunc func(ctx context.Context, s *Session, r *Result) error
 
 // Stage is one named step of a pipeline.
 type Stage struct {
-	Name string
+	Name StageName
 	// Needs lists stages that must have finished "ok" for this one to run.
-	Needs []string
+	Needs []StageName
 	// Gate, when set, decides from what earlier stages learned whether to run; a non-empty
 	// reason skips the stage.
 	Gate func(s *Session, r *Result) (skipReason string)
@@ -118,7 +118,7 @@ type Stage struct {
 	conn string
 	// uses lists the stages whose state or results the stage works with (the registry's needs
 	// and uses), beyond Needs: a stage skipped because one of them got no answer is missing too.
-	uses []string
+	uses []StageName
 	// smb1 marks a stage of the shared SMB2 connection that has an SMB1 path: on a host that
 	// speaks SMB1 only (Session.smb1Only) it runs over the shared SMB1 connection instead, and
 	// then belongs to connection group connSMB1 (connIn).
@@ -161,7 +161,7 @@ func (p *Pipeline) Run(ctx context.Context, t Target) (r *Result) {
 		Host:      t.Host,
 		Port:      t.Port,
 		Timestamp: start.UTC(),
-		Stages:    make(map[string]*StageResult, len(p.Stages)),
+		Stages:    make(map[StageName]*StageResult, len(p.Stages)),
 		Shares:    []Share{},
 		Findings:  []Finding{},
 	}
@@ -237,19 +237,19 @@ func (e *interruptedError) Unwrap() error { return e.err }
 // skipReason says why st is not run (and the class of what it waited for, when that got no
 // answer), or "" to run it.
 func (p *Pipeline) skipReason(st *Stage, s *Session, r *Result) (string, Status) {
-	if s.smb1Only && st.conn == connSMB2 && !st.smb1 && st.Name != "negotiate" {
+	if s.smb1Only && st.conn == connSMB2 && !st.smb1 && st.Name != StageNegotiate {
 		return "the host speaks SMB1 only (negotiate: no SMB2), and this stage works over SMB2 only", ""
 	}
 	for _, need := range st.Needs {
-		if need == "negotiate" && st.smb1 && s.smb1Only {
+		if need == StageNegotiate && st.smb1 && s.smb1Only {
 			continue // the stage runs over SMB1 (stage_smb1path.go)
 		}
 		prev, ok := r.Stages[need]
 		switch {
 		case !ok:
-			return "needs stage " + need + ", which is not in the pipeline", ""
+			return "needs stage " + string(need) + ", which is not in the pipeline", ""
 		case prev.Status != StageOK:
-			return "needs " + need + ", which " + outcome(prev), waitedFor(r, st)
+			return "needs " + string(need) + ", which " + outcome(prev), waitedFor(r, st)
 		}
 	}
 	if st.Gate != nil {
@@ -263,7 +263,7 @@ func (p *Pipeline) skipReason(st *Stage, s *Session, r *Result) (string, Status)
 // waitedFor returns the class of the first stage st needs or uses that got no answer, "" when
 // every one of them was answered (st is then skipped by the server's answer or by choice).
 func waitedFor(r *Result, st *Stage) Status {
-	for _, list := range [][]string{st.Needs, st.uses} {
+	for _, list := range [][]StageName{st.Needs, st.uses} {
 		for _, name := range list {
 			if prev, ok := r.Stages[name]; ok && prev.missing() {
 				return prev.class
@@ -274,7 +274,8 @@ func waitedFor(r *Result, st *Stage) Status {
 }
 
 // record files a stage's outcome: ok, failed (the server refused with an NT status) or error.
-func (s *Session) record(stage string, sr *StageResult, err error) {
+func (s *Session) record(name StageName, sr *StageResult, err error) {
+	stage := string(name)
 	if err == nil {
 		sr.Status = StageOK
 		return

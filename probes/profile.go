@@ -8,7 +8,7 @@ import (
 // unreachable gates stages that need a live host: when the negotiate connection was refused or
 // timed out, or the peer is not SMB, another connection would only repeat the answer.
 func unreachable(_ *Session, r *Result) string {
-	neg, ok := r.Stages["negotiate"]
+	neg, ok := r.Stages[StageNegotiate]
 	if !ok || neg.Status != StageErrored {
 		return ""
 	}
@@ -25,7 +25,7 @@ func TargetErrorResult(t Target, err error) *Result {
 	return &Result{
 		Schema: SchemaVersion, Type: "host", IP: ipString(t), Host: t.Host, Port: t.Port,
 		Status: StatusError, Error: err.Error(), Timestamp: time.Now().UTC(),
-		Shares: []Share{}, Findings: []Finding{}, Stages: map[string]*StageResult{},
+		Shares: []Share{}, Findings: []Finding{}, Stages: map[StageName]*StageResult{},
 	}
 }
 
@@ -44,7 +44,7 @@ func ipString(t Target) string {
 // treeRan gates stages that use trees the tree stage connected: they need it to have run, not
 // to have succeeded on IPC$ (a server may refuse IPC$ and still serve a share anonymously).
 func treeRan(_ *Session, r *Result) string {
-	if tr, ok := r.Stages["tree"]; !ok || tr.Status == StageSkipped {
+	if tr, ok := r.Stages[StageTree]; !ok || tr.Status == StageSkipped {
 		return "needs the tree stage, which did not run"
 	}
 	return ""
@@ -55,8 +55,8 @@ func anySession(s *Session, r *Result) string {
 	if s.nullSession || s.guestSession {
 		return ""
 	}
-	_, n := r.Stages["session"]
-	_, g := r.Stages["guest"]
+	_, n := r.Stages[StageSession]
+	_, g := r.Stages[StageGuest]
 	if !n && !g {
 		return "needs the session or guest stage"
 	}

@@ -33,7 +33,7 @@ func (p *Pipeline) Recheck(ctx context.Context, t Target, prev *Result) *Result 
 	for _, st := range p.Stages {
 		// On a host that speaks SMB1 only the session stages are of the SMB1 connection
 		// (connIn): they run again with smb1, which tells the host speaks SMB1 only.
-		if conns[st.conn] || conns[st.connIn(prev)] || st.Name == "negotiate" {
+		if conns[st.conn] || conns[st.connIn(prev)] || st.Name == StageNegotiate {
 			sub.Stages = append(sub.Stages, st)
 		}
 	}
@@ -41,7 +41,7 @@ func (p *Pipeline) Recheck(ctx context.Context, t Target, prev *Result) *Result 
 	return p.merge(prev, again, conns)
 }
 
-func (p *Pipeline) stage(name string) *Stage {
+func (p *Pipeline) stage(name StageName) *Stage {
 	for i := range p.Stages {
 		if p.Stages[i].Name == name {
 			return &p.Stages[i]
@@ -124,15 +124,15 @@ func takeFields(out, again *Result, conn string, dialectsToo bool) {
 // and asking again would cost a silent host the whole window once more, in the recheck's few
 // probe slots.
 func (p *Pipeline) keepNBStat(prev *Result) (*Pipeline, bool) {
-	if prev == nil || p.stage("nbstat") == nil {
+	if prev == nil || p.stage(StageNBStat) == nil {
 		return nil, false
 	}
-	if sr, ok := prev.Stages["nbstat"]; !ok || sr.Status != StageOK || prev.NBStat == nil {
+	if sr, ok := prev.Stages[StageNBStat]; !ok || sr.Status != StageOK || prev.NBStat == nil {
 		return nil, false
 	}
 	sub := &Pipeline{Opts: p.Opts}
 	for _, st := range p.Stages {
-		if st.Name != "nbstat" {
+		if st.Name != StageNBStat {
 			sub.Stages = append(sub.Stages, st)
 		}
 	}
@@ -144,7 +144,7 @@ func (p *Pipeline) keepNBStat(prev *Result) (*Pipeline, bool) {
 func (sub *Pipeline) rerunKeepingNBStat(ctx context.Context, t Target, prev *Result, full *Pipeline) *Result {
 	r := sub.Run(ctx, t)
 	r.NBStat = prev.NBStat
-	r.Stages["nbstat"] = prev.Stages["nbstat"]
+	r.Stages[StageNBStat] = prev.Stages[StageNBStat]
 	full.conclude(r)
 	return r
 }

@@ -6,88 +6,127 @@ import (
 	"strings"
 )
 
+// StageName names a pipeline stage: the keys of a record's "stages", the words of -probes and
+// of the profiles.
+type StageName string
+
+// The stages, in pipeline order. To add a stage:
+//  1. write probes/stage_NAME.go, a func(ctx, *Session, *Result) error;
+//  2. add its constant here and one line to stageDefs below (connection, needs, uses, about,
+//     build);
+//  3. put its record fields in result.go and encode them in output/encode.go (the filler
+//     test fails until you do), document them in docs/schema.md (the drift test fails until
+//     you do);
+//  4. name it in the profiles of configs/profiles.yaml that should run it.
+//
+// Output, metrics, profiles, -h and the API derive the stage list from stageDefs.
+const (
+	StageNegotiate  StageName = "negotiate"
+	StageSMB1       StageName = "smb1"
+	StageMS17010    StageName = "ms17010"
+	StageDialects   StageName = "dialects"
+	StageSession    StageName = "session"
+	StageGuest      StageName = "guest"
+	StageTree       StageName = "tree"
+	StageShares     StageName = "shares"
+	StageShareProbe StageName = "shareprobe"
+	StageAccess     StageName = "access"
+	StageCoercion   StageName = "coercion"
+	StageLSA        StageName = "lsa"
+	StageSAMR       StageName = "samr"
+	StageAuth       StageName = "auth"
+	StageLs         StageName = "ls"
+	StageRead       StageName = "read"
+	StageStat       StageName = "stat"
+	StageNBStat     StageName = "nbstat"
+)
+
 // stageDef describes a stage for pipeline construction: its place in the canonical order, what
 // it needs (added automatically when a pipeline names the stage), and how to build it.
 type stageDef struct {
-	name  string
+	name  StageName
 	about string
-	needs []string
-	conn  string   // the connection it works on (Stage.conn)
-	uses  []string // stages beyond needs whose results it works with (Stage.uses)
-	smb1  bool     // it has an SMB1 path for hosts that speak SMB1 only (Stage.smb1)
+	needs []StageName
+	conn  string      // the connection it works on (Stage.conn)
+	uses  []StageName // stages beyond needs whose results it works with (Stage.uses)
+	smb1  bool        // it has an SMB1 path for hosts that speak SMB1 only (Stage.smb1)
 	build func(opts *Options) Stage
 }
 
 // stageDefs is every stage in the order pipelines run them.
 var stageDefs = []stageDef{
-	{name: "negotiate", conn: connSMB2, about: "SMB2/3 NEGOTIATE: dialect, GUID, signing, capabilities, 3.1.1 posture",
-		build: func(*Options) Stage { return Stage{Name: "negotiate", Run: stageNegotiate} }},
-	{name: "smb1", conn: connSMB1, about: "dedicated SMB1 NEGOTIATE (NT LM 0.12) on its own connection",
-		build: func(*Options) Stage { return Stage{Name: "smb1", Gate: unreachable, Run: stageSMB1} }},
-	{name: "ms17010", conn: connSMB1, needs: []string{"smb1"}, about: "MS17-010 (EternalBlue) and DoublePulsar on SMB1 hosts: SMB1 logon, IPC$, PeekNamedPipe on FID 0 (own connection)", build: buildMS17010},
-	{name: "dialects", conn: connDialects, about: "enumerate accepted dialects and 3.1.1 ciphers (one connection each)", needs: []string{"negotiate"},
-		build: func(*Options) Stage { return Stage{Name: "dialects", Needs: []string{"negotiate"}, Run: stageDialects} }},
-	{name: "session", conn: connSMB2, smb1: true, about: "anonymous NTLMSSP null session; records the NTLM CHALLENGE", needs: []string{"negotiate"},
-		build: func(o *Options) Stage {
-			return Stage{Name: "session", Needs: []string{"negotiate"}, Timeout: o.SessionTimeout, Run: stageNullSession}
+	{name: StageNegotiate, conn: connSMB2, about: "SMB2/3 NEGOTIATE: dialect, GUID, signing, capabilities, 3.1.1 posture",
+		build: func(*Options) Stage { return Stage{Name: StageNegotiate, Run: stageNegotiate} }},
+	{name: StageSMB1, conn: connSMB1, about: "dedicated SMB1 NEGOTIATE (NT LM 0.12) on its own connection",
+		build: func(*Options) Stage { return Stage{Name: StageSMB1, Gate: unreachable, Run: stageSMB1} }},
+	{name: StageMS17010, conn: connSMB1, needs: []StageName{StageSMB1}, about: "MS17-010 (EternalBlue) and DoublePulsar on SMB1 hosts: SMB1 logon, IPC$, PeekNamedPipe on FID 0 (own connection)", build: buildMS17010},
+	{name: StageDialects, conn: connDialects, about: "enumerate accepted dialects and 3.1.1 ciphers (one connection each)", needs: []StageName{StageNegotiate},
+		build: func(*Options) Stage {
+			return Stage{Name: StageDialects, Needs: []StageName{StageNegotiate}, Run: stageDialects}
 		}},
-	{name: "guest", conn: connSMB2, smb1: true, about: "logon as a non-existent user with a random password (guest mapping)", needs: []string{"negotiate"},
+	{name: StageSession, conn: connSMB2, smb1: true, about: "anonymous NTLMSSP null session; records the NTLM CHALLENGE", needs: []StageName{StageNegotiate},
 		build: func(o *Options) Stage {
-			return Stage{Name: "guest", Needs: []string{"negotiate"}, Timeout: o.SessionTimeout, Run: stageGuest}
+			return Stage{Name: StageSession, Needs: []StageName{StageNegotiate}, Timeout: o.SessionTimeout, Run: stageNullSession}
 		}},
-	{name: "tree", conn: connSMB2, smb1: true, about: "TREE_CONNECT IPC$ (decides null session allowed) and each -share", needs: []string{"session"},
-		build: func(*Options) Stage { return Stage{Name: "tree", Needs: []string{"session"}, Run: stageTree} }},
-	{name: "shares", conn: connSMB2, smb1: true, about: "list shares over SRVSVC (NetrShareEnum on \\srvsvc; over SMB1 TRANSACTION on SMB1-only hosts) as anonymous and guest", uses: []string{"guest"}, needs: []string{"session"},
+	{name: StageGuest, conn: connSMB2, smb1: true, about: "logon as a non-existent user with a random password (guest mapping)", needs: []StageName{StageNegotiate},
 		build: func(o *Options) Stage {
-			return Stage{Name: "shares", Needs: []string{"negotiate"}, Gate: anySession, Timeout: o.SessionTimeout, Run: stageShares}
+			return Stage{Name: StageGuest, Needs: []StageName{StageNegotiate}, Timeout: o.SessionTimeout, Run: stageGuest}
+		}},
+	{name: StageTree, conn: connSMB2, smb1: true, about: "TREE_CONNECT IPC$ (decides null session allowed) and each -share", needs: []StageName{StageSession},
+		build: func(*Options) Stage { return Stage{Name: StageTree, Needs: []StageName{StageSession}, Run: stageTree} }},
+	{name: StageShares, conn: connSMB2, smb1: true, about: "list shares over SRVSVC (NetrShareEnum on \\srvsvc; over SMB1 TRANSACTION on SMB1-only hosts) as anonymous and guest", uses: []StageName{StageGuest}, needs: []StageName{StageSession},
+		build: func(o *Options) Stage {
+			return Stage{Name: StageShares, Needs: []StageName{StageNegotiate}, Gate: anySession, Timeout: o.SessionTimeout, Run: stageShares}
 		}},
 	// shareprobe does not use guest: without a guest answer it probes with the null session, and
 	// skipped because SRVSVC listed the shares it waited for nothing.
-	{name: stageShareProbe, conn: connSMB2, about: "when SRVSVC gives no share list: TREE_CONNECT well-known names (-probe-shares); ACCESS_DENIED = exists", uses: []string{"tree", "shares"}, needs: []string{"session"},
+	{name: StageShareProbe, conn: connSMB2, about: "when SRVSVC gives no share list: TREE_CONNECT well-known names (-probe-shares); ACCESS_DENIED = exists", uses: []StageName{StageTree, StageShares}, needs: []StageName{StageSession},
 		build: func(o *Options) Stage {
-			return Stage{Name: stageShareProbe, Needs: []string{"negotiate"}, Gate: needShareList, Timeout: o.SessionTimeout, Run: stageShareProbeRun}
+			return Stage{Name: StageShareProbe, Needs: []StageName{StageNegotiate}, Gate: needShareList, Timeout: o.SessionTimeout, Run: stageShareProbeRun}
 		}},
-	{name: "access", conn: connSMB2, smb1: true, about: "per share and identity: tree connect, read check; write check with -check-write", uses: []string{"guest", "tree", "shares", stageShareProbe}, needs: []string{"session"},
+	{name: StageAccess, conn: connSMB2, smb1: true, about: "per share and identity: tree connect, read check; write check with -check-write", uses: []StageName{StageGuest, StageTree, StageShares, StageShareProbe}, needs: []StageName{StageSession},
 		build: func(*Options) Stage {
-			return Stage{Name: "access", Needs: []string{"negotiate"}, Gate: anySession, Run: stageAccess}
+			return Stage{Name: StageAccess, Needs: []StageName{StageNegotiate}, Gate: anySession, Run: stageAccess}
 		}},
 	// coercion runs after access: the ~10 pipe handles per identity it leaves for closeLater
 	// then go with the connection instead of costing a CLOSE each before the next stage.
-	{name: "coercion", conn: connSMB2, about: "per identity: BIND only to the RPC interfaces that can coerce authentication (RPRN, EFSR, DFSNM, FSRVP, EVEN); WebClient and Spooler running", uses: []string{"guest"}, needs: []string{"session"},
+	{name: StageCoercion, conn: connSMB2, about: "per identity: BIND only to the RPC interfaces that can coerce authentication (RPRN, EFSR, DFSNM, FSRVP, EVEN); WebClient and Spooler running", uses: []StageName{StageGuest}, needs: []StageName{StageSession},
 		build: func(*Options) Stage {
-			return Stage{Name: "coercion", Needs: []string{"negotiate"}, Gate: anySession, Run: stageCoercion}
+			return Stage{Name: StageCoercion, Needs: []StageName{StageNegotiate}, Gate: anySession, Run: stageCoercion}
 		}},
-	{name: "lsa", conn: connSMB2, about: "per identity: LSA on \\lsarpc (read-only): domain name and SID, SID translation; RID cycling with -enum-users", uses: []string{"guest"}, needs: []string{"session"},
+	{name: StageLSA, conn: connSMB2, about: "per identity: LSA on \\lsarpc (read-only): domain name and SID, SID translation; RID cycling with -enum-users", uses: []StageName{StageGuest}, needs: []StageName{StageSession},
 		build: func(*Options) Stage {
-			return Stage{Name: "lsa", Needs: []string{"negotiate"}, Gate: anySession, Run: stageLSA}
+			return Stage{Name: StageLSA, Needs: []StageName{StageNegotiate}, Gate: anySession, Run: stageLSA}
 		}},
-	{name: "samr", conn: connSMB2, about: "per identity: SAMR on \\samr (read-only): the account domain's password and lockout policy", uses: []string{"guest"}, needs: []string{"session"},
+	{name: StageSAMR, conn: connSMB2, about: "per identity: SAMR on \\samr (read-only): the account domain's password and lockout policy", uses: []StageName{StageGuest}, needs: []StageName{StageSession},
 		build: func(*Options) Stage {
-			return Stage{Name: "samr", Needs: []string{"negotiate"}, Gate: anySession, Run: stageSAMR}
+			return Stage{Name: StageSAMR, Needs: []StageName{StageNegotiate}, Gate: anySession, Run: stageSAMR}
 		}},
-	{name: "auth", conn: connAuth, about: "credentialed NTLMv2 logon (own connection): dialect, session flags, signing and encryption in use", needs: []string{"negotiate"},
+	{name: StageAuth, conn: connAuth, about: "credentialed NTLMv2 logon (own connection): dialect, session flags, signing and encryption in use", needs: []StageName{StageNegotiate},
 		build: func(*Options) Stage {
-			return Stage{Name: "auth", Needs: []string{"negotiate"}, Gate: needCredentials, Run: stageAuth}
+			return Stage{Name: StageAuth, Needs: []StageName{StageNegotiate}, Gate: needCredentials, Run: stageAuth}
 		}},
-	{name: "ls", conn: connAuth, about: "credentialed listing of -path on the first -share (-depth, -max-entries)", needs: []string{"auth"},
-		build: func(*Options) Stage { return Stage{Name: "ls", Needs: []string{"auth"}, Gate: needShare, Run: stageLs} }},
-	{name: "read", conn: connAuth, about: "credentialed read of -path on the first -share (up to -max-bytes)", needs: []string{"auth"},
+	{name: StageLs, conn: connAuth, about: "credentialed listing of -path on the first -share (-depth, -max-entries)", needs: []StageName{StageAuth},
 		build: func(*Options) Stage {
-			return Stage{Name: "read", Needs: []string{"auth"}, Gate: needSharePath, Run: stageRead}
+			return Stage{Name: StageLs, Needs: []StageName{StageAuth}, Gate: needShare, Run: stageLs}
 		}},
-	{name: "stat", conn: connSMB2, about: "CREATE + QUERY_INFO of -path on the first -share", needs: []string{"session", "tree"},
+	{name: StageRead, conn: connAuth, about: "credentialed read of -path on the first -share (up to -max-bytes)", needs: []StageName{StageAuth},
 		build: func(*Options) Stage {
-			return Stage{Name: "stat", Needs: []string{"session"}, Gate: treeRan, Run: stageStat}
+			return Stage{Name: StageRead, Needs: []StageName{StageAuth}, Gate: needSharePath, Run: stageRead}
 		}},
-	{name: "nbstat", conn: connNBStat, about: "NetBIOS NODE STATUS on UDP 137 (names, MAC, workgroup, users, DC); the query goes out when the host starts",
-		build: func(*Options) Stage { return Stage{Name: "nbstat", Begin: beginNBStat, Run: stageNBStat} }},
+	{name: StageStat, conn: connSMB2, about: "CREATE + QUERY_INFO of -path on the first -share", needs: []StageName{StageSession, StageTree},
+		build: func(*Options) Stage {
+			return Stage{Name: StageStat, Needs: []StageName{StageSession}, Gate: treeRan, Run: stageStat}
+		}},
+	{name: StageNBStat, conn: connNBStat, about: "NetBIOS NODE STATUS on UDP 137 (names, MAC, workgroup, users, DC); the query goes out when the host starts",
+		build: func(*Options) Stage { return Stage{Name: StageNBStat, Begin: beginNBStat, Run: stageNBStat} }},
 }
 
 // StageNames lists every stage name in pipeline order.
 func StageNames() []string {
 	names := make([]string, len(stageDefs))
 	for i, d := range stageDefs {
-		names[i] = d.name
+		names[i] = string(d.name)
 	}
 	return names
 }
@@ -105,9 +144,9 @@ func StageHelp() string {
 // order whatever the order given. The stat stage is added when opts names a -share/-path.
 // Unknown names are an error listing the valid ones.
 func NewPipeline(names []string, opts *Options) (*Pipeline, error) {
-	want := map[string]bool{}
-	var add func(string) error
-	add = func(n string) error {
+	want := map[StageName]bool{}
+	var add func(StageName) error
+	add = func(n StageName) error {
 		i := slices.IndexFunc(stageDefs, func(d stageDef) bool { return d.name == n })
 		if i < 0 {
 			return fmt.Errorf("unknown probe stage %q: valid stages are %s", n, strings.Join(StageNames(), ", "))
@@ -124,12 +163,12 @@ func NewPipeline(names []string, opts *Options) (*Pipeline, error) {
 		return nil
 	}
 	for _, n := range names {
-		if err := add(strings.TrimSpace(n)); err != nil {
+		if err := add(StageName(strings.TrimSpace(n))); err != nil {
 			return nil, err
 		}
 	}
 	if opts.StatShare != "" {
-		if err := add("stat"); err != nil {
+		if err := add(StageStat); err != nil {
 			return nil, err
 		}
 	}

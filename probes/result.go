@@ -42,7 +42,7 @@ type Result struct {
 	// Incomplete names, in pipeline order, the stages of the profile that got no answer for a
 	// transient reason (reset, timeout) although the host answered SMB: the record is missing
 	// them even after the recheck (stages.<name> says why). Absent when the record is complete.
-	Incomplete      []string       `json:"incomplete,omitempty"`
+	Incomplete      []StageName    `json:"incomplete,omitempty"`
 	Timestamp       time.Time      `json:"timestamp"` // when the probe of this host started, UTC
 	DurationSeconds float64        `json:"duration_seconds"`
 	SMB1            *SMB1Info      `json:"smb1"`
@@ -63,8 +63,8 @@ type Result struct {
 	Listing          *Listing              `json:"listing"` // stage ls
 	Read             *FileRead             `json:"read"`    // stage read
 	// RPC is the coercion surface of stage coercion; absent when the stage did not run.
-	RPC    *RPCSurface             `json:"rpc,omitempty"`
-	Stages map[string]*StageResult `json:"stages"`
+	RPC    *RPCSurface                `json:"rpc,omitempty"`
+	Stages map[StageName]*StageResult `json:"stages"`
 
 	// LSA and SAMR are what stages lsa and samr learned per identity (anonymous, guest);
 	// absent when the stage did not run.

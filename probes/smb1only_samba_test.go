@@ -92,7 +92,7 @@ func TestSMB1OnlySambaMatchesTools(t *testing.T) {
 		t.Fatalf("status %s incomplete %v smb1 %+v: want an SMB1-only smb host, complete", r.Status, r.Incomplete, r.SMB1)
 	}
 	for _, name := range []string{"session", "guest", "tree", "shares", "access"} {
-		if st := r.Stages[name]; st == nil || st.Status != probes.StageOK || st.Protocol != probes.ProtocolSMB1 {
+		if st := r.Stages[probes.StageName(name)]; st == nil || st.Status != probes.StageOK || st.Protocol != probes.ProtocolSMB1 {
 			t.Errorf("stage %s %+v: want ok over smb1", name, st)
 		}
 	}

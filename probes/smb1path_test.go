@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -51,12 +52,12 @@ func TestSMB1OnlyHostStagesOverSMB1(t *testing.T) {
 		t.Errorf("negotiate %+v: want an error saying no SMB2", neg)
 	}
 	for _, name := range []string{"session", "guest", "tree"} {
-		if st := r.Stages[name]; st.Status != probes.StageOK || st.Protocol != probes.ProtocolSMB1 {
+		if st := r.Stages[probes.StageName(name)]; st.Status != probes.StageOK || st.Protocol != probes.ProtocolSMB1 {
 			t.Errorf("stage %s %+v: want ok over smb1", name, st)
 		}
 	}
 	for _, name := range []string{"dialects", "coercion"} {
-		if st := r.Stages[name]; st.Status != probes.StageSkipped || st.Protocol != "" || !strings.Contains(st.Reason, "no SMB2") {
+		if st := r.Stages[probes.StageName(name)]; st.Status != probes.StageSkipped || st.Protocol != "" || !strings.Contains(st.Reason, "no SMB2") {
 			t.Errorf("stage %s %+v: want skipped for no SMB2", name, st)
 		}
 	}
@@ -128,7 +129,7 @@ func TestSMB1PipeBindAckThenClose(t *testing.T) {
 	if st := r.Stages["shares"]; st.Status != probes.StageErrored || st.Protocol != probes.ProtocolSMB1 {
 		t.Fatalf("shares %+v: want an error over smb1", st)
 	}
-	if strings.Join(r.Incomplete, ",") != "shares" {
+	if !slices.Equal(r.Incomplete, []probes.StageName{probes.StageShares}) {
 		t.Errorf("incomplete %v, want [shares]", r.Incomplete)
 	}
 }
@@ -159,7 +160,7 @@ func TestSMB1OnlyRecheck(t *testing.T) {
 	defer cancel()
 	tg := probes.Target{Addr: netip.MustParseAddr("127.0.0.1"), Port: s.Port()}
 	first := p.Run(ctx, tg)
-	if strings.Join(first.Incomplete, ",") != "shares" {
+	if !slices.Equal(first.Incomplete, []probes.StageName{probes.StageShares}) {
 		t.Fatalf("first probe incomplete %v, want [shares]", first.Incomplete)
 	}
 	r := p.Recheck(ctx, tg, first)

@@ -37,7 +37,7 @@ func stageAuth(ctx context.Context, s *Session, r *Result) error {
 	copts := client.Options{Encrypt: s.Opts.Encrypt, MaxFrame: s.Opts.MaxFrame, Now: s.Opts.Now}
 	if tr := s.Opts.Trace; tr != nil { // the logon is traced too: see Options.Trace
 		t := s.Target
-		copts.Trace = func(dir transport.Direction, msg []byte) { tr(t, "auth", dir, msg) }
+		copts.Trace = func(dir transport.Direction, msg []byte) { tr(t, connAuth, dir, msg) }
 	}
 	c, err := client.Dial(ctx, s.Opts.Dialer, addr, copts)
 	if err != nil {

@@ -48,7 +48,7 @@ func TestAuthStages(t *testing.T) {
 			}
 			r := runAuthStages(t, opts, srv, "auth", "ls")
 			for _, st := range []string{"negotiate", "auth", "ls"} {
-				if s := r.Stages[st]; s == nil || s.Status != probes.StageOK {
+				if s := r.Stages[probes.StageName(st)]; s == nil || s.Status != probes.StageOK {
 					t.Fatalf("stage %s: %+v", st, s)
 				}
 			}

@@ -63,7 +63,7 @@ func stageDialects(ctx context.Context, s *Session, r *Result) error {
 // given) on a new connection. It reports whether the server selected d and, for 3.1.1, the
 // cipher it chose (0 for none).
 func (s *Session) negotiateOnce(ctx context.Context, d wire.Dialect, ciphers []uint16) (bool, uint16, error) {
-	conn, err := s.dial(ctx, "dialects")
+	conn, err := s.dial(ctx, connDialects)
 	if err != nil {
 		return false, 0, err
 	}

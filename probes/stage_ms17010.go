@@ -51,7 +51,7 @@ func stageMS17010(ctx context.Context, s *Session, r *Result) error {
 	unknown := func(reason, evidence string) {
 		r.ms17010 = &verdict{state: StateUnknown, reason: "unknown: " + reason, evidence: evidence}
 	}
-	c, err := s.dialSMB1(ctx, "ms17010")
+	c, err := s.dialSMB1(ctx, string(StageMS17010))
 	if err != nil {
 		unknown("could not connect for the SMB1 session: "+err.Error(), "")
 		return err
@@ -154,5 +154,5 @@ func ms17Refusal(err error, what string) error {
 
 // buildMS17010 builds the ms17010 stage (registry.go).
 func buildMS17010(o *Options) Stage {
-	return Stage{Name: "ms17010", Needs: []string{"smb1"}, Gate: needSMB1, Timeout: o.SessionTimeout, Run: stageMS17010}
+	return Stage{Name: StageMS17010, Needs: []StageName{StageSMB1}, Gate: needSMB1, Timeout: o.SessionTimeout, Run: stageMS17010}
 }

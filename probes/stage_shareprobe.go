@@ -10,9 +10,6 @@ import (
 	"github.com/smbsweep/smbsweep/wire"
 )
 
-// stageShareProbe is the name of the share probe stage.
-const stageShareProbe = "shareprobe"
-
 // ListedByProbe is the shares[].listed_by entry of a share found by the share probe.
 const ListedByProbe = "probe"
 
@@ -43,7 +40,7 @@ func needShareList(s *Session, r *Result) string {
 	if why := anySession(s, r); why != "" {
 		return why
 	}
-	if sr, ok := r.Stages["shares"]; ok && sr.Status == StageOK {
+	if sr, ok := r.Stages[StageShares]; ok && sr.Status == StageOK {
 		for _, sh := range r.Shares {
 			if len(sh.ListedBy) > 0 {
 				return "share enumeration (SRVSVC) listed the shares"

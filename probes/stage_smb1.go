@@ -23,7 +23,7 @@ import (
 func stageSMB1(ctx context.Context, s *Session, r *Result) error {
 	info := &SMB1Info{Capabilities: []string{}}
 	r.SMB1 = info
-	conn, err := s.dial(ctx, "smb1")
+	conn, err := s.dial(ctx, connSMB1)
 	if err != nil {
 		info.Evidence = "could not connect for the SMB1 NEGOTIATE: " + err.Error()
 		return err

@@ -30,7 +30,7 @@ import (
 // says "no SMB2" and is no longer a missing answer (it is the answer); no SMB2 connection is
 // kept, so that no stage reopens one.
 func (s *Session) markSMB1Only(ctx context.Context, r *Result) {
-	neg := r.Stages["negotiate"]
+	neg := r.Stages[StageNegotiate]
 	if !s.noSMB2 || r.Negotiate != nil || neg == nil || neg.Status != StageErrored {
 		return
 	}
@@ -60,7 +60,7 @@ func (s *Session) markSMB1Only(ctx context.Context, r *Result) {
 	r.SMB1.Only = true
 	r.SMB1.Evidence += "; the server closed the connection in answer to the SMB2 NEGOTIATE (twice, on two connections): SMB1 only"
 	neg.Reason = "no SMB2: the server closed the connection in answer to the SMB2 NEGOTIATE (twice) and accepts SMB1 (NT LM 0.12) only"
-	neg.Error = (&StageError{Stage: "negotiate", Host: s.Target.String(), Err: errors.New(neg.Reason)}).Error()
+	neg.Error = (&StageError{Stage: string(StageNegotiate), Host: s.Target.String(), Err: errors.New(neg.Reason)}).Error()
 	neg.class = ""
 }
 

@@ -86,7 +86,7 @@ func smbghostVerdict(r *Result) verdict {
 	}
 	n := r.Negotiate
 	if n == nil || n.Dialect == "" {
-		return verdict{state: StateUnknown, reason: "unknown: " + stageWhy(r, "negotiate")}
+		return verdict{state: StateUnknown, reason: "unknown: " + stageWhy(r, StageNegotiate)}
 	}
 	if n.Dialect != "3.1.1" {
 		return verdict{state: StateNotVulnerable, confidence: "high",
@@ -116,7 +116,7 @@ func smbghostVerdict(r *Result) verdict {
 	major, minor, build, ok := ntlmBuild(r)
 	if !ok {
 		return verdict{state: StateUnknown,
-			reason:   "unknown: SMB 3.1.1 compression negotiated, but no NTLM-reported build to tell 1903/1909 from other releases (" + stageWhy(r, "session") + ")",
+			reason:   "unknown: SMB 3.1.1 compression negotiated, but no NTLM-reported build to tell 1903/1909 from other releases (" + stageWhy(r, StageSession) + ")",
 			evidence: evidence}
 	}
 	version := fmt.Sprintf("%d.%d.%d", major, minor, build)
@@ -139,7 +139,7 @@ func smbghostVerdict(r *Result) verdict {
 func addMS17010(r *Result) {
 	v := r.ms17010
 	if v == nil {
-		v = &verdict{state: StateUnknown, reason: "unknown: " + stageWhy(r, "ms17010")}
+		v = &verdict{state: StateUnknown, reason: "unknown: " + stageWhy(r, StageMS17010)}
 		if s := r.SMB1; s != nil && s.Enabled != nil && !*s.Enabled {
 			v = &verdict{state: StateNotVulnerable, confidence: "high",
 				reason:   "SMB1 is disabled, and MS17-010 is a flaw of the SMB1 server",

@@ -18,7 +18,7 @@ func TestWindowsBuildsSorted(t *testing.T) {
 }
 
 func ntlmRecord(version string) *Result {
-	r := &Result{Stages: map[string]*StageResult{}}
+	r := &Result{Stages: map[StageName]*StageResult{}}
 	if version != "" {
 		r.NTLM = &NTLMInfo{OSVersion: String(version)}
 	}
@@ -124,13 +124,13 @@ func TestDomainControllerDetection(t *testing.T) {
 	cases := []struct {
 		name   string
 		shares []Share
-		stage  string // the stage that produced the list, "" for none
+		stage  StageName // the stage that produced the list, "" for none
 		status StageStatus
 		tree   *string
 		want   string
 	}{
 		{"both listed", listed("IPC$", "SYSVOL", "NETLOGON"), "shares", StageOK, String("corp.example"), "true"},
-		{"both probed", []Share{{Name: "SYSVOL", ListedBy: []string{ListedByProbe}}, {Name: "NETLOGON", ListedBy: []string{ListedByProbe}}}, stageShareProbe, StageOK, nil, "true"},
+		{"both probed", []Share{{Name: "SYSVOL", ListedBy: []string{ListedByProbe}}, {Name: "NETLOGON", ListedBy: []string{ListedByProbe}}}, StageShareProbe, StageOK, nil, "true"},
 		{"member with full list", listed("IPC$", "data"), "shares", StageOK, String("corp.example"), "false"},
 		{"only NETLOGON listed", listed("IPC$", "NETLOGON"), "shares", StageOK, String("corp.example"), "false"},
 		{"member, list refused", nil, "shares", StageFailed, String("corp.example"), "null"},
@@ -138,7 +138,7 @@ func TestDomainControllerDetection(t *testing.T) {
 		{"workgroup, no tree pair", nil, "shares", StageFailed, nil, "false"},
 	}
 	for _, c := range cases {
-		r := &Result{Stages: map[string]*StageResult{}, Shares: c.shares, NTLM: &NTLMInfo{DNSTreeName: c.tree}}
+		r := &Result{Stages: map[StageName]*StageResult{}, Shares: c.shares, NTLM: &NTLMInfo{DNSTreeName: c.tree}}
 		if c.stage != "" {
 			r.Stages[c.stage] = &StageResult{Status: c.status}
 		}
@@ -155,11 +155,11 @@ func TestDomainControllerDetection(t *testing.T) {
 			t.Errorf("%s: domain_controller %s %q, want %s", c.name, got, dc.Evidence, c.want)
 		}
 	}
-	if dc := detectDC(&Result{Stages: map[string]*StageResult{}}, opts); dc != nil {
+	if dc := detectDC(&Result{Stages: map[StageName]*StageResult{}}, opts); dc != nil {
 		t.Errorf("domain_controller without NTLM or a share stage = %+v, want nil", dc)
 	}
 	// A probe that did not ask for both DC shares cannot say they are absent.
-	r := &Result{Stages: map[string]*StageResult{stageShareProbe: {Status: StageOK}}, NTLM: &NTLMInfo{DNSTreeName: String("corp.example")}}
+	r := &Result{Stages: map[StageName]*StageResult{StageShareProbe: {Status: StageOK}}, NTLM: &NTLMInfo{DNSTreeName: String("corp.example")}}
 	if dc := detectDC(r, &Options{ProbeShares: []string{"C$", "SYSVOL"}}); dc == nil || dc.Value != nil {
 		t.Errorf("probe without NETLOGON decided domain_controller: %+v", dc)
 	}
@@ -193,7 +193,7 @@ func TestDomainControllerFromNBStat(t *testing.T) {
 		{"AD member, list refused, NBSTAT silent", &NBStatInfo{}, memberNTLM, "refused", "null"},
 	}
 	for _, c := range cases {
-		r := &Result{Stages: map[string]*StageResult{}, NBStat: c.nb, NTLM: c.ntlm}
+		r := &Result{Stages: map[StageName]*StageResult{}, NBStat: c.nb, NTLM: c.ntlm}
 		switch c.shares {
 		case "refused":
 			r.Stages["shares"] = &StageResult{Status: StageFailed}
@@ -218,12 +218,12 @@ func TestDomainControllerFromNBStat(t *testing.T) {
 	}
 	// An NBSTAT that did not answer informs nothing: without another stage, no record.
 	for _, nb := range []*NBStatInfo{{Answered: Bool(false)}, {}} {
-		if dc := detectDC(&Result{Stages: map[string]*StageResult{}, NBStat: nb}, &Options{}); dc != nil {
+		if dc := detectDC(&Result{Stages: map[StageName]*StageResult{}, NBStat: nb}, &Options{}); dc != nil {
 			t.Errorf("nbstat %+v alone decided %+v", nb, dc)
 		}
 	}
 	// The severity of smb1_enabled goes up on a host that is a DC by its <1C> name alone.
-	r := &Result{Stages: map[string]*StageResult{"smb1": {Status: StageOK}}, SMB1: &SMB1Info{Enabled: Bool(true)}, NBStat: names(true)}
+	r := &Result{Stages: map[StageName]*StageResult{"smb1": {Status: StageOK}}, SMB1: &SMB1Info{Enabled: Bool(true)}, NBStat: names(true)}
 	evaluateFindings(r, &Options{})
 	for _, f := range r.Findings {
 		if f.ID == FindingSMB1Enabled && (f.SeverityReason == "" || !strings.Contains(f.SeverityReason, "<1C>")) {
@@ -234,7 +234,7 @@ func TestDomainControllerFromNBStat(t *testing.T) {
 
 func TestSeverityRaisedOnDC(t *testing.T) {
 	r := &Result{
-		Stages: map[string]*StageResult{"shares": {Status: StageOK}, "smb1": {Status: StageOK}, "negotiate": {Status: StageOK}},
+		Stages: map[StageName]*StageResult{"shares": {Status: StageOK}, "smb1": {Status: StageOK}, "negotiate": {Status: StageOK}},
 		Shares: []Share{{Name: "SYSVOL", ListedBy: []string{"anonymous"}}, {Name: "NETLOGON", ListedBy: []string{"anonymous"}}},
 		SMB1:   &SMB1Info{Enabled: Bool(true)},
 		Negotiate: &NegotiateInfo{Dialect: "3.1.1", DialectRevision: 0x0311, SigningEnabled: Bool(true), SigningRequired: Bool(false),

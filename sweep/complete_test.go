@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -206,12 +207,12 @@ func TestSlowStageDoesNotCostTheNext(t *testing.T) {
 		if g := r.Stages["guest"]; g == nil || g.Status != probes.StageErrored {
 			t.Errorf("%s: guest stage %+v, want an error (timeout)", r.IP, g)
 		}
-		for _, st := range []string{"tree", "shares", "access"} {
+		for _, st := range []probes.StageName{probes.StageTree, probes.StageShares, probes.StageAccess} {
 			if sr := r.Stages[st]; sr == nil || sr.Status != probes.StageOK {
 				t.Errorf("%s: stage %s %+v, want ok after the slow guest stage", r.IP, st, sr)
 			}
 		}
-		if !slicesEqual(r.Incomplete, []string{"guest"}) {
+		if !slices.Equal(r.Incomplete, []probes.StageName{probes.StageGuest}) {
 			t.Errorf("%s: incomplete %v, want [guest]", r.IP, r.Incomplete)
 		}
 		checkNamed(t, r)
@@ -274,8 +275,4 @@ func writable(r *probes.Result, share string) bool {
 		}
 	}
 	return false
-}
-
-func slicesEqual(a, b []string) bool {
-	return strings.Join(a, ",") == strings.Join(b, ",")
 }

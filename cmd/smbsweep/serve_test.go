@@ -67,7 +67,7 @@ func TestDiffCommand(t *testing.T) {
 	on, off := true, false
 	rec := func(ip string, smb1 *bool, dialect string) *probes.Result {
 		return &probes.Result{Schema: probes.SchemaVersion, Type: "host", IP: ip, Port: 445, Status: probes.StatusSMB,
-			SMB1: &probes.SMB1Info{Enabled: smb1}, Negotiate: &probes.NegotiateInfo{Dialect: dialect}, Stages: map[string]*probes.StageResult{}}
+			SMB1: &probes.SMB1Info{Enabled: smb1}, Negotiate: &probes.NegotiateInfo{Dialect: dialect}, Stages: map[probes.StageName]*probes.StageResult{}}
 	}
 	sum := &probes.Summary{Schema: probes.SchemaVersion, Type: "summary"}
 	oldF, newF := filepath.Join(dir, "old.jsonl"), filepath.Join(dir, "new.jsonl")
