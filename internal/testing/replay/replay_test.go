@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -189,6 +190,44 @@ func BenchmarkDefaultProfile(b *testing.B) {
 		if r.Status != probes.StatusSMB {
 			b.Fatal(r.Error)
 		}
+	}
+}
+
+// BenchmarkDefaultProfileSMB1Host is what the ms17010 stage adds to the default profile on a
+// host that accepts SMB1 (issue 12: at most a few round trips, on SMB1 hosts only): the same
+// responder with SMB1 accepted, the default profile with and without the stage. Compare
+// ns/op and allocs/op of the two (the responder runs in this process, so ns/op is the CPU of
+// both sides per host).
+func BenchmarkDefaultProfileSMB1Host(b *testing.B) {
+	s := New(Options{SMB1: true})
+	defer s.Close()
+	addr, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ap := netip.MustParseAddrPort(addr.String())
+	stages := configs.BuiltinProfiles()["default"].Stages
+	without := slices.DeleteFunc(slices.Clone(stages), func(n string) bool { return n == string(probes.StageMS17010) })
+	for _, c := range []struct {
+		name   string
+		stages []string
+	}{{"without-ms17010", without}, {"default", stages}} {
+		b.Run(c.name, func(b *testing.B) {
+			p, err := probes.NewPipeline(c.stages, &probes.Options{Dialer: &scanner.Dialer{ConnectTimeout: 2 * time.Second}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				r := p.Run(context.Background(), probes.Target{Addr: ap.Addr(), Port: ap.Port()})
+				if r.Status != probes.StatusSMB || r.SMB1 == nil || r.SMB1.Enabled == nil || !*r.SMB1.Enabled {
+					b.Fatalf("status %s, smb1 %+v: %s", r.Status, r.SMB1, r.Error)
+				}
+				if _, ran := r.Stages[probes.StageMS17010]; ran != (c.name == "default") {
+					b.Fatalf("ms17010 ran: %v", ran)
+				}
+			}
+		})
 	}
 }
 
