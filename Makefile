@@ -35,7 +35,7 @@ build: ## build bin/smbsweep with version information
 
 # policy-rc.d keeps the package from starting a system smbd on 0.0.0.0:445,
 # which would take port 445 from the test fleets.
-samba: ## install Samba and smbclient when smbd is missing (Debian, as root)
+samba: ## install Samba, smbclient and python3-impacket when missing (Debian, as root)
 	@if command -v smbd >/dev/null 2>&1 || [ -x /usr/sbin/smbd ]; then \
 		echo "samba: $$( (command -v smbd || echo /usr/sbin/smbd) ) present"; \
 	else \
@@ -49,6 +49,12 @@ samba: ## install Samba and smbclient when smbd is missing (Debian, as root)
 	fi
 	@if ! command -v smbclient >/dev/null 2>&1; then \
 		export DEBIAN_FRONTEND=noninteractive; apt-get update && apt-get install -y smbclient; \
+	fi
+	@if ! python3 -c 'import impacket.smbconnection' >/dev/null 2>&1; then \
+		echo "samba: installing python3-impacket (the independent SMB client the tests compare with)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y python3-impacket >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y python3-impacket; } || \
+		echo "samba: python3-impacket not available: the impacket comparisons skip, saying so"; \
 	fi
 
 demo: samba build ## start the Samba fleet on loopback and sweep it with bin/smbsweep
