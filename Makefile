@@ -50,7 +50,7 @@ samba: ## install Samba, smbclient and python3-impacket when missing (Debian, as
 	@if ! command -v smbclient >/dev/null 2>&1; then \
 		export DEBIAN_FRONTEND=noninteractive; apt-get update && apt-get install -y smbclient; \
 	fi
-	@if ! python3 -c 'import impacket.smbconnection' >/dev/null 2>&1; then \
+	@if ! /usr/bin/python3 -c 'import impacket.smbconnection' >/dev/null 2>&1; then \
 		echo "samba: installing python3-impacket (the independent SMB client the tests compare with)"; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get install -y python3-impacket >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y python3-impacket; } || \
