@@ -452,9 +452,9 @@ func openOutput(f *scanFlags, stdout io.Writer) (output.Sink, func() error, erro
 	case f.jsonl || (!tty && !f.text && f.textStyle != "nxc"):
 		return output.NewJSONL(w, name), closeFn, nil
 	}
-	// Colours from this code only, and not with -no-color or NO_COLOR set (https://no-color.org:
-	// present and not empty).
-	color := !f.noColor && os.Getenv("NO_COLOR") == ""
+	// Colours on a terminal only (a file or a pipe gets plain text), and not with -no-color or
+	// NO_COLOR set (https://no-color.org: present and not empty).
+	color := tty && !f.noColor && os.Getenv("NO_COLOR") == ""
 	var sink output.Sink = output.NewText(w, name, color)
 	if f.textStyle == "nxc" {
 		sink = output.NewNXC(w, name, color)

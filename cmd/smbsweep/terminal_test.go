@@ -105,6 +105,9 @@ func TestHostileStringsNeutralised(t *testing.T) {
 		if !color && shown != term {
 			t.Errorf("-no-color output has colour sequences")
 		}
+		if color && shown == term {
+			t.Errorf("the text view on a terminal has no colours") // colours are for terminals only
+		}
 		if bad := unsafeForTerminal(shown); len(bad) > 0 {
 			t.Errorf("terminal received control sequences from the server (color=%v):\n%s\n%s", color, strings.Join(bad, "\n"), term)
 		}

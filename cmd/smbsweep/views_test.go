@@ -103,9 +103,15 @@ func TestSMBOnlyAndViews(t *testing.T) {
 		t.Errorf("-bloodhound: %d computers, metadata %v", computers, g.Metadata)
 	}
 
-	// Colours: on for -text by default, off with NO_COLOR set (https://no-color.org).
-	if colored := scan("-text"); !strings.Contains(colored, "\x1b[") {
-		t.Error("-text without NO_COLOR has no colours")
+	// Colours: only on a terminal (TestTextColoursOnATerminal), so -text into a pipe or a file
+	// is plain text; never with NO_COLOR set (https://no-color.org).
+	if piped := scan("-text"); strings.Contains(piped, "\x1b") {
+		t.Errorf("-text into a pipe has colour sequences:\n%q", piped)
+	}
+	file := filepath.Join(t.TempDir(), "view.txt")
+	scan("-text", "-o", file)
+	if data, err := os.ReadFile(file); err != nil || strings.Contains(string(data), "\x1b") || len(data) == 0 {
+		t.Errorf("-text -o FILE: %v, colour sequences in:\n%q", err, data)
 	}
 	t.Setenv("NO_COLOR", "1")
 	if plain := scan("-text"); strings.Contains(plain, "\x1b") {
