@@ -94,11 +94,11 @@ var stageDefs = []stageDef{
 		build: func(*Options) Stage {
 			return Stage{Name: StageCoercion, Needs: []StageName{StageNegotiate}, Gate: anySession, Run: stageCoercion}
 		}},
-	{name: StageLSA, conn: connSMB2, about: "per identity: LSA on \\lsarpc (read-only): domain name and SID, SID translation; RID cycling with -enum-users", uses: []StageName{StageGuest}, needs: []StageName{StageSession},
+	{name: StageLSA, conn: connSMB2, smb1: true, about: "per identity: LSA on \\lsarpc (read-only): domain name and SID, SID translation; RID cycling with -enum-users", uses: []StageName{StageGuest}, needs: []StageName{StageSession},
 		build: func(*Options) Stage {
 			return Stage{Name: StageLSA, Needs: []StageName{StageNegotiate}, Gate: anySession, Run: stageLSA}
 		}},
-	{name: StageSAMR, conn: connSMB2, about: "per identity: SAMR on \\samr (read-only): the account domain's password and lockout policy", uses: []StageName{StageGuest}, needs: []StageName{StageSession},
+	{name: StageSAMR, conn: connSMB2, smb1: true, about: "per identity: SAMR on \\samr (read-only): the account domain's password and lockout policy", uses: []StageName{StageGuest}, needs: []StageName{StageSession},
 		build: func(*Options) Stage {
 			return Stage{Name: StageSAMR, Needs: []StageName{StageNegotiate}, Gate: anySession, Run: stageSAMR}
 		}},

@@ -108,6 +108,23 @@ func (s *Session) eachIdentity(what string, probe func(identity string) (rpcOutc
 	return nil
 }
 
+// openPipeFor opens the named pipe on identity's IPC$ tree tid over the protocol the host
+// speaks (SMB1-only hosts: stage_smb1path.go).
+func (s *Session) openPipeFor(ctx context.Context, r *Result, identity string, tid uint32, name string) (pipeTransport, wire.NTStatus, error) {
+	if s.smb1Only {
+		p, st, err := s.openPipeSMB1(ctx, r, identity, name)
+		if p == nil {
+			return nil, st, err
+		}
+		return p, st, err
+	}
+	p, st, err := s.openPipeOn(ctx, tid, name)
+	if p == nil {
+		return nil, st, err
+	}
+	return p, st, err
+}
+
 // openRPC opens pipe on IPC$ as identity and binds iface, filling *open and *bind. A server
 // refusal (IPC$, the CREATE, the BIND) returns a nil client and the outcome saying so, with
 // *evidence set; transport and protocol failures are errors.
@@ -123,7 +140,7 @@ func (s *Session) openRPC(ctx context.Context, r *Result, identity, pipe string,
 		*evidence = "TREE_CONNECT to IPC$: " + briefError(err)
 		return nil, rpcOutcome{}, err
 	}
-	p, st, err := s.openPipeOn(ctx, tid, pipe)
+	p, st, err := s.openPipeFor(ctx, r, identity, tid, pipe)
 	if err != nil {
 		*evidence = "CREATE of pipe \\" + pipe + ": " + briefError(err)
 		return nil, rpcOutcome{}, err
