@@ -92,6 +92,14 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	if sc.Seed == 0 {
 		sc.Seed = uint64(time.Now().UnixNano())
 	}
+	if len(cfg.Ports) > 1 {
+		// Port fallback probes a host again on the next port when its connect was refused or
+		// timed out; behind connect-ahead those hosts go to the few result workers (their
+		// probes would "only report the connect error"), so every fallback probe would queue
+		// there, outside the -c slots. The fixed pool of -c workers probes each host, fallback
+		// included, in its own slot.
+		sc.ConnectAhead = 0
+	}
 	ahead := sc.ConnectAhead > 0
 	if d, ok := cfg.Pipeline.Opts.Dialer.(*scanner.Dialer); ok && ahead && sc.Dial == nil && sc.Dialer == nil {
 		// The connect-ahead stage dials the first connection with the pipeline's own dialer's

@@ -62,4 +62,21 @@ func TestScanPortsFallback(t *testing.T) {
 	if d == nil || d["port"] != float64(445) || d["status"] != "smb" || d["ports_tried"] != nil {
 		t.Fatalf("record of the host that answers on 445: %v", d)
 	}
+
+	// The probe on the next port takes a -c slot like any other: a host reached only on 139
+	// is counted in the pacing (behind connect-ahead it went to the few result workers, outside
+	// the slots, and the summary said "at most 0 hosts probed at once").
+	code, out, stderr = runCLI(t, "", "scan", "-jsonl", "-profile", "quick", "-ports", "445,139", "-timeout", "20s", ip.String())
+	if code != exitOK {
+		t.Fatalf("scan: %d %s", code, stderr)
+	}
+	for _, o := range jsonLines(t, out) {
+		if o["type"] != "summary" {
+			continue
+		}
+		pacing, _ := o["pacing"].(map[string]any)
+		if pacing == nil || pacing["peak_probes"] != float64(1) {
+			t.Fatalf("summary pacing %v: want the fallback probe counted (peak_probes 1)", o["pacing"])
+		}
+	}
 }
