@@ -34,6 +34,22 @@ func (r *ndrReader) u32(what string) (uint32, error) {
 // requires offset 0, actual count <= maximum count <= maxChars, and returns the code units as
 // UTF-16LE bytes without one terminating NUL (a view into the stub, capacity-limited).
 func (r *ndrReader) wstring(what string, maxChars uint32) ([]byte, error) {
+	s, err := r.wchars(what, maxChars)
+	if err != nil {
+		return nil, err
+	}
+	n := len(s)
+	if n >= 2 && s[n-2] == 0 && s[n-1] == 0 {
+		s = s[:n-2]
+	}
+	return s, nil
+}
+
+// wchars reads a conformant varying array of wchar_t (C706 14.3.3.4): maximum count, offset,
+// actual count, then actual count UTF-16 code units. It requires offset 0 and actual count <=
+// maximum count <= maxChars, and returns the code units as UTF-16LE bytes (a view into the
+// stub, capacity-limited).
+func (r *ndrReader) wchars(what string, maxChars uint32) ([]byte, error) {
 	maxCount, err := r.u32(what)
 	if err != nil {
 		return nil, err
@@ -60,9 +76,6 @@ func (r *ndrReader) wstring(what string, maxChars uint32) ([]byte, error) {
 	}
 	s := r.b[r.off : r.off+n : r.off+n]
 	r.off += n
-	if n >= 2 && s[n-2] == 0 && s[n-1] == 0 {
-		s = s[:n-2]
-	}
 	return s, nil
 }
 

@@ -267,34 +267,13 @@ func (r *ndrReader) ustrBody(what string, h ustringHeader, maxChars uint32) ([]b
 		}
 		return nil, nil
 	}
-	maxCount, err := r.u32(what)
+	s, err := r.wchars(what, maxChars)
 	if err != nil {
 		return nil, err
 	}
-	offset, err := r.u32(what)
-	if err != nil {
-		return nil, err
+	if len(s) != int(h.length) {
+		return nil, fmt.Errorf("%s: actual count %d for Length %d: %w", what, len(s)/2, h.length, wire.ErrMalformed)
 	}
-	actual, err := r.u32(what)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case maxCount > maxChars:
-		return nil, fmt.Errorf("%s: maximum count %d > %d: %w", what, maxCount, maxChars, wire.ErrTooLarge)
-	case offset != 0:
-		return nil, fmt.Errorf("%s: offset %d: %w", what, offset, wire.ErrMalformed)
-	case actual > maxCount:
-		return nil, fmt.Errorf("%s: actual count %d > maximum count %d: %w", what, actual, maxCount, wire.ErrMalformed)
-	case 2*actual != uint32(h.length):
-		return nil, fmt.Errorf("%s: actual count %d for Length %d: %w", what, actual, h.length, wire.ErrMalformed)
-	}
-	n := 2 * int(actual)
-	if r.off+n > len(r.b) {
-		return nil, fmt.Errorf("%s: %d characters at %d: stub of %d bytes: %w", what, actual, r.off, len(r.b), wire.ErrBadOffset)
-	}
-	s := r.b[r.off : r.off+n : r.off+n]
-	r.off += n
 	return s, nil
 }
 
