@@ -38,11 +38,17 @@ type ReadResult struct {
 // ReadFile reads up to maxBytes of the file at path (maxBytes <= 0: DefaultMaxBytes) and
 // returns them all. See ReadFileTo.
 func (s *Share) ReadFile(ctx context.Context, path string, maxBytes int64) (ReadResult, error) {
+	return readAll(ctx, s.ReadFileTo, path, maxBytes)
+}
+
+// readAll is ReadFile over a back end's ReadFileTo: the bytes collected in memory, Data never
+// nil on success.
+func readAll(ctx context.Context, readTo func(context.Context, string, io.Writer, int64) (ReadResult, error), path string, maxBytes int64) (ReadResult, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
 	var buf bytes.Buffer
-	res, err := s.ReadFileTo(ctx, path, &buf, maxBytes)
+	res, err := readTo(ctx, path, &buf, maxBytes)
 	if err != nil {
 		return res, err
 	}

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -286,19 +285,7 @@ func (s *SMB1Share) Walk(ctx context.Context, dir string, opts WalkOptions, fn f
 
 // ReadFile reads up to maxBytes of the file at path (maxBytes <= 0: DefaultMaxBytes).
 func (s *SMB1Share) ReadFile(ctx context.Context, path string, maxBytes int64) (ReadResult, error) {
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxBytes
-	}
-	var buf bytes.Buffer
-	res, err := s.ReadFileTo(ctx, path, &buf, maxBytes)
-	if err != nil {
-		return res, err
-	}
-	res.Data = buf.Bytes()
-	if res.Data == nil {
-		res.Data = []byte{}
-	}
-	return res, nil
+	return readAll(ctx, s.ReadFileTo, path, maxBytes)
 }
 
 // smb1ReadBuffer is how much one ReadAt asks for (smb1conn splits it into READ_ANDX requests
