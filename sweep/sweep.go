@@ -84,170 +84,210 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	}
 	dispatch, stop := context.WithCancel(ctx)
 	defer stop()
-	sc := cfg.Scanner
-	cp := cfg.Checkpoint
-	if cp != nil {
-		sc.Seed, sc.Tracker = cp.seed, cp.tracker
+	s := &sweepRun{cfg: cfg, cp: cfg.Checkpoint, dispatch: dispatch, stop: stop}
+	s.configure()
+	defer s.openNBStat()()
+	if m := s.cfg.Metrics; m != nil {
+		m.SetTargets(s.cfg.Targets.Len())
+		m.SetStartTime(time.Now())
 	}
-	if sc.Seed == 0 {
-		sc.Seed = uint64(time.Now().UnixNano())
+	finishSaving := s.startSaving(ctx)
+	started := time.Now()
+	stats := scanner.Run(dispatch, abort, s.sc, s.cfg.Targets, s.probe, s.onPanic, s.emit)
+	held := recheckRounds(dispatch, abort, s.sc, s.held, s.recheckAttempts, s.recheck, s.again, s.onPanic, s.write)
+	for _, it := range held {
+		s.write(it)
 	}
-	if len(cfg.Ports) > 1 {
+	summary := &probes.Summary{
+		Schema: probes.SchemaVersion, Type: "summary", Started: started.UTC(), Finished: time.Now().UTC(),
+		Targets: s.cfg.Targets.Len(), Scanned: stats.Completed,
+		Interrupted: stats.Interrupted || ctx.Err() != nil,
+		Pacing:      pacing(s.sc, s.ahead, stats),
+	}
+	summary.DurationSeconds = summary.Finished.Sub(summary.Started).Seconds()
+	if s.cfg.BeforeSummary != nil {
+		s.cfg.BeforeSummary()
+	}
+	werr := s.cfg.Writer.Close(summary)
+	if serr := finishSaving(); serr != nil {
+		return summary, errors.Join(werr, serr)
+	}
+	return summary, werr
+}
+
+// sweepRun is one Run: its configuration as adjusted for the run, and the results held for
+// the recheck.
+type sweepRun struct {
+	cfg             Config
+	sc              scanner.Config
+	cp              *Checkpoint
+	ahead           bool // connect-ahead is on
+	recheckAttempts int  // connect attempts of a recheck
+	dispatch        context.Context
+	stop            context.CancelFunc
+
+	hmu  sync.Mutex
+	held []item // results waiting for the recheck
+}
+
+// configure derives the pool's configuration: the seed (the checkpoint's, or random), no
+// connect-ahead with port fallback, connect-ahead's dialer and congestion window, and where
+// connect retries are made.
+func (s *sweepRun) configure() {
+	s.sc = s.cfg.Scanner
+	if s.cp != nil {
+		s.sc.Seed, s.sc.Tracker = s.cp.seed, s.cp.tracker
+	}
+	if s.sc.Seed == 0 {
+		s.sc.Seed = uint64(time.Now().UnixNano())
+	}
+	if len(s.cfg.Ports) > 1 {
 		// Port fallback probes a host again on the next port when its connect was refused or
 		// timed out; behind connect-ahead those hosts go to the few result workers (their
 		// probes would "only report the connect error"), so every fallback probe would queue
 		// there, outside the -c slots. The fixed pool of -c workers probes each host, fallback
 		// included, in its own slot.
-		sc.ConnectAhead = 0
+		s.sc.ConnectAhead = 0
 	}
-	ahead := sc.ConnectAhead > 0
-	if d, ok := cfg.Pipeline.Opts.Dialer.(*scanner.Dialer); ok && ahead && sc.Dial == nil && sc.Dialer == nil {
+	ahead := s.sc.ConnectAhead > 0
+	if d, ok := s.cfg.Pipeline.Opts.Dialer.(*scanner.Dialer); ok && ahead && s.sc.Dial == nil && s.sc.Dialer == nil {
 		// The connect-ahead stage dials the first connection with the pipeline's own dialer's
 		// settings and hands it to the first stage that dials the same address.
-		sc.Dialer = d
+		s.sc.Dialer = d
 	}
-	ahead = ahead && (sc.Dial != nil || sc.Dialer != nil)
-	if ahead && sc.Congestion == nil {
-		sc.Congestion = scanner.NewCongestion()
+	s.ahead = ahead && (s.sc.Dial != nil || s.sc.Dialer != nil)
+	if s.ahead && s.sc.Congestion == nil {
+		s.sc.Congestion = scanner.NewCongestion()
 	}
 	// With connect-ahead and the recheck, a target's connect retries are made in the recheck,
 	// not right after the timed-out attempt: an overloaded server has had time to catch up by
 	// then, and a filtered address costs one connect timeout in the pass instead of two.
-	recheckAttempts := 1
-	if ahead && !cfg.NoRecheck && sc.AheadAttempts == 0 {
-		if sc.Dialer != nil {
-			recheckAttempts = max(1, sc.Dialer.Retries)
+	s.recheckAttempts = 1
+	if s.ahead && !s.cfg.NoRecheck && s.sc.AheadAttempts == 0 {
+		if s.sc.Dialer != nil {
+			s.recheckAttempts = max(1, s.sc.Dialer.Retries)
 		}
-		sc.AheadAttempts = 1
+		s.sc.AheadAttempts = 1
 	}
-	// One UDP socket for every NBSTAT query of the sweep, paced at -rl's rate (a limiter of its
-	// own: the queries take no TCP connection's token) and closed when the sweep ends.
-	nbcfg := probes.NBStatConfig{Port: cfg.NBStatPort}
-	if d, ok := cfg.Pipeline.Opts.Dialer.(*scanner.Dialer); ok && d.Limiter != nil {
+}
+
+// openNBStat gives the sweep one UDP socket for every NBSTAT query, paced at -rl's rate (a
+// limiter of its own: the queries take no TCP connection's token); it returns what closes it.
+func (s *sweepRun) openNBStat() func() {
+	nbcfg := probes.NBStatConfig{Port: s.cfg.NBStatPort}
+	if d, ok := s.cfg.Pipeline.Opts.Dialer.(*scanner.Dialer); ok && d.Limiter != nil {
 		nbcfg.Limiter = rate.NewLimiter(d.Limiter.Limit(), d.Limiter.Burst())
 	}
-	if cfg.Metrics != nil {
-		nbcfg.Observer = cfg.Metrics
+	if s.cfg.Metrics != nil {
+		nbcfg.Observer = s.cfg.Metrics
 	}
-	cfg0 := cfg.Pipeline
-	pipeline, closeNBStat, nberr := cfg.Pipeline.WithNBStatSocket(nbcfg)
-	defer func() { _ = closeNBStat() }()
+	cfg0 := s.cfg.Pipeline
+	pipeline, closeNBStat, nberr := s.cfg.Pipeline.WithNBStatSocket(nbcfg)
 	_ = nberr // without the sweep's socket each host opens its own, and its record says why that failed
-	cfg.Pipeline = pipeline
-	if sock := pipeline.Opts.NBStat; sock != nil && nberr == nil && ahead && pipeline != cfg0 {
+	s.cfg.Pipeline = pipeline
+	if sock := pipeline.Opts.NBStat; sock != nil && nberr == nil && s.ahead && pipeline != cfg0 {
 		// The NBSTAT query leaves when the host's connection is first attempted, not when its
 		// probe starts: a host whose SYN is dropped waits for it outside the probe slots. Not
 		// in the rechecks (recheckRounds), which keep the first look's nbstat.
-		sc.Attempting = func(t scanner.Target) { sock.Prequery(t.Addr) }
+		s.sc.Attempting = func(t scanner.Target) { sock.Prequery(t.Addr) }
 	}
-	if cfg.Metrics != nil {
-		cfg.Metrics.SetTargets(cfg.Targets.Len())
-		cfg.Metrics.SetStartTime(time.Now())
+	return func() { _ = closeNBStat() }
+}
+
+// startSaving saves the checkpoint every interval while the sweep runs; the function it
+// returns stops that, saves once more and returns the first save error.
+func (s *sweepRun) startSaving(ctx context.Context) func() error {
+	if s.cp == nil {
+		return func() error { return nil }
 	}
-	probe := func(hctx context.Context, t scanner.Target) item {
-		if cfg.Metrics != nil {
-			cfg.Metrics.HostStarted()
-			defer cfg.Metrics.HostDone()
-		}
-		pt := ProbeTarget(t)
-		if t.Err != nil {
-			return item{probes.TargetErrorResult(pt, t.Err), t}
-		}
-		r := withPortFallback(hctx, cfg.Ports, pt, cfg.Pipeline.Run)
-		if r.Status == probes.StatusIOTimeout || r.Status == probes.StatusConnectionReset {
-			scanner.ReportOverload(hctx) // it connected, then stopped answering: a server falling behind
-		}
-		return item{r, t}
-	}
-	onPanic := func(t scanner.Target, v any, stack []byte) item {
-		return item{probes.PanicResult(ProbeTarget(t), v, stack), t}
-	}
-	write := func(it item) {
-		if cp != nil {
-			if it.r.Status == probes.StatusInterrupted {
-				return // not done: the resumed scan probes it again (its record would be a second one)
-			}
-			cp.bind(it.r, it.t.Pos)
-		}
-		if err := cfg.Writer.Write(it.r); err != nil {
-			stop()
-		}
-	}
-	// With connect-ahead a connect timeout costs no probe slot, so hosts that timed out while
-	// connecting get the second look too (a live server whose accept queue was full). A host
-	// that answered SMB on one connection but got no answer on another (an incomplete record)
-	// is rechecked for the stages it misses.
-	recheck := func(r *probes.Result) bool {
-		st := r.Status
-		return st == probes.StatusIOTimeout || st == probes.StatusConnectionReset ||
-			(ahead && st == probes.StatusConnectionTimeout) || len(r.Incomplete) > 0
-	}
-	var (
-		hmu  sync.Mutex
-		held []item // results waiting for the recheck
-	)
-	emit := func(it item) {
-		if !cfg.NoRecheck && recheck(it.r) && dispatch.Err() == nil {
-			hmu.Lock()
-			held = append(held, it)
-			hmu.Unlock()
-			return
-		}
-		write(it)
-	}
-	var (
-		saveErr  error
-		saveStop = make(chan struct{})
-		saveWG   sync.WaitGroup
-	)
-	if cp != nil {
-		saveWG.Go(func() { saveErr = saveLoop(ctx, cp, saveStop) })
-	}
-	started := time.Now()
-	stats := scanner.Run(dispatch, abort, sc, cfg.Targets, probe, onPanic, emit)
-	again := func(hctx context.Context, t scanner.Target, prev *probes.Result) item {
-		if cfg.Metrics != nil {
-			cfg.Metrics.HostStarted()
-			defer cfg.Metrics.HostDone()
-		}
-		r := withPortFallback(hctx, cfg.Ports, ProbeTarget(t), func(ctx context.Context, pt probes.Target) *probes.Result {
-			if prev != nil && pt.Port != prev.Port {
-				return cfg.Pipeline.Run(ctx, pt) // the fallback port: nothing to recheck there
-			}
-			return cfg.Pipeline.Recheck(ctx, pt, prev)
-		})
-		if r.Status == probes.StatusInterrupted && prev != nil {
-			return item{prev, t} // the first look's answer stands
-		}
-		if r.Status == probes.StatusIOTimeout || r.Status == probes.StatusConnectionReset {
-			scanner.ReportOverload(hctx)
-		}
-		return item{r, t}
-	}
-	held = recheckRounds(dispatch, abort, sc, held, recheckAttempts, recheck, again, onPanic, write)
-	for _, it := range held {
-		write(it)
-	}
-	summary := &probes.Summary{
-		Schema: probes.SchemaVersion, Type: "summary", Started: started.UTC(), Finished: time.Now().UTC(),
-		Targets: cfg.Targets.Len(), Scanned: stats.Completed,
-		Interrupted: stats.Interrupted || ctx.Err() != nil,
-		Pacing:      pacing(sc, ahead, stats),
-	}
-	summary.DurationSeconds = summary.Finished.Sub(summary.Started).Seconds()
-	if cfg.BeforeSummary != nil {
-		cfg.BeforeSummary()
-	}
-	werr := cfg.Writer.Close(summary)
-	if cp != nil {
-		close(saveStop)
-		saveWG.Wait()
-		if err := cp.Save(); err != nil && saveErr == nil {
+	var saveErr error
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { saveErr = saveLoop(ctx, s.cp, stop) })
+	return func() error {
+		close(stop)
+		wg.Wait()
+		if err := s.cp.Save(); err != nil && saveErr == nil {
 			saveErr = err
 		}
-		return summary, errors.Join(werr, saveErr)
+		return saveErr
 	}
-	return summary, werr
+}
+
+// probe is the pass's probe of one target (on the next -ports port when the first refused).
+func (s *sweepRun) probe(hctx context.Context, t scanner.Target) item {
+	if m := s.cfg.Metrics; m != nil {
+		m.HostStarted()
+		defer m.HostDone()
+	}
+	pt := ProbeTarget(t)
+	if t.Err != nil {
+		return item{probes.TargetErrorResult(pt, t.Err), t}
+	}
+	r := withPortFallback(hctx, s.cfg.Ports, pt, s.cfg.Pipeline.Run)
+	if r.Status == probes.StatusIOTimeout || r.Status == probes.StatusConnectionReset {
+		scanner.ReportOverload(hctx) // it connected, then stopped answering: a server falling behind
+	}
+	return item{r, t}
+}
+
+// again is the recheck's probe: the stages the first look missed, or the whole pipeline.
+func (s *sweepRun) again(hctx context.Context, t scanner.Target, prev *probes.Result) item {
+	if m := s.cfg.Metrics; m != nil {
+		m.HostStarted()
+		defer m.HostDone()
+	}
+	r := withPortFallback(hctx, s.cfg.Ports, ProbeTarget(t), func(ctx context.Context, pt probes.Target) *probes.Result {
+		if prev != nil && pt.Port != prev.Port {
+			return s.cfg.Pipeline.Run(ctx, pt) // the fallback port: nothing to recheck there
+		}
+		return s.cfg.Pipeline.Recheck(ctx, pt, prev)
+	})
+	if r.Status == probes.StatusInterrupted && prev != nil {
+		return item{prev, t} // the first look's answer stands
+	}
+	if r.Status == probes.StatusIOTimeout || r.Status == probes.StatusConnectionReset {
+		scanner.ReportOverload(hctx)
+	}
+	return item{r, t}
+}
+
+func (s *sweepRun) onPanic(t scanner.Target, v any, stack []byte) item {
+	return item{probes.PanicResult(ProbeTarget(t), v, stack), t}
+}
+
+// write hands a result to the writer (and the checkpoint); a failing output stops dispatch.
+func (s *sweepRun) write(it item) {
+	if s.cp != nil {
+		if it.r.Status == probes.StatusInterrupted {
+			return // not done: the resumed scan probes it again (its record would be a second one)
+		}
+		s.cp.bind(it.r, it.t.Pos)
+	}
+	if err := s.cfg.Writer.Write(it.r); err != nil {
+		s.stop()
+	}
+}
+
+// recheck says whether a result gets a second look. With connect-ahead a connect timeout costs
+// no probe slot, so hosts that timed out while connecting get it too (a live server whose
+// accept queue was full). A host that answered SMB on one connection but got no answer on
+// another (an incomplete record) is rechecked for the stages it misses.
+func (s *sweepRun) recheck(r *probes.Result) bool {
+	st := r.Status
+	return st == probes.StatusIOTimeout || st == probes.StatusConnectionReset ||
+		(s.ahead && st == probes.StatusConnectionTimeout) || len(r.Incomplete) > 0
+}
+
+// emit holds a result for the recheck, or writes it.
+func (s *sweepRun) emit(it item) {
+	if !s.cfg.NoRecheck && s.recheck(it.r) && s.dispatch.Err() == nil {
+		s.hmu.Lock()
+		s.held = append(s.held, it)
+		s.hmu.Unlock()
+		return
+	}
+	s.write(it)
 }
 
 // pacing reports how the pass paced its probes (the congestion window as the rechecks left it).
