@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -528,37 +529,8 @@ func isTerminal(w any) bool {
 }
 
 func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	// First SIGINT/SIGTERM stops dispatch; in-flight hosts finish or time out. A second one
-	// aborts them too. Either way every sink is flushed and the exit code is non-zero.
-	dispatch, stopDispatch := context.WithCancel(context.Background())
-	defer stopDispatch()
-	abort, abortAll := context.WithCancel(context.Background())
-	defer abortAll()
-	var interrupted atomic.Bool
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	// With SIGPIPE subscribed, a write to a closed stdout returns EPIPE, which the writer
-	// reports ("write results to stdout: broken pipe") instead of the process dying silently.
-	pipes := make(chan os.Signal, 1)
-	signal.Notify(pipes, syscall.SIGPIPE)
-	defer signal.Stop(pipes)
-	go func() {
-		n := 0
-		for range sigs {
-			n++
-			interrupted.Store(true)
-			if n == 1 {
-				if !f.silent {
-					fmt.Fprintln(stderr, "\ninterrupted: finishing hosts in flight (interrupt again to abort them)")
-				}
-				stopDispatch()
-				continue
-			}
-			abortAll()
-		}
-	}()
-
+	sig := handleSignals(f.silent, stderr)
+	defer sig.close()
 	// Credentials first: a bad -password-file must fail before any output file is created.
 	var creds *client.Credentials
 	if f.creds.user != "" {
@@ -568,14 +540,113 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		}
 		creds = &cred
 	}
-	set, err := buildTargets(dispatch, f, args, stdin, stderr)
+	set, err := buildTargets(sig.dispatch, f, args, stdin, stderr)
 	if err != nil {
 		return exitUsage, err
 	}
 	if err := f.scale.prepare(f, set, stderr); err != nil {
 		return exitUsage, err
 	}
+	outs, err := openScanOutputs(f, stdout, stderr)
+	defer outs.close()
+	if err != nil {
+		return exitUsage, err
+	}
+	if f.metricsAddr != "" {
+		srv, err := serveMetrics(f.metricsAddr, outs.reg)
+		if err != nil {
+			return exitFailure, err
+		}
+		defer srv.Close()
+	}
+	settings := f.settings()
+	opts, err := f.probeOptions(settings, creds)
+	if err != nil {
+		return exitUsage, err
+	}
+	pipeline, err := buildPipeline(f, opts)
+	if err != nil {
+		return exitUsage, err
+	}
+	progress, stopProgress := startProgress(f, stderr)
+	defer stopProgress()
+	scfg := settings.Scanner()
+	scfg.Seed, scfg.Progress = f.seed, progress
+	if err := f.scale.apply(&scfg); err != nil {
+		return exitUsage, err
+	}
+	outs.jobMetrics.Start(time.Now())
+	summary, werr := sweep.Run(sig.dispatch, sig.abort, sweep.Config{
+		BeforeSummary: stopProgress,
+		Targets:       set,
+		Pipeline:      pipeline,
+		Scanner:       scfg,
+		Writer:        outs.writer,
+		Metrics:       outs.metrics,
+		Checkpoint:    f.scale.cp,
+		Ports:         f.portList,
+	})
+	stopProgress()
+	summary.Interrupted = summary.Interrupted || sig.interrupted.Load()
+	return finishScan(f, outs, summary, werr, stderr)
+}
 
+// scanSignals are a scan's reactions to SIGINT/SIGTERM: the first stops dispatch (hosts in
+// flight finish or time out), a second aborts them too. Either way every sink is flushed and
+// the exit code is non-zero.
+type scanSignals struct {
+	dispatch, abort context.Context
+	interrupted     *atomic.Bool
+	close           func()
+}
+
+func handleSignals(silent bool, stderr io.Writer) scanSignals {
+	dispatch, stopDispatch := context.WithCancel(context.Background())
+	abort, abortAll := context.WithCancel(context.Background())
+	s := scanSignals{dispatch: dispatch, abort: abort, interrupted: new(atomic.Bool)}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// With SIGPIPE subscribed, a write to a closed stdout returns EPIPE, which the writer
+	// reports ("write results to stdout: broken pipe") instead of the process dying silently.
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, syscall.SIGPIPE)
+	go func() {
+		n := 0
+		for range sigs {
+			n++
+			s.interrupted.Store(true)
+			if n == 1 {
+				if !silent {
+					fmt.Fprintln(stderr, "\ninterrupted: finishing hosts in flight (interrupt again to abort them)")
+				}
+				stopDispatch()
+				continue
+			}
+			abortAll()
+		}
+	}()
+	s.close = func() {
+		signal.Stop(pipes)
+		signal.Stop(sigs)
+		abortAll()
+		stopDispatch()
+	}
+	return s
+}
+
+// scanOutputs are a scan's sinks behind one writer, and the metrics registry they feed.
+type scanOutputs struct {
+	writer     *output.Writer
+	reg        *prometheus.Registry
+	jobMetrics *output.JobRunMetrics
+	metrics    *output.ScanMetrics
+	closeOut   func() error // closes -o (its error is the scan's)
+	files      []io.Closer  // -bloodhound, -relay-list, -smb1-list
+}
+
+// openScanOutputs opens -o and the side files and builds the writer over every sink.
+func openScanOutputs(f *scanFlags, stdout, stderr io.Writer) (*scanOutputs, error) {
+	o := &scanOutputs{reg: prometheus.NewRegistry(), closeOut: func() error { return nil }}
 	out := stdout
 	if f.stats && !f.silent && isTerminal(stdout) && isTerminal(stderr) && (f.out == "-" || f.out == "") {
 		// Results and the progress line share the terminal: clear the progress line before
@@ -584,20 +655,20 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	}
 	sink, closeOut, err := openOutput(f, out)
 	if err != nil {
-		return exitUsage, err
+		return o, err
 	}
-	reg := prometheus.NewRegistry()
-	jobMetrics, metrics := output.NewJobRunMetrics(reg, f.job, versionString(), f.jobInterval)
+	o.closeOut = closeOut
+	o.jobMetrics, o.metrics = output.NewJobRunMetrics(o.reg, f.job, versionString(), f.jobInterval)
 	if f.smbOnly {
 		sink = output.SMBOnly(sink)
 	}
-	sinks := []output.Sink{sink, metrics, jobMetrics}
+	sinks := []output.Sink{sink, o.metrics, o.jobMetrics}
 	if f.bloodhound != "" {
 		fh, err := f.scale.create(f.bloodhound, false)
 		if err != nil {
-			return exitUsage, usagef("-bloodhound %s: %v", f.bloodhound, err)
+			return o, usagef("-bloodhound %s: %v", f.bloodhound, err)
 		}
-		defer fh.Close()
+		o.files = append(o.files, fh)
 		sinks = append(sinks, output.NewBloodHound(fh, f.bloodhound))
 	}
 	for _, l := range []struct{ path, finding string }{{f.relayList, probes.FindingSigningNotRequired}, {f.smb1List, probes.FindingSMB1Enabled}} {
@@ -606,22 +677,24 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 		}
 		fh, err := f.scale.create(l.path, false)
 		if err != nil {
-			return exitUsage, usagef("%s: %v", l.path, err)
+			return o, usagef("%s: %v", l.path, err)
 		}
-		defer fh.Close()
+		o.files = append(o.files, fh)
 		sinks = append(sinks, output.NewHostList(fh, l.path, l.finding))
 	}
-	writer := output.NewWriter(f.scale.wrapSinks(sinks)...)
+	o.writer = output.NewWriter(f.scale.wrapSinks(sinks)...)
+	return o, nil
+}
 
-	if f.metricsAddr != "" {
-		srv, err := serveMetrics(f.metricsAddr, reg)
-		if err != nil {
-			return exitFailure, err
-		}
-		defer srv.Close()
+// close closes the side files (-o is closed by finishScan, which reports its error).
+func (o *scanOutputs) close() {
+	for _, c := range o.files {
+		_ = c.Close()
 	}
+}
 
-	settings := f.settings()
+// probeOptions are the probe options of the scan's flags over the shared settings.
+func (f *scanFlags) probeOptions(settings sweep.Settings, creds *client.Credentials) (*probes.Options, error) {
 	opts := settings.ProbeOptions()
 	opts.Shares, opts.CheckWrite, opts.Encrypt = f.shares, f.checkWrite, f.encrypt
 	opts.ListDepth, opts.ListMaxEntries, opts.ReadMaxBytes = f.depth, f.maxEntries, f.maxBytes
@@ -639,16 +712,16 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	if f.trace != "" {
 		tr, err := newTracer(f.trace)
 		if err != nil {
-			return exitUsage, usagef("-trace %s: %v", f.trace, err)
+			return nil, usagef("-trace %s: %v", f.trace, err)
 		}
 		opts.Trace = tr.trace
 	}
+	return opts, nil
+}
 
-	pipeline, err := buildPipeline(f, opts)
-	if err != nil {
-		return exitUsage, err
-	}
-
+// startProgress starts the -stats progress line; the function it returns stops it (once,
+// whoever calls it first: the summary must come after the last progress line).
+func startProgress(f *scanFlags, stderr io.Writer) (*scanner.Progress, func()) {
 	progress := &scanner.Progress{}
 	stopStats := make(chan struct{})
 	statsDone := make(chan struct{})
@@ -660,33 +733,19 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	} else {
 		close(statsDone)
 	}
-	scfg := settings.Scanner()
-	scfg.Seed, scfg.Progress = f.seed, progress
-	if err := f.scale.apply(&scfg); err != nil {
-		return exitUsage, err
-	}
-	stopped := false
-	stopProgress := func() {
-		if !stopped {
-			stopped = true
+	var once sync.Once
+	return progress, func() {
+		once.Do(func() {
 			close(stopStats)
 			<-statsDone
-		}
+		})
 	}
-	jobMetrics.Start(time.Now())
-	summary, werr := sweep.Run(dispatch, abort, sweep.Config{
-		BeforeSummary: stopProgress,
-		Targets:       set,
-		Pipeline:      pipeline,
-		Scanner:       scfg,
-		Writer:        writer,
-		Metrics:       metrics,
-		Checkpoint:    f.scale.cp,
-		Ports:         f.portList,
-	})
-	stopProgress()
-	summary.Interrupted = summary.Interrupted || interrupted.Load()
-	if cerr := closeOut(); werr == nil && cerr != nil {
+}
+
+// finishScan closes -o, records the run in the metrics (push, file) and turns the outcome
+// into the exit code.
+func finishScan(f *scanFlags, outs *scanOutputs, summary *probes.Summary, werr error, stderr io.Writer) (int, error) {
+	if cerr := outs.closeOut(); werr == nil && cerr != nil {
 		werr = fmt.Errorf("close %s: %w", f.out, cerr)
 	}
 	result := output.RunSuccess
@@ -700,12 +759,12 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	if summary != nil {
 		dur = time.Duration(summary.DurationSeconds * float64(time.Second))
 	}
-	jobMetrics.Finish(reg, result, summary, dur)
-	f.scale.pushMetrics(reg, f.silent, stderr)
+	outs.jobMetrics.Finish(outs.reg, result, summary, dur)
+	f.scale.pushMetrics(outs.reg, f.silent, stderr)
 	if f.metricsFile != "" {
 		// Written to a temporary file and renamed: the textfile collector never reads a
 		// half-written file.
-		if err := output.WriteMetricsFile(f.metricsFile, reg); err != nil && werr == nil {
+		if err := output.WriteMetricsFile(f.metricsFile, outs.reg); err != nil && werr == nil {
 			werr = fmt.Errorf("-metrics-file: %w", err)
 		}
 	}
