@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -41,85 +42,90 @@ const (
 	StageNBStat     StageName = "nbstat"
 )
 
-// stageDef describes a stage for pipeline construction: its place in the canonical order, what
-// it needs (added automatically when a pipeline names the stage), and how to build it.
+// stageDef is one stage's registry line. Dependencies are declared once, by kind:
+//
+//   - requires: stages that must have ended "ok" for this one to run (Stage.Needs);
+//   - after: stages this one comes after and reads, but whose outcome its gate judges: it may
+//     run when they failed (shares runs on a guest session when the null session was refused).
+//
+// Both are added to any pipeline that names the stage. uses lists further stages whose
+// results it works with without pulling them in (a stage skipped because one of those got no
+// answer is missing too, see Stage.uses).
 type stageDef struct {
-	name  StageName
-	about string
-	needs []StageName
-	conn  string      // the connection it works on (Stage.conn)
-	uses  []StageName // stages beyond needs whose results it works with (Stage.uses)
-	smb1  bool        // it has an SMB1 path for hosts that speak SMB1 only (Stage.smb1)
-	build func(opts *Options) Stage
+	name     StageName
+	about    string
+	conn     string // the connection it works on (Stage.conn)
+	requires []StageName
+	after    []StageName
+	uses     []StageName
+	smb1     bool // it has an SMB1 path for hosts that speak SMB1 only (Stage.smb1)
+	gate     func(*Session, *Result) string
+	run      StageFunc
+	begin    func(context.Context, *Session)
+	// sessionTimeout gives the stage Options.SessionTimeout as its own deadline (logons may be
+	// delayed by the server).
+	sessionTimeout bool
 }
 
 // stageDefs is every stage in the order pipelines run them.
 var stageDefs = []stageDef{
-	{name: StageNegotiate, conn: connSMB2, about: "SMB2/3 NEGOTIATE: dialect, GUID, signing, capabilities, 3.1.1 posture",
-		build: func(*Options) Stage { return Stage{Name: StageNegotiate, Run: stageNegotiate} }},
-	{name: StageSMB1, conn: connSMB1, about: "dedicated SMB1 NEGOTIATE (NT LM 0.12) on its own connection",
-		build: func(*Options) Stage { return Stage{Name: StageSMB1, Gate: unreachable, Run: stageSMB1} }},
-	{name: StageMS17010, conn: connSMB1, needs: []StageName{StageSMB1}, about: "MS17-010 (EternalBlue) and DoublePulsar on SMB1 hosts: SMB1 logon, IPC$, PeekNamedPipe on FID 0 (own connection)", build: buildMS17010},
-	{name: StageDialects, conn: connDialects, about: "enumerate accepted dialects and 3.1.1 ciphers (one connection each)", needs: []StageName{StageNegotiate},
-		build: func(*Options) Stage {
-			return Stage{Name: StageDialects, Needs: []StageName{StageNegotiate}, Run: stageDialects}
-		}},
-	{name: StageSession, conn: connSMB2, smb1: true, about: "anonymous NTLMSSP null session; records the NTLM CHALLENGE", needs: []StageName{StageNegotiate},
-		build: func(o *Options) Stage {
-			return Stage{Name: StageSession, Needs: []StageName{StageNegotiate}, Timeout: o.SessionTimeout, Run: stageNullSession}
-		}},
-	{name: StageGuest, conn: connSMB2, smb1: true, about: "logon as a non-existent user with a random password (guest mapping)", needs: []StageName{StageNegotiate},
-		build: func(o *Options) Stage {
-			return Stage{Name: StageGuest, Needs: []StageName{StageNegotiate}, Timeout: o.SessionTimeout, Run: stageGuest}
-		}},
-	{name: StageTree, conn: connSMB2, smb1: true, about: "TREE_CONNECT IPC$ (decides null session allowed) and each -share", needs: []StageName{StageSession},
-		build: func(*Options) Stage { return Stage{Name: StageTree, Needs: []StageName{StageSession}, Run: stageTree} }},
-	{name: StageShares, conn: connSMB2, smb1: true, about: "list shares over SRVSVC (NetrShareEnum on \\srvsvc; over SMB1 TRANSACTION on SMB1-only hosts) as anonymous and guest", uses: []StageName{StageGuest}, needs: []StageName{StageSession},
-		build: func(o *Options) Stage {
-			return Stage{Name: StageShares, Needs: []StageName{StageNegotiate}, Gate: anySession, Timeout: o.SessionTimeout, Run: stageShares}
-		}},
+	{name: StageNegotiate, conn: connSMB2, run: stageNegotiate,
+		about: "SMB2/3 NEGOTIATE: dialect, GUID, signing, capabilities, 3.1.1 posture"},
+	{name: StageSMB1, conn: connSMB1, gate: unreachable, run: stageSMB1,
+		about: "dedicated SMB1 NEGOTIATE (NT LM 0.12) on its own connection"},
+	{name: StageMS17010, conn: connSMB1, requires: []StageName{StageSMB1}, gate: needSMB1, sessionTimeout: true, run: stageMS17010,
+		about: "MS17-010 (EternalBlue) and DoublePulsar on SMB1 hosts: SMB1 logon, IPC$, PeekNamedPipe on FID 0 (own connection)"},
+	{name: StageDialects, conn: connDialects, requires: []StageName{StageNegotiate}, run: stageDialects,
+		about: "enumerate accepted dialects and 3.1.1 ciphers (one connection each)"},
+	{name: StageSession, conn: connSMB2, smb1: true, requires: []StageName{StageNegotiate}, sessionTimeout: true, run: stageNullSession,
+		about: "anonymous NTLMSSP null session; records the NTLM CHALLENGE"},
+	{name: StageGuest, conn: connSMB2, smb1: true, requires: []StageName{StageNegotiate}, sessionTimeout: true, run: stageGuest,
+		about: "logon as a non-existent user with a random password (guest mapping)"},
+	{name: StageTree, conn: connSMB2, smb1: true, requires: []StageName{StageSession}, run: stageTree,
+		about: "TREE_CONNECT IPC$ (decides null session allowed) and each -share"},
+	{name: StageShares, conn: connSMB2, smb1: true, requires: []StageName{StageNegotiate}, after: []StageName{StageSession}, uses: []StageName{StageGuest},
+		gate: anySession, sessionTimeout: true, run: stageShares,
+		about: "list shares over SRVSVC (NetrShareEnum on \\srvsvc; over SMB1 TRANSACTION on SMB1-only hosts) as anonymous and guest"},
 	// shareprobe does not use guest: without a guest answer it probes with the null session, and
 	// skipped because SRVSVC listed the shares it waited for nothing.
-	{name: StageShareProbe, conn: connSMB2, about: "when SRVSVC gives no share list: TREE_CONNECT well-known names (-probe-shares); ACCESS_DENIED = exists", uses: []StageName{StageTree, StageShares}, needs: []StageName{StageSession},
-		build: func(o *Options) Stage {
-			return Stage{Name: StageShareProbe, Needs: []StageName{StageNegotiate}, Gate: needShareList, Timeout: o.SessionTimeout, Run: stageShareProbeRun}
-		}},
-	{name: StageAccess, conn: connSMB2, smb1: true, about: "per share and identity: tree connect, read check; write check with -check-write", uses: []StageName{StageGuest, StageTree, StageShares, StageShareProbe}, needs: []StageName{StageSession},
-		build: func(*Options) Stage {
-			return Stage{Name: StageAccess, Needs: []StageName{StageNegotiate}, Gate: anySession, Run: stageAccess}
-		}},
+	{name: StageShareProbe, conn: connSMB2, requires: []StageName{StageNegotiate}, after: []StageName{StageSession}, uses: []StageName{StageTree, StageShares},
+		gate: needShareList, sessionTimeout: true, run: stageShareProbeRun,
+		about: "when SRVSVC gives no share list: TREE_CONNECT well-known names (-probe-shares); ACCESS_DENIED = exists"},
+	{name: StageAccess, conn: connSMB2, smb1: true, requires: []StageName{StageNegotiate}, after: []StageName{StageSession},
+		uses: []StageName{StageGuest, StageTree, StageShares, StageShareProbe}, gate: anySession, run: stageAccess,
+		about: "per share and identity: tree connect, read check; write check with -check-write"},
 	// coercion runs after access: the ~10 pipe handles per identity it leaves for closeLater
 	// then go with the connection instead of costing a CLOSE each before the next stage.
-	{name: StageCoercion, conn: connSMB2, about: "per identity: BIND only to the RPC interfaces that can coerce authentication (RPRN, EFSR, DFSNM, FSRVP, EVEN); WebClient and Spooler running", uses: []StageName{StageGuest}, needs: []StageName{StageSession},
-		build: func(*Options) Stage {
-			return Stage{Name: StageCoercion, Needs: []StageName{StageNegotiate}, Gate: anySession, Run: stageCoercion}
-		}},
-	{name: StageLSA, conn: connSMB2, smb1: true, about: "per identity: LSA on \\lsarpc (read-only): domain name and SID, SID translation; RID cycling with -enum-users", uses: []StageName{StageGuest}, needs: []StageName{StageSession},
-		build: func(*Options) Stage {
-			return Stage{Name: StageLSA, Needs: []StageName{StageNegotiate}, Gate: anySession, Run: stageLSA}
-		}},
-	{name: StageSAMR, conn: connSMB2, smb1: true, about: "per identity: SAMR on \\samr (read-only): the account domain's password and lockout policy", uses: []StageName{StageGuest}, needs: []StageName{StageSession},
-		build: func(*Options) Stage {
-			return Stage{Name: StageSAMR, Needs: []StageName{StageNegotiate}, Gate: anySession, Run: stageSAMR}
-		}},
-	{name: StageAuth, conn: connAuth, about: "credentialed NTLMv2 logon (own connection): dialect, session flags, signing and encryption in use", needs: []StageName{StageNegotiate},
-		build: func(*Options) Stage {
-			return Stage{Name: StageAuth, Needs: []StageName{StageNegotiate}, Gate: needCredentials, Run: stageAuth}
-		}},
-	{name: StageLs, conn: connAuth, about: "credentialed listing of -path on the first -share (-depth, -max-entries)", needs: []StageName{StageAuth},
-		build: func(*Options) Stage {
-			return Stage{Name: StageLs, Needs: []StageName{StageAuth}, Gate: needShare, Run: stageLs}
-		}},
-	{name: StageRead, conn: connAuth, about: "credentialed read of -path on the first -share (up to -max-bytes)", needs: []StageName{StageAuth},
-		build: func(*Options) Stage {
-			return Stage{Name: StageRead, Needs: []StageName{StageAuth}, Gate: needSharePath, Run: stageRead}
-		}},
-	{name: StageStat, conn: connSMB2, about: "CREATE + QUERY_INFO of -path on the first -share", needs: []StageName{StageSession, StageTree},
-		build: func(*Options) Stage {
-			return Stage{Name: StageStat, Needs: []StageName{StageSession}, Gate: treeRan, Run: stageStat}
-		}},
-	{name: StageNBStat, conn: connNBStat, about: "NetBIOS NODE STATUS on UDP 137 (names, MAC, workgroup, users, DC); the query goes out when the host starts",
-		build: func(*Options) Stage { return Stage{Name: StageNBStat, Begin: beginNBStat, Run: stageNBStat} }},
+	{name: StageCoercion, conn: connSMB2, requires: []StageName{StageNegotiate}, after: []StageName{StageSession}, uses: []StageName{StageGuest},
+		gate: anySession, run: stageCoercion,
+		about: "per identity: BIND only to the RPC interfaces that can coerce authentication (RPRN, EFSR, DFSNM, FSRVP, EVEN); WebClient and Spooler running"},
+	{name: StageLSA, conn: connSMB2, smb1: true, requires: []StageName{StageNegotiate}, after: []StageName{StageSession}, uses: []StageName{StageGuest},
+		gate: anySession, run: stageLSA,
+		about: "per identity: LSA on \\lsarpc (read-only): domain name and SID, SID translation; RID cycling with -enum-users"},
+	{name: StageSAMR, conn: connSMB2, smb1: true, requires: []StageName{StageNegotiate}, after: []StageName{StageSession}, uses: []StageName{StageGuest},
+		gate: anySession, run: stageSAMR,
+		about: "per identity: SAMR on \\samr (read-only): the account domain's password and lockout policy"},
+	{name: StageAuth, conn: connAuth, requires: []StageName{StageNegotiate}, gate: needCredentials, run: stageAuth,
+		about: "credentialed NTLMv2 logon (own connection): dialect, session flags, signing and encryption in use"},
+	{name: StageLs, conn: connAuth, requires: []StageName{StageAuth}, gate: needShare, run: stageLs,
+		about: "credentialed listing of -path on the first -share (-depth, -max-entries)"},
+	{name: StageRead, conn: connAuth, requires: []StageName{StageAuth}, gate: needSharePath, run: stageRead,
+		about: "credentialed read of -path on the first -share (up to -max-bytes)"},
+	{name: StageStat, conn: connSMB2, requires: []StageName{StageSession}, after: []StageName{StageTree}, gate: treeRan, run: stageStat,
+		about: "CREATE + QUERY_INFO of -path on the first -share"},
+	{name: StageNBStat, conn: connNBStat, begin: beginNBStat, run: stageNBStat,
+		about: "NetBIOS NODE STATUS on UDP 137 (names, MAC, workgroup, users, DC); the query goes out when the host starts"},
+}
+
+// stage builds the pipeline stage of d.
+func (d *stageDef) stage(opts *Options) Stage {
+	st := Stage{Name: d.name, Needs: slices.Clone(d.requires), Gate: d.gate, Run: d.run, Begin: d.begin,
+		conn: d.conn, smb1: d.smb1}
+	if d.sessionTimeout {
+		st.Timeout = opts.SessionTimeout
+	}
+	st.uses = slices.Concat(d.requires, d.after, d.uses)
+	return st
 }
 
 // StageNames lists every stage name in pipeline order.
@@ -155,7 +161,7 @@ func NewPipeline(names []string, opts *Options) (*Pipeline, error) {
 			return nil
 		}
 		want[n] = true
-		for _, dep := range stageDefs[i].needs {
+		for _, dep := range slices.Concat(stageDefs[i].requires, stageDefs[i].after) {
 			if err := add(dep); err != nil {
 				return err
 			}
@@ -173,11 +179,9 @@ func NewPipeline(names []string, opts *Options) (*Pipeline, error) {
 		}
 	}
 	p := &Pipeline{Opts: opts}
-	for _, d := range stageDefs {
-		if want[d.name] {
-			st := d.build(opts)
-			st.conn, st.uses, st.smb1 = d.conn, append(slices.Clip(d.needs), d.uses...), d.smb1
-			p.Stages = append(p.Stages, st)
+	for i := range stageDefs {
+		if want[stageDefs[i].name] {
+			p.Stages = append(p.Stages, stageDefs[i].stage(opts))
 		}
 	}
 	return p, nil

@@ -151,8 +151,3 @@ func ms17Refusal(err error, what string) error {
 	}
 	return err
 }
-
-// buildMS17010 builds the ms17010 stage (registry.go).
-func buildMS17010(o *Options) Stage {
-	return Stage{Name: StageMS17010, Needs: []StageName{StageSMB1}, Gate: needSMB1, Timeout: o.SessionTimeout, Run: stageMS17010}
-}
