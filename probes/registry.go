@@ -13,8 +13,8 @@ type StageName string
 
 // The stages, in pipeline order. To add a stage:
 //  1. write probes/stage_NAME.go, a func(ctx, *Session, *Result) error;
-//  2. add its constant here and one line to stageDefs below (connection, needs, uses, about,
-//     build);
+//  2. add its constant here and one line to stageDefs below (connection, requires, after,
+//     uses, gate, run, about);
 //  3. put its record fields in result.go and encode them in output/encode.go (the filler
 //     test fails until you do), document them in docs/schema.md (the drift test fails until
 //     you do);
