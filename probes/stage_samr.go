@@ -67,7 +67,25 @@ func (s *Session) samrAs(ctx context.Context, r *Result, rec *SAMRInfo) (rpcOutc
 	}
 	defer s.samrClose(ctx, c, server)
 
-	// The account domain: the first domain the server lists that is not Builtin.
+	domain, sid, out, ok, err := samrAccountDomain(ctx, c, server, rec)
+	if !ok {
+		return out, err
+	}
+	dom, out, why, ok, err := samrHandleCall(ctx, c, opSamrOpenDomain, &dcerpc.SamrOpenDomainRequest{Handle: server,
+		DesiredAccess: dcerpc.DomainReadPasswordParameters, DomainID: sid}, &rec.OpenDomain)
+	if !ok {
+		rec.Exposed, rec.Evidence = out.exposed, why+" for "+domain+" as "+rec.Identity
+		return out, err
+	}
+	defer s.samrClose(ctx, c, dom)
+	return samrReadPolicy(ctx, c, dom, domain, rec)
+}
+
+// samrAccountDomain finds the account domain, the first the server lists that is not Builtin,
+// and its SID. ok is false when the stage ends there (out and err say how; rec has the
+// evidence).
+func samrAccountDomain(ctx context.Context, c *rpcClient, server dcerpc.Handle, rec *SAMRInfo) (string, dcerpc.SID, rpcOutcome, bool, error) {
+	var sid dcerpc.SID
 	stub, err := rpcCall(ctx, c, opSamrEnumerateDomains, &dcerpc.SamrEnumerateDomainsRequest{Handle: server, PreferedMaximumLength: 0xffffffff})
 	var enum dcerpc.DomainEnum
 	if err == nil {
@@ -77,11 +95,11 @@ func (s *Session) samrAs(ctx context.Context, r *Result, rec *SAMRInfo) (rpcOutc
 	}
 	if f := faultOf(err); err != nil && f == nil {
 		rec.Evidence = "SamrEnumerateDomainsInSamServer: " + briefError(err)
-		return rpcOutcome{}, err
+		return "", sid, rpcOutcome{}, false, err
 	} else if f != nil || (enum.Status != dcerpc.StatusSuccess && enum.Status != dcerpc.StatusMoreEntries) {
 		_, out, why := callRefusal("SamrEnumerateDomainsInSamServer", enum.Status, f)
 		rec.Exposed, rec.Evidence = out.exposed, why+" as "+rec.Identity
-		return out, nil
+		return "", sid, out, false, nil
 	}
 	var domain string
 	for name, more := enum.Next(); more; name, more = enum.Next() {
@@ -92,12 +110,11 @@ func (s *Session) samrAs(ctx context.Context, r *Result, rec *SAMRInfo) (rpcOutc
 	}
 	if domain == "" {
 		rec.Evidence = "SamrEnumerateDomainsInSamServer listed no domain other than Builtin"
-		return rpcOutcome{}, nil
+		return "", sid, rpcOutcome{}, false, nil
 	}
 	rec.DomainName = String(domain)
 
 	stub, err = rpcCall(ctx, c, opSamrLookupDomain, &dcerpc.SamrLookupDomainRequest{Handle: server, Name: domain})
-	var sid dcerpc.SID
 	var hasSID bool
 	var st uint32
 	if err == nil {
@@ -107,22 +124,19 @@ func (s *Session) samrAs(ctx context.Context, r *Result, rec *SAMRInfo) (rpcOutc
 	}
 	if f := faultOf(err); err != nil && f == nil {
 		rec.Evidence = "SamrLookupDomainInSamServer: " + briefError(err)
-		return rpcOutcome{}, err
+		return "", sid, rpcOutcome{}, false, err
 	} else if f != nil || st != dcerpc.StatusSuccess || !hasSID {
 		_, out, why := callRefusal("SamrLookupDomainInSamServer", st, f)
 		rec.Exposed, rec.Evidence = out.exposed, why+" for "+domain+" as "+rec.Identity
-		return out, nil
+		return "", sid, out, false, nil
 	}
 	rec.DomainSID = String(sid.String())
+	return domain, sid, rpcOutcome{}, true, nil
+}
 
-	dom, out, why, ok, err := samrHandleCall(ctx, c, opSamrOpenDomain, &dcerpc.SamrOpenDomainRequest{Handle: server,
-		DesiredAccess: dcerpc.DomainReadPasswordParameters, DomainID: sid}, &rec.OpenDomain)
-	if !ok {
-		rec.Exposed, rec.Evidence = out.exposed, why+" for "+domain+" as "+rec.Identity
-		return out, err
-	}
-	defer s.samrClose(ctx, c, dom)
-
+// samrReadPolicy reads the password (class 1) and lockout (class 12) policy of the opened
+// domain dom into rec; the policy is exposed when either class was read.
+func samrReadPolicy(ctx context.Context, c *rpcClient, dom dcerpc.Handle, domain string, rec *SAMRInfo) (rpcOutcome, error) {
 	pol := &PasswordPolicy{}
 	var whys []string
 	var first rpcOutcome
@@ -157,14 +171,7 @@ func (s *Session) samrAs(ctx context.Context, r *Result, rec *SAMRInfo) (rpcOutc
 		}
 		*field = String(wire.StatusSuccess.String())
 		read++
-		if class == dcerpc.DomainPasswordInformation {
-			pol.MinPasswordLength, pol.PasswordHistoryLength = intPtr(int(d.MinPasswordLength)), intPtr(int(d.PasswordHistoryLength))
-			pol.MaxPasswordAgeSeconds, pol.MinPasswordAgeSeconds = relSeconds(d.MaxPasswordAge), relSeconds(d.MinPasswordAge)
-			pol.PasswordProperties = dcerpc.PasswordPropertyNames(d.PasswordProperties)
-		} else {
-			pol.LockoutThreshold = intPtr(int(d.LockoutThreshold))
-			pol.LockoutDurationSeconds, pol.LockoutWindowSeconds = relSeconds(d.LockoutDuration), relSeconds(d.LockoutObservationWindow)
-		}
+		setPolicy(pol, class, &d)
 		whys = append(whys, name+" read as "+rec.Identity)
 	}
 	rec.PasswordPolicy = pol
@@ -176,6 +183,18 @@ func (s *Session) samrAs(ctx context.Context, r *Result, rec *SAMRInfo) (rpcOutc
 	rec.PasswordPolicy = nil
 	rec.Exposed = first.exposed
 	return first, nil
+}
+
+// setPolicy fills pol from one class of DOMAIN_INFORMATION.
+func setPolicy(pol *PasswordPolicy, class uint16, d *dcerpc.DomainInfo) {
+	if class == dcerpc.DomainPasswordInformation {
+		pol.MinPasswordLength, pol.PasswordHistoryLength = intPtr(int(d.MinPasswordLength)), intPtr(int(d.PasswordHistoryLength))
+		pol.MaxPasswordAgeSeconds, pol.MinPasswordAgeSeconds = relSeconds(d.MaxPasswordAge), relSeconds(d.MinPasswordAge)
+		pol.PasswordProperties = dcerpc.PasswordPropertyNames(d.PasswordProperties)
+		return
+	}
+	pol.LockoutThreshold = intPtr(int(d.LockoutThreshold))
+	pol.LockoutDurationSeconds, pol.LockoutWindowSeconds = relSeconds(d.LockoutDuration), relSeconds(d.LockoutObservationWindow)
 }
 
 // samrClose closes a SAMR handle, best effort.
