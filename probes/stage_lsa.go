@@ -253,6 +253,25 @@ func (s *Session) lsaAs(ctx context.Context, r *Result, rec *LSAInfo, mayEnumera
 	rec.OpenPolicy = String(wire.StatusSuccess.String())
 	defer s.lsaClose(ctx, c, h)
 
+	account, why, exposedOut, err := lsaDomains(ctx, c, h, rec)
+	if err != nil {
+		return rpcOutcome{}, err
+	}
+	why, err = lsaTranslate(ctx, c, h, rec, account, why)
+	if err != nil {
+		return exposedOut, err
+	}
+	rec.Evidence = strings.Join(why, "; ")
+	if mayEnumerate && s.Opts.EnumUsers && rec.SIDTranslation != nil && *rec.SIDTranslation && account.HasSID {
+		rec.Users = s.ridCycle(ctx, c, h, account.SID)
+	}
+	return exposedOut, nil
+}
+
+// lsaDomains queries the account domain (class 5) and the primary domain (class 3) into rec
+// and decides rec.Exposed. It returns the account domain, the evidence so far, and the
+// stage's outcome; an error that is not a refusal ends the stage (rec.Evidence says it).
+func lsaDomains(ctx context.Context, c *rpcClient, h dcerpc.Handle, rec *LSAInfo) (dcerpc.PolicyDomainInfo, []string, rpcOutcome, error) {
 	var why []string
 	var account dcerpc.PolicyDomainInfo
 	exposedOut := rpcOutcome{}
@@ -272,7 +291,7 @@ func (s *Session) lsaAs(ctx context.Context, r *Result, rec *LSAInfo, mayEnumera
 		f := faultOf(err)
 		if err != nil && f == nil {
 			rec.Evidence = strings.Join(append(why, "LsarQueryInformationPolicy2 class "+strconv.Itoa(int(class))+": "+briefError(err)), "; ")
-			return rpcOutcome{}, err
+			return account, why, rpcOutcome{}, err
 		}
 		if f != nil || info.Status != dcerpc.StatusSuccess {
 			_, o, w := callRefusal("LsarQueryInformationPolicy2 class "+strconv.Itoa(int(class)), info.Status, f)
@@ -303,8 +322,12 @@ func (s *Session) lsaAs(ctx context.Context, r *Result, rec *LSAInfo, mayEnumera
 	case exposedOut.exposed != nil:
 		rec.Exposed = exposedOut.exposed
 	}
+	return account, why, exposedOut, nil
+}
 
-	// SID translation: the domain's Administrator and BUILTIN\Administrators.
+// lsaTranslate asks LsarLookupSids for the domain's Administrator and BUILTIN\Administrators
+// and decides rec.SIDTranslation; it returns the evidence with its outcome appended.
+func lsaTranslate(ctx context.Context, c *rpcClient, h dcerpc.Handle, rec *LSAInfo, account dcerpc.PolicyDomainInfo, why []string) ([]string, error) {
 	sids := make([]dcerpc.SID, 0, 2)
 	if account.HasSID {
 		if admin, ok := account.SID.WithRID(500); ok {
@@ -316,31 +339,26 @@ func (s *Session) lsaAs(ctx context.Context, r *Result, rec *LSAInfo, mayEnumera
 	switch {
 	case err != nil && f == nil:
 		rec.Evidence = strings.Join(append(why, "LsarLookupSids: "+briefError(err)), "; ")
-		return exposedOut, err
+		return why, err
 	case f != nil:
 		rec.SIDLookup, _, _ = callRefusal("LsarLookupSids", 0, f)
 		if f.Status == dcerpc.FaultAccessDenied {
 			rec.SIDTranslation = Bool(false)
 		}
-		why = append(why, "LsarLookupSids answered fault "+dcerpc.FaultName(f.Status))
+		return append(why, "LsarLookupSids answered fault "+dcerpc.FaultName(f.Status)), nil
+	}
+	rec.SIDLookup = String(wire.NTStatus(st).String())
+	switch {
+	case mapped > 0:
+		rec.SIDTranslation = Bool(true)
+		why = append(why, fmt.Sprintf("LsarLookupSids translated %d of %d SIDs (%s) for %s", mapped, len(sids), sidList(sids), rec.Identity))
+	case st == dcerpc.StatusNoneMapped || st == dcerpc.StatusAccessDenied:
+		rec.SIDTranslation = Bool(false)
+		why = append(why, "LsarLookupSids of "+sidList(sids)+" answered "+wire.NTStatus(st).String())
 	default:
-		rec.SIDLookup = String(wire.NTStatus(st).String())
-		switch {
-		case mapped > 0:
-			rec.SIDTranslation = Bool(true)
-			why = append(why, fmt.Sprintf("LsarLookupSids translated %d of %d SIDs (%s) for %s", mapped, len(sids), sidList(sids), rec.Identity))
-		case st == dcerpc.StatusNoneMapped || st == dcerpc.StatusAccessDenied:
-			rec.SIDTranslation = Bool(false)
-			why = append(why, "LsarLookupSids of "+sidList(sids)+" answered "+wire.NTStatus(st).String())
-		default:
-			why = append(why, "LsarLookupSids of "+sidList(sids)+" answered "+wire.NTStatus(st).String()+" without a name")
-		}
+		why = append(why, "LsarLookupSids of "+sidList(sids)+" answered "+wire.NTStatus(st).String()+" without a name")
 	}
-	rec.Evidence = strings.Join(why, "; ")
-	if mayEnumerate && s.Opts.EnumUsers && rec.SIDTranslation != nil && *rec.SIDTranslation && account.HasSID {
-		rec.Users = s.ridCycle(ctx, c, h, account.SID)
-	}
-	return exposedOut, nil
+	return why, nil
 }
 
 // lsaClose closes the policy handle, best effort (the pipe's release ends it anyway).
