@@ -107,28 +107,7 @@ func (s *SMB) serve(ctx context.Context, c net.Conn) {
 		req.Count = counts[req.Step]
 		counts[req.Step]++
 		act := s.respond(&req)
-		if !sleep(ctx, act.Delay) {
-			return
-		}
-		out := make([]byte, 0, 512)
-		for _, m := range act.Reply {
-			out = append(out, netbios(len(m))...)
-			out = append(out, m...)
-		}
-		out = append(out, act.Raw...)
-		if len(out) > 0 {
-			if _, err := c.Write(out); err != nil {
-				return
-			}
-		}
-		switch {
-		case act.Reset:
-			Reset(c)
-			return
-		case act.Close:
-			return
-		case act.Hang:
-			_, _ = io.Copy(io.Discard, c)
+		if !perform(ctx, c, act) {
 			return
 		}
 	}
@@ -321,4 +300,35 @@ func Delayed(d time.Duration) Responder {
 // Raw answers with b sent as it is (no NetBIOS framing added), then closes.
 func Raw(b []byte) Responder {
 	return func(*Request) Action { return Action{Raw: b, Close: true} }
+}
+
+// perform carries out act on the connection c: the delay, the replies (each in its NetBIOS
+// frame) and raw bytes, then a reset, a close or a hang. It reports whether the connection
+// goes on to the next request.
+func perform(ctx context.Context, c net.Conn, act Action) bool {
+	if !sleep(ctx, act.Delay) {
+		return false
+	}
+	out := make([]byte, 0, 512)
+	for _, m := range act.Reply {
+		out = append(out, netbios(len(m))...)
+		out = append(out, m...)
+	}
+	out = append(out, act.Raw...)
+	if len(out) > 0 {
+		if _, err := c.Write(out); err != nil {
+			return false
+		}
+	}
+	switch {
+	case act.Reset:
+		Reset(c)
+		return false
+	case act.Close:
+		return false
+	case act.Hang:
+		_, _ = io.Copy(io.Discard, c)
+		return false
+	}
+	return true
 }

@@ -3,7 +3,6 @@ package hostile
 import (
 	"context"
 	"encoding/binary"
-	"io"
 	"net"
 	"sync/atomic"
 
@@ -105,28 +104,7 @@ func (s *SMB1) serve(ctx context.Context, c net.Conn) {
 		if f, ok := s.Steps[req.Command]; ok && f != nil {
 			act = f(&req)
 		}
-		if !sleep(ctx, act.Delay) {
-			return
-		}
-		var out []byte
-		for _, m := range act.Reply {
-			out = append(out, netbios(len(m))...)
-			out = append(out, m...)
-		}
-		out = append(out, act.Raw...)
-		if len(out) > 0 {
-			if _, err := c.Write(out); err != nil {
-				return
-			}
-		}
-		switch {
-		case act.Reset:
-			Reset(c)
-			return
-		case act.Close:
-			return
-		case act.Hang:
-			_, _ = io.Copy(io.Discard, c)
+		if !perform(ctx, c, act) {
 			return
 		}
 	}
