@@ -59,19 +59,20 @@ func (p *smb2Pipe) read(ctx context.Context) ([]byte, error) { return p.s.pipeRe
 // last stage then costs no extra round trip.
 func (p *smb2Pipe) release() { p.s.closeLater(p.tid, p.fid) }
 
-// openPipe opens the named pipe of IPC$ as identity (tree-connecting IPC$ when needed). A
-// CREATE the server refuses returns its NT status with a nil pipe and a nil error; a refused
-// TREE_CONNECT is an *ntRefusal; transport and protocol failures are errors.
-func (s *Session) openPipe(ctx context.Context, r *Result, identity, name string) (*smb2Pipe, wire.NTStatus, error) {
+// openRPCPipe opens the named pipe of IPC$ as identity (tree-connecting IPC$ when needed) over
+// the protocol the host speaks (openPipeFor). A CREATE the server refuses returns its NT status
+// with a nil pipe and a nil error; a refused TREE_CONNECT is an *ntRefusal; transport and
+// protocol failures are errors.
+func (s *Session) openRPCPipe(ctx context.Context, r *Result, identity, name string) (pipeTransport, wire.NTStatus, error) {
 	tid, err := s.ipcTreeFor(ctx, r, identity)
 	if err != nil {
 		return nil, 0, err
 	}
-	return s.openPipeOn(ctx, tid, name)
+	return s.openPipeFor(ctx, r, identity, tid, name)
 }
 
 // openPipeOn opens the named pipe on the IPC$ tree tid of the identity the connection points at
-// (useIdentity), as openPipe does.
+// (useIdentity), as openRPCPipe does.
 func (s *Session) openPipeOn(ctx context.Context, tid uint32, name string) (*smb2Pipe, wire.NTStatus, error) {
 	create := wire.CreateRequest{
 		ImpersonationLevel: wire.ImpersonationImpersonation,

@@ -333,22 +333,6 @@ func (s *Session) openPipeSMB1(ctx context.Context, r *Result, identity, name st
 	return &smb1Pipe{c: s.smb1c, tid: uint16(tid), fid: f.FID, ctx: ctx, buf: make([]byte, smb1PipeChunk)}, wire.StatusSuccess, nil
 }
 
-// openRPCPipe opens the named pipe of IPC$ as identity over the protocol the host speaks.
-func (s *Session) openRPCPipe(ctx context.Context, r *Result, identity, name string) (pipeTransport, wire.NTStatus, error) {
-	if s.smb1Only {
-		p, st, err := s.openPipeSMB1(ctx, r, identity, name)
-		if p == nil {
-			return nil, st, err
-		}
-		return p, st, err
-	}
-	p, st, err := s.openPipe(ctx, r, identity, name)
-	if p == nil {
-		return nil, st, err
-	}
-	return p, st, err
-}
-
 // checkShareSMB1 is the read check, and with -check-write the write check, of checkShare over
 // SMB1 on the tree tid.
 func (s *Session) checkShareSMB1(ctx context.Context, tid uint16, share string, acc *ShareAccess) error {
