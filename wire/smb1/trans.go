@@ -53,11 +53,12 @@ type TransactionRequest struct {
 	Data              []byte
 }
 
-// layout returns the body offsets of Name, Parameters and Data and the body size.
-func (r *TransactionRequest) layout() (name, params, data, size int) {
+// layout returns the body offsets of Name, Parameters and Data and the body size, for a body
+// starting at offset at from the header start (HeaderSize unless it follows other blocks).
+func (r *TransactionRequest) layout(at int) (name, params, data, size int) {
 	name = 1 + 2*(wcTransFixed+len(r.Setup)) + 2
 	n := name
-	if r.Unicode && (HeaderSize+n)%2 == 1 {
+	if r.Unicode && (at+n)%2 == 1 {
 		n++
 	}
 	if r.Command == CommandTransaction2 {
@@ -65,19 +66,20 @@ func (r *TransactionRequest) layout() (name, params, data, size int) {
 	} else {
 		n += stringSize(r.Name, r.Unicode)
 	}
-	params = align4(n)
+	params = align4(at, n)
 	data = params + len(r.Parameters)
 	if len(r.Data) > 0 {
-		data = align4(data)
+		data = align4(at, data)
 	}
 	return name, params, data, data + len(r.Data)
 }
 
-// align4 rounds a body offset up so that the header-relative offset is a multiple of 4.
-func align4(off int) int { return (HeaderSize+off+3)&^3 - HeaderSize }
+// align4 rounds the offset off of a body starting at at (from the header start) up so that
+// the header-relative offset is a multiple of 4.
+func align4(at, off int) int { return (at+off+3)&^3 - at }
 
-// Size returns the encoded size of the body.
-func (r *TransactionRequest) Size() int { _, _, _, n := r.layout(); return n }
+// Size returns the encoded size of the body right after the header.
+func (r *TransactionRequest) Size() int { _, _, _, n := r.layout(HeaderSize); return n }
 
 // Validate reports whether the request fits its 16-bit fields and the setup-word cap.
 func (r *TransactionRequest) Validate() error {
@@ -87,7 +89,7 @@ func (r *TransactionRequest) Validate() error {
 	if len(r.Setup) > MaxSetupCount {
 		return fmt.Errorf("transaction request: %d setup words: %w", len(r.Setup), wire.ErrTooLarge)
 	}
-	name, _, _, size := r.layout()
+	name, _, _, size := r.layout(HeaderSize)
 	if size-name > maxByteCount || HeaderSize+size > maxByteCount {
 		return fmt.Errorf("transaction request: %d bytes: %w", size, wire.ErrTooLarge)
 	}
@@ -95,10 +97,15 @@ func (r *TransactionRequest) Validate() error {
 }
 
 // AppendTo appends the body (after a Header whose Command is r.Command).
-func (r *TransactionRequest) AppendTo(dst []byte) []byte {
+func (r *TransactionRequest) AppendTo(dst []byte) []byte { return r.AppendAt(dst, HeaderSize) }
+
+// AppendAt appends the body as a block starting at offset at from the header start: HeaderSize
+// right after the header, or a follow-on's offset in an AndX chain (LinkAndX). ParameterOffset
+// and DataOffset count from the header start, so they depend on it.
+func (r *TransactionRequest) AppendAt(dst []byte, at int) []byte {
 	le := binary.LittleEndian
 	start := len(dst)
-	nameOff, paramOff, dataOff, size := r.layout()
+	nameOff, paramOff, dataOff, size := r.layout(at)
 	dst = append(dst, byte(wcTransFixed+len(r.Setup)))
 	dst = le.AppendUint16(dst, uint16(len(r.Parameters))) // TotalParameterCount
 	dst = le.AppendUint16(dst, uint16(len(r.Data)))       // TotalDataCount
@@ -109,19 +116,19 @@ func (r *TransactionRequest) AppendTo(dst []byte) []byte {
 	dst = le.AppendUint32(dst, r.Timeout)
 	dst = le.AppendUint16(dst, 0) // Reserved2
 	dst = le.AppendUint16(dst, uint16(len(r.Parameters)))
-	dst = le.AppendUint16(dst, uint16(HeaderSize+paramOff))
+	dst = le.AppendUint16(dst, uint16(at+paramOff))
 	dst = le.AppendUint16(dst, uint16(len(r.Data)))
 	if len(r.Data) == 0 {
 		dst = le.AppendUint16(dst, 0)
 	} else {
-		dst = le.AppendUint16(dst, uint16(HeaderSize+dataOff))
+		dst = le.AppendUint16(dst, uint16(at+dataOff))
 	}
 	dst = append(dst, byte(len(r.Setup)), 0)
 	for _, s := range r.Setup {
 		dst = le.AppendUint16(dst, s)
 	}
 	dst = le.AppendUint16(dst, uint16(size-nameOff))
-	if r.Unicode && (HeaderSize+nameOff)%2 == 1 {
+	if r.Unicode && (at+nameOff)%2 == 1 {
 		dst = append(dst, 0)
 	}
 	if r.Command == CommandTransaction2 {
@@ -158,17 +165,48 @@ func (r TransactionResponse) Validate(cmd byte) error {
 	if g.isError(wcTransReplyFixed) {
 		return nil
 	}
-	sc := int(g.wordByte(18))
-	if sc > MaxSetupCount || g.WordCount() != wcTransReplyFixed+sc {
-		return fmt.Errorf("%s: word count %d with %d setup words: %w", what, g.WordCount(), sc, wire.ErrBadStructureSize)
+	return g.checkTransaction(offWordCount, what)
+}
+
+// ValidateTransactionBlock checks the TRANSACTION or TRANSACTION2 block b of a batched reply
+// (Reply.Chain) as Validate checks a reply's first block; its fragments' offsets count from
+// the header start, as in any reply.
+func ValidateTransactionBlock(r Reply, b ChainBlock) error {
+	const what = "chained transaction response"
+	if b.Command != CommandTransaction && b.Command != CommandTransaction2 {
+		return fmt.Errorf("%s: command 0x%02x: %w", what, b.Command, wire.ErrBadCommand)
 	}
-	start, end := g.bytesOff(), g.bytesOff()+len(g.Bytes())
+	if _, err := r.blockEnd(b.Offset); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if r.Status() != 0 && b.WordCount < wcTransReplyFixed {
+		return nil
+	}
+	if b.WordCount < wcTransReplyFixed {
+		return fmt.Errorf("%s: word count %d, want %d: %w", what, b.WordCount, wcTransReplyFixed, wire.ErrBadStructureSize)
+	}
+	return r.checkTransaction(b.Offset, what)
+}
+
+// checkTransaction checks the success form of the transaction reply block at off (its
+// WordCount byte, whose words, ByteCount and bytes lie in r): the setup count against the word
+// count, and each fragment within SMB_Data and within its total.
+func (r Reply) checkTransaction(off int, what string) error {
+	le := binary.LittleEndian
+	wc := int(r[off])
+	w := func(i int) int { return int(le.Uint16(r[off+1+i:])) }
+	sc := int(r[off+1+18])
+	if sc > MaxSetupCount || wc != wcTransReplyFixed+sc {
+		return fmt.Errorf("%s: word count %d with %d setup words: %w", what, wc, sc, wire.ErrBadStructureSize)
+	}
+	start := off + 1 + 2*wc + 2
+	end := start + int(le.Uint16(r[start-2:]))
 	for _, f := range [2]struct {
 		name                    string
 		count, off, disp, total int
 	}{
-		{"parameters", int(g.word16(6)), int(g.word16(8)), int(g.word16(10)), int(g.word16(0))},
-		{"data", int(g.word16(12)), int(g.word16(14)), int(g.word16(16)), int(g.word16(2))},
+		{"parameters", w(6), w(8), w(10), w(0)},
+		{"data", w(12), w(14), w(16), w(2)},
 	} {
 		if f.disp+f.count > f.total {
 			return fmt.Errorf("%s: %s displacement %d + %d past total %d: %w",
