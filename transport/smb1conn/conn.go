@@ -125,30 +125,35 @@ type Conn struct {
 // New wraps nc (a TCP connection to port 445 or 139 after any NetBIOS session request).
 // When ctx is cancelled every blocked read or write returns at once.
 func New(ctx context.Context, nc net.Conn, opts Options) *Conn {
-	if opts.MaxFrame <= 0 {
-		opts.MaxFrame = DefaultMaxFrame
-	}
-	if opts.MaxBufferSize == 0 {
-		opts.MaxBufferSize = 0xffff
-	}
-	if opts.FindCount == 0 {
-		opts.FindCount = defaultFindCount
-	}
-	if opts.Workstation == "" {
-		opts.Workstation = "SMBSWEEP"
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.ServerName == "" {
-		if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
-			opts.ServerName = ap.Addr().Unmap().String()
-		} else {
-			opts.ServerName = "*SMBSERVER"
-		}
-	}
+	opts.defaults(nc.RemoteAddr())
 	tc := transport.New(ctx, nc, transport.Options{MaxFrame: opts.MaxFrame, Trace: opts.Trace, NoSigning: true})
 	return &Conn{tc: tc, opts: opts}
+}
+
+// defaults fills in the zero fields of o; remote names the server by default.
+func (o *Options) defaults(remote net.Addr) {
+	if o.MaxFrame <= 0 {
+		o.MaxFrame = DefaultMaxFrame
+	}
+	if o.MaxBufferSize == 0 {
+		o.MaxBufferSize = 0xffff
+	}
+	if o.FindCount == 0 {
+		o.FindCount = defaultFindCount
+	}
+	if o.Workstation == "" {
+		o.Workstation = "SMBSWEEP"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ServerName == "" {
+		if ap, err := netip.ParseAddrPort(remote.String()); err == nil {
+			o.ServerName = ap.Addr().Unmap().String()
+		} else {
+			o.ServerName = "*SMBSERVER"
+		}
+	}
 }
 
 // Close closes the connection.
@@ -294,7 +299,11 @@ func (c *Conn) Negotiate(ctx context.Context) (Negotiated, error) {
 	if err != nil {
 		return Negotiated{}, fmt.Errorf("smb1 negotiate: %w", err)
 	}
-	r := smb1.NegotiateResponse(msg)
+	return c.record(smb1.NegotiateResponse(msg))
+}
+
+// record checks a NEGOTIATE reply and records the server's parameters.
+func (c *Conn) record(r smb1.NegotiateResponse) (Negotiated, error) {
 	if err := r.Validate(); err != nil {
 		c.broken = &transport.ProtocolError{Op: "smb1 negotiate", Err: err}
 		return Negotiated{}, c.broken

@@ -173,9 +173,10 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 	defer n.Clear()
 	var tok [2560]byte
 	defer clear(tok[:])
-	req := c.setupRequest()
-	req.SecurityBlob = n.Start(tok[:0])
-	c.uid = 0
+	req, s, err := c.extendedStart(ctx, n, tok[:0])
+	if err != nil {
+		return Session{}, err
+	}
 	msg, err := c.call(ctx, smb1.CommandSessionSetupAndX, 0, &req)
 	if err != nil {
 		return Session{}, fmt.Errorf("%s: %w", op, err)
@@ -184,32 +185,10 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 	if err := r.Validate(); err != nil {
 		return Session{}, &transport.ProtocolError{Op: op, Err: err}
 	}
-	if !r.MoreProcessingRequired() {
-		if err := r.Err(); err != nil {
-			return Session{}, fmt.Errorf("%s (NTLM NEGOTIATE): %w", op, err)
-		}
-		return Session{}, &transport.ProtocolError{Op: op, Err: fmt.Errorf("logon completed without an NTLM CHALLENGE: %w", wire.ErrMalformed)}
-	}
-	uid := r.UID()
-	received := c.opts.Now()
-	if req.SecurityBlob, err = n.Respond(tok[:0], r.SecurityBlob()); err != nil {
-		return Session{}, fmt.Errorf("%s: %w", op, err)
-	}
-	names, challenge := n.Names(), n.Challenge()
-	c.uid = uid
-	msg, err = c.call(ctx, smb1.CommandSessionSetupAndX, 0, &req)
-	if err != nil {
-		return Session{}, fmt.Errorf("%s: %w", op, err)
-	}
-	r = smb1.SessionSetupResponse(msg)
-	if err := r.Validate(); err != nil {
-		return Session{}, &transport.ProtocolError{Op: op, Err: err}
-	}
 	if err := r.Err(); err != nil {
 		c.uid = 0
-		return Session{NTLM: &names, Challenge: challenge, ChallengeTime: received}, fmt.Errorf("%s: %w", op, err)
+		return s, fmt.Errorf("%s: %w", op, err)
 	}
-	s := Session{NTLM: &names, Challenge: challenge, ChallengeTime: received}
 	c.finish(r, &s)
 	if id.Kind == Anonymous || s.Guest {
 		return s, nil
@@ -224,6 +203,39 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 		return Session{}, err
 	}
 	return s, nil
+}
+
+// extendedStart sends the first SESSION_SETUP_ANDX of an extended-security logon (the NTLM
+// NEGOTIATE in SPNEGO) and returns the second one (the AUTHENTICATE, its security blob in
+// tok), with the connection's UID set to the one the server assigned, and the session so far
+// (the server's CHALLENGE).
+func (c *Conn) extendedStart(ctx context.Context, n *ntlmlogon.NTLM, tok []byte) (smb1.SessionSetupRequest, Session, error) {
+	const op = "smb1 session setup"
+	req := c.setupRequest()
+	req.SecurityBlob = n.Start(tok)
+	c.uid = 0
+	msg, err := c.call(ctx, smb1.CommandSessionSetupAndX, 0, &req)
+	if err != nil {
+		return req, Session{}, fmt.Errorf("%s: %w", op, err)
+	}
+	r := smb1.SessionSetupResponse(msg)
+	if err := r.Validate(); err != nil {
+		return req, Session{}, &transport.ProtocolError{Op: op, Err: err}
+	}
+	if !r.MoreProcessingRequired() {
+		if err := r.Err(); err != nil {
+			return req, Session{}, fmt.Errorf("%s (NTLM NEGOTIATE): %w", op, err)
+		}
+		return req, Session{}, &transport.ProtocolError{Op: op, Err: fmt.Errorf("logon completed without an NTLM CHALLENGE: %w", wire.ErrMalformed)}
+	}
+	uid := r.UID()
+	received := c.opts.Now()
+	if req.SecurityBlob, err = n.Respond(tok, r.SecurityBlob()); err != nil {
+		return req, Session{}, fmt.Errorf("%s: %w", op, err)
+	}
+	names := n.Names()
+	c.uid = uid
+	return req, Session{NTLM: &names, Challenge: n.Challenge(), ChallengeTime: received}, nil
 }
 
 // logon is the identity in the terms of the one NTLMSSP logon (Guest is already a random User).
