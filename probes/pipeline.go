@@ -166,6 +166,7 @@ func (p *Pipeline) Run(ctx context.Context, t Target) (r *Result) {
 		Findings:  []Finding{},
 	}
 	s := &Session{Target: t, Opts: p.Opts, host: ctx}
+	s.ms17Later, s.smb1PathLater = p.speaksSMB1Later()
 	defer s.close()
 	defer func() {
 		if v := recover(); v != nil {
@@ -396,6 +397,11 @@ type Session struct {
 	smb1c    *smb1conn.Conn
 	nullUID  uint16
 	guestUID uint16
+	// smb1Idle is the smb1 stage's connection, negotiated (NT LM 0.12) and kept for the first
+	// later stage that speaks SMB1 (ms17010; the SMB1 path on an SMB1-only host) when the
+	// pipeline has one: it then costs no second TCP connection and NEGOTIATE.
+	smb1Idle                 *smb1conn.Conn
+	ms17Later, smb1PathLater bool
 
 	// What negotiate learned.
 	dialect      uint16
@@ -486,6 +492,20 @@ func (s *Session) close() {
 		_ = s.smb1c.Close()
 		s.smb1c = nil
 	}
+	if s.smb1Idle != nil {
+		_ = s.smb1Idle.Close()
+		s.smb1Idle = nil
+	}
+}
+
+// speaksSMB1Later reports which stages after smb1 may speak SMB1: ms17010, and the stages
+// with an SMB1 path.
+func (p *Pipeline) speaksSMB1Later() (ms17, path bool) {
+	for i := range p.Stages {
+		ms17 = ms17 || p.Stages[i].Name == StageMS17010
+		path = path || p.Stages[i].smb1
+	}
+	return ms17, path
 }
 
 func (s *Session) setTree(share string, tid uint32) {

@@ -24,11 +24,11 @@ type StageName string
 const (
 	StageNegotiate  StageName = "negotiate"
 	StageSMB1       StageName = "smb1"
-	StageMS17010    StageName = "ms17010"
 	StageDialects   StageName = "dialects"
 	StageSession    StageName = "session"
 	StageGuest      StageName = "guest"
 	StageTree       StageName = "tree"
+	StageMS17010    StageName = "ms17010"
 	StageShares     StageName = "shares"
 	StageShareProbe StageName = "shareprobe"
 	StageAccess     StageName = "access"
@@ -73,8 +73,6 @@ var stageDefs = []stageDef{
 		about: "SMB2/3 NEGOTIATE: dialect, GUID, signing, capabilities, 3.1.1 posture"},
 	{name: StageSMB1, conn: connSMB1, gate: unreachable, run: stageSMB1,
 		about: "dedicated SMB1 NEGOTIATE (NT LM 0.12) on its own connection"},
-	{name: StageMS17010, conn: connSMB1, requires: []StageName{StageSMB1}, gate: needSMB1, sessionTimeout: true, run: stageMS17010,
-		about: "MS17-010 (EternalBlue) and DoublePulsar on SMB1 hosts: SMB1 logon, IPC$, PeekNamedPipe on FID 0 (own connection)"},
 	{name: StageDialects, conn: connDialects, requires: []StageName{StageNegotiate}, run: stageDialects,
 		about: "enumerate accepted dialects and 3.1.1 ciphers (one connection each)"},
 	{name: StageSession, conn: connSMB2, smb1: true, requires: []StageName{StageNegotiate}, sessionTimeout: true, run: stageNullSession,
@@ -83,6 +81,10 @@ var stageDefs = []stageDef{
 		about: "logon as a non-existent user with a random password (guest mapping)"},
 	{name: StageTree, conn: connSMB2, smb1: true, requires: []StageName{StageSession}, run: stageTree,
 		about: "TREE_CONNECT IPC$ (decides null session allowed) and each -share"},
+	// ms17010 comes after session and tree (without needing them): on an SMB1-only host it
+	// peeks with their null session and IPC$ tree, elsewhere on the smb1 stage's connection.
+	{name: StageMS17010, conn: connSMB1, requires: []StageName{StageSMB1}, gate: needSMB1, sessionTimeout: true, run: stageMS17010,
+		about: "MS17-010 (EternalBlue) and DoublePulsar on SMB1 hosts: SMB1 logon, IPC$, PeekNamedPipe on FID 0 (chained on the smb1 connection)"},
 	{name: StageShares, conn: connSMB2, smb1: true, requires: []StageName{StageNegotiate}, after: []StageName{StageSession}, uses: []StageName{StageGuest},
 		gate: anySession, sessionTimeout: true, run: stageShares,
 		about: "list shares over SRVSVC (NetrShareEnum on \\srvsvc; over SMB1 TRANSACTION on SMB1-only hosts) as anonymous and guest"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/smbsweep/smbsweep/transport"
+	"github.com/smbsweep/smbsweep/transport/smb1conn"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/smb1"
 )
@@ -28,7 +29,12 @@ func stageSMB1(ctx context.Context, s *Session, r *Result) error {
 		info.Evidence = "could not connect for the SMB1 NEGOTIATE: " + err.Error()
 		return err
 	}
-	defer conn.Close()
+	kept := false
+	defer func() {
+		if !kept {
+			_ = conn.Close()
+		}
+	}()
 	frame := smb1.AppendProbeNegotiate(conn.Buffer())
 	if err := conn.WriteFrame(ctx, frame); err != nil {
 		info.Evidence = "SMB1 NEGOTIATE could not be sent: " + err.Error()
@@ -44,46 +50,76 @@ func stageSMB1(ctx context.Context, s *Session, r *Result) error {
 		info.Evidence = "no answer to the SMB1 NEGOTIATE: " + err.Error()
 		return err
 	}
+	nr, done, err := smb1Answer(s, info, msg)
+	if done || err != nil {
+		return err
+	}
+	s.markSMB1Only(ctx, r)
+	kept = s.keepSMB1Conn(conn, msg)
+	if nr.NTLanManager() {
+		recordSMB1Negotiate(info, nr)
+	}
+	return nil
+}
+
+// smb1Answer decides smb1.enabled from the reply to the probe; done means the reply said all
+// there is (no NT LM 0.12 acceptance).
+func smb1Answer(s *Session, info *SMB1Info, msg []byte) (smb1.NegotiateResponse, bool, error) {
 	if len(msg) >= 4 && binary.LittleEndian.Uint32(msg) == wire.ProtocolSMB2 {
 		s.spokeSMB = true
 		info.Enabled = Bool(false)
 		info.Evidence = "server answered the SMB1 NEGOTIATE with an SMB2 message"
-		return nil
+		return nil, true, nil
 	}
 	nr := smb1.NegotiateResponse(msg)
 	if err := nr.Validate(); err != nil {
 		if len(msg) < 4 || binary.LittleEndian.Uint32(msg) != wire.ProtocolSMB1 {
 			info.Evidence = "the answer to the SMB1 NEGOTIATE is not SMB"
-			return &transport.NotSMBError{First: append([]byte(nil), msg[:min(len(msg), 16)]...)}
+			return nil, true, &transport.NotSMBError{First: append([]byte(nil), msg[:min(len(msg), 16)]...)}
 		}
 		info.Evidence = "SMB1 NEGOTIATE reply failed validation: " + err.Error()
-		return &transport.ProtocolError{Op: "SMB1 NEGOTIATE response", Err: err}
+		return nil, true, &transport.ProtocolError{Op: "SMB1 NEGOTIATE response", Err: err}
 	}
 	s.spokeSMB = true
 	if err := nr.Err(); err != nil {
 		info.Enabled = Bool(false)
 		info.Evidence = "server refused the SMB1 NEGOTIATE: " + string(nr.Status().AppendText(nil, nr.UsesNTStatus()))
-		return nil
+		return nil, true, nil
 	}
 	if !nr.DialectAccepted() {
 		info.Enabled = Bool(false)
 		info.Evidence = fmt.Sprintf("server accepted no SMB1 dialect (DialectIndex 0x%04x for NT LM 0.12)", nr.DialectIndex())
-		return nil
+		return nil, true, nil
 	}
 	if !nr.AcceptedNTLM012(smb1.ProbeDialects) {
 		// The server speaks SMB1 but selected something the probe did not offer: another
 		// form, or an index outside the one-dialect list. That neither accepts NT LM 0.12
 		// nor refuses SMB1, so enabled stays unknown (docs/schema.md, smb1.enabled).
 		info.Evidence = notAsOffered(nr)
-		return &transport.ProtocolError{Op: "SMB1 NEGOTIATE response", Err: errors.New(info.Evidence)}
+		return nil, true, &transport.ProtocolError{Op: "SMB1 NEGOTIATE response", Err: errors.New(info.Evidence)}
 	}
 	info.Enabled = Bool(true)
 	info.Dialect = smb1.DialectNTLM012
 	info.Evidence = "server accepted NT LM 0.12 on a dedicated SMB1 NEGOTIATE"
-	s.markSMB1Only(ctx, r)
-	if !nr.NTLanManager() {
-		return nil
+	return nr, false, nil
+}
+
+// keepSMB1Conn keeps the probe's connection, whose NEGOTIATE reply msg accepted NT LM 0.12,
+// for the later stages that speak SMB1 on this host (Session.smb1Idle), when there is one.
+func (s *Session) keepSMB1Conn(conn *transport.Conn, msg []byte) bool {
+	if !(s.ms17Later || s.smb1PathLater && s.smb1Only) || s.smb1Idle != nil {
+		return false
 	}
+	c, err := smb1conn.Adopt(conn, msg, s.smb1Options())
+	if err != nil {
+		return false // the later stages open their own connection
+	}
+	s.smb1Idle = c
+	return true
+}
+
+// recordSMB1Negotiate fills info from an NT LM 0.12 reply in the NT form.
+func recordSMB1Negotiate(info *SMB1Info, nr smb1.NegotiateResponse) {
 	info.SigningEnabled = Bool(nr.SigningEnabled())
 	info.SigningRequired = Bool(nr.SigningRequired())
 	info.ExtendedSecurity = Bool(nr.ExtendedSecurity())
@@ -97,7 +133,6 @@ func stageSMB1(ctx context.Context, s *Session, r *Result) error {
 		info.DomainName = string(nr.AppendDomainName(nil))
 		info.ServerName = string(nr.AppendServerName(nil))
 	}
-	return nil
 }
 
 // notAsOffered describes an SMB1 NEGOTIATE reply that selects a dialect, but not NT LM 0.12 as

@@ -72,10 +72,7 @@ func (s *Session) dialSMB1(ctx context.Context, conn string) (*smb1conn.Conn, er
 	if err != nil {
 		return nil, err
 	}
-	opts := smb1conn.Options{MaxFrame: s.Opts.MaxFrame, Now: s.Opts.Now}
-	if s.Target.Host != "" {
-		opts.ServerName = s.Target.Host
-	}
+	opts := s.smb1Options()
 	if tr := s.Opts.Trace; tr != nil { // a credentialed logon is traced too: see Options.Trace
 		t := s.Target
 		opts.Trace = func(dir transport.Direction, msg []byte) { tr(t, conn, dir, msg) }
@@ -87,10 +84,23 @@ func (s *Session) dialSMB1(ctx context.Context, conn string) (*smb1conn.Conn, er
 	return smb1conn.New(bind, nc, opts), nil
 }
 
+// smb1Options are the smb1conn options of the host's SMB1 connections (Trace aside).
+func (s *Session) smb1Options() smb1conn.Options {
+	opts := smb1conn.Options{MaxFrame: s.Opts.MaxFrame, Now: s.Opts.Now}
+	if s.Target.Host != "" {
+		opts.ServerName = s.Target.Host
+	}
+	return opts
+}
+
 // smb1Shared returns the SMB1 path's shared connection, connecting and negotiating it on first
 // use. A connection that failed once is not reopened: the stages after it record the failure.
 func (s *Session) smb1Shared(ctx context.Context) (*smb1conn.Conn, error) {
 	if s.smb1c != nil {
+		return s.smb1c, nil
+	}
+	if s.smb1Idle != nil {
+		s.smb1c, s.smb1Idle = s.smb1Idle, nil
 		return s.smb1c, nil
 	}
 	c, err := s.dialSMB1(ctx, "smb1-session")

@@ -81,6 +81,9 @@ type SMB1 struct {
 // Requests returns how many SMB1 messages the server received (all connections).
 func (s *SMB1) Requests() int { return int(s.requests.Load()) }
 
+// Conns returns how many connections the server accepted.
+func (s *SMB1) Conns() int { return int(s.conns.Load()) }
+
 // Handler returns the server's connection handler, for Start.
 func (s *SMB1) Handler() Handler {
 	return func(ctx context.Context, c net.Conn) { s.serve(ctx, c) }
@@ -98,16 +101,22 @@ func (s *SMB1) serve(ctx context.Context, c net.Conn) {
 		s.requests.Add(1)
 		req := SMB1Request{Msg: msg, Command: msg[smb1OffCommand], MID: binary.LittleEndian.Uint16(msg[smb1OffMID:]),
 			UID: binary.LittleEndian.Uint16(msg[smb1OffUID:]), Conn: conn, Server: s}
-		req.Count = counts[req.Command]
-		counts[req.Command]++
-		act := s.Default(&req)
-		if f, ok := s.Steps[req.Command]; ok && f != nil {
-			act = f(&req)
-		}
+		act := s.answerChain(&req, counts)
 		if !perform(ctx, c, act) {
 			return
 		}
 	}
+}
+
+// answer is the Action for one command of a request (the whole message, or one block of a
+// batched one): Steps' when it has one, else Default's.
+func (s *SMB1) answer(r *SMB1Request, counts map[byte]int) Action {
+	r.Count = counts[r.Command]
+	counts[r.Command]++
+	if f, ok := s.Steps[r.Command]; ok && f != nil {
+		return f(r)
+	}
+	return s.Default(r)
 }
 
 // PatchSMB1 sets a captured SMB1 reply's MID to the request's. msg is changed in place.

@@ -22,6 +22,7 @@
 package replay
 
 import (
+	"bytes"
 	"embed"
 	"encoding/binary"
 	"errors"
@@ -68,6 +69,7 @@ type templates struct {
 	negotiate, challenge, sessionOK, tree, create, close []byte
 	smb1Refused, smb1NT1                                 []byte
 	smb1Challenge, smb1Anonymous, smb1TreeIPC, smb1Peek  []byte
+	smb1PeekChain                                        []byte
 	bindAck, shareEnum                                   []byte
 }
 
@@ -94,6 +96,8 @@ var tpl = sync.OnceValue(func() *templates {
 		smb1Anonymous: mustRead("samba-4.17-smb1-session-setup-anonymous.bin"),
 		smb1TreeIPC:   mustRead("samba-4.17-smb1-tree-connect-ipc.bin"),
 		smb1Peek:      mustRead("samba-4.17-smb1-peek-named-pipe.bin"),
+		// The check's logon leg carrying the IPC$ tree connect and the peek (AndX chain).
+		smb1PeekChain: mustRead("samba-4.17-smb1-peek-chain-ext.bin"),
 		bindAck:       mustRead("samba-4.17-bind-ack.bin"),
 		shareEnum:     mustRead("samba-4.17-netshareenum-response.bin"),
 	}
@@ -294,6 +298,8 @@ func (s *Server) reply(dst, msg []byte, session uint64) (out []byte, closeAfter 
 			body = t.smb1Anonymous
 			if le.Uint16(msg[28:]) == 0 {
 				body = t.smb1Challenge
+			} else if len(msg) > 35 && msg[33] == 0x75 {
+				body = t.smb1PeekChain // with TREE_CONNECT_ANDX and the peek as follow-ons
 			}
 		case 0x75: // TREE_CONNECT_ANDX: IPC$
 			body = t.smb1TreeIPC
@@ -312,7 +318,7 @@ func (s *Server) reply(dst, msg []byte, session uint64) (out []byte, closeAfter 
 		copy(dst[start+12:start+14], msg[12:14])
 		copy(dst[start+26:start+28], msg[26:28])
 		copy(dst[start+30:start+32], msg[30:32])
-		if msg[4] != 0x75 {
+		if msg[4] != 0x75 && !bytes.Equal(body, t.smb1PeekChain) {
 			copy(dst[start+24:start+26], msg[24:26])
 		}
 		if le.Uint16(msg[28:]) != 0 {
