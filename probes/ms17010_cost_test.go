@@ -47,10 +47,9 @@ func smb1Cost(t *testing.T, stages []string, target probes.Target) (requests int
 }
 
 // TestMS17010CostsOneExchangeMore: what the check adds to the default profile, counted in SMB1
-// requests (each one round trip) against real Samba: on the SMB1-only host one (the peek, on
-// the SMB1 path's null session and IPC$ tree); on a host that speaks SMB2 too and negotiates
-// extended security (Samba, Windows) two (the anonymous logon's NTLM NEGOTIATE leg, then the
-// AUTHENTICATE leg carrying the IPC$ tree connect and the peek), on the smb1 stage's
+// requests (each one round trip) against real Samba: one. On the SMB1-only host it is the peek,
+// on the SMB1 path's null session and IPC$ tree; on a host that speaks SMB2 too it is the
+// anonymous NT LM 0.12 logon carrying the IPC$ tree connect and the peek, on the smb1 stage's
 // connection: no second connection and no second NEGOTIATE.
 func TestMS17010CostsOneExchangeMore(t *testing.T) {
 	fleet := sambatest.Require(t)
@@ -60,7 +59,7 @@ func TestMS17010CostsOneExchangeMore(t *testing.T) {
 		extra  int
 	}{
 		{"smb1only", 1},
-		{"smb1", 2},
+		{"smb1", 1},
 	} {
 		t.Run(c.server, func(t *testing.T) {
 			ap := fleet.Server(c.server).AddrPort()
@@ -79,22 +78,30 @@ func TestMS17010CostsOneExchangeMore(t *testing.T) {
 }
 
 // TestMS17010ChainOnProbeConnection: against the scripted SMB1 server, the check runs on the
-// smb1 stage's connection: NEGOTIATE, the NTLM NEGOTIATE leg, and the AUTHENTICATE leg carrying
-// the tree connect and the peek; the vulnerable host's DoublePulsar ping is the fourth.
+// smb1 stage's connection: NEGOTIATE, then the NT LM 0.12 logon carrying the tree connect and
+// the peek; the vulnerable host's DoublePulsar ping is the third request. A server that refuses
+// the NT LM 0.12 form (ExtendedOnly) gets the extended logon's two legs after it.
 func TestMS17010ChainOnProbeConnection(t *testing.T) {
 	for _, c := range []struct {
 		srv  *hostile.SMB1
 		want int
 	}{
-		{&hostile.SMB1{}, 3},
-		{&hostile.SMB1{PeekStatus: hostile.StatusInsuffServerResources}, 4},
+		{&hostile.SMB1{}, 2},
+		{&hostile.SMB1{PeekStatus: hostile.StatusInsuffServerResources}, 3},
+		{&hostile.SMB1{ExtendedOnly: true}, 4},
+		{&hostile.SMB1{ExtendedOnly: true, PeekStatus: hostile.StatusInsuffServerResources}, 5},
 	} {
 		r := ms17Scan(t, c.srv)
-		if f := finding(r, probes.FindingMS17010); f == nil || f.State == probes.StateUnknown {
-			t.Fatalf("ms17_010 %+v", f)
+		f := finding(r, probes.FindingMS17010)
+		wantState := probes.StateNotVulnerable
+		if c.srv.PeekStatus != 0 {
+			wantState = probes.StateVulnerable
+		}
+		if f == nil || f.State != wantState {
+			t.Fatalf("extended only %v: ms17_010 %+v, want %s", c.srv.ExtendedOnly, f, wantState)
 		}
 		if c.srv.Requests() != c.want || c.srv.Conns() != 1 {
-			t.Errorf("%d SMB1 requests on %d connections, want %d on 1", c.srv.Requests(), c.srv.Conns(), c.want)
+			t.Errorf("extended only %v: %d SMB1 requests on %d connections, want %d on 1", c.srv.ExtendedOnly, c.srv.Requests(), c.srv.Conns(), c.want)
 		}
 	}
 }

@@ -126,8 +126,8 @@ func TestMS17010NotVulnerable(t *testing.T) {
 func TestMS17010Unknown(t *testing.T) {
 	refuse := func(st wire.NTStatus) hostile.SMB1Responder {
 		return func(r *hostile.SMB1Request) hostile.Action {
-			if r.UID == 0 && r.Command == hostile.SMB1CmdSessionSetup {
-				return r.Server.Default(r) // the CHALLENGE leg
+			if r.UID == 0 && r.Command == hostile.SMB1CmdSessionSetup && r.Msg[32] == 12 {
+				return r.Server.Default(r) // the CHALLENGE leg of the extended form
 			}
 			return hostile.Reply(hostile.SMB1ErrorReply(r, r.Command, st))
 		}

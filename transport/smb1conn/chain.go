@@ -2,10 +2,12 @@ package smb1conn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/smbsweep/smbsweep/transport"
 	ntlmlogon "github.com/smbsweep/smbsweep/transport/logon"
+	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/smb1"
 )
 
@@ -72,37 +74,50 @@ type IPCPeek struct {
 // PeekIPC sends TRANS_PEEK_NMPIPE on FID 0 of IPC$ (the MS17-010 check, see PeekNamedPipe) in
 // as few exchanges as the server allows. Without logon, on the connection's current UID, the
 // TREE_CONNECT_ANDX to IPC$ carries the TRANSACTION as its follow-on: one exchange. With
-// logon, an anonymous logon comes first and its last SESSION_SETUP_ANDX carries both: one
-// exchange in the NT LM 0.12 form, two with extended security, whose first leg cannot carry a
-// follow-on (its STATUS_MORE_PROCESSING_REQUIRED ends a chain). A server that answers the chain
-// without the TRANSACTION's block, or leaves unclear which command its status belongs to, gets
-// the TRANSACTION again on its own.
+// logon, an anonymous logon comes first and its SESSION_SETUP_ANDX carries both: one exchange
+// in the NT LM 0.12 form (peekNTForm), tried first even when the connection negotiated
+// extended security. A server that refuses that form gets the extended-security logon, whose
+// first leg cannot carry a follow-on (its STATUS_MORE_PROCESSING_REQUIRED ends a chain): three
+// exchanges in all. A server that answers a chain without the TRANSACTION's block, or leaves
+// unclear which command its status belongs to, gets the TRANSACTION again on its own.
 func (c *Conn) PeekIPC(ctx context.Context, logon bool) (IPCPeek, error) {
 	var p IPCPeek
 	if !c.done {
 		return p, fmt.Errorf("smb1 peek: negotiate first")
 	}
-	ch := chain{c.treeLink("IPC$"), c.peekLink(0)}
 	if !logon {
-		return p, c.peekChain(ctx, ch, &p)
+		return p, c.peekChain(ctx, chain{c.treeLink("IPC$"), c.peekLink(0)}, &p)
 	}
-	setup := c.setupRequest()
-	if !c.neg.ExtendedSecurity {
-		setup.OEMPassword, setup.UnicodePassword = []byte{}, []byte{}
-		c.uid = 0
-		return p, c.peekChain(ctx, append(chain{{cmd: smb1.CommandSessionSetupAndX, body: &setup}}, ch...), &p)
+	err := c.peekNTForm(ctx, &p)
+	var st wire.NTStatus
+	if !c.neg.ExtendedSecurity || p.Failed != smb1.CommandSessionSetupAndX || !errors.As(err, &st) {
+		return p, err
 	}
+	// The server wants the extended form for this logon, as it negotiated.
 	n := ntlmlogon.New(ntlmlogon.Identity{Kind: ntlmlogon.Anonymous}, ntlmlogon.Options{ServerDomain: true, Workstation: c.opts.Workstation, Now: c.opts.Now})
 	defer n.Clear()
 	var tok [1024]byte
 	req, s, err := c.extendedStart(ctx, n, tok[:0])
 	p.Exchanges++
-	p.Session = s
+	p.Session, p.Failed = s, 0
 	if err != nil {
 		p.Failed = smb1.CommandSessionSetupAndX
 		return p, err
 	}
-	return p, c.peekChain(ctx, append(chain{{cmd: smb1.CommandSessionSetupAndX, body: &req}}, ch...), &p)
+	return p, c.peekChain(ctx, chain{{cmd: smb1.CommandSessionSetupAndX, body: &req}, c.treeLink("IPC$"), c.peekLink(0)}, &p)
+}
+
+// peekNTForm sends the anonymous NT LM 0.12 logon (MS-CIFS 2.2.4.53.1: empty passwords) with
+// the tree connect and the peek chained. On a connection that negotiated extended security the
+// request says it does not use it (no Flags2ExtendedSecurity, no CAP_EXTENDED_SECURITY), as
+// MS-SMB 3.3.5.3 lets a client do; Samba accepts it.
+func (c *Conn) peekNTForm(ctx context.Context, p *IPCPeek) error {
+	c.ntForm = true
+	defer func() { c.ntForm = false }()
+	setup := c.setupRequest()
+	setup.OEMPassword, setup.UnicodePassword = []byte{}, []byte{}
+	c.uid = 0
+	return c.peekChain(ctx, chain{{cmd: smb1.CommandSessionSetupAndX, body: &setup}, c.treeLink("IPC$"), c.peekLink(0)}, p)
 }
 
 // treeLink is the TREE_CONNECT_ANDX of TreeConnect.

@@ -116,6 +116,10 @@ type Conn struct {
 	uid uint16
 	mid uint16
 
+	// ntForm marks a request in the NT LM 0.12 logon form sent on a connection that
+	// negotiated extended security (PeekIPC): it claims no extended security.
+	ntForm bool
+
 	signing bool
 	macKey  []byte // SigningSessionKey || SigningChallengeResponse (MS-CIFS 3.1.4.1)
 	seq     uint32 // sequence number of the next request
@@ -176,7 +180,7 @@ func (c *Conn) flags2() uint16 {
 	}
 	// Extended security is offered in the NEGOTIATE unless disabled, and claimed afterwards
 	// only when the server chose it (MS-SMB 3.2.4.2.4).
-	if (!c.done && !c.opts.NoExtendedSecurity) || (c.done && c.neg.ExtendedSecurity) {
+	if (!c.done && !c.opts.NoExtendedSecurity) || (c.done && c.neg.ExtendedSecurity && !c.ntForm) {
 		f |= smb1.Flags2ExtendedSecurity
 	}
 	if c.signing {

@@ -123,7 +123,7 @@ func (c *Conn) setupRequest() smb1.SessionSetupRequest {
 	if c.neg.Unicode {
 		caps |= smb1.CapUnicode
 	}
-	if c.neg.ExtendedSecurity {
+	if c.neg.ExtendedSecurity && !c.ntForm {
 		caps |= smb1.CapExtendedSecurity
 	}
 	mpx := c.neg.MaxMpxCount

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/smbsweep/smbsweep/wire"
+	"github.com/smbsweep/smbsweep/wire/smb1"
 )
 
 // Captured Samba 4.17 SMB1 session-layer replies (wire/smb1/testdata/README.md, instance `nt1`,
@@ -16,6 +17,9 @@ const (
 	CapSMB1SessionAnonymous = "wire/smb1/testdata/samba-4.17-smb1-session-setup-anonymous.bin"
 	CapSMB1TreeConnectIPC   = "wire/smb1/testdata/samba-4.17-smb1-tree-connect-ipc.bin"
 	CapSMB1PeekNamedPipe    = "wire/smb1/testdata/samba-4.17-smb1-peek-named-pipe.bin"
+	// CapSMB1PeekChainNT is Samba's answer to the MS17-010 check's chain in the NT LM 0.12
+	// logon form; its first block is the anonymous logon's reply (WordCount 3).
+	CapSMB1PeekChainNT = "wire/smb1/testdata/samba-4.17-smb1-peek-chain-nt.bin"
 	// CapSMB1NTCreatePipe opens \srvsvc (a message-mode pipe); CapSMB1TransactNmPipe is the
 	// TransactNmPipe reply carrying the 68-byte SRVSVC bind_ack.
 	CapSMB1NTCreatePipe   = "wire/smb1/testdata/samba-4.17-smb1-nt-create-pipe.bin"
@@ -73,6 +77,9 @@ type SMB1 struct {
 	// Implant answers the DoublePulsar ping (TRANS2_SESSION_SETUP) as the implant does: with
 	// the request's MID plus 16 (65 → 81).
 	Implant bool
+	// ExtendedOnly refuses the NT LM 0.12 logon form (WordCount 13) with STATUS_LOGON_FAILURE,
+	// as a server may once extended security was negotiated; Samba accepts it.
+	ExtendedOnly bool
 
 	conns    atomic.Int64
 	requests atomic.Int64
@@ -142,6 +149,12 @@ func (s *SMB1) Default(r *SMB1Request) Action {
 		// NT LM 0.12 accepted, extended security (samba-4.17-nt1-negotiate.bin).
 		return Reply(PatchSMB1(Capture(CapSMB1NT1), r))
 	case SMB1CmdSessionSetup:
+		if len(r.Msg) > smb1.HeaderSize && r.Msg[smb1.HeaderSize] == 13 { // the NT LM 0.12 form
+			if s.ExtendedOnly {
+				return Reply(SMB1ErrorReply(r, SMB1CmdSessionSetup, wire.StatusLogonFailure))
+			}
+			return Reply(PatchSMB1(ntFormLogonReply(), r))
+		}
 		if r.UID == 0 { // first leg: the SPNEGO-wrapped NTLM CHALLENGE
 			return Reply(PatchSMB1(Capture(CapSMB1SessionChallenge), r))
 		}
@@ -165,6 +178,20 @@ func (s *SMB1) Default(r *SMB1Request) Action {
 		return Reply(m)
 	}
 	return Reply(SMB1ErrorReply(r, r.Command, wire.StatusNotSupported))
+}
+
+// ntFormLogonReply is Samba's reply to an anonymous NT LM 0.12 logon: the first block of its
+// captured answer to the check's chain, cut after that block and ending the chain.
+func ntFormLogonReply() []byte {
+	m := Capture(CapSMB1PeekChainNT)
+	blocks, err := smb1.Reply(m).Chain(nil)
+	if err != nil || len(blocks) < 2 {
+		panic("hostile: " + CapSMB1PeekChainNT + " is not a chained reply")
+	}
+	m = m[:blocks[1].Offset]
+	m[smb1.HeaderSize+1], m[smb1.HeaderSize+3], m[smb1.HeaderSize+4] = smb1.CommandNoAndX, 0, 0
+	binary.LittleEndian.PutUint32(m[smb1OffStatus:], 0)
+	return m
 }
 
 // TransactionReplyPastEnd is a success SMB_COM_TRANSACTION reply to r (MS-CIFS 2.2.4.33.2,

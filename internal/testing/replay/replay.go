@@ -69,7 +69,7 @@ type templates struct {
 	negotiate, challenge, sessionOK, tree, create, close []byte
 	smb1Refused, smb1NT1                                 []byte
 	smb1Challenge, smb1Anonymous, smb1TreeIPC, smb1Peek  []byte
-	smb1PeekChain                                        []byte
+	smb1PeekChain, smb1PeekChainNT                       []byte
 	bindAck, shareEnum                                   []byte
 }
 
@@ -97,9 +97,10 @@ var tpl = sync.OnceValue(func() *templates {
 		smb1TreeIPC:   mustRead("samba-4.17-smb1-tree-connect-ipc.bin"),
 		smb1Peek:      mustRead("samba-4.17-smb1-peek-named-pipe.bin"),
 		// The check's logon leg carrying the IPC$ tree connect and the peek (AndX chain).
-		smb1PeekChain: mustRead("samba-4.17-smb1-peek-chain-ext.bin"),
-		bindAck:       mustRead("samba-4.17-bind-ack.bin"),
-		shareEnum:     mustRead("samba-4.17-netshareenum-response.bin"),
+		smb1PeekChain:   mustRead("samba-4.17-smb1-peek-chain-ext.bin"),
+		smb1PeekChainNT: mustRead("samba-4.17-smb1-peek-chain-nt.bin"),
+		bindAck:         mustRead("samba-4.17-bind-ack.bin"),
+		shareEnum:       mustRead("samba-4.17-netshareenum-response.bin"),
 	}
 })
 
@@ -295,11 +296,16 @@ func (s *Server) reply(dst, msg []byte, session uint64) (out []byte, closeAfter 
 				body = t.smb1NT1
 			}
 		case 0x73: // SESSION_SETUP_ANDX: the CHALLENGE leg, then the anonymous logon's success
-			body = t.smb1Anonymous
-			if le.Uint16(msg[28:]) == 0 {
+			chained := len(msg) > 35 && msg[33] == 0x75 // TREE_CONNECT_ANDX and the peek follow
+			switch {
+			case msg[32] == 13 && chained: // the NT LM 0.12 form, as the MS17-010 check sends it
+				body = t.smb1PeekChainNT
+			case le.Uint16(msg[28:]) == 0:
 				body = t.smb1Challenge
-			} else if len(msg) > 35 && msg[33] == 0x75 {
-				body = t.smb1PeekChain // with TREE_CONNECT_ANDX and the peek as follow-ons
+			case chained:
+				body = t.smb1PeekChain
+			default:
+				body = t.smb1Anonymous
 			}
 		case 0x75: // TREE_CONNECT_ANDX: IPC$
 			body = t.smb1TreeIPC
@@ -318,7 +324,7 @@ func (s *Server) reply(dst, msg []byte, session uint64) (out []byte, closeAfter 
 		copy(dst[start+12:start+14], msg[12:14])
 		copy(dst[start+26:start+28], msg[26:28])
 		copy(dst[start+30:start+32], msg[30:32])
-		if msg[4] != 0x75 && !bytes.Equal(body, t.smb1PeekChain) {
+		if msg[4] != 0x75 && !bytes.Equal(body, t.smb1PeekChain) && !bytes.Equal(body, t.smb1PeekChainNT) {
 			copy(dst[start+24:start+26], msg[24:26])
 		}
 		if le.Uint16(msg[28:]) != 0 {

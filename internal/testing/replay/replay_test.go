@@ -37,6 +37,7 @@ func TestCapturesMatchGoldens(t *testing.T) {
 		"samba-4.17-smb1-tree-connect-ipc.bin":                     "wire/smb1/testdata",
 		"samba-4.17-smb1-peek-named-pipe.bin":                      "wire/smb1/testdata",
 		"samba-4.17-smb1-peek-chain-ext.bin":                       "wire/smb1/testdata",
+		"samba-4.17-smb1-peek-chain-nt.bin":                        "wire/smb1/testdata",
 		"samba-4.17-bind-ack.bin":                                  "wire/dcerpc/testdata",
 		"samba-4.17-netshareenum-response.bin":                     "wire/dcerpc/testdata",
 	}
