@@ -281,59 +281,75 @@ func frame(dst []byte, n int) []byte {
 
 // reply appends the framed answer to msg to dst; an empty result closes the connection.
 func (s *Server) reply(dst, msg []byte, session uint64) (out []byte, closeAfter bool) {
-	t := tpl()
-	le := binary.LittleEndian
 	switch {
 	case len(msg) >= 4 && string(msg[:4]) == "\xffSMB":
-		if len(msg) < 32 {
-			return dst[:0], true
-		}
-		var body []byte
-		switch msg[4] {
-		case 0x72: // NEGOTIATE
-			body = t.smb1Refused
-			if s.opts.SMB1 {
-				body = t.smb1NT1
-			}
-		case 0x73: // SESSION_SETUP_ANDX: the CHALLENGE leg, then the anonymous logon's success
-			chained := len(msg) > 35 && msg[33] == 0x75 // TREE_CONNECT_ANDX and the peek follow
-			switch {
-			case msg[32] == 13 && chained: // the NT LM 0.12 form, as the MS17-010 check sends it
-				body = t.smb1PeekChainNT
-			case le.Uint16(msg[28:]) == 0:
-				body = t.smb1Challenge
-			case chained:
-				body = t.smb1PeekChain
-			default:
-				body = t.smb1Anonymous
-			}
-		case 0x75: // TREE_CONNECT_ANDX: IPC$
-			body = t.smb1TreeIPC
-		case 0x25: // TRANSACTION: PeekNamedPipe, answered STATUS_INVALID_HANDLE as Samba does
-			body = t.smb1Peek
-		}
-		if body == nil || (!s.opts.SMB1 && msg[4] != 0x72) {
-			return dst[:0], true
-		}
-		dst = frame(dst, len(body))
-		start := len(dst)
-		dst = append(dst, body...)
-		// Echo the request's PID (PIDHigh at 12, PIDLow at 26) and MID (30), and its TID (24)
-		// and UID (28) unless the reply assigns them (TREE_CONNECT_ANDX, the first
-		// SESSION_SETUP_ANDX).
-		copy(dst[start+12:start+14], msg[12:14])
-		copy(dst[start+26:start+28], msg[26:28])
-		copy(dst[start+30:start+32], msg[30:32])
-		if msg[4] != 0x75 && !bytes.Equal(body, t.smb1PeekChain) && !bytes.Equal(body, t.smb1PeekChainNT) {
-			copy(dst[start+24:start+26], msg[24:26])
-		}
-		if le.Uint16(msg[28:]) != 0 {
-			copy(dst[start+28:start+30], msg[28:30])
-		}
-		return dst, !s.opts.SMB1
+		return s.replySMB1(dst, msg)
 	case len(msg) < hdrSize || string(msg[:4]) != "\xfeSMB":
 		return dst[:0], true
 	}
+	return s.replySMB2(dst, msg, session)
+}
+
+// replySMB1 answers the SMB1 NEGOTIATE and, with Options.SMB1, the MS17-010 check.
+func (s *Server) replySMB1(dst, msg []byte) ([]byte, bool) {
+	if len(msg) < 32 {
+		return dst[:0], true
+	}
+	t := tpl()
+	body := s.smb1Body(msg)
+	if body == nil || (!s.opts.SMB1 && msg[4] != 0x72) {
+		return dst[:0], true
+	}
+	dst = frame(dst, len(body))
+	start := len(dst)
+	dst = append(dst, body...)
+	// Echo the request's PID (PIDHigh at 12, PIDLow at 26) and MID (30), and its TID (24)
+	// and UID (28) unless the reply assigns them (TREE_CONNECT_ANDX, the chains that carry
+	// one, the first SESSION_SETUP_ANDX).
+	copy(dst[start+12:start+14], msg[12:14])
+	copy(dst[start+26:start+28], msg[26:28])
+	copy(dst[start+30:start+32], msg[30:32])
+	if msg[4] != 0x75 && !bytes.Equal(body, t.smb1PeekChain) && !bytes.Equal(body, t.smb1PeekChainNT) {
+		copy(dst[start+24:start+26], msg[24:26])
+	}
+	if binary.LittleEndian.Uint16(msg[28:]) != 0 {
+		copy(dst[start+28:start+30], msg[28:30])
+	}
+	return dst, !s.opts.SMB1
+}
+
+// smb1Body picks the captured reply to an SMB1 request, nil for a command not answered.
+func (s *Server) smb1Body(msg []byte) []byte {
+	t := tpl()
+	switch msg[4] {
+	case 0x72: // NEGOTIATE
+		if s.opts.SMB1 {
+			return t.smb1NT1
+		}
+		return t.smb1Refused
+	case 0x73: // SESSION_SETUP_ANDX: the CHALLENGE leg, then the anonymous logon's success
+		chained := len(msg) > 35 && msg[33] == 0x75 // TREE_CONNECT_ANDX and the peek follow
+		switch {
+		case msg[32] == 13 && chained: // the NT LM 0.12 form, as the MS17-010 check sends it
+			return t.smb1PeekChainNT
+		case binary.LittleEndian.Uint16(msg[28:]) == 0:
+			return t.smb1Challenge
+		case chained:
+			return t.smb1PeekChain
+		}
+		return t.smb1Anonymous
+	case 0x75: // TREE_CONNECT_ANDX: IPC$
+		return t.smb1TreeIPC
+	case 0x25: // TRANSACTION: PeekNamedPipe, answered STATUS_INVALID_HANDLE as Samba does
+		return t.smb1Peek
+	}
+	return nil
+}
+
+// replySMB2 answers an SMB2 request from the templates.
+func (s *Server) replySMB2(dst, msg []byte, session uint64) ([]byte, bool) {
+	t := tpl()
+	le := binary.LittleEndian
 	cmd := le.Uint16(msg[12:])
 	credits := max(le.Uint16(msg[14:]), 1)
 	msgID := le.Uint64(msg[24:])
