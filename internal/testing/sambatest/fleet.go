@@ -163,34 +163,13 @@ func StartFleet(ctx context.Context, opts Options) (f *Fleet, err error) {
 	if err != nil {
 		return nil, err
 	}
-	names := map[string]bool{}
-	for _, c := range opts.Configs {
-		if err := c.validate(); err != nil {
-			return nil, err
-		}
-		if names[c.Name] {
-			return nil, fmt.Errorf("sambatest: duplicate config name %q", c.Name)
-		}
-		names[c.Name] = true
+	if err := checkConfigNames(opts.Configs); err != nil {
+		return nil, err
 	}
-
 	f = &Fleet{opts: opts}
-	if opts.Dir == "" {
-		d, err := os.MkdirTemp("", "smbsweep-fleet-")
-		if err != nil {
-			return nil, err
-		}
-		f.createdDir = true
-		opts.Dir = d
-	} else if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+	if err := f.makeDir(); err != nil {
 		return nil, err
 	}
-	dir, err := filepath.Abs(opts.Dir)
-	if err != nil {
-		return nil, err
-	}
-	f.Dir = dir
-	f.opts.Dir = dir
 	defer func() {
 		if err != nil {
 			f.opts.RemoveOnStop = false // the logs explain the failure
@@ -199,57 +178,114 @@ func StartFleet(ctx context.Context, opts Options) (f *Fleet, err error) {
 			f = nil
 		}
 	}()
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return f, err
-	}
-	if err := checkSearchable(dir); err != nil {
-		return f, err
-	}
-	note := fmt.Sprintf("Samba test fleet of pid %d, started %s.\n"+
-		"Removing this directory while that process runs breaks its servers.\n"+
-		"Stale fleets (owner gone) are cleaned up by the next StartFleet or `smbfleet -reap`;\n"+
-		"directories kept after failed tests can be deleted once their owner has exited.\n",
-		os.Getpid(), time.Now().UTC().Format(time.RFC3339))
-	if err := os.WriteFile(filepath.Join(dir, "README.txt"), []byte(note), 0o644); err != nil {
+	if err := f.prepareDir(); err != nil {
 		return f, err
 	}
 	becomeSubreaper()
 	if err := ensureTestUser(ctx); err != nil {
 		return f, err
 	}
+	if err := f.layOut(); err != nil {
+		return f, err
+	}
+	if err := f.startInstances(ctx, bins); err != nil {
+		return f, err
+	}
+	if !f.opts.NoWarmUp {
+		warmUp(ctx, f.Servers, f.opts.Log)
+	}
+	f.StartDuration = time.Since(start)
+	return f, nil
+}
 
-	confs := make([]string, len(opts.Configs))
-	for i, c := range opts.Configs {
-		confs[i] = filepath.Join(dir, c.Name, "smb.conf")
+// checkConfigNames validates each configuration and refuses a name used twice.
+func checkConfigNames(configs []Config) error {
+	names := map[string]bool{}
+	for _, c := range configs {
+		if err := c.validate(); err != nil {
+			return err
+		}
+		if names[c.Name] {
+			return fmt.Errorf("sambatest: duplicate config name %q", c.Name)
+		}
+		names[c.Name] = true
+	}
+	return nil
+}
+
+// makeDir creates the fleet's directory (a new temporary one unless Options.Dir names it) and
+// records its absolute path.
+func (f *Fleet) makeDir() error {
+	if f.opts.Dir == "" {
+		d, err := os.MkdirTemp("", "smbsweep-fleet-")
+		if err != nil {
+			return err
+		}
+		f.createdDir = true
+		f.opts.Dir = d
+	} else if err := os.MkdirAll(f.opts.Dir, 0o755); err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(f.opts.Dir)
+	if err != nil {
+		return err
+	}
+	f.Dir, f.opts.Dir = dir, dir
+	return nil
+}
+
+// prepareDir makes the directory searchable by smbd and leaves a README saying whose it is.
+func (f *Fleet) prepareDir() error {
+	if err := os.Chmod(f.Dir, 0o755); err != nil {
+		return err
+	}
+	if err := checkSearchable(f.Dir); err != nil {
+		return err
+	}
+	note := fmt.Sprintf("Samba test fleet of pid %d, started %s.\n"+
+		"Removing this directory while that process runs breaks its servers.\n"+
+		"Stale fleets (owner gone) are cleaned up by the next StartFleet or `smbfleet -reap`;\n"+
+		"directories kept after failed tests can be deleted once their owner has exited.\n",
+		os.Getpid(), time.Now().UTC().Format(time.RFC3339))
+	return os.WriteFile(filepath.Join(f.Dir, "README.txt"), []byte(note), 0o644)
+}
+
+// layOut claims the addresses (or ports) of the servers and fakes, starts the fakes and
+// describes each server.
+func (f *Fleet) layOut() error {
+	confs := make([]string, len(f.opts.Configs))
+	for i, c := range f.opts.Configs {
+		confs[i] = filepath.Join(f.Dir, c.Name, "smb.conf")
 	}
 	reg, err := openRegistry()
 	if err != nil {
-		return f, err
+		return err
 	}
-	f.claim, err = f.claimAndAddAddrs(reg, confs)
-	if err != nil {
-		return f, err
+	if f.claim, err = f.claimAndAddAddrs(reg, confs); err != nil {
+		return err
 	}
 	lay := f.claimLayout
 	f.HighPorts = lay.highPorts
 	f.Block = lay.block
 	f.Silent, f.HTTP, f.Closed = lay.silent, lay.http, lay.closed
-	fmt.Fprintf(opts.Log, "sambatest: fleet in %s, %s\n", dir, f.describeLayout())
-
+	fmt.Fprintf(f.opts.Log, "sambatest: fleet in %s, %s\n", f.Dir, f.describeLayout())
 	if f.fakes, err = startFakes(lay.silent, lay.http); err != nil {
-		return f, err
+		return err
 	}
-
-	for i, c := range opts.Configs {
+	for i, c := range f.opts.Configs {
 		ap := lay.servers[i]
 		s := &Server{
 			Name: c.Name, Config: c, Addr: ap.Addr(), Port: ap.Port(),
-			Dir: filepath.Join(dir, c.Name), ConfPath: confs[i],
+			Dir: filepath.Join(f.Dir, c.Name), ConfPath: confs[i],
 		}
 		s.LogPath = filepath.Join(s.Dir, "log", "samba.log")
 		f.Servers = append(f.Servers, s)
 	}
+	return nil
+}
 
+// startInstances starts every smbd at once and waits for all of them.
+func (f *Fleet) startInstances(ctx context.Context, bins binaries) error {
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -258,25 +294,18 @@ func StartFleet(ctx context.Context, opts Options) (f *Fleet, err error) {
 	for _, s := range f.Servers {
 		wg.Go(func() {
 			t0 := time.Now()
-			err := startInstance(ctx, bins, s, opts.StartTimeout, opts.Log)
+			err := startInstance(ctx, bins, s, f.opts.StartTimeout, f.opts.Log)
 			if err != nil {
 				mu.Lock()
 				errs = append(errs, fmt.Errorf("instance %s: %w", s.Name, err))
 				mu.Unlock()
 				return
 			}
-			fmt.Fprintf(opts.Log, "sambatest: %-8s ready on %s in %v (smbd pid %d)\n", s.Name, s.AddrPort(), time.Since(t0).Round(time.Millisecond), s.PID)
+			fmt.Fprintf(f.opts.Log, "sambatest: %-8s ready on %s in %v (smbd pid %d)\n", s.Name, s.AddrPort(), time.Since(t0).Round(time.Millisecond), s.PID)
 		})
 	}
 	wg.Wait()
-	if len(errs) > 0 {
-		return f, errors.Join(errs...)
-	}
-	if !opts.NoWarmUp {
-		warmUp(ctx, f.Servers, opts.Log)
-	}
-	f.StartDuration = time.Since(start)
-	return f, nil
+	return errors.Join(errs...)
 }
 
 // claimAndAddAddrs records a layout in the registry and adds the servers'
