@@ -191,7 +191,46 @@ func startInstance(ctx context.Context, bins binaries, s *Server, timeout time.D
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	p := newInstancePaths(s.Dir)
-	// A directory reused from an earlier run must not leak its tdbs.
+	if err := makeInstanceDirs(s, p); err != nil {
+		return err
+	}
+	conf := renderConf(s.Config, p, s.Addr.String(), s.Port, bins.dcerpcd == "")
+	if err := os.WriteFile(s.ConfPath, []byte(conf), 0o644); err != nil {
+		return err
+	}
+	if err := runTestparm(ctx, bins.testparm, s.ConfPath); err != nil {
+		return err
+	}
+	step("testparm")
+	if err := addPassdbUser(ctx, bins.smbpasswd, s.ConfPath); err != nil {
+		return err
+	}
+	step("smbpasswd")
+	if bins.dcerpcd != "" {
+		d, err := startDCERPCD(ctx, bins.dcerpcd, s, p)
+		if d != nil {
+			s.procs = append(s.procs, d)
+		}
+		if err != nil {
+			return err
+		}
+		s.RPCPID = d.cmd.Process.Pid
+		step("samba-dcerpcd")
+	}
+	d, err := startDaemon("smbd", bins.smbd,
+		[]string{"--foreground", "--no-process-group", "--configfile=" + s.ConfPath},
+		filepath.Join(p.Log, "smbd.out"), nil)
+	if err != nil {
+		return err
+	}
+	s.procs = append(s.procs, d)
+	s.PID = d.cmd.Process.Pid
+	return waitSMB(ctx, s, d)
+}
+
+// makeInstanceDirs creates the instance's directories afresh (a directory reused from an
+// earlier run must not leak its tdbs) with the modes Samba wants, and its shares.
+func makeInstanceDirs(s *Server, p instancePaths) error {
 	if err := os.RemoveAll(s.Dir); err != nil {
 		return err
 	}
@@ -213,42 +252,7 @@ func startInstance(ctx context.Context, bins binaries, s *Server, timeout time.D
 			return err
 		}
 	}
-	if err := makeShares(s, p); err != nil {
-		return err
-	}
-	conf := renderConf(s.Config, p, s.Addr.String(), s.Port, bins.dcerpcd == "")
-	if err := os.WriteFile(s.ConfPath, []byte(conf), 0o644); err != nil {
-		return err
-	}
-	if err := runTestparm(ctx, bins.testparm, s.ConfPath); err != nil {
-		return err
-	}
-	step("testparm")
-	if err := addPassdbUser(ctx, bins.smbpasswd, s.ConfPath); err != nil {
-		return err
-	}
-	step("smbpasswd")
-
-	if bins.dcerpcd != "" {
-		d, err := startDCERPCD(ctx, bins.dcerpcd, s, p)
-		if d != nil {
-			s.procs = append(s.procs, d)
-		}
-		if err != nil {
-			return err
-		}
-		s.RPCPID = d.cmd.Process.Pid
-		step("samba-dcerpcd")
-	}
-	d, err := startDaemon("smbd", bins.smbd,
-		[]string{"--foreground", "--no-process-group", "--configfile=" + s.ConfPath},
-		filepath.Join(p.Log, "smbd.out"), nil)
-	if err != nil {
-		return err
-	}
-	s.procs = append(s.procs, d)
-	s.PID = d.cmd.Process.Pid
-	return waitSMB(ctx, s, d)
+	return makeShares(s, p)
 }
 
 // rpcServices picks the RPC servers samba-dcerpcd runs: rpcd_classic
@@ -446,6 +450,40 @@ func negotiateSMB2(ctx context.Context, ap netip.AddrPort, timeout time.Duration
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(timeout))
+	if _, err := c.Write(smb202Negotiate()); err != nil {
+		return negotiateInfo{}, err
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(c, hdr[:]); err != nil {
+		return negotiateInfo{}, fmt.Errorf("read transport header: %w", err)
+	}
+	n := binary.BigEndian.Uint32(hdr[:]) & 0xFFFFFF
+	if n < 64 || n > 1<<16 {
+		return negotiateInfo{}, fmt.Errorf("unexpected response length %d", n)
+	}
+	resp := make([]byte, n)
+	if _, err := io.ReadFull(c, resp); err != nil {
+		return negotiateInfo{}, fmt.Errorf("read response: %w", err)
+	}
+	le := binary.LittleEndian
+	if !bytes.Equal(resp[:4], []byte{0xFE, 'S', 'M', 'B'}) {
+		return negotiateInfo{}, fmt.Errorf("response is not SMB2 (% x)", resp[:4])
+	}
+	if st := le.Uint32(resp[8:12]); st != 0 {
+		return negotiateInfo{}, fmt.Errorf("NEGOTIATE status 0x%08x", st)
+	}
+	if cmd := le.Uint16(resp[12:14]); cmd != 0 {
+		return negotiateInfo{}, fmt.Errorf("response command %d, want NEGOTIATE", cmd)
+	}
+	if len(resp) < 64+8 {
+		return negotiateInfo{}, fmt.Errorf("NEGOTIATE response of %d bytes", len(resp))
+	}
+	return negotiateInfo{SecurityMode: le.Uint16(resp[66:68]), Dialect: le.Uint16(resp[68:70])}, nil
+}
+
+// smb202Negotiate is a framed SMB2 NEGOTIATE offering 2.0.2 only, written out field by field
+// so that the harness does not depend on the codec it tests.
+func smb202Negotiate() []byte {
 	le := binary.LittleEndian
 	msg := make([]byte, 4, 4+64+38)
 	// SMB2 header (MS-SMB2 2.2.1.2).
@@ -475,34 +513,7 @@ func negotiateSMB2(ctx context.Context, ap netip.AddrPort, timeout time.Duration
 	msg = le.AppendUint16(msg, 0x202) // Dialects[0]
 	// Direct TCP transport header (MS-SMB2 2.1): zero byte + 24-bit length.
 	binary.BigEndian.PutUint32(msg[:4], uint32(len(msg)-4))
-	if _, err := c.Write(msg); err != nil {
-		return negotiateInfo{}, err
-	}
-	var hdr [4]byte
-	if _, err := io.ReadFull(c, hdr[:]); err != nil {
-		return negotiateInfo{}, fmt.Errorf("read transport header: %w", err)
-	}
-	n := binary.BigEndian.Uint32(hdr[:]) & 0xFFFFFF
-	if n < 64 || n > 1<<16 {
-		return negotiateInfo{}, fmt.Errorf("unexpected response length %d", n)
-	}
-	resp := make([]byte, n)
-	if _, err := io.ReadFull(c, resp); err != nil {
-		return negotiateInfo{}, fmt.Errorf("read response: %w", err)
-	}
-	if !bytes.Equal(resp[:4], []byte{0xFE, 'S', 'M', 'B'}) {
-		return negotiateInfo{}, fmt.Errorf("response is not SMB2 (% x)", resp[:4])
-	}
-	if st := le.Uint32(resp[8:12]); st != 0 {
-		return negotiateInfo{}, fmt.Errorf("NEGOTIATE status 0x%08x", st)
-	}
-	if cmd := le.Uint16(resp[12:14]); cmd != 0 {
-		return negotiateInfo{}, fmt.Errorf("response command %d, want NEGOTIATE", cmd)
-	}
-	if len(resp) < 64+8 {
-		return negotiateInfo{}, fmt.Errorf("NEGOTIATE response of %d bytes", len(resp))
-	}
-	return negotiateInfo{SecurityMode: le.Uint16(resp[66:68]), Dialect: le.Uint16(resp[68:70])}, nil
+	return msg
 }
 
 // probeSMB1 checks that ap accepts "NT LM 0.12" in an SMB1 NEGOTIATE
