@@ -1,6 +1,6 @@
 //go:build capture
 
-package ntlmssp
+package ntlmssp_test
 
 import (
 	"bytes"
