@@ -215,12 +215,16 @@ func replay(t *testing.T, g *goldenSession, tamper func(reqs [][]byte, recv [][]
 	defer c.Close()
 	var res replayResult
 	var challenge ntlmssp.Challenge
+	sessions := map[uint64]*transport.Session{} // the captured SessionIds, each one session
 	for _, req := range reqs {
 		var h wire.Header
 		if err := wire.DecodeHeader(req, &h); err != nil {
 			t.Fatal(err)
 		}
-		c.SessionID = h.SessionID
+		if h.SessionID != 0 && sessions[h.SessionID] == nil {
+			sessions[h.SessionID] = transport.NewSession(h.SessionID)
+		}
+		c.Use(sessions[h.SessionID])
 		resp, err := c.CallCharge(t.Context(), h.Command, h.TreeID, max(h.CreditCharge, 1), rawBody(req[wire.HeaderSize:]))
 		if err != nil {
 			return res, err

@@ -74,6 +74,10 @@ type Session struct {
 	Server ServerNames
 	// MIC tells whether the AUTHENTICATE carried a MIC (and SPNEGO a mechListMIC).
 	MIC bool
+
+	// smb2 is the transport's session: the one owner of its SessionId, signing and sealing
+	// state, which every request of the client is sent in (transport.Conn.Use).
+	smb2 *transport.Session
 }
 
 // Signed reports whether replies are verified by signature (every reply not encrypted).
@@ -111,7 +115,7 @@ func (c *Client) Login(ctx context.Context, cred Credentials) error {
 	if err != nil {
 		return loginError(op, target, err)
 	}
-	sess := &Session{ID: res.SessionID, User: cred.User, Domain: n.Domain(), Server: n.Names(), MIC: n.MIC(), Flags: res.Flags}
+	sess := &Session{ID: res.Session.ID(), User: cred.User, Domain: n.Domain(), Server: n.Names(), MIC: n.MIC(), Flags: res.Flags, smb2: res.Session}
 	if sess.Flags&(wire.SessionFlagIsGuest|wire.SessionFlagIsNull) != 0 {
 		return &Error{Op: op, Target: target, Err: ErrGuest}
 	}
