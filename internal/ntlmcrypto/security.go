@@ -88,27 +88,28 @@ func NewSigner(flags ntlmssp.Flags, exportedSessionKey Key, clientToServer bool)
 // Version 1, HMAC_MD5(SigningKey, SeqNum || msg)[0..7] (RC4-encrypted with the sealing handle
 // when KEY_EXCH was negotiated), SeqNum. The sequence number then advances.
 func (s *Signer) Sign(dst, msg []byte) []byte {
-	var seq [4]byte
-	binary.LittleEndian.PutUint32(seq[:], s.seq)
-	mac := hmacMD5(s.signKey[:], seq[:], msg)
-	if s.keyExch {
-		s.seal.XORKeyStream(mac[:8], mac[:8])
-	}
-	dst = append(dst, 1, 0, 0, 0)
-	dst = append(dst, mac[:8]...)
-	dst = append(dst, seq[:]...)
-	s.seq++
-	return dst
+	mac, seq := s.checksum(msg)
+	return s.appendSignature(dst, mac, seq)
 }
 
 // Seal encrypts msg in place with the sealing handle and appends its signature to dst
 // (GSS_WrapEx, MS-NLMP 3.4.3): the message is encrypted first, then the signature computed
 // over the plaintext takes the next bytes of the RC4 key stream.
 func (s *Signer) Seal(dst, msg []byte) []byte {
-	var seq [4]byte
-	binary.LittleEndian.PutUint32(seq[:], s.seq)
-	mac := hmacMD5(s.signKey[:], seq[:], msg)
+	mac, seq := s.checksum(msg)
 	s.seal.XORKeyStream(msg, msg)
+	return s.appendSignature(dst, mac, seq)
+}
+
+// checksum returns HMAC_MD5(SigningKey, SeqNum || msg) and SeqNum as sent.
+func (s *Signer) checksum(msg []byte) (mac Key, seq [4]byte) {
+	binary.LittleEndian.PutUint32(seq[:], s.seq)
+	return hmacMD5(s.signKey[:], seq[:], msg), seq
+}
+
+// appendSignature appends Version 1, the first 8 bytes of mac (RC4-encrypted with the sealing
+// handle when KEY_EXCH was negotiated) and seq, then advances the sequence number.
+func (s *Signer) appendSignature(dst []byte, mac Key, seq [4]byte) []byte {
 	if s.keyExch {
 		s.seal.XORKeyStream(mac[:8], mac[:8])
 	}
