@@ -35,14 +35,10 @@ func u16(s string) []byte { return wire.AppendUTF16LE(nil, s) }
 const (
 	specUser        = "User"
 	specDomain      = "Domain"
-	specPassword    = "Password"
 	specWorkstation = "COMPUTER"
 )
 
-var (
-	specServerChallenge = [8]byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef}
-	specClientChallenge = [8]byte{0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa}
-)
+var specServerChallenge = [8]byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef}
 
 // MS-NLMP 4.2.4.3: the CHALLENGE_MESSAGE of the NTLMv2 example.
 const specChallengeHex = `
@@ -65,13 +61,9 @@ c5dad2544fc9799094ce1ce90bc9d03e`
 // MS-NLMP 4.2.4 values.
 const (
 	specFlagsChallenge    = Flags(0xe28a8233)
-	specNTOWFv2           = "0c868a403bfd7a93a3001ef22ef02e3f"                 // 4.2.4.1.1
-	specSessionBaseKey    = "8de40ccadbc14a82f15cb0ad0de95ca3"                 // 4.2.4.1.2
 	specLMv2Response      = "86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa" // 4.2.4.2.1
-	specNTProofStr        = "68cd0ab851e51c96aabc927bebef6a1c"                 // 4.2.4.2.2
 	specEncryptedRandomSK = "c5dad2544fc9799094ce1ce90bc9d03e"                 // 4.2.4.2.3
 	specTargetInfoHex     = "02000c0044006f006d00610069006e00 01000c00530065007200760065007200 00000000"
-	specNTHashPassword    = "a4f49c406510bdcab6824ee7c30fd852" // 4.2.2.1.2 NTOWFv1("Password")
 )
 
 func TestSpecFlagValues(t *testing.T) {
