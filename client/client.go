@@ -164,7 +164,6 @@ func (c *Client) negotiate(ctx context.Context, dialects []wire.Dialect, maxFram
 	if t, ok := wire.FiletimeToTime(nr.SystemTime()); ok {
 		c.neg.SystemTime = t
 	}
-	c.conn.Dialect = uint16(d)
 	// Frames must hold the largest READ, WRITE reply or QUERY_DIRECTORY asked for, plus
 	// headers and a TRANSFORM_HEADER: allow the server's largest size, within maxFrame.
 	largest := int(max(c.neg.MaxReadSize, c.neg.MaxTransactSize, 64<<10))

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbsweep/smbsweep/internal/ntlmcrypto"
 	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
@@ -214,12 +215,16 @@ func replay(t *testing.T, g *goldenSession, tamper func(reqs [][]byte, recv [][]
 	defer c.Close()
 	var res replayResult
 	var challenge ntlmssp.Challenge
+	sessions := map[uint64]*transport.Session{} // the captured SessionIds, each one session
 	for _, req := range reqs {
 		var h wire.Header
 		if err := wire.DecodeHeader(req, &h); err != nil {
 			t.Fatal(err)
 		}
-		c.SessionID = h.SessionID
+		if h.SessionID != 0 && sessions[h.SessionID] == nil {
+			sessions[h.SessionID] = transport.NewSession(h.SessionID)
+		}
+		c.Use(sessions[h.SessionID])
 		resp, err := c.CallCharge(t.Context(), h.Command, h.TreeID, max(h.CreditCharge, 1), rawBody(req[wire.HeaderSize:]))
 		if err != nil {
 			return res, err
@@ -266,7 +271,7 @@ func replay(t *testing.T, g *goldenSession, tamper func(reqs [][]byte, recv [][]
 // sessionKeyFromAuthenticate recovers the ExportedSessionKey the way the server does
 // (MS-NLMP 3.2.5.1.2): the NTLMv2 response verified with the test password's response key
 // gives the session base key, which decrypts EncryptedRandomSessionKey.
-func sessionKeyFromAuthenticate(t *testing.T, challenge ntlmssp.Challenge, tok []byte) ntlmssp.Key {
+func sessionKeyFromAuthenticate(t *testing.T, challenge ntlmssp.Challenge, tok []byte) ntlmcrypto.Key {
 	t.Helper()
 	r, err := spnego.DecodeNegTokenResp(tok)
 	if err != nil {
@@ -277,7 +282,7 @@ func sessionKeyFromAuthenticate(t *testing.T, challenge ntlmssp.Challenge, tok [
 		t.Fatal(err)
 	}
 	user, domain := wire.DecodeUTF16LE(am.User()), wire.DecodeUTF16LE(am.Domain())
-	base, ok := ntlmssp.VerifyNTLMv2Response(ntlmssp.NTOWFv2(sambatest.TestPassword, user, domain), challenge.ServerChallenge(), am.NtChallengeResponse())
+	base, ok := ntlmcrypto.VerifyNTLMv2Response(ntlmcrypto.NTOWFv2(sambatest.TestPassword, user, domain), challenge.ServerChallenge(), am.NtChallengeResponse())
 	if !ok {
 		t.Fatal("recorded NTLMv2 response does not verify with the test password")
 	}
@@ -285,7 +290,7 @@ func sessionKeyFromAuthenticate(t *testing.T, challenge ntlmssp.Challenge, tok [
 	if len(enc) != 16 {
 		t.Fatalf("no EncryptedRandomSessionKey (%d bytes)", len(enc))
 	}
-	return ntlmssp.RC4K(base, ntlmssp.Key(enc))
+	return ntlmcrypto.RC4K(base, ntlmcrypto.Key(enc))
 }
 
 func loadGolden(t *testing.T, server string, d wire.Dialect) *goldenSession {

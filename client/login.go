@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/smbsweep/smbsweep/internal/ntlmcrypto"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/transport/logon"
 	"github.com/smbsweep/smbsweep/wire"
@@ -24,7 +25,7 @@ type Credentials struct {
 	// Password is used when NTHash is nil. An empty password is a valid password.
 	Password string `json:"-"`
 	// NTHash, when set, is used instead of Password: MD4 of the UTF-16LE password.
-	NTHash *ntlmssp.Key `json:"-"`
+	NTHash *ntlmcrypto.Key `json:"-"`
 }
 
 // Format prints the credentials without their secret, whatever the verb.
@@ -38,20 +39,20 @@ func (c Credentials) Format(f fmt.State, _ rune) {
 
 // ParseNTHash parses an NT hash given as 32 hexadecimal digits, or in the LM:NT form
 // (65 characters) that secretsdump and similar tools print. The error never repeats the input.
-func ParseNTHash(s string) (ntlmssp.Key, error) {
+func ParseNTHash(s string) (ntlmcrypto.Key, error) {
 	s = strings.TrimSpace(s)
 	if lm, nt, ok := strings.Cut(s, ":"); ok {
 		if len(lm) != 32 && len(lm) != 0 {
-			return ntlmssp.Key{}, errors.New("NT hash: the LM part of LM:NT must be 32 hex digits or empty")
+			return ntlmcrypto.Key{}, errors.New("NT hash: the LM part of LM:NT must be 32 hex digits or empty")
 		}
 		s = nt
 	}
 	if len(s) != 32 {
-		return ntlmssp.Key{}, fmt.Errorf("NT hash: want 32 hex digits (or LM:NT), got %d characters", len(s))
+		return ntlmcrypto.Key{}, fmt.Errorf("NT hash: want 32 hex digits (or LM:NT), got %d characters", len(s))
 	}
-	var k ntlmssp.Key
+	var k ntlmcrypto.Key
 	if _, err := hex.Decode(k[:], []byte(s)); err != nil {
-		return ntlmssp.Key{}, errors.New("NT hash: not hexadecimal")
+		return ntlmcrypto.Key{}, errors.New("NT hash: not hexadecimal")
 	}
 	return k, nil
 }
@@ -73,6 +74,10 @@ type Session struct {
 	Server ServerNames
 	// MIC tells whether the AUTHENTICATE carried a MIC (and SPNEGO a mechListMIC).
 	MIC bool
+
+	// smb2 is the transport's session: the one owner of its SessionId, signing and sealing
+	// state, which every request of the client is sent in (transport.Conn.Use).
+	smb2 *transport.Session
 }
 
 // Signed reports whether replies are verified by signature (every reply not encrypted).
@@ -110,7 +115,7 @@ func (c *Client) Login(ctx context.Context, cred Credentials) error {
 	if err != nil {
 		return loginError(op, target, err)
 	}
-	sess := &Session{ID: res.SessionID, User: cred.User, Domain: n.Domain(), Server: n.Names(), MIC: n.MIC(), Flags: res.Flags}
+	sess := &Session{ID: res.Session.ID(), User: cred.User, Domain: n.Domain(), Server: n.Names(), MIC: n.MIC(), Flags: res.Flags, smb2: res.Session}
 	if sess.Flags&(wire.SessionFlagIsGuest|wire.SessionFlagIsNull) != 0 {
 		return &Error{Op: op, Target: target, Err: ErrGuest}
 	}

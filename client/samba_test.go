@@ -19,11 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbsweep/smbsweep/internal/ntlmcrypto"
 	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/smb1only"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
-	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
 
 func TestMain(m *testing.M) {
@@ -343,7 +343,7 @@ func TestLoginAndShareErrors(t *testing.T) {
 
 func TestPassTheHash(t *testing.T) {
 	srv := sambatest.Require(t).Server("signing")
-	h := ntlmssp.NTHash(sambatest.TestPassword)
+	h := ntlmcrypto.NTHash(sambatest.TestPassword)
 	c, sh := connect(t, srv, Options{}, Credentials{User: sambatest.TestUser, NTHash: &h})
 	if c.Session().User != sambatest.TestUser {
 		t.Fatal("session user")

@@ -45,7 +45,7 @@ func (c *Client) TreeConnect(ctx context.Context, name string) (*Share, error) {
 	if name == "" || strings.ContainsAny(name, `/\`) {
 		return nil, &Error{Op: op, Target: target, Err: errors.New("give the share name only")}
 	}
-	c.conn.SessionID = c.sess.ID
+	c.conn.Use(c.sess.smb2)
 	req := wire.TreeConnectRequest{Path: `\\` + c.host + `\` + name}
 	resp, err := c.conn.Call(ctx, wire.CmdTreeConnect, 0, &req)
 	if err != nil {
@@ -120,7 +120,7 @@ type handle struct {
 
 // open sends one CREATE and returns the handle, or the Error op names.
 func (s *Share) open(ctx context.Context, op, path string, req wire.CreateRequest) (handle, error) {
-	s.c.conn.SessionID = s.c.sess.ID
+	s.c.conn.Use(s.c.sess.smb2)
 	if req.ImpersonationLevel == 0 {
 		req.ImpersonationLevel = wire.ImpersonationImpersonation
 	}

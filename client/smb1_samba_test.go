@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbsweep/smbsweep/internal/ntlmcrypto"
 	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/internal/testing/smb1only"
 	"github.com/smbsweep/smbsweep/wire"
-	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
 
 // connectSMB1Only logs on to an SMB1-only server with opts and connects the private share.
@@ -208,7 +208,7 @@ func TestSMB1ProtocolChoice(t *testing.T) {
 	if strings.Contains(fmtErr(err), "wrong\"") {
 		t.Errorf("the error repeats the password: %v", err)
 	}
-	h := ntlmssp.NTHash(sambatest.TestPassword)
+	h := ntlmcrypto.NTHash(sambatest.TestPassword)
 	c, fs := connectSMB1Only(t, smb1only.Plain, ConnectOptions{}, Credentials{User: sambatest.TestUser, NTHash: &h})
 	if _, err := fs.Stat(t.Context(), "secret.txt"); err != nil || c.Protocol() != ProtocolSMB1 {
 		t.Fatalf("pass-the-hash: %v", err)

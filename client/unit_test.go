@@ -9,12 +9,12 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/smbsweep/smbsweep/internal/ntlmcrypto"
 	"github.com/smbsweep/smbsweep/wire"
-	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
 
 func TestCredentialsRedacted(t *testing.T) {
-	h := ntlmssp.NTHash("Hunter2-Secret")
+	h := ntlmcrypto.NTHash("Hunter2-Secret")
 	hashHex := hex.EncodeToString(h[:])
 	for _, c := range []Credentials{
 		{User: "alice", Domain: "CORP", Password: "Hunter2-Secret"},
@@ -36,7 +36,7 @@ func TestCredentialsRedacted(t *testing.T) {
 }
 
 func TestParseNTHash(t *testing.T) {
-	want := ntlmssp.NTHash("password")
+	want := ntlmcrypto.NTHash("password")
 	hx := hex.EncodeToString(want[:])
 	for _, in := range []string{hx, strings.ToUpper(hx), " " + hx + "\n", "aad3b435b51404eeaad3b435b51404ee:" + hx, ":" + hx} {
 		got, err := ParseNTHash(in)

@@ -27,7 +27,7 @@ func (s *Session) open(ctx context.Context, tid uint32, req *wire.CreateRequest)
 
 // pendingClose is an open handle whose CLOSE waits for the connection's next use.
 type pendingClose struct {
-	session uint64
+	session *transport.Session
 	tid     uint32
 	fid     wire.FileID
 }
@@ -36,7 +36,7 @@ type pendingClose struct {
 // CLOSE (flushCloses); when no later stage does, the handle goes with the connection (a server
 // releases every handle of a connection that ends), which saves a sweep one round trip per host.
 func (s *Session) closeLater(tid uint32, fid wire.FileID) {
-	s.closes = append(s.closes, pendingClose{session: s.conn.SessionID, tid: tid, fid: fid})
+	s.closes = append(s.closes, pendingClose{session: s.conn.Session(), tid: tid, fid: fid})
 }
 
 // flushCloses sends the CLOSEs closeLater left, each in the session that opened the handle,
@@ -46,12 +46,12 @@ func (s *Session) flushCloses(ctx context.Context) {
 		return
 	}
 	if s.conn != nil {
-		cur := s.conn.SessionID
+		cur := s.conn.Session()
 		for _, pc := range s.closes {
-			s.conn.SessionID = pc.session
+			s.conn.Use(pc.session)
 			_ = s.closeFile(ctx, pc.tid, pc.fid)
 		}
-		s.conn.SessionID = cur
+		s.conn.Use(cur)
 	}
 	s.closes = s.closes[:0]
 }

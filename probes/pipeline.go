@@ -412,14 +412,14 @@ type Session struct {
 	maxTransact  uint32
 
 	// What the null session stage left.
-	nullSession    bool   // SESSION_SETUP succeeded anonymously
-	nullSessionID  uint64 // of the null session
-	guestSession   bool   // SESSION_SETUP succeeded for a random user
-	guestSessionID uint64
-	guestIPC       uint32 // IPC$ tree of the guest session, 0 until connected
-	ipcTree        uint32
-	hasIPC         bool
-	trees          map[string]uint32 // other shares tree-connected anonymously, by upper-case name
+	nullSession  bool               // SESSION_SETUP succeeded anonymously
+	nullSMB2     *transport.Session // the null session on the shared SMB2 connection
+	guestSession bool               // SESSION_SETUP succeeded for a random user
+	guestSMB2    *transport.Session
+	guestIPC     uint32 // IPC$ tree of the guest session, 0 until connected
+	ipcTree      uint32
+	hasIPC       bool
+	trees        map[string]uint32 // other shares tree-connected anonymously, by upper-case name
 
 	// What the auth stage left: the credentialed client (own connection) and its share.
 	auth      *client.Client
@@ -537,8 +537,8 @@ func (s *Session) useIdentity(identity string) {
 	}
 	switch identity {
 	case identityAnonymous:
-		s.conn.SessionID = s.nullSessionID
+		s.conn.Use(s.nullSMB2)
 	case identityGuest:
-		s.conn.SessionID = s.guestSessionID
+		s.conn.Use(s.guestSMB2)
 	}
 }

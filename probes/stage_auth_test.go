@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/smbsweep/smbsweep/client"
+	"github.com/smbsweep/smbsweep/internal/ntlmcrypto"
 	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/probes"
-	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
 
 func runAuthStages(t *testing.T, opts *probes.Options, srv *sambatest.Server, stages ...string) *probes.Result {
@@ -103,7 +103,7 @@ func TestAuthStageRefusalsAndSkips(t *testing.T) {
 		t.Fatalf("auth record %+v", r.Auth)
 	}
 	// Unknown share: ls failed with STATUS_BAD_NETWORK_NAME.
-	h := ntlmssp.NTHash(sambatest.TestPassword)
+	h := ntlmcrypto.NTHash(sambatest.TestPassword)
 	r = runAuthStages(t, &probes.Options{Credentials: &client.Credentials{User: sambatest.TestUser, NTHash: &h}, StatShare: "nosuch"}, srv, "ls")
 	if s := r.Stages["ls"]; s.Status != probes.StageFailed || s.NTStatus != "STATUS_BAD_NETWORK_NAME" {
 		t.Fatalf("unknown share: %+v", s)

@@ -44,8 +44,8 @@ func stageGuest(ctx context.Context, s *Session, r *Result) error {
 		return refusal(status, "guest SESSION_SETUP")
 	}
 	info.Flags = wire.SessionFlagNames(info.Flags, flags)
-	s.guestSession, s.guestSessionID = true, s.conn.SessionID
-	info.id, info.rawFlags = s.conn.SessionID, flags
+	s.guestSession, s.guestSMB2 = true, s.conn.Session()
+	info.id, info.rawFlags = s.guestSMB2.ID(), flags
 	switch {
 	case flags&wire.SessionFlagIsGuest != 0:
 		info.Allowed = Bool(true)

@@ -55,7 +55,6 @@ func stageNegotiate(ctx context.Context, s *Session, r *Result) error {
 	s.securityMode = nr.SecurityMode()
 	s.capabilities = nr.Capabilities()
 	s.maxRead, s.maxWrite, s.maxTransact = nr.MaxReadSize(), nr.MaxWriteSize(), nr.MaxTransactSize()
-	conn.Dialect = s.dialect
 	return nil
 }
 

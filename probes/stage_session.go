@@ -39,16 +39,16 @@ func stageNullSession(ctx context.Context, s *Session, r *Result) error {
 		info.Evidence = fmt.Sprintf("server refused the anonymous SESSION_SETUP with %s", status)
 		return refusal(status, "anonymous SESSION_SETUP")
 	}
-	s.nullSession, s.nullSessionID = true, s.conn.SessionID
-	info.id, info.rawFlags = s.conn.SessionID, flags
+	s.nullSession, s.nullSMB2 = true, s.conn.Session()
+	info.id, info.rawFlags = s.nullSMB2.ID(), flags
 	info.Evidence = "anonymous SESSION_SETUP succeeded; IPC$ access decided by the tree stage"
 	return nil
 }
 
 // ntlmSession runs the two SESSION_SETUP round trips of an NTLMSSP logon as id (the one logon
 // of transport/logon, unsigned) as a new session on the shared connection. It returns whether
-// the final status was success, that status, and the SessionFlags; on success the
-// connection's SessionID is the new session's. The NTLM CHALLENGE fills r.NTLM on the way
+// the final status was success, that status, and the SessionFlags; the connection is left
+// pointed at the new session (transport.Conn.Use). The NTLM CHALLENGE fills r.NTLM on the way
 // (first session only), whatever the outcome of the AUTHENTICATE.
 func (s *Session) ntlmSession(ctx context.Context, r *Result, id logon.Identity) (bool, wire.NTStatus, uint16, error) {
 	n := logon.New(id, logon.Options{Now: s.Opts.now})

@@ -134,13 +134,10 @@ type Conn struct {
 	neg      Negotiated
 	connHash smbcrypto.PreauthHash // Connection.PreauthIntegrityHashValue (3.1.1)
 	sessHash smbcrypto.PreauthHash // of the SESSION_SETUP exchange in progress (3.1.1)
-	sessions []*secSession         // established (signed) sessions
+	sessions []*Session            // established (signed) sessions
 	seal     []byte                // reusable buffer for encrypted frames
-
-	// SessionID is placed in every SMB2 header; set after SESSION_SETUP.
-	SessionID uint64
-	// Dialect is the negotiated SMB2 dialect revision (0 before NEGOTIATE).
-	Dialect uint16
+	// cur is the session the next requests go out in (Use); nil is session 0.
+	cur *Session
 }
 
 // New wraps nc. When ctx is cancelled every blocked read or write returns at once (the
@@ -548,9 +545,9 @@ func (c *Conn) send(ctx context.Context, cmd wire.Command, treeID uint32, charge
 		Credits:   max(creditRequest, charge),
 		MessageID: c.nextMessageID,
 		TreeID:    treeID,
-		SessionID: c.SessionID,
+		SessionID: c.cur.ID(),
 	}}
-	if c.Dialect != 0 && c.Dialect != 0x0202 {
+	if c.neg.Dialect != 0 && c.neg.Dialect != uint16(wire.Dialect202) {
 		p.h.CreditCharge = charge
 	}
 	frame := c.Buffer()
@@ -565,12 +562,12 @@ func (c *Conn) send(ctx context.Context, cmd wire.Command, treeID uint32, charge
 		p.negHash = c.connHash
 		p.negHash.Update(msg)
 	case cmd == wire.CmdSessionSetup && c.neg.Dialect == uint16(wire.Dialect311):
-		if c.SessionID == 0 {
+		if p.h.SessionID == 0 {
 			c.sessHash = c.connHash
 		}
 		c.sessHash.Update(msg)
 	}
-	p.sess = c.session(p.h.SessionID)
+	p.sess = c.cur.established()
 	if p.sess != nil && cmd != wire.CmdSessionSetup {
 		var err error
 		if frame, p.encrypted, err = c.protect(frame, p.sess, treeID); err != nil {

@@ -222,7 +222,7 @@ func TestCreditsEnforced(t *testing.T) {
 		})
 		c := newConn(context.Background(), nc, Options{})
 		defer c.Close()
-		c.Dialect = 0x0311
+		c.neg.Dialect = 0x0311
 		if _, err := c.Call(context.Background(), wire.CmdNegotiate, 0, rawBody{36, 0}); err != nil {
 			t.Fatal(err)
 		}

@@ -312,7 +312,7 @@ func logon(t testing.TB, c *Conn, s *fakeServer, opts SessionOptions) (Security,
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SessionID = r.Header.SessionID
+	c.Use(NewSession(r.Header.SessionID))
 	ss.SecurityBuffer = []byte("token two, a little longer")
 	r, err = c.Call(ctx, wire.CmdSessionSetup, 0, &ss)
 	if err != nil {

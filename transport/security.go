@@ -54,6 +54,52 @@ type Security struct {
 	Cipher uint16
 }
 
+// Session is one SMB2 session of a Conn: the SessionId the server assigned and, once
+// EstablishSession turned on its signing, its signing and sealing state. A logon makes one
+// (NewSession with the id of the server's first SESSION_SETUP reply) and Conn.Use points the
+// connection's next requests at it: that one method decides the SessionId of a request's
+// header and whether it is signed or encrypted, so no caller writes connection state. Null
+// and guest sessions are never established and stay unsigned.
+type Session struct {
+	id  uint64
+	sec *secSession // nil until EstablishSession, and again after LOGOFF
+}
+
+// NewSession returns the session the server numbered id, unsigned.
+func NewSession(id uint64) *Session { return &Session{id: id} }
+
+// ID returns the session's SessionId (0 for a nil session: no session yet).
+func (s *Session) ID() uint64 {
+	if s == nil {
+		return 0
+	}
+	return s.id
+}
+
+// Security returns how the session is protected, and false when it is not established
+// (signed): never-established, null and guest sessions, and sessions logged off.
+func (s *Session) Security() (Security, bool) {
+	if s == nil || s.sec == nil {
+		return Security{}, false
+	}
+	return s.sec.sec, true
+}
+
+// established returns the session's security state, nil when its requests go out unsigned.
+func (s *Session) established() *secSession {
+	if s == nil {
+		return nil
+	}
+	return s.sec
+}
+
+// Use points the connection's next requests at session s (nil: no session, SessionId 0):
+// their header carries its SessionId, and they are signed or encrypted as it is established.
+func (c *Conn) Use(s *Session) { c.cur = s }
+
+// Session returns the session the connection's next requests go out in (nil: none).
+func (c *Conn) Session() *Session { return c.cur }
+
 // secSession is the security state of one established session on the connection.
 type secSession struct {
 	id      uint64
@@ -91,22 +137,25 @@ func (s *secSession) dropTree(treeID uint32) {
 	}
 }
 
-// session returns the established session with id, or nil.
+// session returns the security state of the established session with id, or nil.
 func (c *Conn) session(id uint64) *secSession {
 	if id == 0 {
 		return nil
 	}
 	for _, s := range c.sessions {
 		if s.id == id {
-			return s
+			return s.sec
 		}
 	}
 	return nil
 }
 
+// dropSession ends the security of the established session with id: its requests go out
+// unsigned from then on.
 func (c *Conn) dropSession(id uint64) {
 	for i, s := range c.sessions {
 		if s.id == id {
+			s.sec = nil
 			c.sessions = append(c.sessions[:i], c.sessions[i+1:]...)
 			return
 		}
@@ -145,9 +194,6 @@ func (c *Conn) recordNegotiate(msg []byte, st wire.NTStatus, withRequest smbcryp
 	}
 	d := nr.DialectRevision()
 	c.neg.Dialect = uint16(d)
-	if c.Dialect == 0 {
-		c.Dialect = uint16(d)
-	}
 	switch d {
 	case wire.Dialect300, wire.Dialect302:
 		if nr.Capabilities()&wire.CapEncryption != 0 {
@@ -179,8 +225,8 @@ type SessionOptions struct {
 }
 
 // EstablishSession turns on signing, and encryption where required or asked, for the session
-// whose final SESSION_SETUP response (STATUS_SUCCESS) Call just returned as final (MS-SMB2
-// 3.2.5.3.1). sessionKey is the GSS session key (NTLM's ExportedSessionKey). It derives the
+// in use (Conn.Use), whose final SESSION_SETUP response (STATUS_SUCCESS) Call just returned as
+// final (MS-SMB2 3.2.5.3.1); the Session holds that state from then on. sessionKey is the GSS session key (NTLM's ExportedSessionKey). It derives the
 // session's keys (for 3.1.1 with the session's preauth integrity hash), verifies the final
 // response's signature with the new signing key (an unsigned final response is an error for
 // 3.1.1, where the server must sign it), and from then on signs every request on the session,
@@ -209,6 +255,10 @@ func (c *Conn) EstablishSession(final Response, sessionKey []byte, opts SessionO
 	id := final.Header.SessionID
 	if id == 0 {
 		return Security{}, &ProtocolError{Op: op, Err: fmt.Errorf("session id 0: %w", wire.ErrMalformed)}
+	}
+	sess := c.cur
+	if sess.ID() != id {
+		return Security{}, fmt.Errorf("establish session: the final response is for session 0x%x, but the connection uses session 0x%x (point it at the logon's session with Conn.Use)", id, sess.ID())
 	}
 	d := c.neg.Dialect
 	if d == 0 {
@@ -241,7 +291,8 @@ func (c *Conn) EstablishSession(final Response, sessionKey []byte, opts SessionO
 		return Security{}, fmt.Errorf("establish session: %w", err)
 	}
 	c.dropSession(id)
-	c.sessions = append(c.sessions, s)
+	sess.sec = s
+	c.sessions = append(c.sessions, sess)
 	return s.sec, nil
 }
 

@@ -48,7 +48,7 @@ func TestSignedSession(t *testing.T) {
 			if sec.SigningAlgorithm != tc.wantAlg || sec.EncryptAll {
 				t.Fatalf("security %+v, want algorithm %d unencrypted", sec, tc.wantAlg)
 			}
-			if got, ok := c.Security(c.SessionID); !ok || got != sec {
+			if got, ok := c.Security(c.Session().ID()); !ok || got != sec {
 				t.Fatalf("Security() = %+v %v", got, ok)
 			}
 			for i := 0; i < 3; i++ {
@@ -154,12 +154,12 @@ func TestFinalSessionSetupSignature(t *testing.T) {
 	}
 	ss := wire.SessionSetupRequest{SecurityBuffer: []byte("a")}
 	r, _ := c.Call(ctx, wire.CmdSessionSetup, 0, &ss)
-	c.SessionID = r.Header.SessionID
+	c.Use(NewSession(r.Header.SessionID))
 	r, _ = c.Call(ctx, wire.CmdSessionSetup, 0, &ss)
 	if _, err := c.EstablishSession(r, bytes.Repeat([]byte{2}, 16), SessionOptions{}); !isProto(err, ErrBadSignature) {
 		t.Fatalf("wrong key: got %v", err)
 	}
-	if _, ok := c.Security(c.SessionID); ok {
+	if _, ok := c.Security(c.Session().ID()); ok {
 		t.Fatal("session established despite the bad signature")
 	}
 }
@@ -191,15 +191,15 @@ func TestUnestablishedSessionsUnchanged(t *testing.T) {
 	if _, err := logon(t, c, s, SessionOptions{Encrypt: true}); err != nil {
 		t.Fatal(err)
 	}
-	secured := c.SessionID
-	c.SessionID = 0x77
+	secured := c.Session()
+	c.Use(NewSession(0x77))
 	if _, err := c.Call(t.Context(), wire.CmdEcho, 0, wire.EchoRequest{}); err != nil {
 		t.Fatal(err)
 	}
 	if s.lastSigned || s.lastEncrypted {
 		t.Fatal("request on another session was protected")
 	}
-	c.SessionID = secured
+	c.Use(secured)
 	if _, err := c.Call(t.Context(), wire.CmdEcho, 0, wire.EchoRequest{}); err != nil || !s.lastEncrypted {
 		t.Fatalf("secured session: err %v encrypted %v", err, s.lastEncrypted)
 	}
@@ -310,7 +310,7 @@ func TestShareEncryption(t *testing.T) {
 	if _, err := c.Call(ctx, wire.CmdLogoff, 0, wire.LogoffRequest{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := c.Security(c.SessionID); ok {
+	if _, ok := c.Security(c.Session().ID()); ok {
 		t.Fatal("session still established after LOGOFF")
 	}
 }
@@ -404,9 +404,9 @@ func TestSecuredCallAllocs(t *testing.T) {
 			}
 		}
 		for i := uint64(0); i < runs+1; i++ {
-			h := wire.Header{Command: wire.CmdEcho, MessageID: c.nextMessageID + i, SessionID: c.SessionID, Credits: 64, Flags: wire.FlagServerToRedir}
+			h := wire.Header{Command: wire.CmdEcho, MessageID: c.nextMessageID + i, SessionID: c.Session().ID(), Credits: 64, Flags: wire.FlagServerToRedir}
 			msg := append(h.AppendTo(nil), 4, 0, 0, 0)
-			sealed := s.seal(msg, c.SessionID)
+			sealed := s.seal(msg, c.Session().ID())
 			replies = append(replies, append(wire.AppendNetBIOSHeader(nil, len(sealed)), sealed...))
 		}
 		next := 0
@@ -515,5 +515,69 @@ func TestTraceSeesPlaintext(t *testing.T) {
 	want := []string{fmt.Sprintf("%d %08x ECHO", Sent, wire.ProtocolSMB2), fmt.Sprintf("%d %08x ECHO", Received, wire.ProtocolSMB2)}
 	if fmt.Sprint(seen) != fmt.Sprint(want) {
 		t.Fatalf("traced %q, want %q", seen, want)
+	}
+}
+
+// TestSessionOwnsItsState: the Session value the connection is pointed at (Conn.Use) decides
+// a request's SessionId and protection; it holds the established security until LOGOFF, and
+// EstablishSession refuses a final response for another session than the one in use.
+func TestSessionOwnsItsState(t *testing.T) {
+	s := &fakeServer{dialect: uint16(wire.Dialect300), signAlg: wire.SigningAESCMAC, sessionID: 0x42}
+	c, _ := newFake(t, s)
+	defer c.Close()
+	var nilSession *Session
+	if c.Session() != nil || nilSession.ID() != 0 {
+		t.Fatal("a new connection uses no session")
+	}
+	if _, ok := nilSession.Security(); ok {
+		t.Fatal("no session, yet established")
+	}
+	sec, err := logon(t, c, s, SessionOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess := c.Session()
+	if sess.ID() != 0x42 {
+		t.Fatalf("session in use 0x%x, want 0x42", sess.ID())
+	}
+	if got, ok := sess.Security(); !ok || got != sec {
+		t.Fatalf("session security %+v %v, want %+v", got, ok, sec)
+	}
+	// No session: SessionId 0, unsigned; back to the session: signed again.
+	c.Use(nil)
+	if _, err := c.Call(t.Context(), wire.CmdEcho, 0, wire.EchoRequest{}); err != nil || s.lastSigned {
+		t.Fatalf("request without a session: %v signed %v", err, s.lastSigned)
+	}
+	c.Use(sess)
+	if _, err := c.Call(t.Context(), wire.CmdEcho, 0, wire.EchoRequest{}); err != nil || !s.lastSigned {
+		t.Fatalf("request in the established session: %v signed %v", err, s.lastSigned)
+	}
+	if _, err := c.Call(t.Context(), wire.CmdLogoff, 0, wire.LogoffRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sess.Security(); ok {
+		t.Fatal("session still established after LOGOFF")
+	}
+
+	// A final response for session 0x42 while the connection uses another one.
+	s2 := &fakeServer{dialect: uint16(wire.Dialect300), signAlg: wire.SigningAESCMAC, sessionID: 0x42}
+	c2, _ := newFake(t, s2)
+	defer c2.Close()
+	var guid wire.GUID
+	req := wire.DefaultNegotiateRequest(guid, [32]byte{})
+	if _, err := c2.Call(t.Context(), wire.CmdNegotiate, 0, &req); err != nil {
+		t.Fatal(err)
+	}
+	ss := wire.SessionSetupRequest{SecurityBuffer: []byte("a")}
+	if _, err := c2.Call(t.Context(), wire.CmdSessionSetup, 0, &ss); err != nil {
+		t.Fatal(err)
+	}
+	// The connection is not pointed at the new session (no c2.Use): it still uses none.
+	r, err := c2.Call(t.Context(), wire.CmdSessionSetup, 0, &ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c2.EstablishSession(r, s2.sessionKey, SessionOptions{}); err == nil || !strings.Contains(err.Error(), "Conn.Use") {
+		t.Fatalf("final response of another session: got %v", err)
 	}
 }

@@ -24,10 +24,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/smbsweep/smbsweep/client"
+	"github.com/smbsweep/smbsweep/internal/ntlmcrypto"
 	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/output"
 	"github.com/smbsweep/smbsweep/probes"
-	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
 
 func TestFilesUsageErrors(t *testing.T) {
@@ -357,7 +357,7 @@ func TestFilesDialectsAndFailures(t *testing.T) {
 		t.Errorf("unknown share: %d %s", code, stderr)
 	}
 	// -encrypt and pass-the-hash.
-	h := ntlmssp.NTHash(sambatest.TestPassword)
+	h := ntlmcrypto.NTHash(sambatest.TestPassword)
 	code, out, stderr := runCLI(t, "", "stat", "-u", sambatest.TestUser, "-encrypt", "-H", hex.EncodeToString(h[:]), unc(srv, ""))
 	if code != 0 || jsonLines(t, out)[0]["is_dir"] != true || !strings.Contains(stderr, "warning: -H") {
 		t.Errorf("-encrypt -H: %d %s %s", code, out, stderr)
@@ -377,7 +377,7 @@ func TestFilesDialectsAndFailures(t *testing.T) {
 func TestCredentialsNeverPrinted(t *testing.T) {
 	fleet := sambatest.Require(t)
 	srv := fleet.Server("signing")
-	h := ntlmssp.NTHash(sambatest.TestPassword)
+	h := ntlmcrypto.NTHash(sambatest.TestPassword)
 	hashHex := hex.EncodeToString(h[:])
 	wrongHash := strings.Repeat("ab", 16)
 	secrets := []string{sambatest.TestPassword, hashHex, strings.ToUpper(hashHex), "Wrong-Secret-42", wrongHash}
@@ -413,7 +413,7 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 // text view and the Prometheus metrics — carries either secret.
 func TestScanCredentialsNeverOutput(t *testing.T) {
 	fleet := sambatest.Require(t)
-	h := ntlmssp.NTHash(sambatest.TestPassword)
+	h := ntlmcrypto.NTHash(sambatest.TestPassword)
 	hashHex := hex.EncodeToString(h[:])
 	var jsonl, csvOut, text bytes.Buffer
 	reg := prometheus.NewRegistry()

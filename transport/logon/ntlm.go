@@ -24,6 +24,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/smbsweep/smbsweep/internal/ntlmcrypto"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/ntlmssp"
@@ -51,7 +52,7 @@ type Identity struct {
 	// Password is used when NTHash is nil. An empty password is a valid password.
 	Password string
 	// NTHash, when set, is used instead of Password (pass-the-hash).
-	NTHash *ntlmssp.Key
+	NTHash *ntlmcrypto.Key
 }
 
 // Format prints the identity without its secret.
@@ -91,7 +92,7 @@ type NTLM struct {
 	domain    string
 	flags     ntlmssp.Flags
 	mechTypes []byte // DER of the mechTypes list, when a MIC was sent
-	exported  ntlmssp.Key
+	exported  ntlmcrypto.Key
 	keyed     bool // exported holds a session key
 	mic       bool
 }
@@ -134,7 +135,7 @@ func (n *NTLM) Respond(dst, reply []byte) ([]byte, error) {
 	if n.mic {
 		mechTypes := spnego.NTLMMechTypeList()
 		n.mechTypes = mechTypes.AppendDER(nil)
-		s, err := ntlmssp.NewSigner(n.flags, n.exported, true)
+		s, err := ntlmcrypto.NewSigner(n.flags, n.exported, true)
 		if err != nil {
 			return dst, err
 		}
@@ -184,7 +185,7 @@ func (n *NTLM) authenticate(dst []byte) ([]byte, error) {
 	if n.opts.Now != nil {
 		now = n.opts.Now
 	}
-	auth := ntlmssp.NTLMv2Auth{
+	auth := ntlmcrypto.NTLMv2Auth{
 		User: n.id.User, Domain: n.domain, Workstation: n.opts.Workstation,
 		ResponseKeyNT: n.responseKey(),
 		Time:          wire.TimeToFiletime(now()),
@@ -204,16 +205,16 @@ func (n *NTLM) authenticate(dst []byte) ([]byte, error) {
 }
 
 // responseKey is NTOWFv2 of the identity for the domain sent.
-func (n *NTLM) responseKey() ntlmssp.Key { return n.id.ResponseKey(n.domain) }
+func (n *NTLM) responseKey() ntlmcrypto.Key { return n.id.ResponseKey(n.domain) }
 
 // ResponseKey is NTOWFv2 (MS-NLMP 3.3.2) of the identity for domain: from the NT hash when
 // given, else from the password. The SMB1 NT LM 0.12 logon, which carries NTLMv2 responses
 // without NTLMSSP, computes its responses with it too.
-func (id *Identity) ResponseKey(domain string) ntlmssp.Key {
+func (id *Identity) ResponseKey(domain string) ntlmcrypto.Key {
 	if id.NTHash != nil {
-		return ntlmssp.NTOWFv2FromHash(*id.NTHash, id.User, domain)
+		return ntlmcrypto.NTOWFv2FromHash(*id.NTHash, id.User, domain)
 	}
-	return ntlmssp.NTOWFv2(id.Password, id.User, domain)
+	return ntlmcrypto.NTOWFv2(id.Password, id.User, domain)
 }
 
 // Finish checks the acceptor's mechListMIC over the mechTypes sent (RFC 4178 section 5,
@@ -233,7 +234,7 @@ func (n *NTLM) Finish(reply []byte) error {
 	if r.MechListMIC == nil {
 		return nil
 	}
-	s, err := ntlmssp.NewSigner(n.flags, n.exported, false)
+	s, err := ntlmcrypto.NewSigner(n.flags, n.exported, false)
 	if err != nil {
 		return &transport.ProtocolError{Op: "SPNEGO", Err: err}
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbsweep/smbsweep/internal/ntlmcrypto"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/ntlmssp"
@@ -91,7 +92,7 @@ func TestRespondUserVerifiesAtTheServer(t *testing.T) {
 				t.Fatalf("domain %q (Domain() %q), want %q", got, n.Domain(), c.want)
 			}
 			ch := n.Challenge()
-			base, ok := ntlmssp.VerifyNTLMv2Response(ntlmssp.NTOWFv2("s3cret", "alice", c.want), ch.ServerChallenge(), m.NtChallengeResponse())
+			base, ok := ntlmcrypto.VerifyNTLMv2Response(ntlmcrypto.NTOWFv2("s3cret", "alice", c.want), ch.ServerChallenge(), m.NtChallengeResponse())
 			if !ok {
 				t.Fatal("the NTLMv2 response does not verify with the password")
 			}
@@ -105,20 +106,20 @@ func TestRespondUserVerifiesAtTheServer(t *testing.T) {
 				// key is then the session base key (MS-NLMP 3.1.5.1.2).
 				exported := base
 				if n.flags&ntlmssp.FlagKeyExch != 0 {
-					var enc ntlmssp.Key
+					var enc ntlmcrypto.Key
 					copy(enc[:], m.EncryptedRandomSessionKey())
-					exported = ntlmssp.RC4K(base, enc)
+					exported = ntlmcrypto.RC4K(base, enc)
 				}
 				if string(exported[:]) != string(key) {
 					t.Fatalf("the exported session key is not the one the server derives (KEY_EXCH %v)", n.flags&ntlmssp.FlagKeyExch != 0)
 				}
-				want, err := ntlmssp.MIC(ntlmssp.Key(key), init.MechToken, ch, m)
+				want, err := ntlmcrypto.MIC(ntlmcrypto.Key(key), init.MechToken, ch, m)
 				if got, _ := m.MIC(); err != nil || got != want {
 					t.Fatalf("MIC does not verify: %v", err)
 				}
 			}
 			n.Clear()
-			if n.SessionKey() != nil || n.exported != (ntlmssp.Key{}) {
+			if n.SessionKey() != nil || n.exported != (ntlmcrypto.Key{}) {
 				t.Fatal("Clear left the session key")
 			}
 		})
@@ -135,7 +136,7 @@ func TestFinishVerifiesServerMIC(t *testing.T) {
 	if !n.MIC() {
 		t.Fatal("Samba's CHALLENGE has a timestamp: a MIC is expected")
 	}
-	srv, err := ntlmssp.NewSigner(n.flags, n.exported, false)
+	srv, err := ntlmcrypto.NewSigner(n.flags, n.exported, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestFinishVerifiesServerMIC(t *testing.T) {
 	if err := n.Finish(good); err != nil {
 		t.Fatalf("server MIC refused: %v", err)
 	}
-	cli, _ := ntlmssp.NewSigner(n.flags, n.exported, true) // the client's direction: wrong key
+	cli, _ := ntlmcrypto.NewSigner(n.flags, n.exported, true) // the client's direction: wrong key
 	bad := spnego.AppendNegTokenResp(nil, nil, cli.Sign(nil, n.mechTypes))
 	if err := n.Finish(bad); !errors.Is(err, transport.ErrBadSignature) {
 		t.Fatalf("client-direction MIC accepted: %v", err)
@@ -170,7 +171,7 @@ func TestRespondRefusesBadChallenge(t *testing.T) {
 }
 
 func TestIdentityPrintsNoSecret(t *testing.T) {
-	h := ntlmssp.Key{0xaa, 0xbb}
+	h := ntlmcrypto.Key{0xaa, 0xbb}
 	id := Identity{Kind: User, User: "bob", Password: "hunter2-pw", NTHash: &h}
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
 		if s := fmt.Sprintf(verb, id); strings.Contains(s, "hunter2") || strings.Contains(s, "aabb") || !strings.Contains(s, "bob") {

@@ -25,8 +25,10 @@ func (e *Refused) Unwrap() error { return e.Status }
 
 // SMB2Result is what an SMB2 logon left, complete or not.
 type SMB2Result struct {
-	// SessionID is the server's id for the session (0 until its first reply).
-	SessionID uint64
+	// Session is the new session, numbered by the server's first reply (nil before it). The
+	// connection is left pointed at it (Conn.Use); transport.Conn.EstablishSession turns on
+	// its signing and sealing.
+	Session *transport.Session
 	// Status is the last status the server sent (0 before any reply).
 	Status wire.NTStatus
 	// Flags are the final SESSION_SETUP response's SessionFlags (wire.SessionFlag*).
@@ -38,8 +40,8 @@ type SMB2Result struct {
 	ChallengeAt time.Time
 }
 
-// SMB2 runs the two SESSION_SETUP round trips of logon n as a new session on conn, whose
-// SessionID it sets to the server's id once the server assigned one. securityMode is the
+// SMB2 runs the two SESSION_SETUP round trips of logon n as a new session on conn, which it
+// points at the session (Conn.Use) once the server assigned its id. securityMode is the
 // request's SecurityMode (wire.NegotiateSigning*). now stamps ChallengeAt (time.Now when nil).
 //
 // A status other than MORE_PROCESSING_REQUIRED after the NEGOTIATE, or other than SUCCESS
@@ -53,7 +55,7 @@ func SMB2(ctx context.Context, conn *transport.Conn, n *NTLM, securityMode uint8
 	}
 	var tok [2560]byte
 	defer clear(tok[:])
-	conn.SessionID = 0
+	conn.Use(nil)
 	req := wire.SessionSetupRequest{SecurityMode: securityMode, SecurityBuffer: n.Start(tok[:0])}
 	resp, err := conn.Call(ctx, wire.CmdSessionSetup, 0, &req)
 	if err != nil {
@@ -75,8 +77,8 @@ func SMB2(ctx context.Context, conn *transport.Conn, n *NTLM, securityMode uint8
 	if err != nil {
 		return res, err
 	}
-	res.SessionID = resp.Header.SessionID
-	conn.SessionID = res.SessionID
+	res.Session = transport.NewSession(resp.Header.SessionID)
+	conn.Use(res.Session)
 	resp, err = conn.Call(ctx, wire.CmdSessionSetup, 0, &req)
 	if err != nil {
 		return res, err

@@ -16,10 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbsweep/smbsweep/internal/ntlmcrypto"
 	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
-	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 	"github.com/smbsweep/smbsweep/wire/smb1"
 )
 
@@ -140,7 +140,7 @@ func logon(t *testing.T, c *Conn, id Identity) Session {
 }
 
 func TestSambaLogons(t *testing.T) {
-	hash := ntlmssp.NTHash(sambatest.TestPassword)
+	hash := ntlmcrypto.NTHash(sambatest.TestPassword)
 	for _, ext := range []bool{true, false} {
 		for _, tc := range []struct {
 			name  string

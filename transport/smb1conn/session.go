@@ -9,6 +9,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/smbsweep/smbsweep/internal/ntlmcrypto"
 	"github.com/smbsweep/smbsweep/transport"
 	ntlmlogon "github.com/smbsweep/smbsweep/transport/logon"
 	"github.com/smbsweep/smbsweep/wire"
@@ -38,7 +39,7 @@ type Identity struct {
 	Domain string // "" means the server's domain (from its CHALLENGE or NEGOTIATE)
 	// Password is used unless NTHash is set.
 	Password string
-	NTHash   *ntlmssp.Key
+	NTHash   *ntlmcrypto.Key
 }
 
 // Format prints the identity without its secret.
@@ -248,7 +249,7 @@ func (id Identity) logon() ntlmlogon.Identity {
 }
 
 // responseKey returns NTOWFv2 for the user and domain.
-func responseKey(id *Identity, domain string) ntlmssp.Key {
+func responseKey(id *Identity, domain string) ntlmcrypto.Key {
 	l := id.logon()
 	return l.ResponseKey(domain)
 }
@@ -287,7 +288,7 @@ func (c *Conn) attemptNT(ctx context.Context, id Identity, v1 bool) (Session, er
 	req.OEMPassword, req.UnicodePassword = []byte{}, []byte{}
 	var ntBuf [512]byte
 	var lm, ntv1 [24]byte
-	var base ntlmssp.Key
+	var base ntlmcrypto.Key
 	defer clear(base[:])
 	defer clear(ntv1[:])
 	if id.Kind != Anonymous {
@@ -297,11 +298,11 @@ func (c *Conn) attemptNT(ctx context.Context, id Identity, v1 bool) (Session, er
 		}
 		req.AccountName, req.PrimaryDomain = id.User, domain
 		if v1 {
-			h := ntlmssp.NTHash(id.Password)
+			h := ntlmcrypto.NTHash(id.Password)
 			if id.NTHash != nil {
 				h = *id.NTHash
 			}
-			ntv1, base = ntlmssp.NTLMv1Response(h, c.neg.Challenge)
+			ntv1, base = ntlmcrypto.NTLMv1Response(h, c.neg.Challenge)
 			clear(h[:])
 			// NoLMResponseNTLMv1 (MS-NLMP 3.3.1): the LM field repeats the NT response.
 			req.OEMPassword, req.UnicodePassword = ntv1[:], ntv1[:]
@@ -310,15 +311,15 @@ func (c *Conn) attemptNT(ctx context.Context, id Identity, v1 bool) (Session, er
 			t := ntlmssp.AppendAVPairString(ti[:0], ntlmssp.AvNbDomainName, domain)
 			t = ntlmssp.AppendAVPairString(t, ntlmssp.AvNbComputerName, c.opts.Workstation)
 			t = ntlmssp.AppendAVEOL(t)
-			in := ntlmssp.NTLMv2Input{ResponseKeyNT: responseKey(&id, domain), ServerChallenge: c.neg.Challenge,
+			in := ntlmcrypto.NTLMv2Input{ResponseKeyNT: responseKey(&id, domain), ServerChallenge: c.neg.Challenge,
 				Time: wire.TimeToFiletime(c.opts.Now()), TargetInfo: t}
 			_, _ = rand.Read(in.ClientChallenge[:])
-			nt, key, err := ntlmssp.ComputeNTLMv2Response(ntBuf[:0], &in)
+			nt, key, err := ntlmcrypto.ComputeNTLMv2Response(ntBuf[:0], &in)
 			if err != nil {
 				clear(in.ResponseKeyNT[:])
 				return Session{}, fmt.Errorf("%s: %w", op, err)
 			}
-			ntlmssp.LMv2Response(lm[:0], in.ResponseKeyNT, in.ServerChallenge, in.ClientChallenge)
+			ntlmcrypto.LMv2Response(lm[:0], in.ResponseKeyNT, in.ServerChallenge, in.ClientChallenge)
 			clear(in.ResponseKeyNT[:])
 			base = key
 			req.OEMPassword, req.UnicodePassword = lm[:], nt

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/smbsweep/smbsweep/wire/ntlmssp"
+	"github.com/smbsweep/smbsweep/internal/ntlmcrypto"
 
 	"github.com/smbsweep/smbsweep/wire/smb1"
 )
@@ -42,7 +42,7 @@ func TestSignVerify(t *testing.T) {
 }
 
 func TestIdentityHidesSecret(t *testing.T) {
-	hash := ntlmssp.NTHash("hunter2-secret")
+	hash := ntlmcrypto.NTHash("hunter2-secret")
 	for _, id := range []Identity{
 		{Kind: User, User: "alice", Domain: "D", Password: "hunter2-secret"},
 		{Kind: User, User: "alice", NTHash: &hash},

@@ -109,17 +109,3 @@ func BenchmarkAuthenticateDecode(b *testing.B) {
 		_, _ = m.MIC()
 	}
 }
-
-func BenchmarkComputeNTLMv2Response(b *testing.B) {
-	b.ReportAllocs()
-	ch := Challenge(readHexFile(b, "windows-2008r2-challenge.hex"))
-	in := NTLMv2Input{ResponseKeyNT: NTOWFv2("P@ssw0rd", "Administrator", "WS2008R2"), ServerChallenge: ch.ServerChallenge(),
-		TargetInfo: ch.TargetInfo(), IncludeMIC: true}
-	buf := make([]byte, 0, 1024)
-	for b.Loop() {
-		var err error
-		if buf, _, err = ComputeNTLMv2Response(buf[:0], &in); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -25,7 +25,8 @@ const (
 // Domain, User and Workstation are written as UTF-16LE, so Flags must include FlagUnicode.
 // The Version field is written when Flags has FlagVersion or IncludeMIC is set (the MIC sits
 // after it, at MICOffset); the MIC field is written when IncludeMIC is set. To fill in a MIC,
-// encode with a zero MIC, compute it with MIC over the encoded bytes, then store it with PutMIC.
+// encode with a zero MIC, compute it with ntlmcrypto.MIC over the encoded bytes, then store it
+// with PutMIC.
 //
 // The payload is laid out in the order Windows uses (MS-NLMP 4.2.4.3): Domain, User,
 // Workstation, LmChallengeResponse, NtChallengeResponse, EncryptedRandomSessionKey, so the

@@ -1,6 +1,6 @@
 //go:build capture
 
-package ntlmssp
+package ntlmssp_test
 
 import (
 	"bytes"
@@ -52,8 +52,8 @@ func (c *smb2Conn) call(cmd wire.Command, body transport.Body) ([]byte, wire.NTS
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	if cmd == wire.CmdSessionSetup {
-		c.conn.SessionID = r.Header.SessionID
+	if cmd == wire.CmdSessionSetup && r.Header.SessionID != c.conn.Session().ID() {
+		c.conn.Use(transport.NewSession(r.Header.SessionID))
 	}
 	return bytes.Clone(r.Msg), r.Header.Status
 }

@@ -1,6 +1,6 @@
 //go:build capture
 
-package ntlmssp
+package ntlmssp_test
 
 // Golden capture of a whole anonymous NTLMSSP-in-SPNEGO logon against a real Samba smbd, and a
 // check of the credentialed NTLMv2 logon (part of `make goldens`):
@@ -19,8 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/smbsweep/smbsweep/internal/ntlmcrypto"
 	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/wire"
+	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 	"github.com/smbsweep/smbsweep/wire/spnego"
 )
 
@@ -55,7 +57,7 @@ func captureNullSession(t *testing.T, addr string) {
 	}
 
 	// SESSION_SETUP 1: SPNEGO NegTokenInit carrying the NTLM NEGOTIATE.
-	neg := DefaultNegotiate()
+	neg := ntlmssp.DefaultNegotiate()
 	sreq := wire.SessionSetupRequest{SecurityMode: uint8(wire.NegotiateSigningEnabled), SecurityBuffer: spnego.AppendNegTokenInit(nil, neg.AppendTo(nil))}
 	sr := wire.SessionSetupResponse(c.expect(wire.CmdSessionSetup, &sreq, wire.StatusMoreProcessingRequired))
 	if err := sr.Validate(); err != nil {
@@ -66,14 +68,14 @@ func captureNullSession(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := Challenge(resp.ResponseToken)
+	ch := ntlmssp.Challenge(resp.ResponseToken)
 	if err := ch.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("challenge flags %v", ch.Flags())
 
 	// SESSION_SETUP 2: the anonymous AUTHENTICATE in a NegTokenResp.
-	auth := AnonymousAuthenticate(ch.Flags() & neg.Flags)
+	auth := ntlmssp.AnonymousAuthenticate(ch.Flags() & neg.Flags)
 	sreq.SecurityBuffer = spnego.AppendNegTokenResp(nil, auth.AppendTo(nil), nil)
 	sr = wire.SessionSetupResponse(c.expect(wire.CmdSessionSetup, &sreq, wire.StatusSuccess))
 	if err := sr.Validate(); err != nil {
@@ -124,23 +126,23 @@ func ntlmv2Logon(t *testing.T, addr, user, password string, mic, mechListMIC, co
 	if nr := wire.NegotiateResponse(c.expect(wire.CmdNegotiate, &nreq, wire.StatusSuccess)); nr.Validate() != nil {
 		t.Fatal("negotiate")
 	}
-	neg := Negotiate{Flags: DefaultNegotiateFlags | FlagKeyExch | FlagSign, Version: DefaultVersion}
+	neg := ntlmssp.Negotiate{Flags: ntlmssp.DefaultNegotiateFlags | ntlmssp.FlagKeyExch | ntlmssp.FlagSign, Version: ntlmssp.DefaultVersion}
 	negBytes := neg.AppendTo(nil)
 	sreq := wire.SessionSetupRequest{SecurityMode: uint8(wire.NegotiateSigningEnabled), SecurityBuffer: spnego.AppendNegTokenInit(nil, negBytes)}
 	resp, err := spnego.DecodeNegTokenResp(wire.SessionSetupResponse(c.expect(wire.CmdSessionSetup, &sreq, wire.StatusMoreProcessingRequired)).SecurityBuffer())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := Challenge(resp.ResponseToken)
+	ch := ntlmssp.Challenge(resp.ResponseToken)
 	if err := ch.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	var info AVInfo
+	var info ntlmssp.AVInfo
 	if err := ch.AVInfo(&info); err != nil {
 		t.Fatal(err)
 	}
 	domain := wire.DecodeUTF16LE(info.NbDomainName)
-	p := NTLMv2Auth{User: user, Domain: domain, Workstation: "SMBSWEEP", ResponseKeyNT: NTOWFv2(password, user, domain),
+	p := ntlmcrypto.NTLMv2Auth{User: user, Domain: domain, Workstation: "SMBSWEEP", ResponseKeyNT: ntlmcrypto.NTOWFv2(password, user, domain),
 		Time: wire.TimeToFiletime(time.Now()), IncludeMIC: mic}
 	_, _ = rand.Read(p.ClientChallenge[:])
 	_, _ = rand.Read(p.ExportedSessionKey[:])
@@ -150,14 +152,14 @@ func ntlmv2Logon(t *testing.T, addr, user, password string, mic, mechListMIC, co
 		t.Fatal(err)
 	}
 	if corrupt {
-		auth[MICOffset] ^= 0xff
+		auth[ntlmssp.MICOffset] ^= 0xff
 	}
 	// mechListMIC: GSS_GetMIC of the mechTypes the client sent, with the client's keys.
 	mechTypes := spnego.NTLMMechTypeList()
 	der := mechTypes.AppendDER(nil)
 	var listMIC []byte
 	if mechListMIC {
-		s, err := NewSigner(flags, exported, true)
+		s, err := ntlmcrypto.NewSigner(flags, exported, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +181,7 @@ func ntlmv2Logon(t *testing.T, addr, user, password string, mic, mechListMIC, co
 	t.Logf("negState %v (present %v), response token %d bytes, mechListMIC %x", r.NegState, r.HasNegState, len(r.ResponseToken), r.MechListMIC)
 	if r.MechListMIC != nil {
 		// Samba's mechListMIC over the same list, with the server's keys.
-		s, err := NewSigner(flags, exported, false)
+		s, err := ntlmcrypto.NewSigner(flags, exported, false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,7 @@
 // The security buffers handled here travel inside SPNEGO (package wire/spnego), itself inside
 // the SMB2 SESSION_SETUP security buffer; this package sees only the NTLMSSP bytes.
 //
-// ntlmv2.go adds the NTLMv2 response computation (MS-NLMP 3.3.2), key exchange and the MIC
-// (MS-NLMP 3.1.5.1.2, 3.4.5). Those functions handle secrets: no error or String method in this
-// package ever formats a password, hash or key.
+// The package is a pure codec: the NTLM cryptography (NT hash, NTOWFv2, the NTLMv1/v2
+// responses, key exchange, the MIC, NTLM signing and sealing) lives in internal/ntlmcrypto,
+// next to SMB's own in internal/smbcrypto.
 package ntlmssp

@@ -47,9 +47,9 @@ const (
 // Deliberately not offered: SIGN, SEAL, ALWAYS_SIGN, 56, KEY_EXCH, LM_KEY, DATAGRAM, IDENTIFY.
 // The client implements no NTLM message signing or sealing (GSS_GetMIC/GSS_Wrap); SMB signing
 // is SMB's own, and null and guest sessions must not be signed anyway. An anonymous session has
-// no session key to exchange. A credentialed logon adds FlagKeyExch (NTLMv2Auth sends the
-// EncryptedRandomSessionKey) and FlagSign when it sends a MIC, whose SPNEGO mechListMIC is an
-// NTLM signature (Signer).
+// no session key to exchange. A credentialed logon adds FlagKeyExch (ntlmcrypto.NTLMv2Auth sends
+// the EncryptedRandomSessionKey) and FlagSign when it sends a MIC, whose SPNEGO mechListMIC is
+// an NTLM signature (ntlmcrypto.Signer).
 const DefaultNegotiateFlags = FlagUnicode | FlagRequestTarget | FlagNTLM |
 	FlagExtendedSessionSecurity | FlagTargetInfo | FlagVersion | Flag128
 

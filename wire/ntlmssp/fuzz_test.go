@@ -53,17 +53,6 @@ func FuzzChallenge(f *testing.F) {
 			!bytes.Equal(c2.TargetInfo(), ti) || hasV2 != hasV || v2 != v {
 			t.Fatal("round trip changed the fields")
 		}
-		// The NTLMv2 computation survives any target info the codec accepts.
-		in := NTLMv2Input{TargetInfo: ti, IncludeMIC: true}
-		resp, _, err := ComputeNTLMv2Response(nil, &in)
-		if (err == nil) != (avErr == nil) && !errors.Is(err, wire.ErrTooLarge) {
-			t.Fatalf("response error %v, av error %v", err, avErr)
-		}
-		if err == nil {
-			if _, ok := VerifyNTLMv2Response(Key{}, [8]byte{}, resp); !ok {
-				t.Fatal("own response does not verify")
-			}
-		}
 	})
 }
 

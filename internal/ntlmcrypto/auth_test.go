@@ -1,4 +1,4 @@
-package ntlmssp
+package ntlmcrypto
 
 import (
 	"bytes"
@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/smbsweep/smbsweep/wire"
+	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
 
 // TestSpecAppendAuthenticate builds the MS-NLMP 4.2.4.3 AUTHENTICATE_MESSAGE from the 4.2.1
 // common values and the 4.2.4.3 CHALLENGE, byte for byte (KEY_EXCH, LMv2, no MIC).
 func TestSpecAppendAuthenticate(t *testing.T) {
-	ch := Challenge(unhex(t, specChallengeHex))
+	ch := ntlmssp.Challenge(unhex(t, specChallengeHex))
 	if err := ch.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -19,9 +20,9 @@ func TestSpecAppendAuthenticate(t *testing.T) {
 		User: specUser, Domain: specDomain, Workstation: specWorkstation,
 		ResponseKeyNT:   NTOWFv2(specPassword, specUser, specDomain),
 		ClientChallenge: specClientChallenge, ExportedSessionKey: specRandomSessionKey,
-		Version: Version{5, 1, 2600, 15},
+		Version: ntlmssp.Version{ProductMajor: 5, ProductMinor: 1, ProductBuild: 2600, NTLMRevision: 15},
 	}
-	msg, exported, err := p.AppendAuthenticate([]byte("hdr"), Flags(0xe2888235), nil, ch)
+	msg, exported, err := p.AppendAuthenticate([]byte("hdr"), ntlmssp.Flags(0xe2888235), nil, ch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,11 +33,11 @@ func TestSpecAppendAuthenticate(t *testing.T) {
 		t.Error("exported session key")
 	}
 	// Without KEY_EXCH the exported key is the session base key and no key is sent.
-	msg, exported, err = p.AppendAuthenticate(nil, Flags(0xe2888235)&^FlagKeyExch, nil, ch)
+	msg, exported, err = p.AppendAuthenticate(nil, ntlmssp.Flags(0xe2888235)&^ntlmssp.FlagKeyExch, nil, ch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := AuthenticateMessage(msg); m.Validate() != nil || m.EncryptedRandomSessionKey() != nil {
+	if m := ntlmssp.AuthenticateMessage(msg); m.Validate() != nil || m.EncryptedRandomSessionKey() != nil {
 		t.Error("session key sent without KEY_EXCH")
 	}
 	if string(exported[:]) != string(unhex(t, specSessionBaseKey)) {
@@ -46,20 +47,20 @@ func TestSpecAppendAuthenticate(t *testing.T) {
 
 // TestAppendAuthenticateMIC checks a guest-probe style logon with a MIC the way a server would.
 func TestAppendAuthenticateMIC(t *testing.T) {
-	ti := AppendAVPairString(nil, AvNbDomainName, "CORP")
-	ti = AppendAVTimestamp(ti, 0x01dc000000000000)
-	ti = AppendAVEOL(ti)
-	neg := Negotiate{Flags: DefaultNegotiateFlags | FlagKeyExch | FlagSign, Version: DefaultVersion}
+	ti := ntlmssp.AppendAVPairString(nil, ntlmssp.AvNbDomainName, "CORP")
+	ti = ntlmssp.AppendAVTimestamp(ti, 0x01dc000000000000)
+	ti = ntlmssp.AppendAVEOL(ti)
+	neg := ntlmssp.Negotiate{Flags: ntlmssp.DefaultNegotiateFlags | ntlmssp.FlagKeyExch | ntlmssp.FlagSign, Version: ntlmssp.DefaultVersion}
 	negBytes := neg.AppendTo(nil)
-	cb := ChallengeBuilder{Flags: neg.Flags | FlagTargetTypeServer, ServerChallenge: [8]byte{9, 9}, TargetInfo: ti}
-	ch := Challenge(cb.AppendTo(nil))
+	cb := ntlmssp.ChallengeBuilder{Flags: neg.Flags | ntlmssp.FlagTargetTypeServer, ServerChallenge: [8]byte{9, 9}, TargetInfo: ti}
+	ch := ntlmssp.Challenge(cb.AppendTo(nil))
 	p := NTLMv2Auth{User: "xq7Jd2", Domain: "", ResponseKeyNT: NTOWFv2("r4nd0m", "xq7Jd2", ""),
 		ClientChallenge: [8]byte{1}, ExportedSessionKey: Key{2}, Time: 3, IncludeMIC: true}
 	msg, exported, err := p.AppendAuthenticate(nil, ch.Flags()&neg.Flags, negBytes, ch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := AuthenticateMessage(msg)
+	m := ntlmssp.AuthenticateMessage(msg)
 	if err := m.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -81,11 +82,11 @@ func TestAppendAuthenticateMIC(t *testing.T) {
 		t.Errorf("MIC %x, want %x (%v)", got, want, err)
 	}
 	// Errors: OEM-only flags, a malformed TargetInfo.
-	if _, _, err := p.AppendAuthenticate(nil, FlagOEM|FlagNTLM, negBytes, ch); !errors.Is(err, wire.ErrMalformed) {
+	if _, _, err := p.AppendAuthenticate(nil, ntlmssp.FlagOEM|ntlmssp.FlagNTLM, negBytes, ch); !errors.Is(err, wire.ErrMalformed) {
 		t.Errorf("OEM: %v", err)
 	}
-	bad := ChallengeBuilder{Flags: cb.Flags, TargetInfo: []byte{1, 0, 9, 0}}
-	if out, _, err := p.AppendAuthenticate([]byte("x"), cb.Flags, negBytes, Challenge(bad.AppendTo(nil))); !errors.Is(err, wire.ErrBadOffset) || string(out) != "x" {
+	bad := ntlmssp.ChallengeBuilder{Flags: cb.Flags, TargetInfo: []byte{1, 0, 9, 0}}
+	if out, _, err := p.AppendAuthenticate([]byte("x"), cb.Flags, negBytes, ntlmssp.Challenge(bad.AppendTo(nil))); !errors.Is(err, wire.ErrBadOffset) || string(out) != "x" {
 		t.Errorf("bad target info: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package ntlmssp
+package ntlmcrypto
 
 import (
 	"crypto/des"

@@ -1,4 +1,4 @@
-package ntlmssp
+package ntlmcrypto
 
 import (
 	"crypto/md5"
@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/smbsweep/smbsweep/wire"
+	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
 
 // SignatureSize is the size of an NTLMSSP_MESSAGE_SIGNATURE (MS-NLMP 2.2.2.9.1).
@@ -39,11 +40,11 @@ func SignKey(exportedSessionKey Key, clientToServer bool) Key {
 // SealKey returns SEALKEY for one direction under extended session security (MS-NLMP
 // 3.4.5.3): MD5 of the ExportedSessionKey, cut to 7 bytes with Flag56 only or 5 bytes with
 // neither Flag128 nor Flag56, followed by the magic constant.
-func SealKey(flags Flags, exportedSessionKey Key, clientToServer bool) Key {
+func SealKey(flags ntlmssp.Flags, exportedSessionKey Key, clientToServer bool) Key {
 	n := 16
 	switch {
-	case flags&Flag128 != 0:
-	case flags&Flag56 != 0:
+	case flags&ntlmssp.Flag128 != 0:
+	case flags&ntlmssp.Flag56 != 0:
 		n = 7
 	default:
 		n = 5
@@ -74,40 +75,41 @@ type Signer struct {
 
 // NewSigner returns the Signer of one direction for the negotiated flags, which must include
 // FlagExtendedSessionSecurity (the NTLMv1 signature without it is not implemented).
-func NewSigner(flags Flags, exportedSessionKey Key, clientToServer bool) (*Signer, error) {
-	if flags&FlagExtendedSessionSecurity == 0 {
+func NewSigner(flags ntlmssp.Flags, exportedSessionKey Key, clientToServer bool) (*Signer, error) {
+	if flags&ntlmssp.FlagExtendedSessionSecurity == 0 {
 		return nil, fmt.Errorf("ntlm signing without extended session security: %w", wire.ErrMalformed)
 	}
 	sk := SealKey(flags, exportedSessionKey, clientToServer)
 	c, _ := rc4.NewCipher(sk[:]) // cannot fail: 16 bytes is a valid RC4 key size
-	return &Signer{signKey: SignKey(exportedSessionKey, clientToServer), seal: c, keyExch: flags&FlagKeyExch != 0}, nil
+	return &Signer{signKey: SignKey(exportedSessionKey, clientToServer), seal: c, keyExch: flags&ntlmssp.FlagKeyExch != 0}, nil
 }
 
 // Sign appends the NTLMSSP_MESSAGE_SIGNATURE of msg (GSS_GetMIC) to dst:
 // Version 1, HMAC_MD5(SigningKey, SeqNum || msg)[0..7] (RC4-encrypted with the sealing handle
 // when KEY_EXCH was negotiated), SeqNum. The sequence number then advances.
 func (s *Signer) Sign(dst, msg []byte) []byte {
-	var seq [4]byte
-	binary.LittleEndian.PutUint32(seq[:], s.seq)
-	mac := hmacMD5(s.signKey[:], seq[:], msg)
-	if s.keyExch {
-		s.seal.XORKeyStream(mac[:8], mac[:8])
-	}
-	dst = append(dst, 1, 0, 0, 0)
-	dst = append(dst, mac[:8]...)
-	dst = append(dst, seq[:]...)
-	s.seq++
-	return dst
+	mac, seq := s.checksum(msg)
+	return s.appendSignature(dst, mac, seq)
 }
 
 // Seal encrypts msg in place with the sealing handle and appends its signature to dst
 // (GSS_WrapEx, MS-NLMP 3.4.3): the message is encrypted first, then the signature computed
 // over the plaintext takes the next bytes of the RC4 key stream.
 func (s *Signer) Seal(dst, msg []byte) []byte {
-	var seq [4]byte
-	binary.LittleEndian.PutUint32(seq[:], s.seq)
-	mac := hmacMD5(s.signKey[:], seq[:], msg)
+	mac, seq := s.checksum(msg)
 	s.seal.XORKeyStream(msg, msg)
+	return s.appendSignature(dst, mac, seq)
+}
+
+// checksum returns HMAC_MD5(SigningKey, SeqNum || msg) and SeqNum as sent.
+func (s *Signer) checksum(msg []byte) (mac Key, seq [4]byte) {
+	binary.LittleEndian.PutUint32(seq[:], s.seq)
+	return hmacMD5(s.signKey[:], seq[:], msg), seq
+}
+
+// appendSignature appends Version 1, the first 8 bytes of mac (RC4-encrypted with the sealing
+// handle when KEY_EXCH was negotiated) and seq, then advances the sequence number.
+func (s *Signer) appendSignature(dst []byte, mac Key, seq [4]byte) []byte {
 	if s.keyExch {
 		s.seal.XORKeyStream(mac[:8], mac[:8])
 	}

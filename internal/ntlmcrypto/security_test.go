@@ -1,4 +1,4 @@
-package ntlmssp
+package ntlmcrypto
 
 import (
 	"bytes"
@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"github.com/smbsweep/smbsweep/wire"
+	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
 
 // MS-NLMP 4.2.4.4: GSS_WrapEx with NTLMv2, RandomSessionKey 0x55 * 16, message "Plaintext".
 func TestSpecGSSWrapEx(t *testing.T) {
-	flags := Flag56 | Flag128 | FlagSign | FlagSeal | FlagKeyExch | FlagExtendedSessionSecurity
+	flags := ntlmssp.Flag56 | ntlmssp.Flag128 | ntlmssp.FlagSign | ntlmssp.FlagSeal | ntlmssp.FlagKeyExch | ntlmssp.FlagExtendedSessionSecurity
 	if k := SealKey(flags, specRandomSessionKey, true); hex.EncodeToString(k[:]) != "59f600973cc4960a25480a7c196e4c58" {
 		t.Errorf("SEALKEY %x", k[:])
 	}
@@ -38,7 +39,7 @@ func TestSpecGSSWrapEx(t *testing.T) {
 
 func TestSignerRoundTrip(t *testing.T) {
 	key := Key{1, 2, 3}
-	for _, flags := range []Flags{FlagExtendedSessionSecurity | Flag128 | FlagKeyExch, FlagExtendedSessionSecurity | Flag56, FlagExtendedSessionSecurity} {
+	for _, flags := range []ntlmssp.Flags{ntlmssp.FlagExtendedSessionSecurity | ntlmssp.Flag128 | ntlmssp.FlagKeyExch, ntlmssp.FlagExtendedSessionSecurity | ntlmssp.Flag56, ntlmssp.FlagExtendedSessionSecurity} {
 		client, _ := NewSigner(flags, key, true)
 		server, _ := NewSigner(flags, key, true) // the server's view of the client's direction
 		other, _ := NewSigner(flags, key, false)
@@ -55,7 +56,7 @@ func TestSignerRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	if _, err := NewSigner(FlagNTLM, Key{}, true); !errors.Is(err, wire.ErrMalformed) {
+	if _, err := NewSigner(ntlmssp.FlagNTLM, Key{}, true); !errors.Is(err, wire.ErrMalformed) {
 		t.Errorf("no ESS: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package ntlmssp
+package ntlmcrypto
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
 
 // refHMACMD5 is HMAC-MD5 from the standard library, the reference for hmacMD5.
@@ -85,7 +87,7 @@ func hexs(b []byte) string {
 // TestComputeNTLMv2ResponseAllocs asserts that the NTLMv2 response of
 // BenchmarkComputeNTLMv2Response, and the other HMAC-MD5 users, allocate nothing.
 func TestComputeNTLMv2ResponseAllocs(t *testing.T) {
-	ch := Challenge(readHexFile(t, "windows-2008r2-challenge.hex"))
+	ch := ntlmssp.Challenge(readHexFile(t, "windows-2008r2-challenge.hex"))
 	in := NTLMv2Input{ResponseKeyNT: NTOWFv2("P@ssw0rd", "Administrator", "WS2008R2"), ServerChallenge: ch.ServerChallenge(),
 		TargetInfo: ch.TargetInfo(), IncludeMIC: true}
 	buf := make([]byte, 0, 1024)
@@ -124,9 +126,9 @@ func TestComputeNTLMv2ResponseLongTargetInfo(t *testing.T) {
 	var ti []byte
 	for i := range 60 {
 		v := bytes.Repeat([]byte{byte(i), byte(i >> 8)}, 30+i%7)
-		ti = AppendAVPair(ti, AvDnsComputerName+AVID(i%3), v)
+		ti = ntlmssp.AppendAVPair(ti, ntlmssp.AvDnsComputerName+ntlmssp.AVID(i%3), v)
 	}
-	ti = AppendAVEOL(ti)
+	ti = ntlmssp.AppendAVEOL(ti)
 	in := NTLMv2Input{ResponseKeyNT: NTOWFv2("Secret123", "user", "DOMAIN"), ServerChallenge: [8]byte{1, 2, 3, 4, 5, 6, 7, 8},
 		ClientChallenge: [8]byte{0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00, 0x11}, Time: 0x01d9_0000_1234_5678, TargetInfo: ti}
 

@@ -1,4 +1,4 @@
-package ntlmssp
+package ntlmcrypto
 
 import (
 	"crypto/md5"
@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/md4"
 
 	"github.com/smbsweep/smbsweep/wire"
+	"github.com/smbsweep/smbsweep/wire/ntlmssp"
 )
 
 // Key is a 16-byte secret: an NT hash, an NTOWFv2 response key, a session key. Formatting it
@@ -142,8 +143,8 @@ const ntlmv2BlobFixed = 28
 // For NTLMv2, KeyExchangeKey is SessionBaseKey (MS-NLMP 3.4.5.1); without FlagKeyExch it is
 // also the ExportedSessionKey.
 func ComputeNTLMv2Response(dst []byte, in *NTLMv2Input) (resp []byte, sessionBaseKey Key, err error) {
-	var info AVInfo
-	if err := DecodeAVInfo(in.TargetInfo, &info); err != nil {
+	var info ntlmssp.AVInfo
+	if err := ntlmssp.DecodeAVInfo(in.TargetInfo, &info); err != nil {
 		return dst, Key{}, fmt.Errorf("ntlmv2 response: target info: %w", err)
 	}
 	ts := in.Time
@@ -160,7 +161,7 @@ func ComputeNTLMv2Response(dst []byte, in *NTLMv2Input) (resp []byte, sessionBas
 	dst = append(dst, 0, 0, 0, 0)
 	dst = appendClientAVPairs(dst, in.TargetInfo, info, in.IncludeMIC)
 	dst = append(dst, 0, 0, 0, 0)
-	if n := len(dst) - start; n > MaxFieldLen {
+	if n := len(dst) - start; n > ntlmssp.MaxFieldLen {
 		return dst[:start], Key{}, fmt.Errorf("ntlmv2 response of %d bytes: %w", n, wire.ErrTooLarge)
 	}
 	proof := hmacMD5(in.ResponseKeyNT[:], in.ServerChallenge[:], dst[temp:])
@@ -170,22 +171,22 @@ func ComputeNTLMv2Response(dst []byte, in *NTLMv2Input) (resp []byte, sessionBas
 
 // appendClientAVPairs appends the pairs of ti (already checked by DecodeAVInfo) except
 // MsvAvEOL and MsvAvFlags, then MsvAvFlags when the server sent one or mic is set, then MsvAvEOL.
-func appendClientAVPairs(dst, ti []byte, info AVInfo, mic bool) []byte {
-	it := NewAVPairIter(ti)
-	var p AVPair
+func appendClientAVPairs(dst, ti []byte, info ntlmssp.AVInfo, mic bool) []byte {
+	it := ntlmssp.NewAVPairIter(ti)
+	var p ntlmssp.AVPair
 	for it.Next(&p) {
-		if p.ID != AvFlags {
-			dst = AppendAVPair(dst, p.ID, p.Value)
+		if p.ID != ntlmssp.AvFlags {
+			dst = ntlmssp.AppendAVPair(dst, p.ID, p.Value)
 		}
 	}
 	flags, has := info.Flags, info.HasFlags
 	if mic {
-		flags, has = flags|AvFlagMICPresent, true
+		flags, has = flags|ntlmssp.AvFlagMICPresent, true
 	}
 	if has {
-		dst = AppendAVFlags(dst, flags)
+		dst = ntlmssp.AppendAVFlags(dst, flags)
 	}
-	return AppendAVEOL(dst)
+	return ntlmssp.AppendAVEOL(dst)
 }
 
 // VerifyNTLMv2Response checks an NtChallengeResponse the way a server does (MS-NLMP 3.3.2):
@@ -218,16 +219,16 @@ func RC4K(key, data Key) (out Key) {
 // messages are the exact bytes sent and received. authenticate must have been encoded with
 // IncludeMIC.
 func MIC(exportedSessionKey Key, negotiate, challenge, authenticate []byte) (Key, error) {
-	m := AuthenticateMessage(authenticate)
+	m := ntlmssp.AuthenticateMessage(authenticate)
 	if err := m.Validate(); err != nil {
 		return Key{}, fmt.Errorf("mic: %w", err)
 	}
-	if !m.hasMICField() {
+	if _, ok := m.MIC(); !ok {
 		return Key{}, fmt.Errorf("mic: ntlm authenticate has no MIC field: %w", wire.ErrMalformed)
 	}
-	var zero [MICSize]byte
+	var zero [ntlmssp.MICSize]byte
 	return hmacMD5(exportedSessionKey[:], negotiate, challenge,
-		authenticate[:MICOffset], zero[:], authenticate[MICOffset+MICSize:]), nil
+		authenticate[:ntlmssp.MICOffset], zero[:], authenticate[ntlmssp.MICOffset+ntlmssp.MICSize:]), nil
 }
 
 // NTLMv2Auth is what an NTLMv2 AUTHENTICATE_MESSAGE needs beyond the server's CHALLENGE: the
@@ -251,7 +252,7 @@ type NTLMv2Auth struct {
 	// impacket does) avoids both.
 	IncludeMIC bool
 	// Version is sent when the flags have FlagVersion; the zero value means DefaultVersion.
-	Version Version
+	Version ntlmssp.Version
 }
 
 // AppendAuthenticate appends the AUTHENTICATE_MESSAGE answering challenge (MS-NLMP 3.1.5.1.2):
@@ -261,11 +262,11 @@ type NTLMv2Auth struct {
 // (the NEGOTIATE_MESSAGE flags masked by challenge.Flags()) and must include FlagUnicode.
 // negotiate and challenge are the exact bytes exchanged. It returns the ExportedSessionKey,
 // from which SMB derives its signing keys. On error dst is returned unchanged.
-func (p *NTLMv2Auth) AppendAuthenticate(dst []byte, flags Flags, negotiate []byte, challenge Challenge) (msg []byte, exportedSessionKey Key, err error) {
-	if flags&FlagUnicode == 0 {
+func (p *NTLMv2Auth) AppendAuthenticate(dst []byte, flags ntlmssp.Flags, negotiate []byte, challenge ntlmssp.Challenge) (msg []byte, exportedSessionKey Key, err error) {
+	if flags&ntlmssp.FlagUnicode == 0 {
 		return dst, Key{}, fmt.Errorf("ntlm authenticate: server did not accept UNICODE: %w", wire.ErrMalformed)
 	}
-	var info AVInfo
+	var info ntlmssp.AVInfo
 	if err := challenge.AVInfo(&info); err != nil {
 		return dst, Key{}, err
 	}
@@ -282,17 +283,17 @@ func (p *NTLMv2Auth) AppendAuthenticate(dst []byte, flags Flags, negotiate []byt
 	if !info.HasTimestamp {
 		LMv2Response(lm[:0], p.ResponseKeyNT, in.ServerChallenge, p.ClientChallenge)
 	}
-	a := Authenticate{
+	a := ntlmssp.Authenticate{
 		Flags: flags, LmChallengeResponse: lm[:], NtChallengeResponse: nt,
 		Domain: p.Domain, User: p.User, Workstation: p.Workstation,
 		Version: p.Version, IncludeMIC: p.IncludeMIC,
 	}
-	if a.Version == (Version{}) {
-		a.Version = DefaultVersion
+	if a.Version == (ntlmssp.Version{}) {
+		a.Version = ntlmssp.DefaultVersion
 	}
 	exported := base // KeyExchangeKey = SessionBaseKey for NTLMv2 (MS-NLMP 3.4.5.1)
 	var enc Key
-	if flags&FlagKeyExch != 0 {
+	if flags&ntlmssp.FlagKeyExch != 0 {
 		exported = p.ExportedSessionKey
 		enc = RC4K(base, exported)
 		a.EncryptedRandomSessionKey = enc[:]
@@ -305,7 +306,7 @@ func (p *NTLMv2Auth) AppendAuthenticate(dst []byte, flags Flags, negotiate []byt
 	if p.IncludeMIC {
 		mic, err := MIC(exported, negotiate, challenge, msg[start:])
 		if err == nil {
-			err = PutMIC(msg[start:], mic)
+			err = ntlmssp.PutMIC(msg[start:], mic)
 		}
 		if err != nil {
 			return msg[:start], Key{}, err
