@@ -90,7 +90,7 @@ func TestCaptureLSASAMR(t *testing.T) {
 		}
 	}}
 	r := runStages(t, open, opts, "lsa", "samr")
-	for _, st := range []string{"lsa", "samr"} {
+	for _, st := range []probes.StageName{probes.StageLSA, probes.StageSAMR} {
 		if s := r.Stages[st]; s.Status != probes.StageOK {
 			t.Fatalf("stage %s: %+v", st, s)
 		}
