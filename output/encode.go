@@ -211,24 +211,7 @@ func (e *jsonEncoder) nbstat(v *probes.NBStatInfo) {
 	e.raw(`{"answered":`)
 	e.boolPtr(v.Answered)
 	e.raw(`,"names":`)
-	if v.Names == nil {
-		e.raw("null")
-	} else {
-		e.buf = append(e.buf, '[')
-		for i := range v.Names {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.raw(`{"name":`)
-			e.str(v.Names[i].Name)
-			e.raw(`,"suffix":`)
-			e.str(v.Names[i].Suffix)
-			e.raw(`,"group":`)
-			e.bool(v.Names[i].Group)
-			e.buf = append(e.buf, '}')
-		}
-		e.buf = append(e.buf, ']')
-	}
+	appendArray(e, v.Names, (*jsonEncoder).nbstatName)
 	e.raw(`,"mac":`)
 	e.strPtr(v.MAC)
 	e.raw(`,"computer_name":`)
@@ -243,6 +226,17 @@ func (e *jsonEncoder) nbstat(v *probes.NBStatInfo) {
 	e.boolPtr(v.MasterBrowser)
 	e.raw(`,"evidence":`)
 	e.str(v.Evidence)
+	e.buf = append(e.buf, '}')
+}
+
+// nbstatName appends one name of an NBSTAT answer.
+func (e *jsonEncoder) nbstatName(v *probes.NBStatName) {
+	e.raw(`{"name":`)
+	e.str(v.Name)
+	e.raw(`,"suffix":`)
+	e.str(v.Suffix)
+	e.raw(`,"group":`)
+	e.bool(v.Group)
 	e.buf = append(e.buf, '}')
 }
 
@@ -425,18 +419,7 @@ func (e *jsonEncoder) share(v *probes.Share) {
 		e.strs(v.ListedBy)
 	}
 	e.raw(`,"access":`)
-	if v.Access == nil {
-		e.raw("null")
-	} else {
-		e.buf = append(e.buf, '[')
-		for i := range v.Access {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.shareAccess(&v.Access[i])
-		}
-		e.buf = append(e.buf, ']')
-	}
+	appendArray(e, v.Access, (*jsonEncoder).shareAccess)
 	e.buf = append(e.buf, '}')
 }
 
@@ -622,18 +605,7 @@ func (e *jsonEncoder) listing(v *probes.Listing) {
 	e.raw(`,"path":`)
 	e.str(v.Path)
 	e.raw(`,"entries":`)
-	if v.Entries == nil {
-		e.raw("null")
-	} else {
-		e.buf = append(e.buf, '[')
-		for i := range v.Entries {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.fileEntry(&v.Entries[i])
-		}
-		e.buf = append(e.buf, ']')
-	}
+	appendArray(e, v.Entries, (*jsonEncoder).fileEntry)
 	e.raw(`,"count":`)
 	e.int(int64(v.Count))
 	e.raw(`,"truncated":`)
@@ -699,18 +671,7 @@ func (e *jsonEncoder) fileRead(v *probes.FileRead) {
 
 func (e *jsonEncoder) rpc(v *probes.RPCSurface) {
 	e.raw(`{"interfaces":`)
-	if v.Interfaces == nil {
-		e.raw("null")
-	} else {
-		e.buf = append(e.buf, '[')
-		for i := range v.Interfaces {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.rpcInterface(&v.Interfaces[i])
-		}
-		e.buf = append(e.buf, ']')
-	}
+	appendArray(e, v.Interfaces, (*jsonEncoder).rpcInterface)
 	e.raw(`,"webclient":`)
 	e.serviceStates(v.WebClient)
 	e.raw(`,"spooler":`)
@@ -741,24 +702,17 @@ func (e *jsonEncoder) rpcInterface(v *probes.RPCInterface) {
 }
 
 func (e *jsonEncoder) serviceStates(v []probes.ServiceState) {
-	if v == nil {
-		e.raw("null")
-		return
-	}
-	e.buf = append(e.buf, '[')
-	for i := range v {
-		if i > 0 {
-			e.buf = append(e.buf, ',')
-		}
-		e.raw(`{"identity":`)
-		e.str(v[i].Identity)
-		e.raw(`,"running":`)
-		e.boolPtr(v[i].Running)
-		e.raw(`,"evidence":`)
-		e.str(v[i].Evidence)
-		e.buf = append(e.buf, '}')
-	}
-	e.buf = append(e.buf, ']')
+	appendArray(e, v, (*jsonEncoder).serviceState)
+}
+
+func (e *jsonEncoder) serviceState(v *probes.ServiceState) {
+	e.raw(`{"identity":`)
+	e.str(v.Identity)
+	e.raw(`,"running":`)
+	e.boolPtr(v.Running)
+	e.raw(`,"evidence":`)
+	e.str(v.Evidence)
+	e.buf = append(e.buf, '}')
 }
 
 func (e *jsonEncoder) stageResult(v *probes.StageResult) {
