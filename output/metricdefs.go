@@ -17,9 +17,10 @@ const (
 )
 
 // MetricDef is one row of a metric table: the series' name, help text, variable labels (in
-// order) and kind. Every smbsweep metric is built from a row of one of three tables — the scan's
-// (scanDefs), the job runs' shared by `scan -job` and `serve` (JobRunDefs), and the daemon's own
-// (daemon/metrics.go) — so that a name, help text or label list is written once.
+// order) and kind. Every smbsweep metric is built from a row of a table — the scan's
+// (scanDefs), the job runs' shared by `scan -job` and `serve` (JobRunDefs), the daemon's own
+// (daemon/metrics.go) and /probe's (daemon/api_scan.go) — so that a name, help text or label
+// list is written once.
 type MetricDef struct {
 	Name    string
 	Help    string
