@@ -292,43 +292,13 @@ func (s *apiServer) streamScan(w http.ResponseWriter, r *http.Request, set *scan
 // one probe, its metrics in a registry of its own. probe_success is 1 when the host spoke
 // SMB; a finding the probe could not decide leaves its metric out rather than reporting 0.
 func (s *apiServer) probe(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	target := q.Get("target")
-	if target == "" {
-		badRequest("target", "target parameter is missing: /probe?target=HOST[:PORT]&module=default").write(w)
-		return
-	}
-	host, port := target, 445
-	if h, p, err := net.SplitHostPort(target); err == nil {
-		n, perr := strconv.Atoi(p)
-		if perr != nil || n < 1 || n > 65535 {
-			badRequest("target", "target %q: port must be 1-65535", target).write(w)
-			return
-		}
-		host, port = h, n
-	}
-	if e := checkHost(host); e != nil {
-		e.field = "target"
+	req, e := parseProbeRequest(r)
+	if e != nil {
 		e.write(w)
 		return
 	}
-	module := q.Get("module")
-	if module == "" {
-		module = defaultProfile
-	}
-	if err := checkProfile(module); err != nil {
-		badRequest("module", "module: %v", err).write(w)
-		return
-	}
-	timeout := defaultProbeTimeout
-	if v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
-		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 {
-			timeout = max(time.Duration((secs-0.5)*float64(time.Second)), 500*time.Millisecond)
-		}
-	}
-	timeout = min(timeout, maxProbeTimeout)
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), req.timeout)
 	defer cancel()
 	defer context.AfterFunc(s.d.shutdown, cancel)()
 	release, e := s.hostSlot(ctx)
@@ -337,7 +307,7 @@ func (s *apiServer) probe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	addr, e := s.resolveAllowed(ctx, host)
+	addr, e := s.resolveAllowed(ctx, req.host)
 	if e != nil {
 		if e.code != http.StatusForbidden {
 			// Resolution failed: the probe ran and failed (blackbox reports probe_success 0).
@@ -348,24 +318,88 @@ func (s *apiServer) probe(w http.ResponseWriter, r *http.Request) {
 		e.write(w)
 		return
 	}
-	t := probes.Target{Addr: addr, Port: uint16(port)}
-	if _, err := netip.ParseAddr(strings.Trim(host, "[]")); err != nil {
-		t.Host = host
+	t := probes.Target{Addr: addr, Port: uint16(req.port)}
+	if _, err := netip.ParseAddr(strings.Trim(req.host, "[]")); err != nil {
+		t.Host = req.host
 	}
 	st := sweep.DefaultSettings()
-	st.HostTimeout = timeout
-	res := pipelineFor(module, st.ProbeOptions()).Run(ctx, t)
+	st.HostTimeout = req.timeout
+	res := pipelineFor(req.module, st.ProbeOptions()).Run(ctx, t)
 	s.writeProbeMetrics(w, r, res, time.Since(start))
+}
+
+// probeRequest is what GET /probe asks for.
+type probeRequest struct {
+	host    string // as given: an address or a name
+	port    int
+	module  string // the profile
+	timeout time.Duration
+}
+
+// parseProbeRequest reads target, module and Prometheus' scrape timeout from r.
+func parseProbeRequest(r *http.Request) (probeRequest, *apiError) {
+	q := r.URL.Query()
+	target := q.Get("target")
+	if target == "" {
+		return probeRequest{}, badRequest("target", "target parameter is missing: /probe?target=HOST[:PORT]&module=default")
+	}
+	req := probeRequest{host: target, port: 445, module: q.Get("module"), timeout: probeTimeout(r.Header)}
+	if h, p, err := net.SplitHostPort(target); err == nil {
+		n, perr := strconv.Atoi(p)
+		if perr != nil || n < 1 || n > 65535 {
+			return probeRequest{}, badRequest("target", "target %q: port must be 1-65535", target)
+		}
+		req.host, req.port = h, n
+	}
+	if e := checkHost(req.host); e != nil {
+		e.field = "target"
+		return probeRequest{}, e
+	}
+	if req.module == "" {
+		req.module = defaultProfile
+	}
+	if err := checkProfile(req.module); err != nil {
+		return probeRequest{}, badRequest("module", "module: %v", err)
+	}
+	return req, nil
+}
+
+// probeTimeout is the probe's deadline: half a second inside the scrape timeout Prometheus
+// sends, at least 500 ms, at most maxProbeTimeout; defaultProbeTimeout without one.
+func probeTimeout(h http.Header) time.Duration {
+	timeout := defaultProbeTimeout
+	if v := h.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
+		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 {
+			timeout = max(time.Duration((secs-0.5)*float64(time.Second)), 500*time.Millisecond)
+		}
+	}
+	return min(timeout, maxProbeTimeout)
+}
+
+// probeDefs are the metrics of one /probe answer, in a registry of their own.
+var probeDefs = struct {
+	Success, Duration, SMB1Enabled, SigningRequired, NullSession output.MetricDef
+}{
+	Success: output.MetricDef{Kind: output.KindGauge, Name: "probe_success",
+		Help: "1 when the target answered in SMB, else 0."},
+	Duration: output.MetricDef{Kind: output.KindGauge, Name: "probe_duration_seconds",
+		Help: "How long the probe took."},
+	SMB1Enabled: output.MetricDef{Kind: output.KindGauge, Name: "probe_smb1_enabled",
+		Help: "1 when the server accepted SMB1 (NT LM 0.12) on a dedicated SMB1 NEGOTIATE; absent when unknown."},
+	SigningRequired: output.MetricDef{Kind: output.KindGauge, Name: "probe_smb_signing_required",
+		Help: "1 when the server requires message signing; absent when unknown."},
+	NullSession: output.MetricDef{Kind: output.KindGauge, Name: "probe_smb_null_session",
+		Help: "1 when an anonymous (null) session could use IPC$; absent when unknown."},
 }
 
 func (s *apiServer) writeProbeMetrics(w http.ResponseWriter, r *http.Request, res *probes.Result, took time.Duration) {
 	reg := prometheus.NewRegistry()
-	gauge := func(name, help string, v float64) {
-		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+	gauge := func(d output.MetricDef, v float64) {
+		g := d.Gauge()
 		g.Set(v)
 		reg.MustRegister(g)
 	}
-	tri := func(name, help string, b *bool) {
+	tri := func(d output.MetricDef, b *bool) {
 		if b == nil {
 			return
 		}
@@ -373,18 +407,18 @@ func (s *apiServer) writeProbeMetrics(w http.ResponseWriter, r *http.Request, re
 		if *b {
 			v = 1
 		}
-		gauge(name, help, v)
+		gauge(d, v)
 	}
 	success := 0.0
 	if res != nil && res.Status == probes.StatusSMB {
 		success = 1
 	}
-	gauge("probe_success", "1 when the target answered in SMB, else 0.", success)
-	gauge("probe_duration_seconds", "How long the probe took.", took.Seconds())
+	gauge(probeDefs.Success, success)
+	gauge(probeDefs.Duration, took.Seconds())
 	if res != nil {
-		tri("probe_smb1_enabled", "1 when the server accepted SMB1 (NT LM 0.12) on a dedicated SMB1 NEGOTIATE; absent when unknown.", findingValue(res, probes.FindingSMB1Enabled, false))
-		tri("probe_smb_signing_required", "1 when the server requires message signing; absent when unknown.", findingValue(res, probes.FindingSigningNotRequired, true))
-		tri("probe_smb_null_session", "1 when an anonymous (null) session could use IPC$; absent when unknown.", findingValue(res, probes.FindingNullSession, false))
+		tri(probeDefs.SMB1Enabled, findingValue(res, probes.FindingSMB1Enabled, false))
+		tri(probeDefs.SigningRequired, findingValue(res, probes.FindingSigningNotRequired, true))
+		tri(probeDefs.NullSession, findingValue(res, probes.FindingNullSession, false))
 	}
 	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, r)
 }

@@ -91,14 +91,20 @@ func (a *smb1Anon) close() {
 	a.cancel()
 }
 
-// ok reports whether the SMB1 NEGOTIATE succeeded; the endpoint's answer is then SMB1's.
-func (a *smb1Anon) ok() bool { return a.negErr == nil }
-
-// apply makes c the answer of an SMB1 exchange: the host spoke SMB (200), over SMB1.
-func (a *smb1Anon) apply(pr *probeRun, c *common, start time.Time) {
+// answer reports whether the SMB1 NEGOTIATE succeeded. When it did, c becomes the answer of
+// the SMB1 exchange — the host spoke SMB (200), over SMB1 — with the text of a refused or
+// failed null session as its error; otherwise the endpoint keeps its SMB2 answer.
+func (a *smb1Anon) answer(pr *probeRun, c *common, start time.Time) bool {
+	if a.negErr != nil {
+		return false
+	}
 	c.Status, c.Protocol, c.Error = string(probes.StatusSMB), string(client.ProtocolSMB1), ""
 	c.LatencyMs = time.Since(start).Milliseconds()
 	pr.httpCode = http.StatusOK
+	if a.sessErr != nil {
+		c.Error = a.sessionFailure()
+	}
+	return true
 }
 
 // sessionFailure is the error text of a refused or failed null session.
@@ -149,10 +155,9 @@ func smb1SessionFlags(s smb1conn.Session) uint16 {
 func (s *apiServer) smb1Connect(r *http.Request, pr *probeRun, resp *connectResponse, start time.Time) {
 	a := s.openSMB1Anon(r, pr, false)
 	defer a.close()
-	if !a.ok() {
+	if !a.answer(pr, &resp.common, start) {
 		return
 	}
-	a.apply(pr, &resp.common, start)
 	resp.Success, resp.Message = true, "SMB connection successful"
 	resp.Dialect = seedSMB1Dialect
 	resp.ServerResponse = "SMB1 negotiate successful — dialect: NT LM 0.12 (the server does not speak SMB2)"
@@ -162,12 +167,7 @@ func (s *apiServer) smb1Connect(r *http.Request, pr *probeRun, resp *connectResp
 func (s *apiServer) smb1Session(r *http.Request, pr *probeRun, resp *sessionResponse, start time.Time) {
 	a := s.openSMB1Anon(r, pr, true)
 	defer a.close()
-	if !a.ok() {
-		return
-	}
-	a.apply(pr, &resp.common, start)
-	if a.sessErr != nil {
-		resp.Error = a.sessionFailure()
+	if !a.answer(pr, &resp.common, start) || a.sessErr != nil {
 		return
 	}
 	resp.Success, resp.SessionID, resp.SessionFlags = true, sessionID(a.sess.UID), smb1SessionFlags(a.sess)
@@ -178,12 +178,7 @@ func (s *apiServer) smb1Session(r *http.Request, pr *probeRun, resp *sessionResp
 func (s *apiServer) smb1Tree(r *http.Request, pr *probeRun, resp *treeResponse, start time.Time) {
 	a := s.openSMB1Anon(r, pr, true)
 	defer a.close()
-	if !a.ok() {
-		return
-	}
-	a.apply(pr, &resp.common, start)
-	if a.sessErr != nil {
-		resp.Error = a.sessionFailure()
+	if !a.answer(pr, &resp.common, start) || a.sessErr != nil {
 		return
 	}
 	resp.SessionID = sessionID(a.sess.UID)
@@ -208,12 +203,11 @@ func (s *apiServer) smb1Tree(r *http.Request, pr *probeRun, resp *treeResponse, 
 func (s *apiServer) smb1Stat(r *http.Request, pr *probeRun, c *common, start time.Time) (sid sessionID, tid uint32, st *statFields, raw uint32, errMsg string, ok bool) {
 	a := s.openSMB1Anon(r, pr, true)
 	defer a.close()
-	if !a.ok() {
+	if !a.answer(pr, c, start) {
 		return 0, 0, nil, 0, "", false
 	}
-	a.apply(pr, c, start)
 	if a.sessErr != nil {
-		return 0, 0, nil, 0, a.sessionFailure(), true
+		return 0, 0, nil, 0, c.Error, true
 	}
 	sid = sessionID(a.sess.UID)
 	sh, msg := a.share(pr.share)
@@ -244,10 +238,9 @@ func (s *apiServer) smb1CIFSNegotiate(r *http.Request, pr *probeRun, resp *cifsN
 	t0 := time.Now()
 	a := s.openSMB1Anon(r, pr, false)
 	defer a.close()
-	if !a.ok() {
+	if !a.answer(pr, &resp.common, start) {
 		return
 	}
-	a.apply(pr, &resp.common, start)
 	neg := a.c.Negotiated()
 	resp.Success, resp.Dialect = true, seedSMB1Dialect
 	resp.TCPLatency = time.Since(t0).Milliseconds()

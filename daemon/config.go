@@ -218,14 +218,36 @@ func (j *Job) UnmarshalYAML(unmarshal func(any) error) error {
 
 var jobNameRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
+// validate checks a job on its own, in the order of its keys' groups: name, targets, what is
+// probed, pacing, schedule, retention.
 func (j *Job) validate() error {
+	if err := j.validateName(); err != nil {
+		return err
+	}
+	where := fmt.Sprintf("job %q", j.Name)
+	for _, check := range []func(string) error{j.validateTargets, j.validateScan, j.validatePacing, j.validateSchedule} {
+		if err := check(where); err != nil {
+			return err
+		}
+	}
+	if j.KeepRuns < 1 {
+		return fmt.Errorf("%s: keep_runs %d: must be at least 1", where, j.KeepRuns)
+	}
+	return nil
+}
+
+func (j *Job) validateName() error {
 	if j.Name == "" {
 		return errors.New("job without a name: every job needs name (lowercase letters, digits, _ and -)")
 	}
 	if !jobNameRE.MatchString(j.Name) || len(j.Name) > 64 {
 		return fmt.Errorf("job %q: name must be 1-64 lowercase letters, digits, _ and - (it names the output directory and the metrics' scan_job label)", j.Name)
 	}
-	where := fmt.Sprintf("job %q", j.Name)
+	return nil
+}
+
+// validateTargets checks targets, port and excludes (targets_file is read by resolve).
+func (j *Job) validateTargets(where string) error {
 	if len(j.Targets) == 0 && j.TargetsFile == "" {
 		return fmt.Errorf("%s: no targets: set targets (a list) or targets_file", where)
 	}
@@ -243,6 +265,11 @@ func (j *Job) validate() error {
 			return fmt.Errorf("%s: excludes[%d]: %v", where, i, err)
 		}
 	}
+	return nil
+}
+
+// validateScan checks what each host gets: profile, shares, concurrency and the RID range.
+func (j *Job) validateScan(where string) error {
 	if err := checkProfile(j.Profile); err != nil {
 		return fmt.Errorf("%s: %v", where, err)
 	}
@@ -259,6 +286,11 @@ func (j *Job) validate() error {
 			return fmt.Errorf("%s: %s", where, strings.ReplaceAll(err.Error(), "-rid-range ", "rid_range: "))
 		}
 	}
+	return nil
+}
+
+// validatePacing checks the connection rate, the deadlines and connect-ahead.
+func (j *Job) validatePacing(where string) error {
 	if j.Rate < 0 {
 		return fmt.Errorf("%s: rate %g: must be 0 (unlimited) or a positive number of connections per second", where, j.Rate)
 	}
@@ -271,6 +303,11 @@ func (j *Job) validate() error {
 	if j.ConnectAhead != nil && (*j.ConnectAhead < 0 || *j.ConnectAhead > 100000) {
 		return fmt.Errorf("%s: connect_ahead %d: must be 0 (off) to 100000 hosts waiting for their TCP handshake", where, *j.ConnectAhead)
 	}
+	return nil
+}
+
+// validateSchedule parses schedule in timezone, refuses one that never runs, and checks jitter.
+func (j *Job) validateSchedule(where string) error {
 	if j.Schedule == "" {
 		return fmt.Errorf(`%s: schedule is required: a cron expression such as "0 */6 * * *" or "@every 6h"`, where)
 	}
@@ -292,9 +329,6 @@ func (j *Job) validate() error {
 	j.schedule = s
 	if j.Jitter != nil && *j.Jitter < 0 {
 		return fmt.Errorf("%s: jitter %s: must not be negative (0s disables it)", where, j.Jitter)
-	}
-	if j.KeepRuns < 1 {
-		return fmt.Errorf("%s: keep_runs %d: must be at least 1", where, j.KeepRuns)
 	}
 	return nil
 }
@@ -414,6 +448,26 @@ func friendlyYAMLError(err error) error {
 
 // resolve checks what spans sections and reads the secrets and files the configuration names.
 func (c *Config) resolve(baseDir string, env Env) error {
+	if err := c.checkTopLevel(); err != nil {
+		return err
+	}
+	if err := c.API.resolve(baseDir, env); err != nil {
+		return err
+	}
+	creds, err := c.resolveCredentials(baseDir, env)
+	if err != nil {
+		return err
+	}
+	if err := c.resolveJobs(baseDir, creds); err != nil {
+		return err
+	}
+	c.OutputDir = absPath(baseDir, c.OutputDir)
+	return nil
+}
+
+// checkTopLevel checks the top-level keys: listen, output_dir, shutdown_timeout and
+// max_hosts_in_flight.
+func (c *Config) checkTopLevel() error {
 	if err := checkListen(c.Listen); err != nil {
 		return err
 	}
@@ -426,24 +480,33 @@ func (c *Config) resolve(baseDir string, env Env) error {
 	if c.MaxHostsInFlight < 0 || c.MaxHostsInFlight > maxAutoHostBudget {
 		return fmt.Errorf("max_hosts_in_flight %d: must be 1-%d hosts probed at once, or 0 to size it from the open-file limit", c.MaxHostsInFlight, maxAutoHostBudget)
 	}
-	if err := c.API.resolve(baseDir, env); err != nil {
-		return err
-	}
+	return nil
+}
+
+// resolveCredentials refuses empty and duplicate entries, then reads each password; it
+// returns the credentials by name.
+func (c *Config) resolveCredentials(baseDir string, env Env) (map[string]*credential, error) {
 	creds := make(map[string]*credential, len(c.Credentials))
 	for i, cr := range c.Credentials {
 		if cr == nil {
-			return fmt.Errorf("credentials[%d]: empty entry", i)
+			return nil, fmt.Errorf("credentials[%d]: empty entry", i)
 		}
 		if _, dup := creds[cr.Name]; dup {
-			return fmt.Errorf("credential %q: defined twice (credential names must be unique)", cr.Name)
+			return nil, fmt.Errorf("credential %q: defined twice (credential names must be unique)", cr.Name)
 		}
 		creds[cr.Name] = cr
 	}
 	for _, cr := range c.Credentials {
 		if err := cr.resolve(baseDir, env); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	return creds, nil
+}
+
+// resolveJobs refuses empty and duplicate jobs, links each to its credential, anchors its
+// paths at baseDir and reads its targets_file.
+func (c *Config) resolveJobs(baseDir string, creds map[string]*credential) error {
 	names := make(map[string]bool, len(c.Jobs))
 	for i, j := range c.Jobs {
 		if j == nil {
@@ -453,25 +516,33 @@ func (c *Config) resolve(baseDir string, env Env) error {
 			return fmt.Errorf("job %q: defined twice (job names must be unique)", j.Name)
 		}
 		names[j.Name] = true
-		if j.Credentials != "" {
-			cr, ok := creds[j.Credentials]
-			if !ok {
-				return fmt.Errorf("job %q: credentials %q: no such entry under credentials", j.Name, j.Credentials)
-			}
-			j.cred = cr
-		}
-		if j.OutputDir == "" {
-			j.OutputDir = c.OutputDir
-		}
-		j.OutputDir = absPath(baseDir, j.OutputDir)
-		if j.TargetsFile != "" {
-			j.TargetsFile = absPath(baseDir, j.TargetsFile)
-			if _, err := j.targets(); err != nil {
-				return fmt.Errorf("job %q: %v", j.Name, err)
-			}
+		if err := j.resolve(baseDir, c.OutputDir, creds); err != nil {
+			return err
 		}
 	}
-	c.OutputDir = absPath(baseDir, c.OutputDir)
+	return nil
+}
+
+// resolve links the job to its credential, fills its output_dir from outputDir, anchors its
+// paths at baseDir and reads its targets_file.
+func (j *Job) resolve(baseDir, outputDir string, creds map[string]*credential) error {
+	if j.Credentials != "" {
+		cr, ok := creds[j.Credentials]
+		if !ok {
+			return fmt.Errorf("job %q: credentials %q: no such entry under credentials", j.Name, j.Credentials)
+		}
+		j.cred = cr
+	}
+	if j.OutputDir == "" {
+		j.OutputDir = outputDir
+	}
+	j.OutputDir = absPath(baseDir, j.OutputDir)
+	if j.TargetsFile != "" {
+		j.TargetsFile = absPath(baseDir, j.TargetsFile)
+		if _, err := j.targets(); err != nil {
+			return fmt.Errorf("job %q: %v", j.Name, err)
+		}
+	}
 	return nil
 }
 

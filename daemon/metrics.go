@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -18,14 +17,14 @@ import (
 // "exported_job". `scan -job` uses the same label (output.JobRunMetrics).
 const jobLabel = output.JobLabel
 
-// Run results (label values of smbsweep_job_runs_total).
+// Run results (label values of smbsweep_job_runs_total), the same as `scan -job`'s.
 const (
-	runSuccess     = "success"
-	runFailed      = "failed"
-	runInterrupted = "interrupted"
+	runSuccess     = output.RunSuccess
+	runFailed      = output.RunFailed
+	runInterrupted = output.RunInterrupted
 )
 
-var runResults = []string{runSuccess, runFailed, runInterrupted}
+var runResults = output.RunResults
 
 // Reasons a request was refused for a concurrency limit (label values of
 // smbsweep_api_requests_rejected_total).
@@ -100,104 +99,80 @@ func (r *recorder) MustRegister(cs ...prometheus.Collector) {
 
 func (r *recorder) Unregister(c prometheus.Collector) bool { return r.reg.Unregister(c) }
 
+// daemonDefs are the daemon's own metrics; its per-job run series are output.JobRunDefs.
+var daemonDefs = struct {
+	NextRun, ReloadOK, ReloadTime, APIRequests, APIDuration, APIInFlight, APILimit, APIRejected,
+	HostsLimit, HostsInFlight, HostsWaiting output.MetricDef
+}{
+	NextRun: output.MetricDef{Kind: output.KindGauge, Name: "smbsweep_job_next_run_timestamp_seconds",
+		Help: "When the job runs next (jitter included), seconds since the Unix epoch."},
+	ReloadOK: output.MetricDef{Kind: output.KindGauge, Name: "smbsweep_config_last_reload_successful",
+		Help: "1 when the last configuration (re)load succeeded, 0 when it was rejected."},
+	ReloadTime: output.MetricDef{Kind: output.KindGauge, Name: "smbsweep_config_last_reload_success_timestamp_seconds",
+		Help: "When the configuration was last loaded successfully, seconds since the Unix epoch."},
+	APIRequests: output.MetricDef{Kind: output.KindCounter, Name: "smbsweep_api_requests_total",
+		Help: "HTTP requests by endpoint (a route's path, or other) and status code.", Labels: []string{"endpoint", "code"}},
+	APIDuration: output.MetricDef{Kind: output.KindHistogram, Name: "smbsweep_api_request_duration_seconds",
+		Help: "Duration of HTTP requests by endpoint.", Labels: []string{"endpoint"},
+		Buckets: []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}},
+	APIInFlight: output.MetricDef{Kind: output.KindGauge, Name: "smbsweep_api_requests_in_flight",
+		Help: "HTTP requests being served."},
+	APILimit: output.MetricDef{Kind: output.KindGauge, Name: "smbsweep_api_requests_limit",
+		Help: "Most probe and scan requests served at once, from all clients together (api.max_concurrent_requests)."},
+	APIRejected: output.MetricDef{Kind: output.KindCounter, Name: "smbsweep_api_requests_rejected_total",
+		Help:   "Probe and scan requests refused for a concurrency limit: server_busy (api.max_concurrent_requests, 503), client_busy (api.max_concurrent_per_client, 429).",
+		Labels: []string{"reason"}},
+	HostsLimit: output.MetricDef{Kind: output.KindGauge, Name: "smbsweep_host_slots",
+		Help: "The budget of hosts probed at once by API requests and jobs together (max_hosts_in_flight, or sized from the open-file limit)."},
+	HostsInFlight: output.MetricDef{Kind: output.KindGauge, Name: "smbsweep_host_slots_used",
+		Help:   "Slots of the hosts budget in use (a host being probed), by source (api, jobs); their sum stays within smbsweep_host_slots.",
+		Labels: []string{"source"}},
+	HostsWaiting: output.MetricDef{Kind: output.KindGauge, Name: "smbsweep_host_slots_waiting",
+		Help: "Hosts waiting for a slot of the hosts budget, by source (api, jobs).", Labels: []string{"source"}},
+}
+
 // newDaemonMetrics builds the registry: process and Go collectors, build info, and the daemon's own
 // metrics.
 func newDaemonMetrics(version string) *daemonMetrics {
-	reg := prometheus.NewRegistry()
-	job := []string{jobLabel}
+	job, d := output.JobRunDefs, daemonDefs
 	m := &daemonMetrics{
-		Registry: reg,
-		lastRunHosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_job_last_run_hosts",
-			Help: "Hosts on which a finding was true in the job's last completed run, by finding id.",
-		}, []string{jobLabel, "finding"}),
-		lastRunStatusHosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_job_last_run_status_hosts",
-			Help: "Hosts per host status in the job's last completed run.",
-		}, []string{jobLabel, "status"}),
-		lastRunStart: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_job_last_run_start_timestamp_seconds",
-			Help: "When the job's last run started, seconds since the Unix epoch.",
-		}, job),
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_job_last_success_timestamp_seconds",
-			Help: "When the job's last successful run finished, seconds since the Unix epoch.",
-		}, job),
-		lastDuration: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_job_last_run_duration_seconds",
-			Help: "How long the job's last run took.",
-		}, job),
-		lastRunSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_job_last_run_success",
-			Help: "1 when the job's last run scanned every target and wrote its files, else 0.",
-		}, job),
-		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "smbsweep_job_runs_total",
-			Help: "Runs of the job by result (success, failed, interrupted).",
-		}, []string{jobLabel, "result"}),
-		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "smbsweep_job_runs_skipped_total",
-			Help: "Scheduled runs not started because the job's previous run was still going.",
-		}, job),
-		running: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_job_running",
-			Help: "1 while a run of the job is in progress.",
-		}, job),
-		interval: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_job_interval_seconds",
-			Help: "The period of the job's schedule (the gap between its next two runs).",
-		}, job),
-		nextRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_job_next_run_timestamp_seconds",
-			Help: "When the job runs next (jitter included), seconds since the Unix epoch.",
-		}, job),
-		targetsDone: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_targets_done",
-			Help: "Targets of the current (or last) run whose result was written.",
-		}, job),
-		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "smbsweep_config_last_reload_successful",
-			Help: "1 when the last configuration (re)load succeeded, 0 when it was rejected.",
-		}),
-		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "smbsweep_config_last_reload_success_timestamp_seconds",
-			Help: "When the configuration was last loaded successfully, seconds since the Unix epoch.",
-		}),
-		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "smbsweep_api_requests_total",
-			Help: "HTTP requests by endpoint (a route's path, or other) and status code.",
-		}, []string{"endpoint", "code"}),
-		apiDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "smbsweep_api_request_duration_seconds",
-			Help:    "Duration of HTTP requests by endpoint.",
-			Buckets: []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
-		}, []string{"endpoint"}),
-		apiInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "smbsweep_api_requests_in_flight",
-			Help: "HTTP requests being served.",
-		}),
-		apiLimit: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "smbsweep_api_requests_limit",
-			Help: "Most probe and scan requests served at once, from all clients together (api.max_concurrent_requests).",
-		}),
-		apiRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "smbsweep_api_requests_rejected_total",
-			Help: "Probe and scan requests refused for a concurrency limit: server_busy (api.max_concurrent_requests, 503), client_busy (api.max_concurrent_per_client, 429).",
-		}, []string{"reason"}),
-		hostsLimit: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "smbsweep_host_slots",
-			Help: "The budget of hosts probed at once by API requests and jobs together (max_hosts_in_flight, or sized from the open-file limit).",
-		}),
-		hostsInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_host_slots_used",
-			Help: "Slots of the hosts budget in use (a host being probed), by source (api, jobs); their sum stays within smbsweep_host_slots.",
-		}, []string{"source"}),
-		hostsWaiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_host_slots_waiting",
-			Help: "Hosts waiting for a slot of the hosts budget, by source (api, jobs).",
-		}, []string{"source"}),
-		scan: make(map[string]*jobScanMetrics),
+		Registry:           prometheus.NewRegistry(),
+		lastRunHosts:       job.LastRunHosts.GaugeVec(jobLabel),
+		lastRunStatusHosts: job.LastRunStatusHosts.GaugeVec(jobLabel),
+		lastRunStart:       job.LastRunStart.GaugeVec(jobLabel),
+		lastSuccess:        job.LastSuccess.GaugeVec(jobLabel),
+		lastDuration:       job.LastDuration.GaugeVec(jobLabel),
+		lastRunSuccess:     job.LastRunSuccess.GaugeVec(jobLabel),
+		runs:               job.Runs.CounterVec(jobLabel),
+		skipped:            job.Skipped.CounterVec(jobLabel),
+		running:            job.Running.GaugeVec(jobLabel),
+		interval:           job.Interval.GaugeVec(jobLabel),
+		nextRun:            d.NextRun.GaugeVec(jobLabel),
+		targetsDone:        job.TargetsDone.GaugeVec(jobLabel),
+		reloadOK:           d.ReloadOK.Gauge(),
+		reloadTime:         d.ReloadTime.Gauge(),
+		apiRequests:        d.APIRequests.CounterVec(),
+		apiDuration:        d.APIDuration.HistogramVec(),
+		apiInFlight:        d.APIInFlight.Gauge(),
+		apiLimit:           d.APILimit.Gauge(),
+		apiRejected:        d.APIRejected.CounterVec(),
+		hostsLimit:         d.HostsLimit.Gauge(),
+		hostsInFlight:      d.HostsInFlight.GaugeVec(),
+		hostsWaiting:       d.HostsWaiting.GaugeVec(),
+		scan:               make(map[string]*jobScanMetrics),
 	}
+	m.zeroSeries()
+	m.Registry.MustRegister(m.lastRunHosts, m.lastRunStatusHosts, m.lastRunStart, m.lastSuccess, m.lastDuration,
+		m.lastRunSuccess, m.runs, m.skipped, m.running, m.interval, m.nextRun, m.targetsDone,
+		m.reloadOK, m.reloadTime, m.apiRequests, m.apiDuration, m.apiInFlight, m.apiLimit, m.apiRejected,
+		m.hostsLimit, m.hostsInFlight, m.hostsWaiting, output.BuildInfo(version),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// zeroSeries creates the series of the closed sets that the daemon-wide metrics are labelled
+// by, so that they read 0 before the first event.
+func (m *daemonMetrics) zeroSeries() {
 	for _, r := range rejectReasons {
 		m.apiRejected.WithLabelValues(r)
 	}
@@ -205,17 +180,6 @@ func newDaemonMetrics(version string) *daemonMetrics {
 		m.hostsInFlight.WithLabelValues(src)
 		m.hostsWaiting.WithLabelValues(src)
 	}
-	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "smbsweep_build_info",
-		Help: "Always 1; the labels say which smbsweep is running.",
-	}, []string{"version", "goversion"})
-	build.WithLabelValues(version, runtime.Version()).Set(1)
-	reg.MustRegister(m.lastRunHosts, m.lastRunStatusHosts, m.lastRunStart, m.lastSuccess, m.lastDuration,
-		m.lastRunSuccess, m.runs, m.skipped, m.running, m.interval, m.nextRun, m.targetsDone,
-		m.reloadOK, m.reloadTime, m.apiRequests, m.apiDuration, m.apiInFlight, m.apiLimit, m.apiRejected,
-		m.hostsLimit, m.hostsInFlight, m.hostsWaiting, build,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return m
 }
 
 // addJob creates a job's series: its scan metrics, zeroed counters and its schedule period.

@@ -37,31 +37,41 @@ type jsonEncoder struct {
 	err  error    // the first error; later output is not looked at
 }
 
-// result appends r (no trailing newline).
+// result appends r (no trailing newline): its keys in probes.Result's order, from the target
+// and its outcome through what the server said and allowed to the stages.
 func (e *jsonEncoder) result(r *probes.Result) {
+	e.resultTarget(r)
+	e.resultOutcome(r)
+	e.resultServer(r)
+	e.resultAccess(r)
+	e.resultFiles(r)
+	if r.RPC != nil {
+		e.raw(`,"rpc":`)
+		e.rpc(r.RPC)
+	}
+	e.raw(`,"stages":`)
+	e.stages(r.Stages)
+	e.lsaSAMR(r)
+	e.buf = append(e.buf, '}')
+}
+
+// resultTarget opens the record: schema, type and the target (address, name, port, NetBIOS
+// session, ports tried).
+func (e *jsonEncoder) resultTarget(r *probes.Result) {
 	e.raw(`{"schema":`)
 	e.str(r.Schema)
 	e.raw(`,"type":`)
 	e.str(r.Type)
 	e.raw(`,"ip":`)
 	e.str(r.IP)
-	if r.Host != "" {
-		e.raw(`,"host":`)
-		e.str(r.Host)
-	}
+	e.optStr(`,"host":`, r.Host)
 	e.raw(`,"port":`)
 	e.uint(uint64(r.Port))
 	if nb := r.NetBIOSSession; nb != nil {
 		e.raw(`,"netbios_session":{"called_name":`)
 		e.strPtr(nb.CalledName)
-		if len(nb.Refused) > 0 {
-			e.raw(`,"refused":`)
-			e.strs(nb.Refused)
-		}
-		if nb.Retarget != "" {
-			e.raw(`,"retarget":`)
-			e.str(nb.Retarget)
-		}
+		e.optStrs(`,"refused":`, nb.Refused)
+		e.optStr(`,"retarget":`, nb.Retarget)
 		e.buf = append(e.buf, '}')
 	}
 	if len(r.PortsTried) > 0 {
@@ -74,12 +84,14 @@ func (e *jsonEncoder) result(r *probes.Result) {
 		}
 		e.buf = append(e.buf, ']')
 	}
+}
+
+// resultOutcome appends the host status, its error, the stages still missing, and when and
+// how long.
+func (e *jsonEncoder) resultOutcome(r *probes.Result) {
 	e.raw(`,"status":`)
 	e.str(string(r.Status))
-	if r.Error != "" {
-		e.raw(`,"error":`)
-		e.str(r.Error)
-	}
+	e.optStr(`,"error":`, r.Error)
 	if len(r.Incomplete) > 0 {
 		e.raw(`,"incomplete":`)
 		e.buf = append(e.buf, '[')
@@ -95,6 +107,11 @@ func (e *jsonEncoder) result(r *probes.Result) {
 	e.time(r.Timestamp)
 	e.raw(`,"duration_seconds":`)
 	e.float(r.DurationSeconds)
+}
+
+// resultServer appends what the server said about itself: SMB1, NEGOTIATE, the NTLM
+// CHALLENGE, clock skew, NBSTAT, and the OS and domain controller read from them.
+func (e *jsonEncoder) resultServer(r *probes.Result) {
 	e.raw(`,"smb1":`)
 	e.smb1(r.SMB1)
 	e.raw(`,"negotiate":`)
@@ -103,10 +120,7 @@ func (e *jsonEncoder) result(r *probes.Result) {
 	e.ntlm(r.NTLM)
 	e.raw(`,"clock_skew_seconds":`)
 	e.floatPtr(r.ClockSkewSeconds)
-	if r.ClockSkewSource != "" {
-		e.raw(`,"clock_skew_source":`)
-		e.str(r.ClockSkewSource)
-	}
+	e.optStr(`,"clock_skew_source":`, r.ClockSkewSource)
 	if v := r.NBStat; v != nil {
 		e.raw(`,"nbstat":`)
 		e.nbstat(v)
@@ -119,50 +133,29 @@ func (e *jsonEncoder) result(r *probes.Result) {
 		e.raw(`,"domain_controller":`)
 		e.domainController(r.DomainController)
 	}
+}
+
+// resultAccess appends what the server allowed: the null and guest sessions, the shares, and
+// the findings.
+func (e *jsonEncoder) resultAccess(r *probes.Result) {
 	e.raw(`,"sessions":{"null":`)
 	e.session(r.Sessions.Null)
 	e.raw(`,"guest":`)
 	e.session(r.Sessions.Guest)
 	e.raw(`},"shares":`)
-	if r.Shares == nil {
-		e.raw("null")
-	} else {
-		e.buf = append(e.buf, '[')
-		for i := range r.Shares {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.share(&r.Shares[i])
-		}
-		e.buf = append(e.buf, ']')
-	}
+	appendArray(e, r.Shares, (*jsonEncoder).share)
 	e.raw(`,"findings":`)
-	if r.Findings == nil {
-		e.raw("null")
-	} else {
-		e.buf = append(e.buf, '[')
-		for i := range r.Findings {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.finding(&r.Findings[i])
-		}
-		e.buf = append(e.buf, ']')
-	}
+	appendArray(e, r.Findings, (*jsonEncoder).finding)
+}
+
+// resultFiles appends the credentialed stages: the logon, the listing and the read.
+func (e *jsonEncoder) resultFiles(r *probes.Result) {
 	e.raw(`,"auth":`)
 	e.auth(r.Auth)
 	e.raw(`,"listing":`)
 	e.listing(r.Listing)
 	e.raw(`,"read":`)
 	e.fileRead(r.Read)
-	if r.RPC != nil {
-		e.raw(`,"rpc":`)
-		e.rpc(r.RPC)
-	}
-	e.raw(`,"stages":`)
-	e.stages(r.Stages)
-	e.lsaSAMR(r)
-	e.buf = append(e.buf, '}')
 }
 
 // summary appends s (no trailing newline).
@@ -218,24 +211,7 @@ func (e *jsonEncoder) nbstat(v *probes.NBStatInfo) {
 	e.raw(`{"answered":`)
 	e.boolPtr(v.Answered)
 	e.raw(`,"names":`)
-	if v.Names == nil {
-		e.raw("null")
-	} else {
-		e.buf = append(e.buf, '[')
-		for i := range v.Names {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.raw(`{"name":`)
-			e.str(v.Names[i].Name)
-			e.raw(`,"suffix":`)
-			e.str(v.Names[i].Suffix)
-			e.raw(`,"group":`)
-			e.bool(v.Names[i].Group)
-			e.buf = append(e.buf, '}')
-		}
-		e.buf = append(e.buf, ']')
-	}
+	appendArray(e, v.Names, (*jsonEncoder).nbstatName)
 	e.raw(`,"mac":`)
 	e.strPtr(v.MAC)
 	e.raw(`,"computer_name":`)
@@ -250,6 +226,17 @@ func (e *jsonEncoder) nbstat(v *probes.NBStatInfo) {
 	e.boolPtr(v.MasterBrowser)
 	e.raw(`,"evidence":`)
 	e.str(v.Evidence)
+	e.buf = append(e.buf, '}')
+}
+
+// nbstatName appends one name of an NBSTAT answer.
+func (e *jsonEncoder) nbstatName(v *probes.NBStatName) {
+	e.raw(`{"name":`)
+	e.str(v.Name)
+	e.raw(`,"suffix":`)
+	e.str(v.Suffix)
+	e.raw(`,"group":`)
+	e.bool(v.Group)
 	e.buf = append(e.buf, '}')
 }
 
@@ -310,6 +297,8 @@ func (e *jsonEncoder) smb1(v *probes.SMB1Info) {
 	e.buf = append(e.buf, '}')
 }
 
+// negotiate appends the SMB2 NEGOTIATE outcome: the dialect and what was enumerated, the
+// server's security mode, capabilities and limits, then what 3.1.1's contexts chose.
 func (e *jsonEncoder) negotiate(v *probes.NegotiateInfo) {
 	if v == nil {
 		e.raw("null")
@@ -327,6 +316,14 @@ func (e *jsonEncoder) negotiate(v *probes.NegotiateInfo) {
 		e.raw(`,"ciphers":`)
 		e.strs(v.Ciphers)
 	}
+	e.negotiateServer(v)
+	e.negotiateContexts(v)
+	e.buf = append(e.buf, '}')
+}
+
+// negotiateServer appends the server's GUID, security mode, capabilities, size limits and
+// clocks.
+func (e *jsonEncoder) negotiateServer(v *probes.NegotiateInfo) {
 	e.raw(`,"server_guid":`)
 	e.str(v.ServerGUID)
 	e.raw(`,"security_mode":`)
@@ -349,31 +346,17 @@ func (e *jsonEncoder) negotiate(v *probes.NegotiateInfo) {
 	e.timePtr(v.SystemTime)
 	e.raw(`,"boot_time":`)
 	e.timePtr(v.BootTime)
-	if v.PreauthHash != "" {
-		e.raw(`,"preauth_hash":`)
-		e.str(v.PreauthHash)
-	}
-	if v.Cipher != "" {
-		e.raw(`,"cipher":`)
-		e.str(v.Cipher)
-	}
-	if v.SigningAlgorithm != "" {
-		e.raw(`,"signing_algorithm":`)
-		e.str(v.SigningAlgorithm)
-	}
-	if len(v.Compression) > 0 {
-		e.raw(`,"compression_algorithms":`)
-		e.strs(v.Compression)
-	}
-	if len(v.Contexts) > 0 {
-		e.raw(`,"contexts":`)
-		e.strs(v.Contexts)
-	}
-	if len(v.SecurityMechanisms) > 0 {
-		e.raw(`,"security_mechanisms":`)
-		e.strs(v.SecurityMechanisms)
-	}
-	e.buf = append(e.buf, '}')
+}
+
+// negotiateContexts appends what the 3.1.1 negotiate contexts and the security blob chose;
+// each key is left out when empty.
+func (e *jsonEncoder) negotiateContexts(v *probes.NegotiateInfo) {
+	e.optStr(`,"preauth_hash":`, v.PreauthHash)
+	e.optStr(`,"cipher":`, v.Cipher)
+	e.optStr(`,"signing_algorithm":`, v.SigningAlgorithm)
+	e.optStrs(`,"compression_algorithms":`, v.Compression)
+	e.optStrs(`,"contexts":`, v.Contexts)
+	e.optStrs(`,"security_mechanisms":`, v.SecurityMechanisms)
 }
 
 func (e *jsonEncoder) ntlm(v *probes.NTLMInfo) {
@@ -436,18 +419,7 @@ func (e *jsonEncoder) share(v *probes.Share) {
 		e.strs(v.ListedBy)
 	}
 	e.raw(`,"access":`)
-	if v.Access == nil {
-		e.raw("null")
-	} else {
-		e.buf = append(e.buf, '[')
-		for i := range v.Access {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.shareAccess(&v.Access[i])
-		}
-		e.buf = append(e.buf, ']')
-	}
+	appendArray(e, v.Access, (*jsonEncoder).shareAccess)
 	e.buf = append(e.buf, '}')
 }
 
@@ -633,18 +605,7 @@ func (e *jsonEncoder) listing(v *probes.Listing) {
 	e.raw(`,"path":`)
 	e.str(v.Path)
 	e.raw(`,"entries":`)
-	if v.Entries == nil {
-		e.raw("null")
-	} else {
-		e.buf = append(e.buf, '[')
-		for i := range v.Entries {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.fileEntry(&v.Entries[i])
-		}
-		e.buf = append(e.buf, ']')
-	}
+	appendArray(e, v.Entries, (*jsonEncoder).fileEntry)
 	e.raw(`,"count":`)
 	e.int(int64(v.Count))
 	e.raw(`,"truncated":`)
@@ -710,18 +671,7 @@ func (e *jsonEncoder) fileRead(v *probes.FileRead) {
 
 func (e *jsonEncoder) rpc(v *probes.RPCSurface) {
 	e.raw(`{"interfaces":`)
-	if v.Interfaces == nil {
-		e.raw("null")
-	} else {
-		e.buf = append(e.buf, '[')
-		for i := range v.Interfaces {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.rpcInterface(&v.Interfaces[i])
-		}
-		e.buf = append(e.buf, ']')
-	}
+	appendArray(e, v.Interfaces, (*jsonEncoder).rpcInterface)
 	e.raw(`,"webclient":`)
 	e.serviceStates(v.WebClient)
 	e.raw(`,"spooler":`)
@@ -752,24 +702,17 @@ func (e *jsonEncoder) rpcInterface(v *probes.RPCInterface) {
 }
 
 func (e *jsonEncoder) serviceStates(v []probes.ServiceState) {
-	if v == nil {
-		e.raw("null")
-		return
-	}
-	e.buf = append(e.buf, '[')
-	for i := range v {
-		if i > 0 {
-			e.buf = append(e.buf, ',')
-		}
-		e.raw(`{"identity":`)
-		e.str(v[i].Identity)
-		e.raw(`,"running":`)
-		e.boolPtr(v[i].Running)
-		e.raw(`,"evidence":`)
-		e.str(v[i].Evidence)
-		e.buf = append(e.buf, '}')
-	}
-	e.buf = append(e.buf, ']')
+	appendArray(e, v, (*jsonEncoder).serviceState)
+}
+
+func (e *jsonEncoder) serviceState(v *probes.ServiceState) {
+	e.raw(`{"identity":`)
+	e.str(v.Identity)
+	e.raw(`,"running":`)
+	e.boolPtr(v.Running)
+	e.raw(`,"evidence":`)
+	e.str(v.Evidence)
+	e.buf = append(e.buf, '}')
 }
 
 func (e *jsonEncoder) stageResult(v *probes.StageResult) {
@@ -978,6 +921,40 @@ func (e *jsonEncoder) strs(ss []string) {
 			e.buf = append(e.buf, ',')
 		}
 		e.str(s)
+	}
+	e.buf = append(e.buf, ']')
+}
+
+// optStr appends key and s when s is not "" (omitempty); key carries its leading comma and
+// trailing colon.
+func (e *jsonEncoder) optStr(key, s string) {
+	if s != "" {
+		e.raw(key)
+		e.str(s)
+	}
+}
+
+// optStrs appends key and ss when ss is not empty (omitempty).
+func (e *jsonEncoder) optStrs(key string, ss []string) {
+	if len(ss) > 0 {
+		e.raw(key)
+		e.strs(ss)
+	}
+}
+
+// appendArray appends s as a JSON array, each element by each, or null when s is nil. each is a
+// method expression such as (*jsonEncoder).share, so that no closure is allocated.
+func appendArray[T any](e *jsonEncoder, s []T, each func(*jsonEncoder, *T)) {
+	if s == nil {
+		e.raw("null")
+		return
+	}
+	e.buf = append(e.buf, '[')
+	for i := range s {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		each(e, &s[i])
 	}
 	e.buf = append(e.buf, ']')
 }

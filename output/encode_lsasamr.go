@@ -6,24 +6,12 @@ import "github.com/smbsweep/smbsweep/probes"
 // (omitempty, as encoding/json does).
 func (e *jsonEncoder) lsaSAMR(r *probes.Result) {
 	if len(r.LSA) > 0 {
-		e.raw(`,"lsa":[`)
-		for i := range r.LSA {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.lsaInfo(&r.LSA[i])
-		}
-		e.buf = append(e.buf, ']')
+		e.raw(`,"lsa":`)
+		appendArray(e, r.LSA, (*jsonEncoder).lsaInfo)
 	}
 	if len(r.SAMR) > 0 {
-		e.raw(`,"samr":[`)
-		for i := range r.SAMR {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			e.samrInfo(&r.SAMR[i])
-		}
-		e.buf = append(e.buf, ']')
+		e.raw(`,"samr":`)
+		appendArray(e, r.SAMR, (*jsonEncoder).samrInfo)
 	}
 }
 
@@ -120,18 +108,15 @@ func (e *jsonEncoder) samrInfo(v *probes.SAMRInfo) {
 	e.buf = append(e.buf, '}')
 }
 
-func (e *jsonEncoder) intPtr(v *int) {
+func (e *jsonEncoder) intPtr(v *int) { appendIntPtr(e, v) }
+
+func (e *jsonEncoder) int64Ptr(v *int64) { appendIntPtr(e, v) }
+
+// appendIntPtr appends *v, or null when v is nil.
+func appendIntPtr[T int | int64](e *jsonEncoder, v *T) {
 	if v == nil {
 		e.raw("null")
 		return
 	}
 	e.int(int64(*v))
-}
-
-func (e *jsonEncoder) int64Ptr(v *int64) {
-	if v == nil {
-		e.raw("null")
-		return
-	}
-	e.int(*v)
 }

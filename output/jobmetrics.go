@@ -53,34 +53,20 @@ type JobRunMetrics struct {
 // against it, stays silent rather than guessing.
 func NewJobRunMetrics(reg prometheus.Registerer, job, version string, interval time.Duration) (*JobRunMetrics, *ScanMetrics) {
 	wrapped := prometheus.WrapRegistererWith(prometheus.Labels{JobLabel: job}, reg)
-	gauge := func(name, help string) prometheus.Gauge {
-		return prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
-	}
+	d := JobRunDefs
 	m := &JobRunMetrics{
-		job: job,
-		lastRunHosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_job_last_run_hosts",
-			Help: "Hosts on which a finding was true in the job's last completed run, by finding id.",
-		}, []string{"finding"}),
-		lastRunStatusHosts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "smbsweep_job_last_run_status_hosts",
-			Help: "Hosts per host status in the job's last completed run.",
-		}, []string{"status"}),
-		lastRunStart:   gauge("smbsweep_job_last_run_start_timestamp_seconds", "When the job's last run started, seconds since the Unix epoch."),
-		lastSuccess:    gauge("smbsweep_job_last_success_timestamp_seconds", "When the job's last successful run finished, seconds since the Unix epoch."),
-		lastDuration:   gauge("smbsweep_job_last_run_duration_seconds", "How long the job's last run took."),
-		lastRunSuccess: gauge("smbsweep_job_last_run_success", "1 when the job's last run scanned every target and wrote its files, else 0."),
-		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "smbsweep_job_runs_total",
-			Help: "Runs of the job by result (success, failed, interrupted).",
-		}, []string{"result"}),
-		skipped: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "smbsweep_job_runs_skipped_total",
-			Help: "Scheduled runs not started because the job's previous run was still going.",
-		}),
-		running:     gauge("smbsweep_job_running", "1 while a run of the job is in progress."),
-		interval:    gauge("smbsweep_job_interval_seconds", "The period of the job's schedule (the gap between its next two runs)."),
-		targetsDone: gauge("smbsweep_targets_done", "Targets of the current (or last) run whose result was written."),
+		job:                job,
+		lastRunHosts:       d.LastRunHosts.GaugeVec(),
+		lastRunStatusHosts: d.LastRunStatusHosts.GaugeVec(),
+		lastRunStart:       d.LastRunStart.Gauge(),
+		lastSuccess:        d.LastSuccess.Gauge(),
+		lastDuration:       d.LastDuration.Gauge(),
+		lastRunSuccess:     d.LastRunSuccess.Gauge(),
+		runs:               d.Runs.CounterVec(),
+		skipped:            d.Skipped.Counter(),
+		running:            d.Running.Gauge(),
+		interval:           d.Interval.Gauge(),
+		targetsDone:        d.TargetsDone.Gauge(),
 	}
 	for _, r := range RunResults {
 		m.runs.WithLabelValues(r)
@@ -100,10 +86,7 @@ func NewJobRunMetrics(reg prometheus.Registerer, job, version string, interval t
 
 // BuildInfo is smbsweep_build_info: always 1, labelled with the version and the Go version.
 func BuildInfo(version string) prometheus.Collector {
-	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "smbsweep_build_info",
-		Help: "Always 1; the labels say which smbsweep is running.",
-	}, []string{"version", "goversion"})
+	build := buildInfoDef.GaugeVec()
 	build.WithLabelValues(version, runtime.Version()).Set(1)
 	return build
 }

@@ -55,65 +55,47 @@ type ScanMetrics struct {
 // NewScanMetrics creates the metrics and registers them with reg (when reg is non-nil; it panics
 // if they are already registered there). Every status and finding series starts at zero.
 func NewScanMetrics(reg prometheus.Registerer) *ScanMetrics {
+	d := scanDefs
 	m := &ScanMetrics{
-		hostsScanned: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "smbsweep_hosts_scanned_total",
-			Help: "Targets whose scan finished, by host status.",
-		}, []string{"status"}),
-		incomplete: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "smbsweep_hosts_incomplete_total",
-			Help: "Hosts that answered SMB whose record still misses stages of the profile after the recheck.",
-		}),
-		stageDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "smbsweep_stage_duration_seconds",
-			Help:    "Duration of pipeline stages, by stage and stage status.",
-			Buckets: stageBuckets,
-		}, []string{"stage", "status"}),
-		findings: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "smbsweep_findings_total",
-			Help: "Hosts on which a finding was true, by finding id.",
-		}, []string{"finding"}),
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "smbsweep_hosts_in_flight",
-			Help: "Targets being scanned right now.",
-		}),
-		targets: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "smbsweep_targets",
-			Help: "Targets in this scan.",
-		}),
-		startTime: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "smbsweep_scan_start_time_seconds",
-			Help: "Start time of the scan, seconds since the Unix epoch.",
-		}),
-		nbstatQueries: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "smbsweep_nbstat_queries_total",
-			Help: "NetBIOS NODE STATUS queries sent on UDP 137, by attempt (first, retry).",
-		}, []string{"attempt"}),
-		nbstatGrams: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "smbsweep_nbstat_datagrams_total",
-			Help: "Datagrams and ICMP errors the NBSTAT socket received, by outcome: answer, duplicate, unreachable (ICMP), wrong_source and unmatched (dropped).",
-		}, []string{"outcome"}),
-		nbstatHosts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "smbsweep_nbstat_hosts_total",
-			Help: "Hosts whose nbstat stage finished, by answered: true (names received), false (port unreachable), unknown (silence).",
-		}, []string{"answered"}),
-		statuses: make(map[string]bool),
-		stages:   make(map[string]bool),
-		stageSts: make(map[string]bool),
-		ids:      make(map[string]bool),
+		hostsScanned:  d.HostsScanned.CounterVec(),
+		incomplete:    d.Incomplete.Counter(),
+		stageDuration: d.StageDuration.HistogramVec(),
+		findings:      d.Findings.CounterVec(),
+		inFlight:      d.InFlight.Gauge(),
+		targets:       d.Targets.Gauge(),
+		startTime:     d.StartTime.Gauge(),
+		nbstatQueries: d.NBStatQueries.CounterVec(),
+		nbstatGrams:   d.NBStatDatagrams.CounterVec(),
+		nbstatHosts:   d.NBStatHosts.CounterVec(),
+		statuses:      labelSet(probes.Statuses),
+		stages:        labelSet(StageNames),
+		stageSts:      labelSet(StageStatuses),
+		ids:           labelSet(FindingIDs),
 	}
+	m.zeroSeries()
+	if reg != nil {
+		reg.MustRegister(m.hostsScanned, m.incomplete, m.stageDuration, m.findings, m.inFlight, m.targets, m.startTime)
+		reg.MustRegister(m.nbstatQueries, m.nbstatGrams, m.nbstatHosts)
+	}
+	return m
+}
+
+// labelSet is a closed set of label values, for closed.
+func labelSet[S ~string](values []S) map[string]bool {
+	set := make(map[string]bool, len(values))
+	for _, v := range values {
+		set[string(v)] = true
+	}
+	return set
+}
+
+// zeroSeries creates the series of every value of the closed sets that counters are labelled
+// by, so that they read 0 before the first host rather than not exist.
+func (m *ScanMetrics) zeroSeries() {
 	for _, s := range probes.Statuses {
-		m.statuses[string(s)] = true
 		m.hostsScanned.WithLabelValues(string(s))
 	}
-	for _, s := range StageNames {
-		m.stages[s] = true
-	}
-	for _, s := range StageStatuses {
-		m.stageSts[string(s)] = true
-	}
 	for _, id := range FindingIDs {
-		m.ids[id] = true
 		m.findings.WithLabelValues(id)
 	}
 	for _, a := range NBStatAttempts {
@@ -125,11 +107,6 @@ func NewScanMetrics(reg prometheus.Registerer) *ScanMetrics {
 	for _, a := range NBStatAnswered {
 		m.nbstatHosts.WithLabelValues(a)
 	}
-	if reg != nil {
-		reg.MustRegister(m.hostsScanned, m.incomplete, m.stageDuration, m.findings, m.inFlight, m.targets, m.startTime)
-		reg.MustRegister(m.nbstatQueries, m.nbstatGrams, m.nbstatHosts)
-	}
-	return m
 }
 
 // closed returns v when set holds it, else "other".
