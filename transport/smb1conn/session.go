@@ -286,48 +286,15 @@ func (c *Conn) attemptNT(ctx context.Context, id Identity, v1 bool) (Session, er
 	const op = "smb1 session setup (NT LM 0.12)"
 	req := c.setupRequest()
 	req.OEMPassword, req.UnicodePassword = []byte{}, []byte{}
-	var ntBuf [512]byte
-	var lm, ntv1 [24]byte
-	var base ntlmcrypto.Key
-	defer clear(base[:])
-	defer clear(ntv1[:])
+	var b ntResponses
+	defer b.clear()
 	if id.Kind != Anonymous {
-		domain := id.Domain
-		if domain == "" {
-			domain = c.neg.DomainName
-		}
-		req.AccountName, req.PrimaryDomain = id.User, domain
-		if v1 {
-			h := ntlmcrypto.NTHash(id.Password)
-			if id.NTHash != nil {
-				h = *id.NTHash
-			}
-			ntv1, base = ntlmcrypto.NTLMv1Response(h, c.neg.Challenge)
-			clear(h[:])
-			// NoLMResponseNTLMv1 (MS-NLMP 3.3.1): the LM field repeats the NT response.
-			req.OEMPassword, req.UnicodePassword = ntv1[:], ntv1[:]
-		} else {
-			var ti [256]byte
-			t := ntlmssp.AppendAVPairString(ti[:0], ntlmssp.AvNbDomainName, domain)
-			t = ntlmssp.AppendAVPairString(t, ntlmssp.AvNbComputerName, c.opts.Workstation)
-			t = ntlmssp.AppendAVEOL(t)
-			in := ntlmcrypto.NTLMv2Input{ResponseKeyNT: responseKey(&id, domain), ServerChallenge: c.neg.Challenge,
-				Time: wire.TimeToFiletime(c.opts.Now()), TargetInfo: t}
-			_, _ = rand.Read(in.ClientChallenge[:])
-			nt, key, err := ntlmcrypto.ComputeNTLMv2Response(ntBuf[:0], &in)
-			if err != nil {
-				clear(in.ResponseKeyNT[:])
-				return Session{}, fmt.Errorf("%s: %w", op, err)
-			}
-			ntlmcrypto.LMv2Response(lm[:0], in.ResponseKeyNT, in.ServerChallenge, in.ClientChallenge)
-			clear(in.ResponseKeyNT[:])
-			base = key
-			req.OEMPassword, req.UnicodePassword = lm[:], nt
+		if err := c.respondNT(&req, &id, v1, &b); err != nil {
+			return Session{}, fmt.Errorf("%s: %w", op, err)
 		}
 	}
 	c.uid = 0
 	msg, err := c.call(ctx, smb1.CommandSessionSetupAndX, 0, &req)
-	clear(ntBuf[:])
 	if err != nil {
 		return Session{}, fmt.Errorf("%s: %w", op, err)
 	}
@@ -343,10 +310,63 @@ func (c *Conn) attemptNT(ctx context.Context, id Identity, v1 bool) (Session, er
 	if id.Kind == Anonymous || s.Guest {
 		return s, nil
 	}
-	macKey := append(base[:], req.UnicodePassword...)
+	macKey := append(b.base[:], req.UnicodePassword...)
 	defer clear(macKey)
 	if err := c.startSigning(msg, macKey, &s); err != nil {
 		return Session{}, err
 	}
 	return s, nil
+}
+
+// ntResponses holds the responses of an NT LM 0.12 logon and its session base key, secrets
+// that clear wipes.
+type ntResponses struct {
+	nt       [512]byte
+	lm, ntv1 [24]byte
+	base     ntlmcrypto.Key
+}
+
+func (b *ntResponses) clear() {
+	clear(b.nt[:])
+	clear(b.lm[:])
+	clear(b.ntv1[:])
+	clear(b.base[:])
+}
+
+// respondNT fills the user, domain and responses of an NT LM 0.12 logon of id over the
+// NEGOTIATE challenge: NTLMv2 and LMv2 (MS-NLMP 3.3.2, with a client-built AV pair list of the
+// domain and workstation names), or with v1 an NTLMv1 response in both fields
+// (NoLMResponseNTLMv1, MS-NLMP 3.3.1).
+func (c *Conn) respondNT(req *smb1.SessionSetupRequest, id *Identity, v1 bool, b *ntResponses) error {
+	domain := id.Domain
+	if domain == "" {
+		domain = c.neg.DomainName
+	}
+	req.AccountName, req.PrimaryDomain = id.User, domain
+	if v1 {
+		h := ntlmcrypto.NTHash(id.Password)
+		if id.NTHash != nil {
+			h = *id.NTHash
+		}
+		b.ntv1, b.base = ntlmcrypto.NTLMv1Response(h, c.neg.Challenge)
+		clear(h[:])
+		req.OEMPassword, req.UnicodePassword = b.ntv1[:], b.ntv1[:]
+		return nil
+	}
+	var ti [256]byte
+	t := ntlmssp.AppendAVPairString(ti[:0], ntlmssp.AvNbDomainName, domain)
+	t = ntlmssp.AppendAVPairString(t, ntlmssp.AvNbComputerName, c.opts.Workstation)
+	t = ntlmssp.AppendAVEOL(t)
+	in := ntlmcrypto.NTLMv2Input{ResponseKeyNT: responseKey(id, domain), ServerChallenge: c.neg.Challenge,
+		Time: wire.TimeToFiletime(c.opts.Now()), TargetInfo: t}
+	defer clear(in.ResponseKeyNT[:])
+	_, _ = rand.Read(in.ClientChallenge[:])
+	nt, key, err := ntlmcrypto.ComputeNTLMv2Response(b.nt[:0], &in)
+	if err != nil {
+		return err
+	}
+	ntlmcrypto.LMv2Response(b.lm[:0], in.ResponseKeyNT, in.ServerChallenge, in.ClientChallenge)
+	b.base = key
+	req.OEMPassword, req.UnicodePassword = b.lm[:], nt
+	return nil
 }
