@@ -32,14 +32,22 @@ const EnvTargets = "SMBSWEEP_FLEET_TARGETS"
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// flags are smbfleet's command line.
+type flags struct {
+	dir                            string
+	keep, highPorts, reap, verbose bool
+	command                        []string
+}
+
+// parseFlags parses args; code >= 0 means exit with it (-h, or a bad flag).
+func parseFlags(args []string, stderr io.Writer) (f flags, code int) {
 	fs := flag.NewFlagSet("smbfleet", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dir := fs.String("dir", "", "root directory for the instances (default: a new temporary directory)")
-	keep := fs.Bool("keep", false, "keep the instance directories after stopping")
-	highPorts := fs.Bool("high-ports", false, "put every server on 127.0.0.1 with its own high port")
-	reap := fs.Bool("reap", false, "only clean up fleets left behind by dead processes, then exit")
-	verbose := fs.Bool("v", false, "log progress")
+	fs.StringVar(&f.dir, "dir", "", "root directory for the instances (default: a new temporary directory)")
+	fs.BoolVar(&f.keep, "keep", false, "keep the instance directories after stopping")
+	fs.BoolVar(&f.highPorts, "high-ports", false, "put every server on 127.0.0.1 with its own high port")
+	fs.BoolVar(&f.reap, "reap", false, "only clean up fleets left behind by dead processes, then exit")
+	fs.BoolVar(&f.verbose, "v", false, "log progress")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: smbfleet [flags] [-- COMMAND ARGS...]\n\n"+
 			"Starts real Samba servers on loopback addresses, prints them, then runs COMMAND\n"+
@@ -48,40 +56,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return f, 0
 		}
-		return 2
+		return f, 2
 	}
-	command := fs.Args()
-	log := io.Discard
-	if *verbose {
-		log = stderr
+	f.command = fs.Args()
+	return f, -1
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	f, code := parseFlags(args, stderr)
+	if code >= 0 {
+		return code
 	}
-	if *reap {
+	if f.reap {
 		if err := sambatest.Reap(stderr); err != nil {
 			fmt.Fprintf(stderr, "smbfleet: %v\n", err)
 			return 1
 		}
 		return 0
 	}
-
-	// Signals during start-up cancel it; afterwards they go to the command
-	// or end the wait.
+	// Signals during start-up cancel it; afterwards they go to the command or end the wait.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	startDone := make(chan struct{})
-	go func() {
-		select {
-		case <-sigs:
-			cancel()
-		case <-startDone:
-		}
-	}()
-	fleet, err := sambatest.StartFleet(ctx, sambatest.Options{Dir: *dir, HighPorts: *highPorts, Log: log})
-	close(startDone)
+	fleet, err := startFleet(f, sigs, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "smbfleet: %v\n", err)
 		return 1
@@ -92,20 +91,39 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	printTable(stderr, fleet)
-	if *keep {
+	if f.keep {
 		fmt.Fprintf(stderr, "instance directories: %s (kept)\n", fleet.Dir)
 	} else {
 		defer os.RemoveAll(fleet.Dir) // after Stop (defers run last-in first-out)
 	}
-
 	targets := fleet.Targets()
-	if len(command) == 0 {
+	if len(f.command) == 0 {
 		fmt.Fprintf(stderr, "targets: %s\nfleet running; press Ctrl-C to stop\n", strings.Join(targets, " "))
 		<-sigs
 		fmt.Fprintln(stderr, "stopping")
 		return 0
 	}
-	return runCommand(command, targets, stdout, stderr, sigs)
+	return runCommand(f.command, targets, stdout, stderr, sigs)
+}
+
+// startFleet starts the fleet; a signal on sigs while it starts cancels it.
+func startFleet(f flags, sigs <-chan os.Signal, stderr io.Writer) (*sambatest.Fleet, error) {
+	log := io.Discard
+	if f.verbose {
+		log = stderr
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	startDone := make(chan struct{})
+	defer close(startDone)
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-startDone:
+		}
+	}()
+	return sambatest.StartFleet(ctx, sambatest.Options{Dir: f.dir, HighPorts: f.highPorts, Log: log})
 }
 
 // expandTargets replaces the {targets} token in the command's arguments.
