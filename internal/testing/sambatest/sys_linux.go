@@ -176,9 +176,17 @@ func loopbackAddrOp(msgType uint16, extraFlags uint16, addr netip.Addr) error {
 	if err := syscall.Bind(fd, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}); err != nil {
 		return fmt.Errorf("netlink bind: %w", err)
 	}
-	a4 := addr.As4()
 	const seq = 1
-	// nlmsghdr + ifaddrmsg + two rtattrs (IFA_LOCAL, IFA_ADDRESS) of 4 bytes each.
+	b := addrMessage(msgType, extraFlags, seq, idx, addr.As4())
+	if err := syscall.Sendto(fd, b, 0, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}); err != nil {
+		return fmt.Errorf("netlink send: %w", err)
+	}
+	return netlinkAck(fd, seq)
+}
+
+// addrMessage is an RTM_NEWADDR/RTM_DELADDR request for a4/32, scope host, on interface idx:
+// nlmsghdr + ifaddrmsg + two rtattrs (IFA_LOCAL, IFA_ADDRESS) of 4 bytes each.
+func addrMessage(msgType, extraFlags uint16, seq uint32, idx int, a4 [4]byte) []byte {
 	msgLen := syscall.SizeofNlMsghdr + syscall.SizeofIfAddrmsg + 2*(syscall.SizeofRtAttr+4)
 	ne := binary.NativeEndian
 	b := make([]byte, 0, msgLen)
@@ -194,9 +202,12 @@ func loopbackAddrOp(msgType uint16, extraFlags uint16, addr netip.Addr) error {
 		b = ne.AppendUint16(b, t)
 		b = append(b, a4[:]...)
 	}
-	if err := syscall.Sendto(fd, b, 0, &syscall.SockaddrNetlink{Family: syscall.AF_NETLINK}); err != nil {
-		return fmt.Errorf("netlink send: %w", err)
-	}
+	return b
+}
+
+// netlinkAck waits for the kernel's NLMSG_ERROR answer to request seq: nil for an
+// acknowledgement (error 0), else the errno.
+func netlinkAck(fd int, seq uint32) error {
 	buf := make([]byte, 4096)
 	for {
 		n, _, err := syscall.Recvfrom(fd, buf, 0)
@@ -214,7 +225,7 @@ func loopbackAddrOp(msgType uint16, extraFlags uint16, addr netip.Addr) error {
 			if len(m.Data) < 4 {
 				return errors.New("netlink: short error message")
 			}
-			if code := int32(ne.Uint32(m.Data[:4])); code != 0 {
+			if code := int32(binary.NativeEndian.Uint32(m.Data[:4])); code != 0 {
 				return syscall.Errno(-code)
 			}
 			return nil
