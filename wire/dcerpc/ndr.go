@@ -19,14 +19,24 @@ type ndrReader struct {
 	off int
 }
 
+// fixed reads size bytes at the next multiple of align (a power of two) and returns them; on
+// error rd is left where it was.
+func (r *ndrReader) fixed(what string, align, size int) ([]byte, error) {
+	at := (r.off + align - 1) &^ (align - 1)
+	if at+size > len(r.b) {
+		return nil, fmt.Errorf("%s at %d: stub of %d bytes: %w", what, at, len(r.b), wire.ErrShort)
+	}
+	r.off = at + size
+	return r.b[at:r.off], nil
+}
+
 // u32 reads an aligned uint32.
 func (r *ndrReader) u32(what string) (uint32, error) {
-	at := (r.off + 3) &^ 3
-	if at+4 > len(r.b) {
-		return 0, fmt.Errorf("%s at %d: stub of %d bytes: %w", what, at, len(r.b), wire.ErrShort)
+	b, err := r.fixed(what, 4, 4)
+	if err != nil {
+		return 0, err
 	}
-	r.off = at + 4
-	return binary.LittleEndian.Uint32(r.b[at:]), nil
+	return binary.LittleEndian.Uint32(b), nil
 }
 
 // wstring reads a conformant varying string of wchar_t ([string] wchar_t*, C706 14.3.3.4 and

@@ -157,22 +157,20 @@ func splitDash(s string) []string {
 
 // u16 reads an aligned uint16 (an NDR enum is a 16-bit value on the wire, C706 14.2.5).
 func (r *ndrReader) u16(what string) (uint16, error) {
-	at := (r.off + 1) &^ 1
-	if at+2 > len(r.b) {
-		return 0, fmt.Errorf("%s at %d: stub of %d bytes: %w", what, at, len(r.b), wire.ErrShort)
+	b, err := r.fixed(what, 2, 2)
+	if err != nil {
+		return 0, err
 	}
-	r.off = at + 2
-	return binary.LittleEndian.Uint16(r.b[at:]), nil
+	return binary.LittleEndian.Uint16(b), nil
 }
 
 // i64 reads an 8-aligned hyper.
 func (r *ndrReader) i64(what string) (int64, error) {
-	at := (r.off + 7) &^ 7
-	if at+8 > len(r.b) {
-		return 0, fmt.Errorf("%s at %d: stub of %d bytes: %w", what, at, len(r.b), wire.ErrShort)
+	b, err := r.fixed(what, 8, 8)
+	if err != nil {
+		return 0, err
 	}
-	r.off = at + 8
-	return int64(binary.LittleEndian.Uint64(r.b[at:])), nil
+	return int64(binary.LittleEndian.Uint64(b)), nil
 }
 
 // oldLargeInteger reads an OLD_LARGE_INTEGER (MS-SAMR 2.2.2.2: LowPart, HighPart, 4-aligned).
@@ -191,12 +189,11 @@ func (r *ndrReader) oldLargeInteger(what string) (int64, error) {
 // handle reads a context handle (4-aligned: a uint32 attributes word and a UUID).
 func (r *ndrReader) handle(what string) (Handle, error) {
 	var h Handle
-	at := (r.off + 3) &^ 3
-	if at+HandleSize > len(r.b) {
-		return h, fmt.Errorf("%s at %d: stub of %d bytes: %w", what, at, len(r.b), wire.ErrShort)
+	b, err := r.fixed(what, 4, HandleSize)
+	if err != nil {
+		return h, err
 	}
-	copy(h[:], r.b[at:])
-	r.off = at + HandleSize
+	copy(h[:], b)
 	return h, nil
 }
 

@@ -334,12 +334,7 @@ var shareTypeNames = func() map[uint32]string {
 // "ipc", "cluster-fs", "cluster-sofs", "cluster-dfs") followed by ",special" and/or
 // ",temporary", e.g. "ipc,special" for IPC$ (0x80000003). An unknown value is returned as
 // 0xXXXXXXXX.
-func ShareTypeName(t uint32) string {
-	if n, ok := shareTypeNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("0x%08x", t)
-}
+func ShareTypeName(t uint32) string { return nameOrHex(shareTypeNames, t) }
 
 // Win32 error codes NetrShareEnum returns (MS-ERREF 2.2).
 const (
@@ -366,9 +361,4 @@ var werrorNames = map[uint32]string{
 
 // WErrorName returns the MS-ERREF name of a Win32 error code, e.g. "ERROR_ACCESS_DENIED", or
 // its value as 0xXXXXXXXX when unnamed.
-func WErrorName(code uint32) string {
-	if n, ok := werrorNames[code]; ok {
-		return n
-	}
-	return fmt.Sprintf("0x%08x", code)
-}
+func WErrorName(code uint32) string { return nameOrHex(werrorNames, code) }
