@@ -137,3 +137,33 @@ func pad4(dst []byte, start int) []byte {
 	}
 	return dst
 }
+
+// entryCursor walks the entries of a decoded NDR array of structures whose deferred parts
+// (strings, SIDs) follow the array in entry order: entry i's deferred part starts where entry
+// i-1's ended (C706 14.3.12.3).
+type entryCursor struct {
+	count int // entries in the array
+	first int // offset of the first entry's deferred part
+	next  int // index of the entry advance reads next
+	off   int // offset of its deferred part
+}
+
+// reset restarts the walk at the first entry.
+func (c *entryCursor) reset() { c.next, c.off = 0, c.first }
+
+// advance reads the next entry with read, which gets a reader positioned at the entry's
+// deferred part, and reports whether there was one. A read that fails ends the walk (it cannot
+// fail after the decoder checked every entry).
+func (c *entryCursor) advance(stub []byte, read func(rd *ndrReader, i int) error) bool {
+	if c.next >= c.count {
+		return false
+	}
+	rd := ndrReader{b: stub, off: c.off}
+	if read(&rd, c.next) != nil {
+		c.next = c.count
+		return false
+	}
+	c.off = rd.off
+	c.next++
+	return true
+}
