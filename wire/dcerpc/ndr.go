@@ -19,24 +19,31 @@ type ndrReader struct {
 	off int
 }
 
-// fixed reads size bytes at the next multiple of align (a power of two) and returns them; on
-// error rd is left where it was.
-func (r *ndrReader) fixed(what string, align, size int) ([]byte, error) {
-	at := (r.off + align - 1) &^ (align - 1)
+// take advances rd past size bytes at the next multiple of align (a power of two) and returns
+// their offset, or, when they run past the end of the stub, the offset and false, leaving rd
+// where it was (the caller's error is short). It is inlined, and the constant align and size
+// of its callers fold away.
+func (r *ndrReader) take(align, size int) (at int, ok bool) {
+	at = (r.off + align - 1) &^ (align - 1)
 	if at+size > len(r.b) {
-		return nil, fmt.Errorf("%s at %d: stub of %d bytes: %w", what, at, len(r.b), wire.ErrShort)
+		return at, false
 	}
 	r.off = at + size
-	return r.b[at:r.off], nil
+	return at, true
+}
+
+// short is the error of a read at offset at that runs past the end of the stub.
+func (r *ndrReader) short(what string, at int) error {
+	return fmt.Errorf("%s at %d: stub of %d bytes: %w", what, at, len(r.b), wire.ErrShort)
 }
 
 // u32 reads an aligned uint32.
 func (r *ndrReader) u32(what string) (uint32, error) {
-	b, err := r.fixed(what, 4, 4)
-	if err != nil {
-		return 0, err
+	at, ok := r.take(4, 4)
+	if !ok {
+		return 0, r.short(what, at)
 	}
-	return binary.LittleEndian.Uint32(b), nil
+	return binary.LittleEndian.Uint32(r.b[at:]), nil
 }
 
 // wstring reads a conformant varying string of wchar_t ([string] wchar_t*, C706 14.3.3.4 and

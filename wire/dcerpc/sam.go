@@ -157,20 +157,20 @@ func splitDash(s string) []string {
 
 // u16 reads an aligned uint16 (an NDR enum is a 16-bit value on the wire, C706 14.2.5).
 func (r *ndrReader) u16(what string) (uint16, error) {
-	b, err := r.fixed(what, 2, 2)
-	if err != nil {
-		return 0, err
+	at, ok := r.take(2, 2)
+	if !ok {
+		return 0, r.short(what, at)
 	}
-	return binary.LittleEndian.Uint16(b), nil
+	return binary.LittleEndian.Uint16(r.b[at:]), nil
 }
 
 // i64 reads an 8-aligned hyper.
 func (r *ndrReader) i64(what string) (int64, error) {
-	b, err := r.fixed(what, 8, 8)
-	if err != nil {
-		return 0, err
+	at, ok := r.take(8, 8)
+	if !ok {
+		return 0, r.short(what, at)
 	}
-	return int64(binary.LittleEndian.Uint64(b)), nil
+	return int64(binary.LittleEndian.Uint64(r.b[at:])), nil
 }
 
 // oldLargeInteger reads an OLD_LARGE_INTEGER (MS-SAMR 2.2.2.2: LowPart, HighPart, 4-aligned).
@@ -189,11 +189,11 @@ func (r *ndrReader) oldLargeInteger(what string) (int64, error) {
 // handle reads a context handle (4-aligned: a uint32 attributes word and a UUID).
 func (r *ndrReader) handle(what string) (Handle, error) {
 	var h Handle
-	b, err := r.fixed(what, 4, HandleSize)
-	if err != nil {
-		return h, err
+	at, ok := r.take(4, HandleSize)
+	if !ok {
+		return h, r.short(what, at)
 	}
-	copy(h[:], b)
+	copy(h[:], r.b[at:])
 	return h, nil
 }
 
