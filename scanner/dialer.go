@@ -56,77 +56,108 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	if fc := takeFirstConn(ctx, addr); fc != nil {
 		return fc.conn, fc.err
 	}
-	ct := d.ConnectTimeout
-	if ct <= 0 {
-		ct = DefaultConnectTimeout
-	}
 	backoff := d.RetryBackoff
 	if backoff <= 0 {
 		backoff = DefaultRetryBackoff
 	}
 	dial := d.dial
 	if dial == nil {
-		// No TCP keep-alive: a probe's connection lives for seconds, and enabling keep-alive
-		// costs four setsockopt calls per connection (the net package's default).
+		// Built here, not in a helper, so that it stays on the stack. No TCP keep-alive: a
+		// probe's connection lives for seconds, and enabling keep-alive costs four setsockopt
+		// calls per connection (the net package's default).
+		ct := d.ConnectTimeout
+		if ct <= 0 {
+			ct = DefaultConnectTimeout
+		}
 		nd := &net.Dialer{Timeout: ct, KeepAlive: -1}
 		dial = nd.DialContext
 	}
 	var lastErr error // the previous attempt's timeout, when retrying
 	for attempt := 0; ; attempt++ {
-		if err := ctx.Err(); err != nil {
-			if lastErr != nil {
-				return nil, fmt.Errorf("%w (after %d attempts)", lastErr, attempt)
-			}
-			return nil, fmt.Errorf("dial %s %s: %w", network, addr, err)
+		if err := d.waitTurn(ctx, network, addr, lastErr, attempt); err != nil {
+			return nil, err
 		}
-		if d.Limiter != nil {
-			if err := d.Limiter.Wait(ctx); err != nil {
-				switch {
-				case lastErr != nil:
-					return nil, fmt.Errorf("%w (after %d attempts)", lastErr, attempt)
-				case errors.Is(ctx.Err(), context.Canceled):
-					return nil, fmt.Errorf("dial %s %s: %w", network, addr, ctx.Err())
-				}
-				return nil, fmt.Errorf("dial %s %s: %w", network, addr, ErrRateLimitWait)
-			}
-		}
-		t0 := time.Now()
-		c, err := dial(ctx, network, addr)
-		if fc := hostFirstConn(ctx); fc != nil && fc.conn != nil {
-			// A later connection of a host that connect-ahead found live: one that timed out
-			// means the server is falling behind, one whose SYN was retransmitted that it is
-			// saturated.
-			switch {
-			case err == nil && slowConnectSign(c, time.Since(t0)):
-				fc.slow.Store(true)
-			case err != nil && isTimeout(err) && ctx.Err() == nil:
-				fc.overload.Store(true)
-			}
-		}
+		c, err := dialObserved(ctx, dial, network, addr)
 		if err == nil {
 			return c, nil
 		}
 		if attempt >= d.Retries || ctx.Err() != nil || !isTimeout(err) || errors.Is(err, syscall.ECONNREFUSED) {
 			if attempt > 0 {
-				err = fmt.Errorf("%w (after %d attempts)", err, attempt+1)
+				err = afterAttempts(err, attempt+1)
 			}
 			return nil, err
 		}
 		// A connect timeout with time left: back off, then try again, unless the backoff
 		// alone would use up the host's deadline.
 		lastErr = err
-		wait := backoff << min(attempt, 10)
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
-			return nil, fmt.Errorf("%w (after %d attempts)", err, attempt+1)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%w (after %d attempts)", err, attempt+1)
-		case <-t.C:
+		if !sleepBackoff(ctx, backoff<<min(attempt, 10)) {
+			return nil, afterAttempts(err, attempt+1)
 		}
 	}
+}
+
+// waitTurn returns nil when attempt may start: ctx is live and the limiter gave its token.
+// Otherwise it returns the error DialContext ends with: the previous attempt's timeout when
+// there was one, else the cancellation, or ErrRateLimitWait when the deadline would pass in
+// the limiter's queue.
+func (d *Dialer) waitTurn(ctx context.Context, network, addr string, lastErr error, attempt int) error {
+	if err := ctx.Err(); err != nil {
+		if lastErr != nil {
+			return afterAttempts(lastErr, attempt)
+		}
+		return fmt.Errorf("dial %s %s: %w", network, addr, err)
+	}
+	if d.Limiter == nil {
+		return nil
+	}
+	if err := d.Limiter.Wait(ctx); err != nil {
+		switch {
+		case lastErr != nil:
+			return afterAttempts(lastErr, attempt)
+		case errors.Is(ctx.Err(), context.Canceled):
+			return fmt.Errorf("dial %s %s: %w", network, addr, ctx.Err())
+		}
+		return fmt.Errorf("dial %s %s: %w", network, addr, ErrRateLimitWait)
+	}
+	return nil
+}
+
+// dialObserved makes one connect attempt. For a later connection of a host that connect-ahead
+// found live, it records what the attempt says about the server: one that timed out means the
+// server is falling behind, one whose SYN was retransmitted that it is saturated.
+func dialObserved(ctx context.Context, dial func(ctx context.Context, network, addr string) (net.Conn, error), network, addr string) (net.Conn, error) {
+	t0 := time.Now()
+	c, err := dial(ctx, network, addr)
+	if fc := hostFirstConn(ctx); fc != nil && fc.conn != nil {
+		switch {
+		case err == nil && slowConnectSign(c, time.Since(t0)):
+			fc.slow.Store(true)
+		case err != nil && isTimeout(err) && ctx.Err() == nil:
+			fc.overload.Store(true)
+		}
+	}
+	return c, err
+}
+
+// sleepBackoff waits wait before a retry and reports whether to make it: false when ctx ends
+// first, or when its deadline leaves no more than wait.
+func sleepBackoff(ctx context.Context, wait time.Duration) bool {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= wait {
+		return false
+	}
+	t := time.NewTimer(wait)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// afterAttempts adds how many connect attempts were made to the error of the last one.
+func afterAttempts(err error, attempts int) error {
+	return fmt.Errorf("%w (after %d attempts)", err, attempts)
 }
 
 // isTimeout reports whether err is a timeout.

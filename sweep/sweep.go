@@ -94,7 +94,7 @@ func Run(ctx, abort context.Context, cfg Config) (*probes.Summary, error) {
 	finishSaving := s.startSaving(ctx)
 	started := time.Now()
 	stats := scanner.Run(dispatch, abort, s.sc, s.cfg.Targets, s.probe, s.onPanic, s.emit)
-	held := recheckRounds(dispatch, abort, s.sc, s.held, s.recheckAttempts, s.recheck, s.again, s.onPanic, s.write)
+	held := s.recheckRounds(dispatch, abort)
 	for _, it := range held {
 		s.write(it)
 	}
@@ -315,78 +315,115 @@ func pacing(sc scanner.Config, ahead bool, st scanner.RunStats) *probes.Pacing {
 // connect-ahead, any answer counts). Addresses
 // that drop SYNs therefore cost one round; a server that keeps falling behind is given up to
 // MaxRecheckRounds.
-func recheckRounds(dispatch, abort context.Context, sc scanner.Config, held []item, attempts int,
-	recheck func(*probes.Result) bool, again func(context.Context, scanner.Target, *probes.Result) item,
-	onPanic func(scanner.Target, any, []byte) item, write func(item)) []item {
+func (s *sweepRun) recheckRounds(dispatch, abort context.Context) []item {
+	rr := &recheckRun{s: s, dispatch: dispatch, abort: abort, rc: recheckConfig(s.sc, s.recheckAttempts)}
+	held := s.held
+	for round := 1; len(held) > 0 && round <= MaxRecheckRounds; round++ {
+		if rr.stopped() || (round > 1 && !rr.pause(round)) {
+			break
+		}
+		if round > 1 {
+			rr.rc.AheadAttempts = 1
+		}
+		var more bool
+		if held, more = rr.round(held, round == MaxRecheckRounds); !more {
+			break
+		}
+	}
+	return held
+}
+
+// recheckConfig is the pool's configuration for the rechecks: at most RecheckConcurrency
+// hosts at once, no progress, no connect-time nbstat (the rechecks keep the first look's, or
+// query at probe start), attempts connect attempts in the first round.
+func recheckConfig(sc scanner.Config, attempts int) scanner.Config {
 	rc := sc
 	rc.Concurrency = RecheckConcurrency
 	if sc.Concurrency > 0 {
 		rc.Concurrency = min(sc.Concurrency, RecheckConcurrency)
 	}
 	rc.Progress = nil
-	rc.Attempting = nil // the rechecks keep the first look's nbstat, or query at probe start
+	rc.Attempting = nil
 	rc.AheadAttempts = attempts
+	return rc
+}
+
+// recheckRun is the recheck of one sweep: its pool configuration and its end conditions.
+type recheckRun struct {
+	s               *sweepRun
+	dispatch, abort context.Context
+	rc              scanner.Config
+}
+
+// stopped reports whether an interrupt ended the rechecks.
+func (rr *recheckRun) stopped() bool { return rr.dispatch.Err() != nil || rr.abort.Err() != nil }
+
+// pause waits before round (recheckBackoff, doubled for each round after the second) and
+// reports whether to make it: false after an interrupt.
+func (rr *recheckRun) pause(round int) bool {
+	t := time.NewTimer(recheckBackoff << (round - 2))
+	select {
+	case <-t.C:
+	case <-rr.dispatch.Done():
+	case <-rr.abort.Done():
+	}
+	t.Stop()
+	return !rr.stopped()
+}
+
+// round probes held once more, writing the results that are final (every one in the last
+// round), and returns the targets that still fail, followed by those an interrupt left
+// undone. more says whether another round is due: nothing was left undone, some targets
+// recovered and the round saw signs of overload.
+func (rr *recheckRun) round(held []item, last bool) (still []item, more bool) {
+	before := rr.congestion()
 	var (
 		mu   sync.Mutex
 		next []item
 	)
-	for round := 1; len(held) > 0 && round <= MaxRecheckRounds; round++ {
-		if dispatch.Err() != nil || abort.Err() != nil {
-			break
+	emit := func(it item) {
+		if !last && rr.s.recheck(it.r) && rr.dispatch.Err() == nil {
+			mu.Lock()
+			next = append(next, it)
+			mu.Unlock()
+			return
 		}
-		if round > 1 {
-			t := time.NewTimer(recheckBackoff << (round - 2))
-			select {
-			case <-t.C:
-			case <-dispatch.Done():
-			case <-abort.Done():
-			}
-			t.Stop()
-			if dispatch.Err() != nil || abort.Err() != nil {
-				break
-			}
-			rc.AheadAttempts = 1
-		}
-		var before scanner.CongestionStats
-		if rc.Congestion != nil {
-			before = rc.Congestion.Stats()
-		}
-		last := round == MaxRecheckRounds
-		emit := func(it item) {
-			if !last && recheck(it.r) && dispatch.Err() == nil {
-				mu.Lock()
-				next = append(next, it)
-				mu.Unlock()
-				return
-			}
-			write(it)
-		}
-		targets := make([]scanner.Target, len(held))
-		prev := make(map[uint64]*probes.Result, len(held))
-		for i, it := range held {
-			targets[i] = it.t
-			prev[it.t.Pos] = it.r
-		}
-		probe := func(hctx context.Context, t scanner.Target) item { return again(hctx, t, prev[t.Pos]) }
-		st := scanner.RunTargets(dispatch, abort, rc, targets, probe, onPanic, emit)
-		// Targets an interrupt left without a second look keep their held result.
-		undone := held[st.Dispatched:]
-		recovered := int(st.Dispatched) - len(next)
-		held = append(next, undone...)
-		next = nil
-		if len(undone) > 0 {
-			break
-		}
-		overload := true
-		if rc.Congestion != nil {
-			after := rc.Congestion.Stats()
-			overload = after.Signs > before.Signs || after.Saturation > before.Saturation
-		}
-		if recovered == 0 || !overload {
-			break
-		}
+		rr.s.write(it)
 	}
-	return held
+	targets := make([]scanner.Target, len(held))
+	prev := make(map[uint64]*probes.Result, len(held))
+	for i, it := range held {
+		targets[i] = it.t
+		prev[it.t.Pos] = it.r
+	}
+	probe := func(hctx context.Context, t scanner.Target) item { return rr.s.again(hctx, t, prev[t.Pos]) }
+	st := scanner.RunTargets(rr.dispatch, rr.abort, rr.rc, targets, probe, rr.s.onPanic, emit)
+	// Targets an interrupt left without a second look keep their held result.
+	undone := held[st.Dispatched:]
+	recovered := int(st.Dispatched) - len(next)
+	still = append(next, undone...)
+	if len(undone) > 0 {
+		return still, false
+	}
+	return still, recovered != 0 && rr.overloaded(before)
+}
+
+// congestion is the congestion window's counters (zero without connect-ahead).
+func (rr *recheckRun) congestion() scanner.CongestionStats {
+	if rr.rc.Congestion == nil {
+		return scanner.CongestionStats{}
+	}
+	return rr.rc.Congestion.Stats()
+}
+
+// overloaded reports whether the round since before saw signs of overload or saturation; any
+// round does without connect-ahead, which has no window to count them.
+func (rr *recheckRun) overloaded(before scanner.CongestionStats) bool {
+	if rr.rc.Congestion == nil {
+		return true
+	}
+	after := rr.rc.Congestion.Stats()
+	return after.Signs > before.Signs || after.Saturation > before.Saturation
 }
 
 // saveLoop saves cp every interval, and once more as soon as ctx is cancelled (the first

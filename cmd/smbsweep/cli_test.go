@@ -445,3 +445,21 @@ func TestDiffRefusesNonRecords(t *testing.T) {
 		t.Errorf("diff of a real file with itself: exit %d, %q", code, stderr)
 	}
 }
+
+// TestFlagOnlyCommandsRefuseArguments: serve, health and man take flags only; a stray argument
+// exits 2 with one line naming it and saying how to give it, and nothing on stdout.
+func TestFlagOnlyCommandsRefuseArguments(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "-log-level", "warn", "x.yml"}, "smbsweep serve: unexpected argument \"x.yml\": the configuration file is given with -config FILE\n"},
+		{[]string{"health", "http://127.0.0.1:9445/-/healthy"}, "smbsweep health: unexpected argument \"http://127.0.0.1:9445/-/healthy\": give the address with -url " + defaultHealthURL + "\n"},
+		{[]string{"man", "scan"}, "smbsweep man: unexpected argument \"scan\": the page covers every command\n"},
+	} {
+		code, out, stderr := runCLI(t, "", tc.args...)
+		if code != exitUsage || out != "" || stderr != tc.want {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit %d, stderr %q", tc.args, code, out, stderr, exitUsage, tc.want)
+		}
+	}
+}

@@ -52,13 +52,8 @@ func runCompletion(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 }
 
 func runMan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	args, code, ok := parseArgs("man", newGroupedFlags("smbsweep man"), args, stdout, stderr)
-	if !ok {
+	if code, ok := parseFlagsOnly("man", newGroupedFlags("smbsweep man"), args, stdout, stderr, "the page covers every command"); !ok {
 		return code
-	}
-	if len(args) != 0 {
-		fmt.Fprintf(stderr, "smbsweep man: unexpected argument %q: the page covers every command\n", args[0])
-		return exitUsage
 	}
 	fmt.Fprint(stdout, manPage())
 	return exitOK

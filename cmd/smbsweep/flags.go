@@ -259,3 +259,14 @@ func parseArgs(cmd string, g *groupedFlags, args []string, stdout, stderr io.Wri
 	fmt.Fprintf(stderr, "smbsweep %s: %s\nRun 'smbsweep %s -h' for the flags.\n", cmd, flagErrorHint(g.FlagSet, err), cmd)
 	return nil, exitUsage, false
 }
+
+// parseFlagsOnly is parseArgs for a command that takes flags and no arguments: a stray
+// argument is a usage error whose message ends with fix, how to say it instead.
+func parseFlagsOnly(cmd string, g *groupedFlags, args []string, stdout, stderr io.Writer, fix string) (code int, ok bool) {
+	pos, code, ok := parseArgs(cmd, g, args, stdout, stderr)
+	if ok && len(pos) > 0 {
+		fmt.Fprintf(stderr, "smbsweep %s: unexpected argument %q: %s\n", cmd, pos[0], fix)
+		return exitUsage, false
+	}
+	return code, ok
+}

@@ -40,13 +40,8 @@ func newHealthFlagSet(f *healthFlags) *groupedFlags {
 func runHealth(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	var f healthFlags
 	g := newHealthFlagSet(&f)
-	pos, code, ok := parseArgs("health", g, args, stdout, stderr)
-	if !ok {
+	if code, ok := parseFlagsOnly("health", g, args, stdout, stderr, "give the address with -url "+defaultHealthURL); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(stderr, "smbsweep health: unexpected argument %q: give the address with -url %s\n", pos[0], defaultHealthURL)
-		return exitUsage
 	}
 	u, err := url.Parse(f.url)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

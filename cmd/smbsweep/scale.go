@@ -128,16 +128,7 @@ func (f *scaleFlags) prepare(sf *scanFlags, set *scanner.TargetSet, stderr io.Wr
 			fmt.Fprintf(stderr, "warning: "+format+"\n", a...)
 		}
 	}
-	var fitMsg string
-	c := sf.concurrency
-	sf.concurrency, f.connectAhead = fitConcurrency(sf.concurrency, f.connectAhead, func(format string, a ...any) {
-		fitMsg = fmt.Sprintf(format, a...)
-	})
-	// The default connect-ahead is fitted to the limit silently; -c, or a -connect-ahead given
-	// on the command line, is not.
-	if fitMsg != "" && (f.aheadSet || sf.concurrency != c) {
-		warn("%s", fitMsg)
-	}
+	f.fitToFileLimit(sf, warn)
 	var cfg scanner.Config
 	if err := f.apply(&cfg); err != nil {
 		return err
@@ -151,11 +142,31 @@ func (f *scaleFlags) prepare(sf *scanFlags, set *scanner.TargetSet, stderr io.Wr
 	if f.resume == "" {
 		return nil
 	}
+	return f.openCheckpoint(sf, set, cfg.Shard, warn, stderr)
+}
+
+// fitToFileLimit fits -c and -connect-ahead to the file descriptor limit. The default
+// connect-ahead is fitted silently; -c, or a -connect-ahead given on the command line, is
+// warned about.
+func (f *scaleFlags) fitToFileLimit(sf *scanFlags, warn func(format string, a ...any)) {
+	var fitMsg string
+	c := sf.concurrency
+	sf.concurrency, f.connectAhead = fitConcurrency(sf.concurrency, f.connectAhead, func(format string, a ...any) {
+		fitMsg = fmt.Sprintf(format, a...)
+	})
+	if fitMsg != "" && (f.aheadSet || sf.concurrency != c) {
+		warn("%s", fitMsg)
+	}
+}
+
+// openCheckpoint loads or starts the -resume checkpoint of shard, takes its seed and truncates
+// the output files to what it recorded.
+func (f *scaleFlags) openCheckpoint(sf *scanFlags, set *scanner.TargetSet, shard scanner.Shard, warn func(format string, a ...any), stderr io.Writer) error {
 	hash, err := resumeHash(sf, set)
 	if err != nil {
 		return err
 	}
-	cp, err := sweep.OpenCheckpoint(f.resume, hash, sf.seed, cfg.Shard, cfg.Shard.Len(set.Len()))
+	cp, err := sweep.OpenCheckpoint(f.resume, hash, sf.seed, shard, shard.Len(set.Len()))
 	if err != nil {
 		return usagef("-resume %s: %v", f.resume, err)
 	}

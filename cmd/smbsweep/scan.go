@@ -107,8 +107,19 @@ type scanFlags struct {
 	ridRangeSet bool   // -rid-range was given
 }
 
+// defineScanFlags defines the scan flags, group by group in the order -h shows them.
 func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	defaults := sweep.DefaultSettings()
+	defineInputFlags(g, f)
+	defineOutputFlags(g, f)
+	defineRateFlags(g, f, defaults)
+	defineProbeFlags(g, f, defaults)
+	defineCredentialedFlags(g, f)
+	defineScaleFlags(g, &f.scale)
+	defineDebugFlags(g, f)
+}
+
+func defineInputFlags(g *groupedFlags, f *scanFlags) {
 	g.group("Input")
 	g.StringVar(&f.list, "l", "", "read targets from `FILE` (one or more per line, # comments; - for stdin), or the hosts with port 445/139 (or -port) open from nmap -oX/-oG, masscan -oL/-oJ/-oX or .nessus output")
 	g.StringVar(&f.excludeHosts, "eh", "", "exclude `TARGETS` (comma-separated IPs, CIDRs, ranges)")
@@ -118,7 +129,9 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.BoolVar(&f.strict, "strict", false, "treat a bad line in a target file as fatal instead of reporting and skipping it")
 	g.BoolVar(&f.resolve, "resolve", false, "take single words in a -l file as host names and look them up (without it a name in a file needs a dot, e.g. fs.corp.example, or is localhost)")
 	g.add("l", "eh", "ef", "port", "ports", "strict", "resolve")
+}
 
+func defineOutputFlags(g *groupedFlags, f *scanFlags) {
 	g.group("Output")
 	g.StringVar(&f.out, "o", "-", "write results to `FILE` (- for stdout); format from -jsonl/-csv or the .csv extension")
 	g.BoolVar(&f.jsonl, "jsonl", false, "JSON Lines output (default when stdout is not a terminal)")
@@ -138,7 +151,9 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.StringVar(&f.relayList, "relay-list", "", "also write hosts whose signing is not required (NTLM relay targets) to `FILE`, one per line")
 	g.StringVar(&f.smb1List, "smb1-list", "", "also write hosts with SMB1 enabled to `FILE`, one per line")
 	g.add("o", "jsonl", "csv", "text", "text-style", "smb-only", "silent", "stats", "no-color", "bloodhound", "metrics-addr", "metrics-public", "metrics-file", "job", "job-interval", "relay-list", "smb1-list")
+}
 
+func defineRateFlags(g *groupedFlags, f *scanFlags, defaults sweep.Settings) {
 	g.group("Rate")
 	g.IntVar(&f.concurrency, "c", defaults.Concurrency, "hosts probed at once")
 	g.Float64Var(&f.rateLimit, "rl", 0, "at most `N` new TCP connections per second, and as many NBSTAT queries on UDP 137 (0 = unlimited)")
@@ -147,7 +162,9 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.IntVar(&f.retries, "retries", defaults.Retries, "extra connect attempts after a timed-out connect (within the host deadline)")
 	g.Uint64Var(&f.seed, "seed", 0, "seed of the target order permutation (0 = random; set it to repeat an order)")
 	g.add("c", "rl", "timeout", "connect-timeout", "retries", "seed")
+}
 
+func defineProbeFlags(g *groupedFlags, f *scanFlags, defaults sweep.Settings) {
 	g.group("Probes")
 	g.StringVar(&f.profile, "profile", "default", "probe profile `NAME`: quick, default, full, vuln (see configs/profiles.yaml)")
 	g.Var(&f.stages, "probes", "run these `STAGES` (comma-separated) instead of the profile's; needed stages are added")
@@ -162,16 +179,20 @@ func defineScanFlags(g *groupedFlags, f *scanFlags) {
 	g.BoolVar(&f.enumUsers, "enum-users", false, "stage lsa (profiles full, vuln): also list account names by RID cycling over LsarLookupSids of -rid-range (names are sensitive: they go only into the JSON record's lsa[].users.names)")
 	g.StringVar(&f.ridRange, "rid-range", fmt.Sprintf("%d-%d", probes.DefaultRIDFirst, probes.DefaultRIDLast), fmt.Sprintf("with -enum-users: the RIDs `FIRST-LAST` to look up (at most %d: %d LsarLookupSids calls per host)", probes.MaxRIDRange, probes.MaxRIDCalls))
 	g.add("enum-users", "rid-range")
+}
 
+// defineCredentialedFlags defines -u and the other credentials, and the flags of the stages
+// that need them (in the same -h group).
+func defineCredentialedFlags(g *groupedFlags, f *scanFlags) {
 	f.creds.define(g)
 	g.BoolVar(&f.encrypt, "encrypt", false, "encrypt the credentialed session even when the server does not require it (SMB 3.x)")
 	g.IntVar(&f.depth, "depth", 0, "with -probes ls: list subdirectories down to `N` levels (0 = the directory only)")
 	g.IntVar(&f.maxEntries, "max-entries", 1000, "with -probes ls: stop after `N` entries per host")
 	g.Int64Var(&f.maxBytes, "max-bytes", 64<<10, "with -probes read: read at most `N` bytes of -path")
 	g.add("encrypt", "depth", "max-entries", "max-bytes")
+}
 
-	defineScaleFlags(g, &f.scale)
-
+func defineDebugFlags(g *groupedFlags, f *scanFlags) {
 	g.group("Debug")
 	g.StringVar(&f.trace, "trace", "", "write every SMB message sent and received under `DIR` (one file per message, 0600); WARNING: with -u the credentialed connection is traced too, so DIR then holds the NTLM authentication exchange (crackable offline) and what ls and read returned")
 	g.add("trace")
@@ -193,7 +214,27 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
 
+// validate checks the flags against each other and their ranges; the first problem found is
+// returned as a usage error that says how to fix it.
 func (f *scanFlags) validate(nArgs int) error {
+	for _, check := range []func() error{
+		func() error { return f.validateLimits(nArgs) },
+		f.validateOutput,
+		f.validateListing,
+		func() error { return f.scale.apply(&scanner.Config{}) },
+		f.validateMetrics,
+		f.validateShares,
+		f.validateUsers,
+	} {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateLimits checks that there are targets, and the port, rate and time limits.
+func (f *scanFlags) validateLimits(nArgs int) error {
 	switch {
 	case nArgs == 0 && f.list == "":
 		return usagef("no targets: give TARGETS as arguments or -l FILE (e.g. smbsweep scan 10.0.0.0/24)")
@@ -211,12 +252,26 @@ func (f *scanFlags) validate(nArgs int) error {
 		return usagef("-session-timeout %s: must not be negative", f.sessionTimeout)
 	case f.retries < 0 || f.retries > 10:
 		return usagef("-retries %d: must be 0-10", f.retries)
+	}
+	return nil
+}
+
+// validateOutput checks that one output format is chosen.
+func (f *scanFlags) validateOutput() error {
+	switch {
 	case f.textStyle != "table" && f.textStyle != "nxc":
 		return usagef("-text-style %q: choose table or nxc", f.textStyle)
 	case f.textStyle == "nxc" && (f.jsonl || f.csv):
 		return usagef("-text-style nxc is a readable view: it cannot be combined with -jsonl or -csv")
 	case btoi(f.jsonl)+btoi(f.csv)+btoi(f.text) > 1:
 		return usagef("%s given: choose one output format", joinFlags(map[string]bool{"-jsonl": f.jsonl, "-csv": f.csv, "-text": f.text}))
+	}
+	return nil
+}
+
+// validateListing checks the limits of the ls and read stages and that -path has its share.
+func (f *scanFlags) validateListing() error {
+	switch {
 	case f.depth < 0 || f.depth > 64:
 		return usagef("-depth %d: must be 0-64", f.depth)
 	case f.maxEntries < 1:
@@ -226,9 +281,11 @@ func (f *scanFlags) validate(nArgs int) error {
 	case f.path != "" && len(f.shares) == 0:
 		return usagef("-path %q needs -share to say which share it is on", f.path)
 	}
-	if err := f.scale.apply(&scanner.Config{}); err != nil {
-		return err
-	}
+	return nil
+}
+
+// validateMetrics checks -job, -job-interval, -metrics-file and -metrics-addr.
+func (f *scanFlags) validateMetrics() error {
 	if !jobNameRE.MatchString(f.job) {
 		return usagef("-job %q: must be 1-64 lowercase letters, digits, _ and - (it becomes the scan_job label, as a serve job's name does)", f.job)
 	}
@@ -238,14 +295,17 @@ func (f *scanFlags) validate(nArgs int) error {
 	if f.metricsFile != "" && !strings.HasSuffix(f.metricsFile, ".prom") {
 		return usagef("-metrics-file %q: node_exporter's textfile collector reads only *.prom files; name it e.g. smbsweep.prom", f.metricsFile)
 	}
-	if f.metricsAddr != "" {
-		if _, _, err := net.SplitHostPort(f.metricsAddr); err != nil {
-			return usagef("-metrics-addr %q: want HOST:PORT, e.g. 127.0.0.1:9446", f.metricsAddr)
-		}
-		if err := checkMetricsExposure(f.metricsAddr, f.metricsPub); err != nil {
-			return err
-		}
+	if f.metricsAddr == "" {
+		return nil
 	}
+	if _, _, err := net.SplitHostPort(f.metricsAddr); err != nil {
+		return usagef("-metrics-addr %q: want HOST:PORT, e.g. 127.0.0.1:9446", f.metricsAddr)
+	}
+	return checkMetricsExposure(f.metricsAddr, f.metricsPub)
+}
+
+// validateShares checks that -share and -probe-shares name shares, not paths.
+func (f *scanFlags) validateShares() error {
 	for _, s := range f.shares {
 		if strings.ContainsAny(s, `\/`) {
 			return usagef("-share %q: give the share name only (e.g. public), not a path", s)
@@ -259,6 +319,11 @@ func (f *scanFlags) validate(nArgs int) error {
 	if len(f.probeShares) > probes.MaxProbeShares {
 		return usagef("-probe-shares: %d names, at most %d (the probe sends one TREE_CONNECT per name)", len(f.probeShares), probes.MaxProbeShares)
 	}
+	return nil
+}
+
+// validateUsers checks -rid-range and that it comes with -enum-users.
+func (f *scanFlags) validateUsers() error {
 	if _, _, err := probes.ParseRIDRange(f.ridRange); err != nil {
 		return usagef("%v", err)
 	}
@@ -355,72 +420,95 @@ func buildTargets(ctx context.Context, f *scanFlags, args []string, stdin io.Rea
 		}
 	}
 	if f.list != "" {
-		r, name, closeFn, err := openInput(f.list, stdin)
-		if err != nil {
-			return nil, usagef("-l %s: %v", f.list, err)
-		}
-		var ports []uint16 // scanner result files: 445, then 139, unless -port is given
-		switch {
-		case f.portList != nil:
-			ports = f.portList
-		case f.portSet:
-			ports = []uint16{uint16(f.port)}
-		}
-		res, err := b.AddFile(r, name, ports, f.strict)
-		closeFn()
-		if err != nil {
-			return nil, &usageError{msg: err.Error()}
-		}
-		bad := res.Bad
-		if !f.silent && res.Format != scanner.FormatList {
-			portText := "445 or 139"
-			switch {
-			case f.portList != nil:
-				portText = strings.Trim(strings.ReplaceAll(fmt.Sprint(f.portList), " ", " or "), "[]")
-			case f.portSet:
-				portText = fmt.Sprint(f.port)
-			}
-			fmt.Fprintf(stderr, "%s: %s: %d of %d hosts have port %s open\n", name, res.Format, res.Hosts, res.Seen, portText)
-		}
-		if !f.silent {
-			for i, e := range bad {
-				if i == 20 {
-					fmt.Fprintf(stderr, "warning: %d more invalid entries in %s skipped\n", scanner.InvalidCount(bad)-20, name)
-					break
-				}
-				fmt.Fprintf(stderr, "warning: skipped %v\n", e)
-			}
+		if err := addTargetFile(b, f, stdin, stderr); err != nil {
+			return nil, err
 		}
 	}
-	if f.excludeHosts != "" {
-		for _, e := range strings.Split(f.excludeHosts, ",") {
-			if e = strings.TrimSpace(e); e == "" {
-				continue
-			}
-			if err := b.Exclude(e); err != nil {
-				return nil, usagef("-eh: %v", err)
-			}
-		}
-	}
-	if f.excludeFile != "" {
-		r, name, closeFn, err := openInput(f.excludeFile, stdin)
-		if err != nil {
-			return nil, usagef("-ef %s: %v", f.excludeFile, err)
-		}
-		bad, err := b.ExcludeReader(r, name, true)
-		closeFn()
-		if err == nil && len(bad) > 0 {
-			err = bad[0]
-		}
-		if err != nil {
-			return nil, usagef("-ef: %v", err)
-		}
+	if err := excludeTargets(b, f, stdin); err != nil {
+		return nil, err
 	}
 	set, err := b.Build(ctx, net.DefaultResolver)
 	if err != nil {
 		return nil, &usageError{msg: err.Error()}
 	}
 	return set, nil
+}
+
+// addTargetFile adds the targets of -l: a list, or the hosts with an SMB port open in a
+// scanner's results, which it counts on stderr; the entries it skipped are warned about.
+func addTargetFile(b *scanner.TargetBuilder, f *scanFlags, stdin io.Reader, stderr io.Writer) error {
+	r, name, closeFn, err := openInput(f.list, stdin)
+	if err != nil {
+		return usagef("-l %s: %v", f.list, err)
+	}
+	var ports []uint16 // scanner result files: 445, then 139, unless -port is given
+	switch {
+	case f.portList != nil:
+		ports = f.portList
+	case f.portSet:
+		ports = []uint16{uint16(f.port)}
+	}
+	res, err := b.AddFile(r, name, ports, f.strict)
+	closeFn()
+	if err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	if f.silent {
+		return nil
+	}
+	if res.Format != scanner.FormatList {
+		portText := "445 or 139"
+		switch {
+		case f.portList != nil:
+			portText = strings.Trim(strings.ReplaceAll(fmt.Sprint(f.portList), " ", " or "), "[]")
+		case f.portSet:
+			portText = fmt.Sprint(f.port)
+		}
+		fmt.Fprintf(stderr, "%s: %s: %d of %d hosts have port %s open\n", name, res.Format, res.Hosts, res.Seen, portText)
+	}
+	warnSkipped(stderr, name, res.Bad)
+	return nil
+}
+
+// warnSkipped warns about the first 20 invalid entries of a target file, then counts the rest.
+func warnSkipped(stderr io.Writer, name string, bad []error) {
+	for i, e := range bad {
+		if i == 20 {
+			fmt.Fprintf(stderr, "warning: %d more invalid entries in %s skipped\n", scanner.InvalidCount(bad)-20, name)
+			break
+		}
+		fmt.Fprintf(stderr, "warning: skipped %v\n", e)
+	}
+}
+
+// excludeTargets removes the targets of -eh and -ef.
+func excludeTargets(b *scanner.TargetBuilder, f *scanFlags, stdin io.Reader) error {
+	if f.excludeHosts != "" {
+		for _, e := range strings.Split(f.excludeHosts, ",") {
+			if e = strings.TrimSpace(e); e == "" {
+				continue
+			}
+			if err := b.Exclude(e); err != nil {
+				return usagef("-eh: %v", err)
+			}
+		}
+	}
+	if f.excludeFile == "" {
+		return nil
+	}
+	r, name, closeFn, err := openInput(f.excludeFile, stdin)
+	if err != nil {
+		return usagef("-ef %s: %v", f.excludeFile, err)
+	}
+	bad, err := b.ExcludeReader(r, name, true)
+	closeFn()
+	if err == nil && len(bad) > 0 {
+		err = bad[0]
+	}
+	if err != nil {
+		return usagef("-ef: %v", err)
+	}
+	return nil
 }
 
 func openInput(name string, stdin io.Reader) (io.Reader, string, func(), error) {
@@ -528,17 +616,15 @@ func isTerminal(w any) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
+// scan runs the scan of the parsed command line: credentials, targets, outputs, the
+// pipeline, then the sweep. It returns the exit code and the error to report.
 func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	sig := handleSignals(f.silent, stderr)
 	defer sig.close()
 	// Credentials first: a bad -password-file must fail before any output file is created.
-	var creds *client.Credentials
-	if f.creds.user != "" {
-		cred, err := f.creds.resolve(os.LookupEnv, stderr)
-		if err != nil {
-			return exitUsage, err
-		}
-		creds = &cred
+	creds, err := scanCredentials(f, stderr)
+	if err != nil {
+		return exitUsage, err
 	}
 	set, err := buildTargets(sig.dispatch, f, args, stdin, stderr)
 	if err != nil {
@@ -568,6 +654,24 @@ func scan(f *scanFlags, args []string, stdin io.Reader, stdout, stderr io.Writer
 	if err != nil {
 		return exitUsage, err
 	}
+	return runSweep(f, sig, set, pipeline, settings, outs, stderr)
+}
+
+// scanCredentials are the -u credentials, or nil for an anonymous scan.
+func scanCredentials(f *scanFlags, stderr io.Writer) (*client.Credentials, error) {
+	if f.creds.user == "" {
+		return nil, nil
+	}
+	cred, err := f.creds.resolve(os.LookupEnv, stderr)
+	if err != nil {
+		return nil, err
+	}
+	return &cred, nil
+}
+
+// runSweep sweeps set with pipeline into outs, with the -stats progress line, and finishes
+// the scan (finishScan).
+func runSweep(f *scanFlags, sig scanSignals, set *scanner.TargetSet, pipeline *probes.Pipeline, settings sweep.Settings, outs *scanOutputs, stderr io.Writer) (int, error) {
 	progress, stopProgress := startProgress(f, stderr)
 	defer stopProgress()
 	scfg := settings.Scanner()

@@ -84,30 +84,16 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 // 1 when the daemon could not run (e.g. the address is in use).
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	var f serveFlags
-	g := newServeFlagSet(&f)
-	pos, code, ok := parseArgs("serve", g, args, stdout, stderr)
-	if !ok {
+	if code, ok := parseFlagsOnly("serve", newServeFlagSet(&f), args, stdout, stderr, "the configuration file is given with -config FILE"); !ok {
 		return code
-	}
-	if len(pos) > 0 {
-		fmt.Fprintf(stderr, "smbsweep serve: unexpected argument %q: the configuration file is given with -config FILE\n", pos[0])
-		return exitUsage
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		fmt.Fprintf(stderr, "smbsweep serve: -log-level %q: want debug, info, warn or error\n", f.logLevel)
 		return exitUsage
 	}
-	ov := daemon.Overrides{Listen: f.listen, AllowWrite: f.allowWrite, TokenFile: f.tokenFile}
-	if f.allowTargets != "" {
-		for _, c := range strings.Split(f.allowTargets, ",") {
-			if c = strings.TrimSpace(c); c != "" {
-				ov.AllowTargets = append(ov.AllowTargets, c)
-			}
-		}
-	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	d, err := daemon.New(daemon.Options{ConfigFile: f.config, Overrides: ov, Version: versionString(), Log: log})
+	d, err := daemon.New(daemon.Options{ConfigFile: f.config, Overrides: f.overrides(), Version: versionString(), Log: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "smbsweep serve: %v\n", err)
 		return exitUsage
@@ -118,31 +104,48 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case sig := <-sigs:
-				if sig == syscall.SIGHUP {
-					if f.config == "" {
-						log.Info("SIGHUP: no configuration file to reload")
-						continue
-					}
-					_ = d.Reload() // logged; a bad file keeps the running configuration
-					continue
-				}
-				log.Info("signal received: shutting down", "signal", sig.String())
-				cancel()
-				return
-			}
-		}
-	}()
+	go handleServeSignals(ctx, cancel, sigs, d, f.config != "", log)
 	if err := d.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "smbsweep serve: %v\n", err)
 		return exitFailure
 	}
 	return exitOK
+}
+
+// overrides are the flags that override the configuration file.
+func (f *serveFlags) overrides() daemon.Overrides {
+	ov := daemon.Overrides{Listen: f.listen, AllowWrite: f.allowWrite, TokenFile: f.tokenFile}
+	if f.allowTargets != "" {
+		for _, c := range strings.Split(f.allowTargets, ",") {
+			if c = strings.TrimSpace(c); c != "" {
+				ov.AllowTargets = append(ov.AllowTargets, c)
+			}
+		}
+	}
+	return ov
+}
+
+// handleServeSignals reloads d's configuration file on SIGHUP (when there is one) and
+// cancels the daemon on any other signal, until ctx ends.
+func handleServeSignals(ctx context.Context, cancel context.CancelFunc, sigs <-chan os.Signal, d *daemon.Daemon, haveConfig bool, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				if !haveConfig {
+					log.Info("SIGHUP: no configuration file to reload")
+					continue
+				}
+				_ = d.Reload() // logged; a bad file keeps the running configuration
+				continue
+			}
+			log.Info("signal received: shutting down", "signal", sig.String())
+			cancel()
+			return
+		}
+	}
 }
 
 func runConfig(args []string, stdout, stderr io.Writer) int {

@@ -242,15 +242,11 @@ type LookupSids struct {
 	MappedCount uint32
 	Status      uint32 // STATUS_SUCCESS, STATUS_SOME_NOT_MAPPED, STATUS_NONE_MAPPED, ...
 
-	stub       []byte
-	domArray   int // offset of the first LSAPR_TRUST_INFORMATION
-	domDefer   int // offset of the first domain's deferred data
-	nameArray  int
-	nameDefer  int
-	nextDom    int
-	nextDomOff int
-	nextName   int
-	nextNmOff  int
+	stub      []byte
+	domArray  int         // offset of the first LSAPR_TRUST_INFORMATION
+	nameArray int         // offset of the first LSAPR_TRANSLATED_NAME
+	doms      entryCursor // over the domains and their deferred names and SIDs
+	names     entryCursor // over the names and their deferred characters
 }
 
 // LsarLookupSidsResponse is the stub of the reply: ReferencedDomains (a unique pointer to
@@ -261,7 +257,7 @@ type LsarLookupSidsResponse []byte
 // MaxLookupSids names) and fills l, ready for NextDomain and NextName. It does not allocate
 // (except for the error).
 func (r LsarLookupSidsResponse) Decode(l *LookupSids) error {
-	const what = "LsarLookupSids response"
+	const what = lookupSidsWhat
 	*l = LookupSids{stub: r}
 	rd := ndrReader{b: r}
 	ptr, err := rd.u32(what + ": ReferencedDomains pointer")
@@ -269,32 +265,62 @@ func (r LsarLookupSidsResponse) Decode(l *LookupSids) error {
 		return err
 	}
 	if ptr != 0 {
-		n, err := rd.u32(what + ": ReferencedDomains.Entries")
-		if err != nil {
+		if err := l.decodeDomains(&rd); err != nil {
 			return err
-		}
-		if n > MaxReferencedDomains {
-			return fmt.Errorf("%s: %d referenced domains > %d: %w", what, n, MaxReferencedDomains, wire.ErrTooLarge)
-		}
-		arr, err := rd.u32(what + ": ReferencedDomains.Domains pointer")
-		if err != nil {
-			return err
-		}
-		if _, err := rd.u32(what + ": ReferencedDomains.MaxEntries"); err != nil {
-			return err
-		}
-		if err := conformantArray(&rd, what+": Domains", n, arr, trustInformationSize, &l.domArray); err != nil {
-			return err
-		}
-		l.Domains = int(n)
-		l.domDefer = rd.off
-		var ti TrustInformation
-		for i := range l.Domains {
-			if err := l.domain(&rd, i, &ti); err != nil {
-				return fmt.Errorf("%s: domain %d: %w", what, i, err)
-			}
 		}
 	}
+	if err := l.decodeNames(&rd); err != nil {
+		return err
+	}
+	if l.MappedCount, err = rd.u32(what + ": MappedCount"); err != nil {
+		return err
+	}
+	if l.Status, err = rd.u32(what + ": return value"); err != nil {
+		return err
+	}
+	l.Reset()
+	return rd.end(what)
+}
+
+// lookupSidsWhat names the LsarLookupSids reply in its decoding errors.
+const lookupSidsWhat = "LsarLookupSids response"
+
+// decodeDomains reads the LSAPR_REFERENCED_DOMAIN_LIST a non-NULL ReferencedDomains points to:
+// the count (at most MaxReferencedDomains), the array and every domain's deferred name and SID.
+func (l *LookupSids) decodeDomains(rd *ndrReader) error {
+	const what = lookupSidsWhat
+	n, err := rd.u32(what + ": ReferencedDomains.Entries")
+	if err != nil {
+		return err
+	}
+	if n > MaxReferencedDomains {
+		return fmt.Errorf("%s: %d referenced domains > %d: %w", what, n, MaxReferencedDomains, wire.ErrTooLarge)
+	}
+	arr, err := rd.u32(what + ": ReferencedDomains.Domains pointer")
+	if err != nil {
+		return err
+	}
+	if _, err := rd.u32(what + ": ReferencedDomains.MaxEntries"); err != nil {
+		return err
+	}
+	if err := conformantArray(rd, what+": Domains", n, arr, trustInformationSize, &l.domArray); err != nil {
+		return err
+	}
+	l.Domains = int(n)
+	l.doms.count, l.doms.first = l.Domains, rd.off
+	var ti TrustInformation
+	for i := range l.Domains {
+		if err := l.domain(rd, i, &ti); err != nil {
+			return fmt.Errorf("%s: domain %d: %w", what, i, err)
+		}
+	}
+	return nil
+}
+
+// decodeNames reads TranslatedNames: the count (at most MaxLookupSids), the array and every
+// name's deferred characters, each name's DomainIndex within the referenced domains.
+func (l *LookupSids) decodeNames(rd *ndrReader) error {
+	const what = lookupSidsWhat
 	n, err := rd.u32(what + ": TranslatedNames.Entries")
 	if err != nil {
 		return err
@@ -306,28 +332,21 @@ func (r LsarLookupSidsResponse) Decode(l *LookupSids) error {
 	if err != nil {
 		return err
 	}
-	if err := conformantArray(&rd, what+": Names", n, arr, translatedNameSize, &l.nameArray); err != nil {
+	if err := conformantArray(rd, what+": Names", n, arr, translatedNameSize, &l.nameArray); err != nil {
 		return err
 	}
 	l.Names = int(n)
-	l.nameDefer = rd.off
+	l.names.count, l.names.first = l.Names, rd.off
 	var tn TranslatedName
 	for i := range l.Names {
-		if err := l.name(&rd, i, &tn); err != nil {
+		if err := l.name(rd, i, &tn); err != nil {
 			return fmt.Errorf("%s: name %d: %w", what, i, err)
 		}
 		if tn.DomainIndex >= int32(l.Domains) || tn.DomainIndex < -1 {
 			return fmt.Errorf("%s: name %d: DomainIndex %d of %d domains: %w", what, i, tn.DomainIndex, l.Domains, wire.ErrMalformed)
 		}
 	}
-	if l.MappedCount, err = rd.u32(what + ": MappedCount"); err != nil {
-		return err
-	}
-	if l.Status, err = rd.u32(what + ": return value"); err != nil {
-		return err
-	}
-	l.Reset()
-	return rd.end(what)
+	return nil
 }
 
 // conformantArray reads the pointer arr to a conformant array of n fixed elements of size
@@ -395,39 +414,19 @@ func (l *LookupSids) name(rd *ndrReader, i int, tn *TranslatedName) error {
 
 // NextDomain fills ti with the next referenced domain and reports whether there was one.
 func (l *LookupSids) NextDomain(ti *TrustInformation) bool {
-	if l.nextDom >= l.Domains {
-		return false
-	}
-	rd := ndrReader{b: l.stub, off: l.nextDomOff}
-	if l.domain(&rd, l.nextDom, ti) != nil { // cannot fail after Decode
-		l.nextDom = l.Domains
-		return false
-	}
-	l.nextDomOff = rd.off
-	l.nextDom++
-	return true
+	return l.doms.advance(l.stub, func(rd *ndrReader, i int) error { return l.domain(rd, i, ti) })
 }
 
 // NextName fills tn with the next translated name (in the order of the SIDs asked) and reports
 // whether there was one.
 func (l *LookupSids) NextName(tn *TranslatedName) bool {
-	if l.nextName >= l.Names {
-		return false
-	}
-	rd := ndrReader{b: l.stub, off: l.nextNmOff}
-	if l.name(&rd, l.nextName, tn) != nil {
-		l.nextName = l.Names
-		return false
-	}
-	l.nextNmOff = rd.off
-	l.nextName++
-	return true
+	return l.names.advance(l.stub, func(rd *ndrReader, i int) error { return l.name(rd, i, tn) })
 }
 
 // Reset restarts both iterations.
 func (l *LookupSids) Reset() {
-	l.nextDom, l.nextDomOff = 0, l.domDefer
-	l.nextName, l.nextNmOff = 0, l.nameDefer
+	l.doms.reset()
+	l.names.reset()
 }
 
 // Domain returns referenced domain i (walking the list from the start) and whether it exists.
@@ -435,7 +434,7 @@ func (l *LookupSids) Domain(i int, ti *TrustInformation) bool {
 	if i < 0 || i >= l.Domains {
 		return false
 	}
-	rd := ndrReader{b: l.stub, off: l.domDefer}
+	rd := ndrReader{b: l.stub, off: l.doms.first}
 	for j := 0; j <= i; j++ {
 		if l.domain(&rd, j, ti) != nil {
 			return false

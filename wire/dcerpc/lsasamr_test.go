@@ -355,3 +355,20 @@ func TestLSASAMRAllocs(t *testing.T) {
 		t.Errorf("%v allocations per run, want 0", n)
 	}
 }
+
+func BenchmarkLsarLookupSidsDecode(b *testing.B) {
+	b.ReportAllocs()
+	stub := goldenStub(b, "samba-4.17-lsa-lsarlookupsids-7-response.bin")
+	var l LookupSids
+	var tn TranslatedName
+	var ti TrustInformation
+	for b.Loop() {
+		if err := LsarLookupSidsResponse(stub).Decode(&l); err != nil {
+			b.Fatal(err)
+		}
+		for l.NextName(&tn) {
+		}
+		for l.NextDomain(&ti) {
+		}
+	}
+}

@@ -19,13 +19,30 @@ type ndrReader struct {
 	off int
 }
 
+// take advances rd past size bytes at the next multiple of align (a power of two) and returns
+// their offset, or, when they run past the end of the stub, the offset and false, leaving rd
+// where it was (the caller's error is short). It is inlined, and the constant align and size
+// of its callers fold away.
+func (r *ndrReader) take(align, size int) (at int, ok bool) {
+	at = (r.off + align - 1) &^ (align - 1)
+	if at+size > len(r.b) {
+		return at, false
+	}
+	r.off = at + size
+	return at, true
+}
+
+// short is the error of a read at offset at that runs past the end of the stub.
+func (r *ndrReader) short(what string, at int) error {
+	return fmt.Errorf("%s at %d: stub of %d bytes: %w", what, at, len(r.b), wire.ErrShort)
+}
+
 // u32 reads an aligned uint32.
 func (r *ndrReader) u32(what string) (uint32, error) {
-	at := (r.off + 3) &^ 3
-	if at+4 > len(r.b) {
-		return 0, fmt.Errorf("%s at %d: stub of %d bytes: %w", what, at, len(r.b), wire.ErrShort)
+	at, ok := r.take(4, 4)
+	if !ok {
+		return 0, r.short(what, at)
 	}
-	r.off = at + 4
 	return binary.LittleEndian.Uint32(r.b[at:]), nil
 }
 
@@ -126,4 +143,34 @@ func pad4(dst []byte, start int) []byte {
 		dst = append(dst, 0)
 	}
 	return dst
+}
+
+// entryCursor walks the entries of a decoded NDR array of structures whose deferred parts
+// (strings, SIDs) follow the array in entry order: entry i's deferred part starts where entry
+// i-1's ended (C706 14.3.12.3).
+type entryCursor struct {
+	count int // entries in the array
+	first int // offset of the first entry's deferred part
+	next  int // index of the entry advance reads next
+	off   int // offset of its deferred part
+}
+
+// reset restarts the walk at the first entry.
+func (c *entryCursor) reset() { c.next, c.off = 0, c.first }
+
+// advance reads the next entry with read, which gets a reader positioned at the entry's
+// deferred part, and reports whether there was one. A read that fails ends the walk (it cannot
+// fail after the decoder checked every entry).
+func (c *entryCursor) advance(stub []byte, read func(rd *ndrReader, i int) error) bool {
+	if c.next >= c.count {
+		return false
+	}
+	rd := ndrReader{b: stub, off: c.off}
+	if read(&rd, c.next) != nil {
+		c.next = c.count
+		return false
+	}
+	c.off = rd.off
+	c.next++
+	return true
 }

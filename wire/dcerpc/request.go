@@ -207,11 +207,14 @@ var faultNames = map[uint32]string{
 
 // FaultName returns the name of a fault status, e.g. "nca_s_op_rng_error", or its value as
 // 0xXXXXXXXX when unnamed.
-func FaultName(status uint32) string {
-	if n, ok := faultNames[status]; ok {
+func FaultName(status uint32) string { return nameOrHex(faultNames, status) }
+
+// nameOrHex returns the name of v in names, or v as 0xXXXXXXXX when it has none.
+func nameOrHex(names map[uint32]string, v uint32) string {
+	if n, ok := names[v]; ok {
 		return n
 	}
-	return fmt.Sprintf("0x%08x", status)
+	return fmt.Sprintf("0x%08x", v)
 }
 
 // FaultError is returned by Reassembler.Add when the server answers a call with a FAULT PDU.

@@ -157,21 +157,19 @@ func splitDash(s string) []string {
 
 // u16 reads an aligned uint16 (an NDR enum is a 16-bit value on the wire, C706 14.2.5).
 func (r *ndrReader) u16(what string) (uint16, error) {
-	at := (r.off + 1) &^ 1
-	if at+2 > len(r.b) {
-		return 0, fmt.Errorf("%s at %d: stub of %d bytes: %w", what, at, len(r.b), wire.ErrShort)
+	at, ok := r.take(2, 2)
+	if !ok {
+		return 0, r.short(what, at)
 	}
-	r.off = at + 2
 	return binary.LittleEndian.Uint16(r.b[at:]), nil
 }
 
 // i64 reads an 8-aligned hyper.
 func (r *ndrReader) i64(what string) (int64, error) {
-	at := (r.off + 7) &^ 7
-	if at+8 > len(r.b) {
-		return 0, fmt.Errorf("%s at %d: stub of %d bytes: %w", what, at, len(r.b), wire.ErrShort)
+	at, ok := r.take(8, 8)
+	if !ok {
+		return 0, r.short(what, at)
 	}
-	r.off = at + 8
 	return int64(binary.LittleEndian.Uint64(r.b[at:])), nil
 }
 
@@ -191,12 +189,11 @@ func (r *ndrReader) oldLargeInteger(what string) (int64, error) {
 // handle reads a context handle (4-aligned: a uint32 attributes word and a UUID).
 func (r *ndrReader) handle(what string) (Handle, error) {
 	var h Handle
-	at := (r.off + 3) &^ 3
-	if at+HandleSize > len(r.b) {
-		return h, fmt.Errorf("%s at %d: stub of %d bytes: %w", what, at, len(r.b), wire.ErrShort)
+	at, ok := r.take(4, HandleSize)
+	if !ok {
+		return h, r.short(what, at)
 	}
 	copy(h[:], r.b[at:])
-	r.off = at + HandleSize
 	return h, nil
 }
 

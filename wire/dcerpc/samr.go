@@ -77,11 +77,9 @@ type DomainEnum struct {
 	CountReturned      uint32
 	Status             uint32
 
-	stub    []byte
-	array   int
-	defer0  int
-	next    int
-	nextOff int
+	stub  []byte
+	array int         // offset of the first SAMPR_RID_ENUMERATION
+	names entryCursor // over the array and its deferred names
 }
 
 // SamrEnumerateDomainsResponse is the stub of the reply: EnumerationContext, a unique pointer
@@ -118,7 +116,7 @@ func (r SamrEnumerateDomainsResponse) Decode(e *DomainEnum) error {
 			return err
 		}
 		e.Count = int(n)
-		e.defer0 = rd.off
+		e.names.count, e.names.first = e.Count, rd.off
 		for i := range e.Count {
 			if _, err := e.entry(&rd, i); err != nil {
 				return fmt.Errorf("%s: domain %d: %w", what, i, err)
@@ -131,7 +129,7 @@ func (r SamrEnumerateDomainsResponse) Decode(e *DomainEnum) error {
 	if e.Status, err = rd.u32(what + ": return value"); err != nil {
 		return err
 	}
-	e.next, e.nextOff = 0, e.defer0
+	e.names.reset()
 	return rd.end(what)
 }
 
@@ -146,17 +144,13 @@ func (e *DomainEnum) entry(rd *ndrReader, i int) ([]byte, error) {
 
 // Next returns the next domain name (UTF-16LE) and whether there was one.
 func (e *DomainEnum) Next() ([]byte, bool) {
-	if e.next >= e.Count {
+	var name []byte
+	if !e.names.advance(e.stub, func(rd *ndrReader, i int) (err error) {
+		name, err = e.entry(rd, i)
+		return err
+	}) {
 		return nil, false
 	}
-	rd := ndrReader{b: e.stub, off: e.nextOff}
-	name, err := e.entry(&rd, e.next)
-	if err != nil {
-		e.next = e.Count
-		return nil, false
-	}
-	e.nextOff = rd.off
-	e.next++
 	return name, true
 }
 

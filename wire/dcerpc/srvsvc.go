@@ -139,11 +139,8 @@ type ShareEnum struct {
 	WError          uint32 // the call's return value (WErr* values); check it first
 
 	stub    []byte
-	count   int // entries in the array (0 when Buffer is NULL)
-	arrayAt int // offset of the first SHARE_INFO_1
-	strAt   int // offset of the first deferred string
-	next    int // index of the next entry Next returns
-	strOff  int // offset of the next entry's deferred strings
+	arrayAt int         // offset of the first SHARE_INFO_1
+	entries entryCursor // over the array (no entries when Buffer is NULL) and its deferred strings
 }
 
 // shareInfo1Size is the wire size of the fixed part of a SHARE_INFO_1.
@@ -242,19 +239,20 @@ func (e *ShareEnum) decodeArray(rd *ndrReader, entries uint32) error {
 	if maxCount != entries {
 		return fmt.Errorf("%s: array maximum count %d, EntriesRead %d: %w", what, maxCount, entries, wire.ErrMalformed)
 	}
-	e.count = int(entries)
+	count := int(entries)
+	e.entries.count = count
 	e.arrayAt = rd.off
-	if end := rd.off + e.count*shareInfo1Size; end > len(rd.b) {
+	if end := rd.off + count*shareInfo1Size; end > len(rd.b) {
 		return fmt.Errorf("%s: %d entries at %d: stub of %d bytes: %w", what, entries, rd.off, len(rd.b), wire.ErrShort)
 	}
-	rd.off += e.count * shareInfo1Size
-	e.strAt = rd.off
-	for i := 0; i < e.count; i++ {
+	rd.off += count * shareInfo1Size
+	e.entries.first = rd.off
+	for i := 0; i < count; i++ {
 		if err := e.entry(rd, i, nil); err != nil {
 			return fmt.Errorf("%s: entry %d: %w", what, i, err)
 		}
 	}
-	e.strOff = e.strAt
+	e.entries.reset()
 	return nil
 }
 
@@ -285,21 +283,11 @@ func (e *ShareEnum) entry(rd *ndrReader, i int, s *ShareInfo1) error {
 
 // Next fills s with the next share and reports whether there was one.
 func (e *ShareEnum) Next(s *ShareInfo1) bool {
-	if e.next >= e.count {
-		return false
-	}
-	rd := ndrReader{b: e.stub, off: e.strOff}
-	if e.entry(&rd, e.next, s) != nil { // cannot fail after Decode
-		e.next = e.count
-		return false
-	}
-	e.strOff = rd.off
-	e.next++
-	return true
+	return e.entries.advance(e.stub, func(rd *ndrReader, i int) error { return e.entry(rd, i, s) })
 }
 
 // Reset restarts the iteration at the first share.
-func (e *ShareEnum) Reset() { e.next, e.strOff = 0, e.strAt }
+func (e *ShareEnum) Reset() { e.entries.reset() }
 
 // Share types (MS-SRVS 2.2.2.4): one base type, optionally OR'd with STYPE_SPECIAL and/or
 // STYPE_TEMPORARY.
@@ -334,12 +322,7 @@ var shareTypeNames = func() map[uint32]string {
 // "ipc", "cluster-fs", "cluster-sofs", "cluster-dfs") followed by ",special" and/or
 // ",temporary", e.g. "ipc,special" for IPC$ (0x80000003). An unknown value is returned as
 // 0xXXXXXXXX.
-func ShareTypeName(t uint32) string {
-	if n, ok := shareTypeNames[t]; ok {
-		return n
-	}
-	return fmt.Sprintf("0x%08x", t)
-}
+func ShareTypeName(t uint32) string { return nameOrHex(shareTypeNames, t) }
 
 // Win32 error codes NetrShareEnum returns (MS-ERREF 2.2).
 const (
@@ -366,9 +349,4 @@ var werrorNames = map[uint32]string{
 
 // WErrorName returns the MS-ERREF name of a Win32 error code, e.g. "ERROR_ACCESS_DENIED", or
 // its value as 0xXXXXXXXX when unnamed.
-func WErrorName(code uint32) string {
-	if n, ok := werrorNames[code]; ok {
-		return n
-	}
-	return fmt.Sprintf("0x%08x", code)
-}
+func WErrorName(code uint32) string { return nameOrHex(werrorNames, code) }
