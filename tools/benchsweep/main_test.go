@@ -127,3 +127,20 @@ mixed: statuses map[smb:1280], 2 hosts with a status that does not match their b
 		t.Errorf("printTable:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+func TestScanTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want float64
+	}{
+		{nil, 10},
+		{[]string{"scan", "-c", "8"}, 10},
+		{[]string{"scan", "-timeout", "2s", "x"}, 2},
+		{[]string{"scan", "-timeout", "bad"}, 10},
+		{[]string{"scan", "-timeout"}, 10},
+		{[]string{"-timeout", "1s", "-timeout", "3s"}, 3},
+	} {
+		if got := scanTimeout(tc.args); got != tc.want {
+			t.Errorf("scanTimeout(%q) = %v, want %v", tc.args, got, tc.want)
+		}
+	}
+}
