@@ -142,57 +142,14 @@ func ints(s string) ([]int, error) {
 	return out, nil
 }
 
+// run parses the command line, runs the benchmark and prints its table. It returns 2 for a bad
+// command line, 1 when a run failed and 0 otherwise.
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("benchsweep", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o options
-	var ns, cs, targets, scanArgs string
-	fs.StringVar(&targets, "target", "replay", "what to sweep: smbd, replay, mixed (comma-separated for several)")
-	fs.StringVar(&ns, "n", "256,4096", "numbers of addresses to sweep (smbd and replay)")
-	fs.StringVar(&cs, "c", "256", "smbsweep -c values (comma-separated for several)")
-	fs.IntVar(&o.port, "port", 44445, "server port inside the namespace")
-	fs.StringVar(&o.profile, "profile", "default", "smbsweep -profile")
-	fs.StringVar(&scanArgs, "scan-args", "", "extra smbsweep scan flags, space-separated")
-	fs.StringVar(&o.results, "results", "bench-results.jsonl", "append one JSON object per run to `FILE`")
-	fs.StringVar(&o.pprofDir, "pprof", "", "write smbsweep CPU and allocation profiles of each run under `DIR`")
-	fs.DurationVar(&o.heapAt, "heap-at", 0, "with -pprof, also write an in-use heap profile this long into each run")
-	fs.StringVar(&o.mixedServer, "mixed-server", "smbd", "server of the live block of the mixed /16: smbd or replay")
-	fs.BoolVar(&o.dropUDP, "mixed-drop-udp", false, "in the mixed /16, drop UDP to the dropped block too (a firewall silent on NetBIOS port 137: NBSTAT gets no ICMP there)")
-	fs.StringVar(&o.smbsweep, "smbsweep", "", "use this smbsweep binary instead of building one (no allocation counts)")
-	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (outputs, smb.conf, logs)")
-	o.replace = map[string]string{}
-	fs.Func("replace", "build smbsweep with `PATH=FILE`: FILE stands in for the repository file PATH (what-if experiments; repeatable)", func(v string) error {
-		from, to, ok := strings.Cut(v, "=")
-		if !ok || from == "" || to == "" {
-			return errors.New("want PATH=FILE")
-		}
-		o.replace[from] = to
-		return nil
-	})
-	if err := fs.Parse(args); err != nil {
+	o, ok := parseOptions(args, stderr)
+	if !ok {
 		return 2
 	}
-	var err error
-	if o.ns, err = ints(ns); err == nil {
-		o.conc, err = ints(cs)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "benchsweep:", err)
-		return 2
-	}
-	o.targets = strings.Split(targets, ",")
-	for _, t := range o.targets {
-		if t != "smbd" && t != "replay" && t != "mixed" {
-			fmt.Fprintf(stderr, "benchsweep: -target %q: want smbd, replay or mixed\n", t)
-			return 2
-		}
-	}
-	if o.mixedServer != "smbd" && o.mixedServer != "replay" {
-		fmt.Fprintf(stderr, "benchsweep: -mixed-server %q: want smbd or replay\n", o.mixedServer)
-		return 2
-	}
-	o.scanArgs = strings.Fields(scanArgs)
-	results, err := bench(&o, stderr)
+	results, err := bench(o, stderr)
 	if len(results) > 0 {
 		printTable(stdout, results)
 	}
@@ -201,6 +158,74 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// listFlags are the flags given as text that parseOptions turns into the lists of options.
+type listFlags struct{ ns, conc, targets, scanArgs string }
+
+// parseOptions parses and checks the command line; on a bad one it says why on stderr and
+// returns false.
+func parseOptions(args []string, stderr io.Writer) (*options, bool) {
+	fs := flag.NewFlagSet("benchsweep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := &options{replace: map[string]string{}}
+	var lists listFlags
+	defineFlags(fs, o, &lists)
+	if err := fs.Parse(args); err != nil {
+		return nil, false
+	}
+	if err := o.setLists(lists); err != nil {
+		fmt.Fprintln(stderr, "benchsweep:", err)
+		return nil, false
+	}
+	return o, true
+}
+
+// defineFlags defines benchsweep's flags on fs, into o and lists.
+func defineFlags(fs *flag.FlagSet, o *options, lists *listFlags) {
+	fs.StringVar(&lists.targets, "target", "replay", "what to sweep: smbd, replay, mixed (comma-separated for several)")
+	fs.StringVar(&lists.ns, "n", "256,4096", "numbers of addresses to sweep (smbd and replay)")
+	fs.StringVar(&lists.conc, "c", "256", "smbsweep -c values (comma-separated for several)")
+	fs.IntVar(&o.port, "port", 44445, "server port inside the namespace")
+	fs.StringVar(&o.profile, "profile", "default", "smbsweep -profile")
+	fs.StringVar(&lists.scanArgs, "scan-args", "", "extra smbsweep scan flags, space-separated")
+	fs.StringVar(&o.results, "results", "bench-results.jsonl", "append one JSON object per run to `FILE`")
+	fs.StringVar(&o.pprofDir, "pprof", "", "write smbsweep CPU and allocation profiles of each run under `DIR`")
+	fs.DurationVar(&o.heapAt, "heap-at", 0, "with -pprof, also write an in-use heap profile this long into each run")
+	fs.StringVar(&o.mixedServer, "mixed-server", "smbd", "server of the live block of the mixed /16: smbd or replay")
+	fs.BoolVar(&o.dropUDP, "mixed-drop-udp", false, "in the mixed /16, drop UDP to the dropped block too (a firewall silent on NetBIOS port 137: NBSTAT gets no ICMP there)")
+	fs.StringVar(&o.smbsweep, "smbsweep", "", "use this smbsweep binary instead of building one (no allocation counts)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (outputs, smb.conf, logs)")
+	fs.Func("replace", "build smbsweep with `PATH=FILE`: FILE stands in for the repository file PATH (what-if experiments; repeatable)", func(v string) error {
+		from, to, ok := strings.Cut(v, "=")
+		if !ok || from == "" || to == "" {
+			return errors.New("want PATH=FILE")
+		}
+		o.replace[from] = to
+		return nil
+	})
+}
+
+// setLists checks the list flags and the server of the mixed /16 and sets them in o.
+func (o *options) setLists(lists listFlags) error {
+	var err error
+	if o.ns, err = ints(lists.ns); err != nil {
+		return err
+	}
+	if o.conc, err = ints(lists.conc); err != nil {
+		return err
+	}
+	o.targets = strings.Split(lists.targets, ",")
+	for _, t := range o.targets {
+		if t != "smbd" && t != "replay" && t != "mixed" {
+			return fmt.Errorf("-target %q: want smbd, replay or mixed", t)
+		}
+	}
+	if o.mixedServer != "smbd" && o.mixedServer != "replay" {
+		return fmt.Errorf("-mixed-server %q: want smbd or replay", o.mixedServer)
+	}
+	o.scanArgs = strings.Fields(lists.scanArgs)
+	return nil
 }
 
 // benchRun is what the sweeps of one invocation share: the options, the namespace, the work
