@@ -142,57 +142,14 @@ func ints(s string) ([]int, error) {
 	return out, nil
 }
 
+// run parses the command line, runs the benchmark and prints its table. It returns 2 for a bad
+// command line, 1 when a run failed and 0 otherwise.
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("benchsweep", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o options
-	var ns, cs, targets, scanArgs string
-	fs.StringVar(&targets, "target", "replay", "what to sweep: smbd, replay, mixed (comma-separated for several)")
-	fs.StringVar(&ns, "n", "256,4096", "numbers of addresses to sweep (smbd and replay)")
-	fs.StringVar(&cs, "c", "256", "smbsweep -c values (comma-separated for several)")
-	fs.IntVar(&o.port, "port", 44445, "server port inside the namespace")
-	fs.StringVar(&o.profile, "profile", "default", "smbsweep -profile")
-	fs.StringVar(&scanArgs, "scan-args", "", "extra smbsweep scan flags, space-separated")
-	fs.StringVar(&o.results, "results", "bench-results.jsonl", "append one JSON object per run to `FILE`")
-	fs.StringVar(&o.pprofDir, "pprof", "", "write smbsweep CPU and allocation profiles of each run under `DIR`")
-	fs.DurationVar(&o.heapAt, "heap-at", 0, "with -pprof, also write an in-use heap profile this long into each run")
-	fs.StringVar(&o.mixedServer, "mixed-server", "smbd", "server of the live block of the mixed /16: smbd or replay")
-	fs.BoolVar(&o.dropUDP, "mixed-drop-udp", false, "in the mixed /16, drop UDP to the dropped block too (a firewall silent on NetBIOS port 137: NBSTAT gets no ICMP there)")
-	fs.StringVar(&o.smbsweep, "smbsweep", "", "use this smbsweep binary instead of building one (no allocation counts)")
-	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (outputs, smb.conf, logs)")
-	o.replace = map[string]string{}
-	fs.Func("replace", "build smbsweep with `PATH=FILE`: FILE stands in for the repository file PATH (what-if experiments; repeatable)", func(v string) error {
-		from, to, ok := strings.Cut(v, "=")
-		if !ok || from == "" || to == "" {
-			return errors.New("want PATH=FILE")
-		}
-		o.replace[from] = to
-		return nil
-	})
-	if err := fs.Parse(args); err != nil {
+	o, ok := parseOptions(args, stderr)
+	if !ok {
 		return 2
 	}
-	var err error
-	if o.ns, err = ints(ns); err == nil {
-		o.conc, err = ints(cs)
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "benchsweep:", err)
-		return 2
-	}
-	o.targets = strings.Split(targets, ",")
-	for _, t := range o.targets {
-		if t != "smbd" && t != "replay" && t != "mixed" {
-			fmt.Fprintf(stderr, "benchsweep: -target %q: want smbd, replay or mixed\n", t)
-			return 2
-		}
-	}
-	if o.mixedServer != "smbd" && o.mixedServer != "replay" {
-		fmt.Fprintf(stderr, "benchsweep: -mixed-server %q: want smbd or replay\n", o.mixedServer)
-		return 2
-	}
-	o.scanArgs = strings.Fields(scanArgs)
-	results, err := bench(&o, stderr)
+	results, err := bench(o, stderr)
 	if len(results) > 0 {
 		printTable(stdout, results)
 	}
@@ -203,6 +160,88 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// listFlags are the flags given as text that parseOptions turns into the lists of options.
+type listFlags struct{ ns, conc, targets, scanArgs string }
+
+// parseOptions parses and checks the command line; on a bad one it says why on stderr and
+// returns false.
+func parseOptions(args []string, stderr io.Writer) (*options, bool) {
+	fs := flag.NewFlagSet("benchsweep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := &options{replace: map[string]string{}}
+	var lists listFlags
+	defineFlags(fs, o, &lists)
+	if err := fs.Parse(args); err != nil {
+		return nil, false
+	}
+	if err := o.setLists(lists); err != nil {
+		fmt.Fprintln(stderr, "benchsweep:", err)
+		return nil, false
+	}
+	return o, true
+}
+
+// defineFlags defines benchsweep's flags on fs, into o and lists.
+func defineFlags(fs *flag.FlagSet, o *options, lists *listFlags) {
+	fs.StringVar(&lists.targets, "target", "replay", "what to sweep: smbd, replay, mixed (comma-separated for several)")
+	fs.StringVar(&lists.ns, "n", "256,4096", "numbers of addresses to sweep (smbd and replay)")
+	fs.StringVar(&lists.conc, "c", "256", "smbsweep -c values (comma-separated for several)")
+	fs.IntVar(&o.port, "port", 44445, "server port inside the namespace")
+	fs.StringVar(&o.profile, "profile", "default", "smbsweep -profile")
+	fs.StringVar(&lists.scanArgs, "scan-args", "", "extra smbsweep scan flags, space-separated")
+	fs.StringVar(&o.results, "results", "bench-results.jsonl", "append one JSON object per run to `FILE`")
+	fs.StringVar(&o.pprofDir, "pprof", "", "write smbsweep CPU and allocation profiles of each run under `DIR`")
+	fs.DurationVar(&o.heapAt, "heap-at", 0, "with -pprof, also write an in-use heap profile this long into each run")
+	fs.StringVar(&o.mixedServer, "mixed-server", "smbd", "server of the live block of the mixed /16: smbd or replay")
+	fs.BoolVar(&o.dropUDP, "mixed-drop-udp", false, "in the mixed /16, drop UDP to the dropped block too (a firewall silent on NetBIOS port 137: NBSTAT gets no ICMP there)")
+	fs.StringVar(&o.smbsweep, "smbsweep", "", "use this smbsweep binary instead of building one (no allocation counts)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (outputs, smb.conf, logs)")
+	fs.Func("replace", "build smbsweep with `PATH=FILE`: FILE stands in for the repository file PATH (what-if experiments; repeatable)", func(v string) error {
+		from, to, ok := strings.Cut(v, "=")
+		if !ok || from == "" || to == "" {
+			return errors.New("want PATH=FILE")
+		}
+		o.replace[from] = to
+		return nil
+	})
+}
+
+// setLists checks the list flags and the server of the mixed /16 and sets them in o.
+func (o *options) setLists(lists listFlags) error {
+	var err error
+	if o.ns, err = ints(lists.ns); err != nil {
+		return err
+	}
+	if o.conc, err = ints(lists.conc); err != nil {
+		return err
+	}
+	o.targets = strings.Split(lists.targets, ",")
+	for _, t := range o.targets {
+		if t != "smbd" && t != "replay" && t != "mixed" {
+			return fmt.Errorf("-target %q: want smbd, replay or mixed", t)
+		}
+	}
+	if o.mixedServer != "smbd" && o.mixedServer != "replay" {
+		return fmt.Errorf("-mixed-server %q: want smbd or replay", o.mixedServer)
+	}
+	o.scanArgs = strings.Fields(lists.scanArgs)
+	return nil
+}
+
+// benchRun is what the sweeps of one invocation share: the options, the namespace, the work
+// directory and the smbsweep binary under test.
+type benchRun struct {
+	o      *options
+	ns     *netns
+	work   string
+	bin    string
+	hooked bool // bin reports its Go allocation counters (see buildSmbsweep)
+	commit string
+	log    io.Writer
+}
+
+// bench prepares the work directory, the smbsweep binary and the namespace, then sweeps every
+// target at every size and concurrency, appending each run to the results file as it ends.
 func bench(o *options, log io.Writer) ([]Result, error) {
 	root, err := moduleRoot()
 	if err != nil {
@@ -217,12 +256,9 @@ func bench(o *options, log io.Writer) ([]Result, error) {
 	} else {
 		defer os.RemoveAll(work)
 	}
-	bin, hooked := o.smbsweep, false
-	if bin == "" {
-		fmt.Fprintln(log, "benchsweep: building cmd/smbsweep")
-		if bin, hooked, err = buildSmbsweep(root, work, o.replace); err != nil {
-			return nil, err
-		}
+	bin, hooked, err := smbsweepBinary(o, root, work, log)
+	if err != nil {
+		return nil, err
 	}
 	raiseOpenFiles(1 << 18)
 	ns, err := newNetns()
@@ -230,64 +266,122 @@ func bench(o *options, log io.Writer) ([]Result, error) {
 		return nil, err
 	}
 	defer ns.remove()
-	// A Ctrl-C still removes the namespace, its processes and its rules.
+	ctx, stop := interruptible()
+	defer stop()
+	b := &benchRun{o: o, ns: ns, work: work, bin: bin, hooked: hooked, commit: gitCommit(root), log: log}
+	var all []Result
+	for _, target := range o.targets {
+		rs, err := b.sweepTarget(ctx, target)
+		all = append(all, rs...)
+		if err != nil {
+			return all, err
+		}
+	}
+	return all, nil
+}
+
+// smbsweepBinary returns -smbsweep's binary, or builds cmd/smbsweep (with the allocation hook
+// when main allows it) into work.
+func smbsweepBinary(o *options, root, work string, log io.Writer) (bin string, hooked bool, err error) {
+	if o.smbsweep != "" {
+		return o.smbsweep, false, nil
+	}
+	fmt.Fprintln(log, "benchsweep: building cmd/smbsweep")
+	return buildSmbsweep(root, work, o.replace)
+}
+
+// interruptible returns a context that a Ctrl-C or SIGTERM cancels, so that the deferred
+// clean-up still removes the namespace, its processes and its rules; stop releases the signals.
+func interruptible() (ctx context.Context, stop func()) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	go func() {
 		if _, ok := <-sig; ok {
 			cancel()
 		}
 	}()
-
-	commit := ""
-	if out, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output(); err == nil {
-		commit = strings.TrimSpace(string(out))
+	return ctx, func() {
+		cancel()
+		signal.Stop(sig)
 	}
+}
+
+// gitCommit returns the short commit of the module at root, or "" outside a git checkout.
+func gitCommit(root string) string {
+	out, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// sweepTarget starts target's server, runs smbsweep against it at every size and concurrency
+// and stops the server. It returns the runs that completed, with the error that ended it.
+func (b *benchRun) sweepTarget(ctx context.Context, target string) ([]Result, error) {
+	server, sizes := target, b.o.ns
+	if target == "mixed" {
+		server, sizes = b.o.mixedServer, []int{65536}
+	}
+	stop, err := startServer(ctx, b.ns, server, b.o.port, b.work, b.log)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
 	var all []Result
-	for _, target := range o.targets {
-		server := target
-		if target == "mixed" {
-			server = o.mixedServer
-		}
-		stop, err := startServer(ctx, ns, server, o.port, work, log)
-		if err != nil {
-			return all, err
-		}
-		sizes := o.ns
-		if target == "mixed" {
-			sizes = []int{65536}
-		}
-		for _, n := range sizes {
-			for _, c := range o.conc {
-				if ctx.Err() != nil {
-					stop()
-					return all, ctx.Err()
-				}
-				r, err := sweep(ctx, ns, o, bin, hooked, work, target, n, c, log)
-				if err != nil {
-					stop()
-					return all, err
-				}
-				r.Commit = commit
-				all = append(all, r)
-				if err := appendResult(o.results, r); err != nil {
-					stop()
-					return all, err
-				}
+	for _, n := range sizes {
+		for _, c := range b.o.conc {
+			if ctx.Err() != nil {
+				return all, ctx.Err()
+			}
+			r, err := b.sweep(ctx, target, n, c)
+			if err != nil {
+				return all, err
+			}
+			r.Commit = b.commit
+			all = append(all, r)
+			if err := appendResult(b.o.results, r); err != nil {
+				return all, err
 			}
 		}
-		stop()
 	}
 	return all, nil
 }
 
-// startServer starts smbd or the replay responder in the namespace and returns its stop
-// function.
+// server is smbd or the replay responder running in the namespace.
+type server struct {
+	kind   string
+	ns     *netns
+	cmd    *exec.Cmd
+	logf   *os.File
+	exited chan struct{} // closed when cmd has exited
+}
+
+// startServer starts smbd or the replay responder in the namespace, waits until it listens on
+// port and returns its stop function.
 func startServer(ctx context.Context, ns *netns, kind string, port int, work string, log io.Writer) (func(), error) {
-	var cmd *exec.Cmd
+	cmd, err := serverCommand(kind, port, work)
+	if err != nil {
+		return nil, err
+	}
+	s := &server{kind: kind, ns: ns, cmd: cmd, exited: make(chan struct{})}
+	if err := s.start(work); err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := ns.waitListening(wctx, port, s.hasExited); err != nil {
+		s.stop()
+		tail, _ := os.ReadFile(s.logf.Name())
+		return nil, fmt.Errorf("%s: %w\n%s", kind, err, tail)
+	}
+	fmt.Fprintf(log, "benchsweep: %s listening on 0.0.0.0:%d inside namespace %s\n", kind, port, ns.name)
+	return s.stop, nil
+}
+
+// serverCommand returns the command line of smbd (writing its smb.conf under work) or of this
+// program in its replay-responder mode.
+func serverCommand(kind string, port int, work string) (*exec.Cmd, error) {
 	switch kind {
 	case "smbd":
 		conf, err := writeSmbConf(filepath.Join(work, "smbd"), port)
@@ -298,56 +392,56 @@ func startServer(ctx context.Context, ns *netns, kind string, port int, work str
 		if err != nil {
 			smbd = "/usr/sbin/smbd"
 		}
-		cmd = exec.Command(smbd, "--foreground", "--no-process-group", "--configfile="+conf)
+		return exec.Command(smbd, "--foreground", "--no-process-group", "--configfile="+conf), nil
 	case "replay":
 		self, err := os.Executable()
 		if err != nil {
 			return nil, err
 		}
-		cmd = exec.Command(self, "-serve-replay", "0.0.0.0:"+strconv.Itoa(port))
+		return exec.Command(self, "-serve-replay", "0.0.0.0:"+strconv.Itoa(port)), nil
 	}
-	logf, err := os.Create(filepath.Join(work, kind+".log"))
+	return nil, fmt.Errorf("server %q: want smbd or replay", kind)
+}
+
+// start starts the server in the namespace with its output in work/KIND.log.
+func (s *server) start(work string) error {
+	logf, err := os.Create(filepath.Join(work, s.kind+".log"))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
 	// A process group of its own: smbd signals its process group when it shuts down, which
 	// would otherwise take benchsweep and the shell that started it along.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := ns.start(cmd); err != nil {
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.ns.start(s.cmd); err != nil {
 		logf.Close()
-		return nil, fmt.Errorf("start %s: %w", kind, err)
+		return fmt.Errorf("start %s: %w", s.kind, err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		ns.killAll() // smbd's children and samba-dcerpcd
-		logf.Close()
+	s.logf = logf
+	go func() { _ = s.cmd.Wait(); close(s.exited) }()
+	return nil
+}
+
+func (s *server) hasExited() bool {
+	select {
+	case <-s.exited:
+		return true
+	default:
+		return false
 	}
-	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	isExited := func() bool {
-		select {
-		case <-exited:
-			return true
-		default:
-			return false
-		}
+}
+
+// stop asks the server to exit, kills it after 5 s, and kills whatever it left in the namespace.
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(5 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
 	}
-	if err := ns.waitListening(wctx, port, isExited); err != nil {
-		stop()
-		tail, _ := os.ReadFile(logf.Name())
-		return nil, fmt.Errorf("%s: %w\n%s", kind, err, tail)
-	}
-	fmt.Fprintf(log, "benchsweep: %s listening on 0.0.0.0:%d inside namespace %s\n", kind, port, ns.name)
-	return stop, nil
+	s.ns.killAll() // smbd's children and samba-dcerpcd
+	s.logf.Close()
 }
 
 // writeSmbConf writes a minimal standalone smb.conf under dir. smbd binds the wildcard address,
@@ -415,8 +509,8 @@ func iptables(ns *netns, op string, port int, dropUDP bool) error {
 }
 
 // sweep runs smbsweep once and measures it.
-func sweep(ctx context.Context, ns *netns, o *options, bin string, hooked bool, work, target string, n, c int, log io.Writer) (r Result, err error) {
-	r = Result{Time: time.Now().UTC(), Target: target, Hosts: n, Concurrency: c, Profile: o.profile,
+func (b *benchRun) sweep(ctx context.Context, target string, n, c int) (r Result, err error) {
+	r = Result{Time: time.Now().UTC(), Target: target, Hosts: n, Concurrency: c, Profile: b.o.profile,
 		LiveExpected: n, GoVersion: runtime.Version(), CPUs: runtime.NumCPU()}
 	var lim syscall.Rlimit
 	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
@@ -424,87 +518,143 @@ func sweep(ctx context.Context, ns *netns, o *options, bin string, hooked bool, 
 	}
 	spec := benchBase + "-" + lastAddr(n)
 	if target == "mixed" {
-		spec, r.LiveExpected, r.DropUDP = "127.77.0.0/16", mixedNLive, o.dropUDP
-		if err := iptables(ns, "-A", o.port, o.dropUDP); err != nil {
+		spec, r.LiveExpected, r.DropUDP = "127.77.0.0/16", mixedNLive, b.o.dropUDP
+		if err := iptables(b.ns, "-A", b.o.port, b.o.dropUDP); err != nil {
 			return r, err
 		}
-		defer func() {
-			if err := iptables(ns, "-D", o.port, o.dropUDP); err != nil {
-				fmt.Fprintf(log, "benchsweep: removing iptables rules: %v\n", err)
-			}
-		}()
+		defer b.removeMixedRules()
 	}
 	r.LoadAvg[0] = loadAvg()
 	defer func() { r.LoadAvg[1] = loadAvg() }()
-	out := filepath.Join(work, fmt.Sprintf("%s-%d-c%d.jsonl", target, n, c))
-	stats := filepath.Join(work, "stats.json")
+	name := fmt.Sprintf("%s-%d-c%d", target, n, c)
+	out, stats := filepath.Join(b.work, name+".jsonl"), filepath.Join(b.work, "stats.json")
 	os.Remove(stats)
-	args := []string{"scan", "-silent", "-jsonl", "-o", out, "-port", strconv.Itoa(o.port), "-c", strconv.Itoa(c), "-profile", o.profile}
-	args = append(args, o.scanArgs...)
-	args = append(args, spec)
-	r.Args = args
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), envStats+"="+stats)
-	if o.pprofDir != "" {
-		if err := os.MkdirAll(o.pprofDir, 0o755); err != nil {
-			return r, err
-		}
-		base := filepath.Join(o.pprofDir, fmt.Sprintf("%s-%d-c%d", target, n, c))
-		cmd.Env = append(cmd.Env, envCPUProfile+"="+base+".cpu.pprof", envMemProfile+"="+base+".allocs.pprof")
-		if o.heapAt > 0 {
-			cmd.Env = append(cmd.Env, envHeapAt+"="+o.heapAt.String())
-		}
+	r.Args = b.scanArgs(out, c, spec)
+	ps, err := b.runSmbsweep(ctx, target, name, r.Args, stats, &r)
+	if err != nil {
+		return r, err
 	}
+	r.recordUsage(ps)
+	if b.hooked {
+		r.recordAllocs(stats)
+	}
+	if err := readOutput(out, target, &r); err != nil {
+		return r, err
+	}
+	r.recordLive()
+	if target == "mixed" {
+		r.Bound = float64(mixedNDrop) * scanTimeout(r.Args) / float64(c)
+	}
+	return r, nil
+}
+
+// removeMixedRules removes the mixed /16's iptables rules, saying so when that fails.
+func (b *benchRun) removeMixedRules() {
+	if err := iptables(b.ns, "-D", b.o.port, b.o.dropUDP); err != nil {
+		fmt.Fprintf(b.log, "benchsweep: removing iptables rules: %v\n", err)
+	}
+}
+
+// scanArgs is smbsweep's command line: a silent JSONL scan of spec into out at concurrency c.
+func (b *benchRun) scanArgs(out string, c int, spec string) []string {
+	args := []string{"scan", "-silent", "-jsonl", "-o", out, "-port", strconv.Itoa(b.o.port), "-c", strconv.Itoa(c), "-profile", b.o.profile}
+	args = append(args, b.o.scanArgs...)
+	return append(args, spec)
+}
+
+// runSmbsweep runs smbsweep with args in the namespace, records its wall time and exit code in
+// r, and returns its process state; a non-zero exit is an error carrying smbsweep's stderr.
+func (b *benchRun) runSmbsweep(ctx context.Context, target, name string, args []string, stats string, r *Result) (*os.ProcessState, error) {
+	cmd := exec.CommandContext(ctx, b.bin, args...)
+	env, err := b.smbsweepEnv(name, stats)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Env = env
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	fmt.Fprintf(log, "benchsweep: %s: smbsweep %s\n", target, strings.Join(args, " "))
+	fmt.Fprintf(b.log, "benchsweep: %s: smbsweep %s\n", target, strings.Join(args, " "))
 	start := time.Now()
-	if err := ns.start(cmd); err != nil {
-		return r, err
+	if err := b.ns.start(cmd); err != nil {
+		return nil, err
 	}
 	err = cmd.Wait()
 	r.WallSeconds = time.Since(start).Seconds()
 	r.ExitCode = cmd.ProcessState.ExitCode()
 	if err != nil && r.ExitCode != 0 {
-		return r, fmt.Errorf("smbsweep: %v\n%s", err, stderr.String())
+		return nil, fmt.Errorf("smbsweep: %v\n%s", err, stderr.String())
 	}
-	if ru := rusageOf(cmd.ProcessState); ru != nil {
+	return cmd.ProcessState, nil
+}
+
+// smbsweepEnv is smbsweep's environment: ours, plus where the hook writes its allocation
+// counters and, with -pprof, its profiles (named after the run).
+func (b *benchRun) smbsweepEnv(name, stats string) ([]string, error) {
+	env := append(os.Environ(), envStats+"="+stats)
+	if b.o.pprofDir == "" {
+		return env, nil
+	}
+	if err := os.MkdirAll(b.o.pprofDir, 0o755); err != nil {
+		return nil, err
+	}
+	base := filepath.Join(b.o.pprofDir, name)
+	env = append(env, envCPUProfile+"="+base+".cpu.pprof", envMemProfile+"="+base+".allocs.pprof")
+	if b.o.heapAt > 0 {
+		env = append(env, envHeapAt+"="+b.o.heapAt.String())
+	}
+	return env, nil
+}
+
+// cpuSeconds is smbsweep's user and system CPU time.
+func (r *Result) cpuSeconds() float64 { return r.UserSeconds + r.SysSeconds }
+
+// recordUsage records smbsweep's rusage (CPU, peak RSS) and the rates per address swept.
+func (r *Result) recordUsage(ps *os.ProcessState) {
+	if ru := rusageOf(ps); ru != nil {
 		r.UserSeconds = time.Duration(ru.Utime.Nano()).Seconds()
 		r.SysSeconds = time.Duration(ru.Stime.Nano()).Seconds()
 		r.MaxRSSMiB = float64(ru.Maxrss) / 1024 // KiB on Linux
 	}
-	cpu := r.UserSeconds + r.SysSeconds
-	r.HostsPerSec = float64(n) / r.WallSeconds
-	r.CPUPer1000 = cpu / float64(n) * 1000
-	if hooked {
-		var ms map[string]uint64
-		if data, err := os.ReadFile(stats); err == nil && json.Unmarshal(data, &ms) == nil {
-			r.MallocsPer = float64(ms["mallocs"]) / float64(n)
-			r.AllocBytesPer = float64(ms["total_alloc"]) / float64(n)
-			r.NumGC = ms["num_gc"]
-			r.HeapSysMiB = float64(ms["heap_sys"]) / (1 << 20)
-			r.StackSysMiB = float64(ms["stack_sys"]) / (1 << 20)
-		}
+	r.HostsPerSec = float64(r.Hosts) / r.WallSeconds
+	r.CPUPer1000 = r.cpuSeconds() / float64(r.Hosts) * 1000
+}
+
+// recordAllocs records the Go allocation counters the hooked smbsweep wrote to path at exit;
+// it leaves them zero when the file is missing or unreadable.
+func (r *Result) recordAllocs(path string) {
+	var ms map[string]uint64
+	data, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(data, &ms) != nil {
+		return
 	}
-	if err := readOutput(out, target, &r); err != nil {
-		return r, err
-	}
+	n := float64(r.Hosts)
+	r.MallocsPer = float64(ms["mallocs"]) / n
+	r.AllocBytesPer = float64(ms["total_alloc"]) / n
+	r.NumGC = ms["num_gc"]
+	r.HeapSysMiB = float64(ms["heap_sys"]) / (1 << 20)
+	r.StackSysMiB = float64(ms["stack_sys"]) / (1 << 20)
+}
+
+// recordLive records the rates per live host found (readOutput has counted them).
+func (r *Result) recordLive() {
 	r.LivePerSec = float64(r.LiveFound) / r.WallSeconds
 	if r.LiveFound > 0 {
-		r.CPUmsPerLive = cpu / float64(r.LiveFound) * 1000
+		r.CPUmsPerLive = r.cpuSeconds() / float64(r.LiveFound) * 1000
 	}
-	if target == "mixed" {
-		timeout := 10.0
-		for i, a := range args {
-			if a == "-timeout" && i+1 < len(args) {
-				if d, err := time.ParseDuration(args[i+1]); err == nil {
-					timeout = d.Seconds()
-				}
+}
+
+// scanTimeout is smbsweep's per-host -timeout among args in seconds (the last one that
+// parses), or its default of 10 s.
+func scanTimeout(args []string) float64 {
+	timeout := 10.0
+	for i, a := range args {
+		if a == "-timeout" && i+1 < len(args) {
+			if d, err := time.ParseDuration(args[i+1]); err == nil {
+				timeout = d.Seconds()
 			}
 		}
-		r.Bound = float64(mixedNDrop) * timeout / float64(c)
 	}
-	return r, nil
+	return timeout
 }
 
 // parseRange parses "first-last".
@@ -512,6 +662,19 @@ func parseRange(r string) (netip.Addr, netip.Addr) {
 	a, b, _ := strings.Cut(r, "-")
 	return netip.MustParseAddr(a), netip.MustParseAddr(b)
 }
+
+// outputRecord is what readOutput needs of one line of smbsweep's JSONL output.
+type outputRecord struct {
+	Type, IP, Status string
+	Statuses         map[string]int
+	Negotiate        json.RawMessage
+	SMB1             json.RawMessage
+	Incomplete       json.RawMessage // an array in host records, a number in the summary
+	Stages           map[string]stageRecord
+}
+
+// stageRecord is one entry of a host record's "stages".
+type stageRecord struct{ Status, Reason string }
 
 // readOutput reads the statuses from smbsweep's JSONL output; for the mixed /16 it also counts
 // hosts whose status does not match their block.
@@ -521,21 +684,13 @@ func readOutput(path, target string, r *Result) error {
 		return err
 	}
 	defer f.Close()
-	liveLo, liveHi := parseRange(mixedLive)
-	dropLo, dropHi := parseRange(mixedDrop)
+	blocks := newMixedBlocks()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 4<<20)
 	r.Statuses = map[string]int{}
 	sawSummary := false
 	for sc.Scan() {
-		var rec struct {
-			Type, IP, Status string
-			Statuses         map[string]int
-			Negotiate        json.RawMessage
-			SMB1             json.RawMessage
-			Incomplete       json.RawMessage // an array in host records, a number in the summary
-			Stages           map[string]struct{ Status, Reason string }
-		}
+		var rec outputRecord
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -543,29 +698,12 @@ func readOutput(path, target string, r *Result) error {
 			sawSummary = true
 			continue
 		}
-		r.Statuses[rec.Status]++
-		if len(rec.Incomplete) > 0 && rec.Incomplete[0] == '[' {
-			r.Incomplete++
-		}
-		if complete(rec.Status, rec.Negotiate, rec.SMB1, rec.Stages) {
-			r.Complete++
-		}
+		r.count(&rec)
 		if target != "mixed" {
 			continue
 		}
-		a, err := netip.ParseAddr(rec.IP)
-		if err != nil {
+		if err := r.checkBlock(&rec, blocks); err != nil {
 			return err
-		}
-		want := "connection-refused"
-		switch {
-		case a.Compare(liveLo) >= 0 && a.Compare(liveHi) <= 0:
-			want = "smb"
-		case a.Compare(dropLo) >= 0 && a.Compare(dropHi) <= 0:
-			want = "connection-timeout"
-		}
-		if rec.Status != want {
-			r.Misclassified++
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -578,11 +716,56 @@ func readOutput(path, target string, r *Result) error {
 	return nil
 }
 
+// count adds a host record to the status, incomplete and complete counts.
+func (r *Result) count(rec *outputRecord) {
+	r.Statuses[rec.Status]++
+	if len(rec.Incomplete) > 0 && rec.Incomplete[0] == '[' {
+		r.Incomplete++
+	}
+	if complete(rec.Status, rec.Negotiate, rec.SMB1, rec.Stages) {
+		r.Complete++
+	}
+}
+
+// checkBlock counts a host record of the mixed /16 whose status does not match its block.
+func (r *Result) checkBlock(rec *outputRecord, blocks mixedBlocks) error {
+	a, err := netip.ParseAddr(rec.IP)
+	if err != nil {
+		return err
+	}
+	if rec.Status != blocks.want(a) {
+		r.Misclassified++
+	}
+	return nil
+}
+
+// mixedBlocks are the live and dropped blocks of the mixed /16 (the rest refuses).
+type mixedBlocks struct{ liveLo, liveHi, dropLo, dropHi netip.Addr }
+
+func newMixedBlocks() mixedBlocks {
+	var b mixedBlocks
+	b.liveLo, b.liveHi = parseRange(mixedLive)
+	b.dropLo, b.dropHi = parseRange(mixedDrop)
+	return b
+}
+
+// want is the status a host at a should have: smb in the live block, connection-timeout in the
+// dropped one, connection-refused elsewhere.
+func (b mixedBlocks) want(a netip.Addr) string {
+	switch {
+	case a.Compare(b.liveLo) >= 0 && a.Compare(b.liveHi) <= 0:
+		return "smb"
+	case a.Compare(b.dropLo) >= 0 && a.Compare(b.dropHi) <= 0:
+		return "connection-timeout"
+	}
+	return "connection-refused"
+}
+
 // complete decides, from the record alone and independently of smbsweep's own "incomplete" key,
 // whether a host's record is complete: it answered SMB, its NEGOTIATE and SMB1 answers are
 // there, and no stage ended in a transport error or was skipped for want of one (a stage the
 // server refused with an NT status is an answer).
-func complete(status string, negotiate, smb1 json.RawMessage, stages map[string]struct{ Status, Reason string }) bool {
+func complete(status string, negotiate, smb1 json.RawMessage, stages map[string]stageRecord) bool {
 	if status != "smb" || isNull(negotiate) || isNull(smb1) {
 		return false
 	}
