@@ -247,10 +247,7 @@ func (e *jsonEncoder) smb1(v *probes.SMB1Info) {
 	}
 	e.raw(`{"enabled":`)
 	e.boolPtr(v.Enabled)
-	if v.Dialect != "" {
-		e.raw(`,"dialect":`)
-		e.str(v.Dialect)
-	}
+	e.optStr(`,"dialect":`, v.Dialect)
 	e.raw(`,"signing_enabled":`)
 	e.boolPtr(v.SigningEnabled)
 	e.raw(`,"signing_required":`)
@@ -265,30 +262,12 @@ func (e *jsonEncoder) smb1(v *probes.SMB1Info) {
 	}
 	e.raw(`,"system_time":`)
 	e.timePtr(v.SystemTime)
-	if v.ServerGUID != "" {
-		e.raw(`,"server_guid":`)
-		e.str(v.ServerGUID)
-	}
-	if v.DomainName != "" {
-		e.raw(`,"domain_name":`)
-		e.str(v.DomainName)
-	}
-	if v.ServerName != "" {
-		e.raw(`,"server_name":`)
-		e.str(v.ServerName)
-	}
-	if v.NativeOS != "" {
-		e.raw(`,"native_os":`)
-		e.str(v.NativeOS)
-	}
-	if v.NativeLanManager != "" {
-		e.raw(`,"native_lan_manager":`)
-		e.str(v.NativeLanManager)
-	}
-	if v.PrimaryDomain != "" {
-		e.raw(`,"primary_domain":`)
-		e.str(v.PrimaryDomain)
-	}
+	e.optStr(`,"server_guid":`, v.ServerGUID)
+	e.optStr(`,"domain_name":`, v.DomainName)
+	e.optStr(`,"server_name":`, v.ServerName)
+	e.optStr(`,"native_os":`, v.NativeOS)
+	e.optStr(`,"native_lan_manager":`, v.NativeLanManager)
+	e.optStr(`,"primary_domain":`, v.PrimaryDomain)
 	e.raw(`,"evidence":`)
 	e.str(v.Evidence)
 	if v.Only {
@@ -406,18 +385,9 @@ func (e *jsonEncoder) session(v *probes.SessionInfo) {
 func (e *jsonEncoder) share(v *probes.Share) {
 	e.raw(`{"name":`)
 	e.str(v.Name)
-	if v.Type != "" {
-		e.raw(`,"type":`)
-		e.str(v.Type)
-	}
-	if v.Comment != "" {
-		e.raw(`,"comment":`)
-		e.str(v.Comment)
-	}
-	if len(v.ListedBy) > 0 {
-		e.raw(`,"listed_by":`)
-		e.strs(v.ListedBy)
-	}
+	e.optStr(`,"type":`, v.Type)
+	e.optStr(`,"comment":`, v.Comment)
+	e.optStrs(`,"listed_by":`, v.ListedBy)
 	e.raw(`,"access":`)
 	appendArray(e, v.Access, (*jsonEncoder).shareAccess)
 	e.buf = append(e.buf, '}')
@@ -428,34 +398,19 @@ func (e *jsonEncoder) shareAccess(v *probes.ShareAccess) {
 	e.str(v.Identity)
 	e.raw(`,"tree_connect":`)
 	e.strPtr(v.TreeConnect)
-	if v.ShareType != "" {
-		e.raw(`,"share_type":`)
-		e.str(v.ShareType)
-	}
-	if len(v.ShareFlags) > 0 {
-		e.raw(`,"share_flags":`)
-		e.strs(v.ShareFlags)
-	}
-	if len(v.Capabilities) > 0 {
-		e.raw(`,"capabilities":`)
-		e.strs(v.Capabilities)
-	}
+	e.optStr(`,"share_type":`, v.ShareType)
+	e.optStrs(`,"share_flags":`, v.ShareFlags)
+	e.optStrs(`,"capabilities":`, v.Capabilities)
 	if v.MaximalAccess != nil {
 		e.raw(`,"maximal_access":`)
 		e.hex32(*v.MaximalAccess)
 	}
 	e.raw(`,"read":`)
 	e.boolPtr(v.Read)
-	if v.ReadStatus != "" {
-		e.raw(`,"read_status":`)
-		e.str(v.ReadStatus)
-	}
+	e.optStr(`,"read_status":`, v.ReadStatus)
 	e.raw(`,"write":`)
 	e.boolPtr(v.Write)
-	if v.WriteStatus != "" {
-		e.raw(`,"write_status":`)
-		e.str(v.WriteStatus)
-	}
+	e.optStr(`,"write_status":`, v.WriteStatus)
 	if v.Stat != nil {
 		e.raw(`,"stat":`)
 		e.stat(v.Stat)
@@ -502,30 +457,12 @@ func (e *jsonEncoder) finding(v *probes.Finding) {
 	e.str(v.Severity)
 	e.raw(`,"reason":`)
 	e.str(v.Reason)
-	if v.SeverityReason != "" {
-		e.raw(`,"severity_reason":`)
-		e.str(v.SeverityReason)
-	}
-	if v.State != "" {
-		e.raw(`,"state":`)
-		e.str(v.State)
-	}
-	if v.Confidence != "" {
-		e.raw(`,"confidence":`)
-		e.str(v.Confidence)
-	}
-	if len(v.CVE) > 0 {
-		e.raw(`,"cve":`)
-		e.strs(v.CVE)
-	}
-	if len(v.References) > 0 {
-		e.raw(`,"references":`)
-		e.strs(v.References)
-	}
-	if v.Evidence != "" {
-		e.raw(`,"evidence":`)
-		e.str(v.Evidence)
-	}
+	e.optStr(`,"severity_reason":`, v.SeverityReason)
+	e.optStr(`,"state":`, v.State)
+	e.optStr(`,"confidence":`, v.Confidence)
+	e.optStrs(`,"cve":`, v.CVE)
+	e.optStrs(`,"references":`, v.References)
+	e.optStr(`,"evidence":`, v.Evidence)
 	e.buf = append(e.buf, '}')
 }
 
@@ -564,32 +501,17 @@ func (e *jsonEncoder) auth(v *probes.AuthInfo) {
 	e.boolPtr(v.Success)
 	e.raw(`,"status":`)
 	e.strPtr(v.Status)
-	if v.Dialect != "" {
-		e.raw(`,"dialect":`)
-		e.str(v.Dialect)
-	}
+	e.optStr(`,"dialect":`, v.Dialect)
 	e.raw(`,"session_flags":`)
 	e.strs(v.SessionFlags)
 	e.raw(`,"signing":`)
 	e.boolPtr(v.Signing)
-	if v.SigningAlgorithm != "" {
-		e.raw(`,"signing_algorithm":`)
-		e.str(v.SigningAlgorithm)
-	}
+	e.optStr(`,"signing_algorithm":`, v.SigningAlgorithm)
 	e.raw(`,"encryption":`)
 	e.boolPtr(v.Encryption)
-	if v.Cipher != "" {
-		e.raw(`,"cipher":`)
-		e.str(v.Cipher)
-	}
-	if v.ServerName != "" {
-		e.raw(`,"server_name":`)
-		e.str(v.ServerName)
-	}
-	if v.ServerDomain != "" {
-		e.raw(`,"server_domain":`)
-		e.str(v.ServerDomain)
-	}
+	e.optStr(`,"cipher":`, v.Cipher)
+	e.optStr(`,"server_name":`, v.ServerName)
+	e.optStr(`,"server_domain":`, v.ServerDomain)
 	e.raw(`,"evidence":`)
 	e.str(v.Evidence)
 	e.buf = append(e.buf, '}')
@@ -610,16 +532,10 @@ func (e *jsonEncoder) listing(v *probes.Listing) {
 	e.int(int64(v.Count))
 	e.raw(`,"truncated":`)
 	e.bool(v.Truncated)
-	if v.Reason != "" {
-		e.raw(`,"reason":`)
-		e.str(v.Reason)
-	}
+	e.optStr(`,"reason":`, v.Reason)
 	e.raw(`,"not_entered":`)
 	e.int(int64(v.NotEntered))
-	if len(v.Errors) > 0 {
-		e.raw(`,"errors":`)
-		e.strs(v.Errors)
-	}
+	e.optStrs(`,"errors":`, v.Errors)
 	e.buf = append(e.buf, '}')
 }
 
@@ -722,24 +638,12 @@ func (e *jsonEncoder) stageResult(v *probes.StageResult) {
 	}
 	e.raw(`{"status":`)
 	e.str(string(v.Status))
-	if v.NTStatus != "" {
-		e.raw(`,"nt_status":`)
-		e.str(v.NTStatus)
-	}
+	e.optStr(`,"nt_status":`, v.NTStatus)
 	e.raw(`,"duration_seconds":`)
 	e.float(v.DurationSeconds)
-	if v.Error != "" {
-		e.raw(`,"error":`)
-		e.str(v.Error)
-	}
-	if v.Reason != "" {
-		e.raw(`,"reason":`)
-		e.str(v.Reason)
-	}
-	if v.Protocol != "" {
-		e.raw(`,"protocol":`)
-		e.str(v.Protocol)
-	}
+	e.optStr(`,"error":`, v.Error)
+	e.optStr(`,"reason":`, v.Reason)
+	e.optStr(`,"protocol":`, v.Protocol)
 	e.buf = append(e.buf, '}')
 }
 
