@@ -428,21 +428,32 @@ type Session struct {
 
 // dial opens a new connection to the target through the configured dialer.
 func (s *Session) dial(ctx context.Context, name string) (*transport.Conn, error) {
-	addr := net.JoinHostPort(s.Target.Addr.String(), strconv.Itoa(int(s.Target.Port)))
-	nc, err := s.connect(ctx, addr)
+	nc, bind, trace, err := s.connectTraced(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	opts := transport.Options{MaxFrame: s.Opts.MaxFrame, NoSigning: true} // null and guest sessions are never signed; auth has its own connection
+	// Null and guest sessions are never signed; auth has its own connection.
+	return transport.New(bind, nc, transport.Options{MaxFrame: s.Opts.MaxFrame, NoSigning: true, Trace: trace}), nil
+}
+
+// connectTraced connects to the target for a connection traced as name, and returns the context the
+// connection is to be bound to (the host's: a stage's own deadline must not reach into later
+// stages' use of the connection) and its tracer (nil without Options.Trace).
+func (s *Session) connectTraced(ctx context.Context, name string) (net.Conn, context.Context, transport.Tracer, error) {
+	nc, err := s.connect(ctx, net.JoinHostPort(s.Target.Addr.String(), strconv.Itoa(int(s.Target.Port))))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var trace transport.Tracer
 	if tr := s.Opts.Trace; tr != nil {
 		t := s.Target
-		opts.Trace = func(dir transport.Direction, msg []byte) { tr(t, name, dir, msg) }
+		trace = func(dir transport.Direction, msg []byte) { tr(t, name, dir, msg) }
 	}
 	bind := ctx
 	if s.host != nil {
-		bind = s.host // a stage's own deadline must not reach into later stages' use of the connection
+		bind = s.host
 	}
-	return transport.New(bind, nc, opts), nil
+	return nc, bind, trace, nil
 }
 
 // connect opens a TCP connection to addr; on the NetBIOS session service port (139) it

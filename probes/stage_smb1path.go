@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"strconv"
 	"strings"
 
-	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/transport/smb1conn"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/smb1"
@@ -67,20 +64,12 @@ func (s *Session) markSMB1Only(ctx context.Context, r *Result) {
 // dialSMB1 opens a connection for transport/smb1conn (the NetBIOS session first on port 139),
 // traced as conn. The caller sends the NEGOTIATE. ms17010 and the SMB1 path share it.
 func (s *Session) dialSMB1(ctx context.Context, conn string) (*smb1conn.Conn, error) {
-	addr := net.JoinHostPort(s.Target.Addr.String(), strconv.Itoa(int(s.Target.Port)))
-	nc, err := s.connect(ctx, addr)
+	nc, bind, trace, err := s.connectTraced(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
 	opts := s.smb1Options()
-	if tr := s.Opts.Trace; tr != nil { // a credentialed logon is traced too: see Options.Trace
-		t := s.Target
-		opts.Trace = func(dir transport.Direction, msg []byte) { tr(t, conn, dir, msg) }
-	}
-	bind := ctx
-	if s.host != nil {
-		bind = s.host // a stage's own deadline must not reach into later stages' use of the connection
-	}
+	opts.Trace = trace // a credentialed logon is traced too: see Options.Trace
 	return smb1conn.New(bind, nc, opts), nil
 }
 

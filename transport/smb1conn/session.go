@@ -178,17 +178,13 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 	if err != nil {
 		return Session{}, err
 	}
-	msg, err := c.call(ctx, smb1.CommandSessionSetupAndX, 0, &req)
+	r, err := c.logonCall(ctx, &req, op)
 	if err != nil {
-		return Session{}, fmt.Errorf("%s: %w", op, err)
-	}
-	r := smb1.SessionSetupResponse(msg)
-	if err := r.Validate(); err != nil {
-		return Session{}, &transport.ProtocolError{Op: op, Err: err}
-	}
-	if err := r.Err(); err != nil {
-		c.uid = 0
-		return s, fmt.Errorf("%s: %w", op, err)
+		if r != nil { // refused: the CHALLENGE still describes the server
+			c.uid = 0
+			return s, err
+		}
+		return Session{}, err
 	}
 	c.finish(r, &s)
 	if id.Kind == Anonymous || s.Guest {
@@ -200,7 +196,7 @@ func (c *Conn) setupExtended(ctx context.Context, id Identity) (Session, error) 
 		}
 		return Session{}, &transport.ProtocolError{Op: op + " (SPNEGO)", Err: err}
 	}
-	if err := c.startSigning(msg, n.SessionKey(), &s); err != nil {
+	if err := c.startSigning(r, n.SessionKey(), &s); err != nil {
 		return Session{}, err
 	}
 	return s, nil
@@ -237,6 +233,23 @@ func (c *Conn) extendedStart(ctx context.Context, n *ntlmlogon.NTLM, tok []byte)
 	names := n.Names()
 	c.uid = uid
 	return req, Session{NTLM: &names, Challenge: n.Challenge(), ChallengeTime: received}, nil
+}
+
+// logonCall sends one SESSION_SETUP_ANDX and checks its reply. A refusal returns the reply
+// with the NT status, wrapped with op, as the error; other failures return no reply.
+func (c *Conn) logonCall(ctx context.Context, req *smb1.SessionSetupRequest, op string) (smb1.SessionSetupResponse, error) {
+	msg, err := c.call(ctx, smb1.CommandSessionSetupAndX, 0, req)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", op, err)
+	}
+	r := smb1.SessionSetupResponse(msg)
+	if err := r.Validate(); err != nil {
+		return nil, &transport.ProtocolError{Op: op, Err: err}
+	}
+	if err := r.Err(); err != nil {
+		return r, fmt.Errorf("%s: %w", op, err)
+	}
+	return r, nil
 }
 
 // logon is the identity in the terms of the one NTLMSSP logon (Guest is already a random User).
@@ -294,16 +307,9 @@ func (c *Conn) attemptNT(ctx context.Context, id Identity, v1 bool) (Session, er
 		}
 	}
 	c.uid = 0
-	msg, err := c.call(ctx, smb1.CommandSessionSetupAndX, 0, &req)
+	r, err := c.logonCall(ctx, &req, op)
 	if err != nil {
-		return Session{}, fmt.Errorf("%s: %w", op, err)
-	}
-	r := smb1.SessionSetupResponse(msg)
-	if err := r.Validate(); err != nil {
-		return Session{}, &transport.ProtocolError{Op: op, Err: err}
-	}
-	if err := r.Err(); err != nil {
-		return Session{}, fmt.Errorf("%s: %w", op, err)
+		return Session{}, err
 	}
 	s := Session{NTLMv1: v1}
 	c.finish(r, &s)
@@ -312,7 +318,7 @@ func (c *Conn) attemptNT(ctx context.Context, id Identity, v1 bool) (Session, er
 	}
 	macKey := append(b.base[:], req.UnicodePassword...)
 	defer clear(macKey)
-	if err := c.startSigning(msg, macKey, &s); err != nil {
+	if err := c.startSigning(r, macKey, &s); err != nil {
 		return Session{}, err
 	}
 	return s, nil
