@@ -218,14 +218,10 @@ func (s *SMB1Share) Stat(ctx context.Context, p string) (FileInfo, error) {
 	if err != nil {
 		return FileInfo{}, smb1Error(op, s.target(p), err)
 	}
-	clean := CleanPath(p)
-	info := FileInfo{Path: clean, Size: int64(fi.EndOfFile), AllocationSize: int64(fi.AllocationSize),
-		Attributes: fi.Attributes, IsDir: fi.Directory || fi.Attributes&wire.FileAttributeDirectory != 0,
-		CreationTime: timeOf(fi.CreationTime), LastAccessTime: timeOf(fi.LastAccessTime),
-		LastWriteTime: timeOf(fi.LastWriteTime), ChangeTime: timeOf(fi.ChangeTime)}
-	if clean != "" {
-		info.Name = path.Base(clean)
-	}
+	info := FileInfoAt(p)
+	info.Size, info.AllocationSize, info.Attributes = int64(fi.EndOfFile), int64(fi.AllocationSize), fi.Attributes
+	info.IsDir = dirByEither(fi.Directory, fi.Attributes)
+	info.setTimes(fi.CreationTime, fi.LastAccessTime, fi.LastWriteTime, fi.ChangeTime)
 	return info, nil
 }
 
@@ -253,15 +249,10 @@ func (s *SMB1Share) ReadDir(ctx context.Context, dir string, fn func(FileInfo) e
 		if e.Name == "." || e.Name == ".." {
 			return nil
 		}
-		p := e.Name
-		if dir != "" {
-			p = dir + "/" + e.Name
-		}
-		fnErr = fn(FileInfo{Name: e.Name, Path: p, Size: int64(e.Size), AllocationSize: int64(e.AllocationSize),
-			Attributes: e.Attributes, IsDir: e.Directory(),
-			CreationTime: timeOf(e.CreationTime), LastAccessTime: timeOf(e.LastAccessTime),
-			LastWriteTime: timeOf(e.LastWriteTime), ChangeTime: timeOf(e.ChangeTime)})
-		if fnErr != nil {
+		fi := entryIn(dir, e.Name)
+		fi.Size, fi.AllocationSize, fi.Attributes, fi.IsDir = int64(e.Size), int64(e.AllocationSize), e.Attributes, e.Directory()
+		fi.setTimes(e.CreationTime, e.LastAccessTime, e.LastWriteTime, e.ChangeTime)
+		if fnErr = fn(fi); fnErr != nil {
 			return smb1conn.ErrStop
 		}
 		return nil

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -357,12 +356,14 @@ type lsResponse struct {
 	Entries      []lsEntry `json:"entries"`
 }
 
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
+// lsEntryOf is the seed API's form of one listed file or directory.
+func lsEntryOf(fi client.FileInfo) lsEntry {
+	return lsEntry{
+		Name: fi.Name, Path: fi.Path, IsDir: fi.IsDir, Size: fi.Size, AllocationSize: fi.AllocationSize,
+		Created: client.TimeOrNil(fi.CreationTime), Modified: client.TimeOrNil(fi.LastWriteTime),
+		Accessed: client.TimeOrNil(fi.LastAccessTime), Changed: client.TimeOrNil(fi.ChangeTime),
+		Attributes: fi.Attributes, AttributeNames: fi.AttributeNames(),
 	}
-	u := t.UTC()
-	return &u
 }
 
 // cifsLs lists a directory completely (QUERY_DIRECTORY until STATUS_NO_MORE_FILES), sorts it
@@ -415,11 +416,7 @@ func (s *apiServer) cifsLs(w http.ResponseWriter, r *http.Request) {
 	if offset < len(all) {
 		page := all[offset:min(len(all), offset+limit)]
 		for _, fi := range page {
-			resp.Entries = append(resp.Entries, lsEntry{
-				Name: fi.Name, Path: fi.Path, IsDir: fi.IsDir, Size: fi.Size, AllocationSize: fi.AllocationSize,
-				Created: optTime(fi.CreationTime), Modified: optTime(fi.LastWriteTime), Accessed: optTime(fi.LastAccessTime),
-				Changed: optTime(fi.ChangeTime), Attributes: fi.Attributes, AttributeNames: wire.FileAttributeNames([]string{}, fi.Attributes),
-			})
+			resp.Entries = append(resp.Entries, lsEntryOf(fi))
 		}
 		if next := offset + len(page); next < len(all) {
 			resp.NextOffset = &next
@@ -507,12 +504,7 @@ func (s *apiServer) cifsStatCredentialed(w http.ResponseWriter, r *http.Request,
 		writeJSON(w, cifsCode(cs.ctx, err), resp)
 		return
 	}
-	size, alloc := uint64(fi.Size), uint64(fi.AllocationSize)
-	resp.statFields = statFields{
-		CreationTime: optTime(fi.CreationTime), LastAccessTime: optTime(fi.LastAccessTime), LastWriteTime: optTime(fi.LastWriteTime),
-		ChangeTime: optTime(fi.ChangeTime), FileAttributes: fmt.Sprintf("0x%04x", fi.Attributes), IsDirectory: &fi.IsDir,
-		Size: &size, AllocationSize: &alloc, Attributes: wire.FileAttributeNames([]string{}, fi.Attributes),
-	}
+	resp.statFields = statFieldsOf(fi)
 	resp.RawAttributes = fi.Attributes
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -503,20 +503,13 @@ type fileJSON struct {
 	Protocol client.Protocol `json:"protocol"`
 }
 
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	t = t.UTC()
-	return &t
-}
-
+// toJSON is the CLI's JSON form of fi, without the protocol (see fileView.toJSON).
 func toJSON(fi client.FileInfo) fileJSON {
 	return fileJSON{
 		Name: fi.Name, Path: fi.Path, IsDir: fi.IsDir, Size: fi.Size, AllocationSize: fi.AllocationSize,
-		Attributes: wire.FileAttributeNames([]string{}, fi.Attributes), AttributesRaw: fmt.Sprintf("0x%08x", fi.Attributes),
-		CreationTime: timePtr(fi.CreationTime), LastAccessTime: timePtr(fi.LastAccessTime),
-		LastWriteTime: timePtr(fi.LastWriteTime), ChangeTime: timePtr(fi.ChangeTime),
+		Attributes: fi.AttributeNames(), AttributesRaw: fmt.Sprintf("0x%08x", fi.Attributes),
+		CreationTime: client.TimeOrNil(fi.CreationTime), LastAccessTime: client.TimeOrNil(fi.LastAccessTime),
+		LastWriteTime: client.TimeOrNil(fi.LastWriteTime), ChangeTime: client.TimeOrNil(fi.ChangeTime),
 	}
 }
 
