@@ -89,16 +89,11 @@ func decodeEntries(buf []byte, class uint8, dir string) ([]FileInfo, error) {
 		if name == "." || name == ".." {
 			continue
 		}
-		p := name
-		if dir != "" {
-			p = dir + "/" + name
-		}
-		out = append(out, FileInfo{
-			Name: name, Path: p, Size: e.EndOfFile, AllocationSize: e.AllocationSize,
-			Attributes: e.FileAttributes, IsDir: e.FileAttributes&wire.FileAttributeDirectory != 0,
-			CreationTime: timeOf(e.CreationTime), LastAccessTime: timeOf(e.LastAccessTime),
-			LastWriteTime: timeOf(e.LastWriteTime), ChangeTime: timeOf(e.ChangeTime),
-		})
+		fi := entryIn(dir, name)
+		fi.Size, fi.AllocationSize, fi.Attributes = e.EndOfFile, e.AllocationSize, e.FileAttributes
+		fi.IsDir = e.FileAttributes&wire.FileAttributeDirectory != 0
+		fi.setTimes(e.CreationTime, e.LastAccessTime, e.LastWriteTime, e.ChangeTime)
+		out = append(out, fi)
 	}
 	return out, it.Err()
 }

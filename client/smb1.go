@@ -218,14 +218,10 @@ func (s *SMB1Share) Stat(ctx context.Context, p string) (FileInfo, error) {
 	if err != nil {
 		return FileInfo{}, smb1Error(op, s.target(p), err)
 	}
-	clean := CleanPath(p)
-	info := FileInfo{Path: clean, Size: int64(fi.EndOfFile), AllocationSize: int64(fi.AllocationSize),
-		Attributes: fi.Attributes, IsDir: fi.Directory || fi.Attributes&wire.FileAttributeDirectory != 0,
-		CreationTime: timeOf(fi.CreationTime), LastAccessTime: timeOf(fi.LastAccessTime),
-		LastWriteTime: timeOf(fi.LastWriteTime), ChangeTime: timeOf(fi.ChangeTime)}
-	if clean != "" {
-		info.Name = path.Base(clean)
-	}
+	info := FileInfoAt(p)
+	info.Size, info.AllocationSize, info.Attributes = int64(fi.EndOfFile), int64(fi.AllocationSize), fi.Attributes
+	info.IsDir = dirByEither(fi.Directory, fi.Attributes)
+	info.setTimes(fi.CreationTime, fi.LastAccessTime, fi.LastWriteTime, fi.ChangeTime)
 	return info, nil
 }
 
@@ -253,15 +249,10 @@ func (s *SMB1Share) ReadDir(ctx context.Context, dir string, fn func(FileInfo) e
 		if e.Name == "." || e.Name == ".." {
 			return nil
 		}
-		p := e.Name
-		if dir != "" {
-			p = dir + "/" + e.Name
-		}
-		fnErr = fn(FileInfo{Name: e.Name, Path: p, Size: int64(e.Size), AllocationSize: int64(e.AllocationSize),
-			Attributes: e.Attributes, IsDir: e.Directory(),
-			CreationTime: timeOf(e.CreationTime), LastAccessTime: timeOf(e.LastAccessTime),
-			LastWriteTime: timeOf(e.LastWriteTime), ChangeTime: timeOf(e.ChangeTime)})
-		if fnErr != nil {
+		fi := entryIn(dir, e.Name)
+		fi.Size, fi.AllocationSize, fi.Attributes, fi.IsDir = int64(e.Size), int64(e.AllocationSize), e.Attributes, e.Directory()
+		fi.setTimes(e.CreationTime, e.LastAccessTime, e.LastWriteTime, e.ChangeTime)
+		if fnErr = fn(fi); fnErr != nil {
 			return smb1conn.ErrStop
 		}
 		return nil
@@ -351,73 +342,51 @@ func (s *SMB1Share) ReadFileTo(ctx context.Context, path string, w io.Writer, ma
 // reports), WRITE_ANDX requests with 64-bit offsets, then CLOSE, whose failure is reported
 // too. It never truncates or replaces an existing file unless mode is Overwrite.
 func (s *SMB1Share) WriteFile(ctx context.Context, path string, r io.Reader, mode WriteMode) (WriteResult, error) {
-	const op = "write"
-	res := WriteResult{Path: CleanPath(path), Mode: mode}
-	if res.Path == "" {
-		return res, &Error{Op: op, Target: s.target(path), Err: errors.New("no file name")}
-	}
-	o := smb1conn.OpenOptions{
-		DesiredAccess: smb1conn.AccessWriteData | smb1conn.AccessAppendData | smb1conn.AccessReadAttributes | smb1conn.AccessSynchronize,
-		ShareAccess:   smb1.ShareRead,
-		CreateOptions: smb1.CreateNonDirectoryFile,
-	}
-	switch mode {
-	case CreateOnly:
-		o.CreateDisposition = smb1.FileCreate
-	case Overwrite:
-		o.CreateDisposition = smb1.FileOverwriteIf
-	case Append:
-		o.CreateDisposition = smb1.FileOpenIf
-	default:
-		return res, &Error{Op: op, Target: s.target(path), Err: fmt.Errorf("unknown write mode %d", int(mode))}
-	}
-	f, err := s.c.conn.Open(ctx, s.tree.TID, wirePath(path), o)
-	if err != nil {
-		err = smb1Error(op, s.target(path), err)
-		var e *Error
-		if mode == CreateOnly && errors.As(err, &e) && e.Status == wire.StatusObjectNameCollision {
-			e.Err = ErrExists
-		}
-		return res, err
-	}
-	res.Created = f.CreateAction == wire.CreateActionCreated
-	if mode == Append {
-		res.Offset = int64(f.EndOfFile)
-	}
-	werr := s.writeAll(ctx, path, f.FID, r, &res)
-	cerr := s.c.conn.CloseFile(ctx, s.tree.TID, f.FID)
-	if werr != nil {
-		return res, werr
-	}
-	if cerr != nil {
-		return res, smb1Error(op, s.target(path), cerr)
-	}
-	return res, nil
+	return writeFile(ctx, s.target, s.openWrite, path, r, mode)
 }
 
-func (s *SMB1Share) writeAll(ctx context.Context, path string, fid uint16, r io.Reader, res *WriteResult) error {
-	const op = "write"
-	buf := make([]byte, 1<<20)
-	for {
-		n, rerr := io.ReadFull(r, buf)
-		if n > 0 {
-			off := res.Offset + res.BytesWritten
-			m, err := s.c.conn.WriteAt(ctx, s.tree.TID, fid, buf[:n], uint64(off))
-			res.BytesWritten += int64(m)
-			if err != nil {
-				var st wire.NTStatus
-				if errors.As(err, &st) {
-					return &Error{Op: op, Target: s.target(path), Status: st, Err: fmt.Errorf("WRITE_ANDX at offset %d", off+int64(m))}
-				}
-				return smb1Error(op, s.target(path), err)
-			}
-		}
-		switch {
-		case rerr == nil:
-		case errors.Is(rerr, io.EOF), errors.Is(rerr, io.ErrUnexpectedEOF):
-			return nil
-		default:
-			return &Error{Op: op, Target: s.target(path), Err: fmt.Errorf("reading the data to write: %w", rerr)}
-		}
+// smb1Dispositions are the NT_CREATE_ANDX dispositions of the write modes.
+var smb1Dispositions = [...]uint32{CreateOnly: smb1.FileCreate, Overwrite: smb1.FileOverwriteIf, Append: smb1.FileOpenIf}
+
+// openWrite is the SMB1 openForWrite: one NT_CREATE_ANDX.
+func (s *SMB1Share) openWrite(ctx context.Context, path string, mode WriteMode) (writable, bool, int64, error) {
+	f, err := s.c.conn.Open(ctx, s.tree.TID, wirePath(path), smb1conn.OpenOptions{
+		DesiredAccess:     smb1conn.AccessWriteData | smb1conn.AccessAppendData | smb1conn.AccessReadAttributes | smb1conn.AccessSynchronize,
+		ShareAccess:       smb1.ShareRead,
+		CreateOptions:     smb1.CreateNonDirectoryFile,
+		CreateDisposition: smb1Dispositions[mode],
+	})
+	if err != nil {
+		return nil, false, 0, smb1Error("write", s.target(path), err)
 	}
+	return &smb1File{s: s, path: path, fid: f.FID}, f.CreateAction == wire.CreateActionCreated, int64(f.EndOfFile), nil
+}
+
+// smb1File is an SMB1 file open for writing.
+type smb1File struct {
+	s    *SMB1Share
+	path string
+	fid  uint16
+}
+
+// bufferSize is 1 MiB: smb1conn splits it into WRITE_ANDX requests the server accepts.
+func (f *smb1File) bufferSize() int { return 1 << 20 }
+
+func (f *smb1File) write(ctx context.Context, data []byte, off int64) (int64, error) {
+	m, err := f.s.c.conn.WriteAt(ctx, f.s.tree.TID, f.fid, data, uint64(off))
+	if err != nil {
+		var st wire.NTStatus
+		if errors.As(err, &st) {
+			return int64(m), &Error{Op: "write", Target: f.s.target(f.path), Status: st, Err: fmt.Errorf("WRITE_ANDX at offset %d", off+int64(m))}
+		}
+		return int64(m), smb1Error("write", f.s.target(f.path), err)
+	}
+	return int64(m), nil
+}
+
+func (f *smb1File) close(ctx context.Context) error {
+	if err := f.s.c.conn.CloseFile(ctx, f.s.tree.TID, f.fid); err != nil {
+		return smb1Error("write", f.s.target(f.path), err)
+	}
+	return nil
 }

@@ -2,32 +2,10 @@ package client
 
 import (
 	"context"
-	"path"
-	"time"
 
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
 )
-
-// FileInfo describes a file or directory, from a directory listing or a stat.
-type FileInfo struct {
-	// Name is the last path element ("" for the share root).
-	Name string
-	// Path is the share-relative path, elements joined by "/".
-	Path string
-	// Size is EndOfFile in bytes, all 64 bits.
-	Size int64
-	// AllocationSize is the bytes allocated on disk (smaller than Size for a sparse file).
-	AllocationSize int64
-	// Attributes are the FileAttribute* bits (MS-FSCC 2.6).
-	Attributes uint32
-	IsDir      bool
-	// The four timestamps; the zero time when the server sent 0.
-	CreationTime   time.Time
-	LastAccessTime time.Time
-	LastWriteTime  time.Time
-	ChangeTime     time.Time
-}
 
 // fileAllInfoSmall is the first QUERY_INFO output buffer for FileAllInformation: the fixed
 // 100 bytes and a name of up to ~2000 characters. A longer name gets a second, larger query.
@@ -68,7 +46,7 @@ func (s *Share) Stat(ctx context.Context, p string) (FileInfo, error) {
 		if err := all.Validate(); err != nil {
 			return FileInfo{}, failed(op, s.target(p), &transport.ProtocolError{Op: "FileAllInformation", Err: err})
 		}
-		info = fileInfoFromAll(all, CleanPath(p))
+		info = fileInfoFromAll(all, p)
 		break
 	}
 	return info, nil
@@ -77,15 +55,9 @@ func (s *Share) Stat(ctx context.Context, p string) (FileInfo, error) {
 // fileInfoFromAll fills a FileInfo from a validated FILE_ALL_INFORMATION. The name comes from
 // the path asked for, not from the server.
 func fileInfoFromAll(all wire.FileAllInformation, p string) FileInfo {
-	b, st := all.Basic(), all.Standard()
-	info := FileInfo{
-		Path: p, Size: st.EndOfFile(), AllocationSize: st.AllocationSize(),
-		Attributes: b.FileAttributes(), IsDir: st.Directory() || b.FileAttributes()&wire.FileAttributeDirectory != 0,
-		CreationTime: timeOf(b.CreationTime()), LastAccessTime: timeOf(b.LastAccessTime()),
-		LastWriteTime: timeOf(b.LastWriteTime()), ChangeTime: timeOf(b.ChangeTime()),
-	}
-	if p != "" {
-		info.Name = path.Base(p)
-	}
+	info := FileInfoAt(p)
+	info.SetBasic(all.Basic())
+	info.SetStandard(all.Standard())
+	info.IsDir = dirByEither(info.IsDir, info.Attributes)
 	return info
 }

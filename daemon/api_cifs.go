@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -72,7 +71,7 @@ type cifsSpec struct {
 // connects, logs on and tree-connects (when the endpoint uses a share). On any refusal or
 // failure it has written the response and returns nil. The caller must call close.
 func (s *apiServer) openCIFS(w http.ResponseWriter, r *http.Request, spec cifsSpec, body *cifsRequest) *cifsSession {
-	cs := &cifsSession{start: time.Now()}
+	start := time.Now()
 	if body == nil {
 		body = &cifsRequest{}
 		if e := decodeJSON(r, body); e != nil {
@@ -80,64 +79,81 @@ func (s *apiServer) openCIFS(w http.ResponseWriter, r *http.Request, spec cifsSp
 			return nil
 		}
 	}
-	cs.req = *body
-	if e := checkCIFSRequest(&cs.req, spec); e != nil {
+	if e := checkCIFSRequest(body, spec); e != nil {
 		e.write(w)
 		return nil
 	}
-	cs.host = strings.TrimSpace(cs.req.Host)
-	timeout := spec.defaultTimeout
-	if cs.req.Timeout != nil {
-		timeout = time.Duration(*cs.req.Timeout) * time.Millisecond
+	cs, timeout := s.startCIFS(r, spec, *body, start)
+	if e := s.admitCIFS(cs); e != nil {
+		e.write(w)
+		cs.close()
+		return nil
 	}
-	cs.ctx, cs.cancel = context.WithDeadline(r.Context(), cs.start.Add(timeout))
-	stop := context.AfterFunc(s.d.shutdown, cs.cancel)
-	ok := false
-	defer func() {
-		if !ok {
-			stop()
-			cs.close()
-		}
-	}()
+	if err := cs.connect(timeout, spec.share); err != nil {
+		s.cifsFailure(w, cs, err)
+		cs.close()
+		return nil
+	}
+	return cs
+}
+
+// startCIFS begins the session of a checked request: its host, and its deadline (the
+// request's timeout, else spec's default, from start) that the daemon's shutdown cancels too.
+func (s *apiServer) startCIFS(r *http.Request, spec cifsSpec, req cifsRequest, start time.Time) (*cifsSession, time.Duration) {
+	cs := &cifsSession{req: req, host: strings.TrimSpace(req.Host), start: start}
+	timeout := spec.defaultTimeout
+	if req.Timeout != nil {
+		timeout = time.Duration(*req.Timeout) * time.Millisecond
+	}
+	ctx, cancel := context.WithDeadline(r.Context(), start.Add(timeout))
+	stop := context.AfterFunc(s.d.shutdown, cancel)
+	cs.ctx, cs.cancel = ctx, func() { stop(); cancel() }
+	return cs, timeout
+}
+
+// admitCIFS takes a slot of the hosts-in-flight budget for the session and resolves its host
+// within the allowlist: the target is that address and the request's port (445 by default).
+func (s *apiServer) admitCIFS(cs *cifsSession) *apiError {
 	release, e := s.hostSlot(cs.ctx)
 	if e != nil {
-		e.write(w)
-		return nil
+		return e
 	}
 	cs.release = release
 	addr, e := s.resolveAllowed(cs.ctx, cs.host)
 	if e != nil {
-		e.write(w)
-		return nil
+		return e
 	}
 	port := 445
 	if cs.req.Port != nil {
 		port = *cs.req.Port
 	}
 	cs.target = netip.AddrPortFrom(addr, uint16(port))
+	return nil
+}
+
+// connect logs on to the target with the request's credentials (over SMB1 when it asks for
+// it) and, when the endpoint uses a share, tree-connects it.
+func (cs *cifsSession) connect(timeout time.Duration, share bool) error {
 	var opts client.ConnectOptions
 	if cs.req.SMB1 != nil && *cs.req.SMB1 {
 		opts.Protocol = client.ProtocolSMB1
 	}
 	cred := client.Credentials{User: cs.req.Username, Domain: cs.req.Domain, Password: cs.req.Password}
-	c, err := client.Connect(cs.ctx, &scanner.Dialer{ConnectTimeout: timeout}, net.JoinHostPort(addr.String(), strconv.Itoa(port)), opts, cred)
+	addr := net.JoinHostPort(cs.target.Addr().String(), strconv.Itoa(int(cs.target.Port())))
+	c, err := client.Connect(cs.ctx, &scanner.Dialer{ConnectTimeout: timeout}, addr, opts, cred)
 	if err != nil {
-		s.cifsFailure(w, cs, err)
-		return nil
+		return err
 	}
 	cs.c = c
-	if spec.share {
-		sh, err := c.Share(cs.ctx, strings.TrimSpace(*cs.req.Share))
-		if err != nil {
-			s.cifsFailure(w, cs, err)
-			return nil
-		}
-		cs.share = sh
+	if !share {
+		return nil
 	}
-	ok = true
-	prev := cs.cancel
-	cs.cancel = func() { stop(); prev() }
-	return cs
+	sh, err := c.Share(cs.ctx, strings.TrimSpace(*cs.req.Share))
+	if err != nil {
+		return err
+	}
+	cs.share = sh
+	return nil
 }
 
 // close logs off in the background (bounded by the client's own short timeout) so that the
@@ -357,12 +373,14 @@ type lsResponse struct {
 	Entries      []lsEntry `json:"entries"`
 }
 
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
+// lsEntryOf is the seed API's form of one listed file or directory.
+func lsEntryOf(fi client.FileInfo) lsEntry {
+	return lsEntry{
+		Name: fi.Name, Path: fi.Path, IsDir: fi.IsDir, Size: fi.Size, AllocationSize: fi.AllocationSize,
+		Created: client.TimeOrNil(fi.CreationTime), Modified: client.TimeOrNil(fi.LastWriteTime),
+		Accessed: client.TimeOrNil(fi.LastAccessTime), Changed: client.TimeOrNil(fi.ChangeTime),
+		Attributes: fi.Attributes, AttributeNames: fi.AttributeNames(),
 	}
-	u := t.UTC()
-	return &u
 }
 
 // cifsLs lists a directory completely (QUERY_DIRECTORY until STATUS_NO_MORE_FILES), sorts it
@@ -373,18 +391,10 @@ func (s *apiServer) cifsLs(w http.ResponseWriter, r *http.Request) {
 		e.write(w)
 		return
 	}
-	offset, limit := 0, defaultListLimit
-	if body.Offset != nil {
-		if offset = *body.Offset; offset < 0 {
-			badRequest("offset", "offset %d: must not be negative", offset).write(w)
-			return
-		}
-	}
-	if body.Limit != nil {
-		if limit = *body.Limit; limit < 1 || limit > maxListLimit {
-			badRequest("limit", "limit %d: must be 1-%d entries per answer", limit, maxListLimit).write(w)
-			return
-		}
+	offset, limit, e := lsPaging(body)
+	if e != nil {
+		e.write(w)
+		return
 	}
 	cs := s.openCIFS(w, r, cifsSpec{endpoint: "/api/cifs/ls", defaultTimeout: timeoutCIFSFiles, share: true}, &body)
 	if cs == nil {
@@ -395,31 +405,17 @@ func (s *apiServer) cifsLs(w http.ResponseWriter, r *http.Request) {
 	if body.Path != nil {
 		dir = client.CleanPath(*body.Path)
 	}
-	var all []client.FileInfo
-	truncated := false
-	err := cs.share.ReadDir(cs.ctx, dir, func(fi client.FileInfo) error {
-		if len(all) >= maxListedEntries {
-			truncated = true
-			return client.ErrStop
-		}
-		all = append(all, fi)
-		return nil
-	})
+	all, truncated, err := listSorted(cs, dir)
 	resp := lsResponse{cifsCommon: cifsCommonOf(cs, err), Share: cs.share.Name(), Path: dir, Offset: offset, Entries: []lsEntry{}}
 	if err != nil {
 		writeJSON(w, cifsCode(cs.ctx, err), resp)
 		return
 	}
-	slices.SortFunc(all, func(a, b client.FileInfo) int { return strings.Compare(a.Name, b.Name) })
 	resp.TotalEntries, resp.Truncated = len(all), truncated
 	if offset < len(all) {
 		page := all[offset:min(len(all), offset+limit)]
 		for _, fi := range page {
-			resp.Entries = append(resp.Entries, lsEntry{
-				Name: fi.Name, Path: fi.Path, IsDir: fi.IsDir, Size: fi.Size, AllocationSize: fi.AllocationSize,
-				Created: optTime(fi.CreationTime), Modified: optTime(fi.LastWriteTime), Accessed: optTime(fi.LastAccessTime),
-				Changed: optTime(fi.ChangeTime), Attributes: fi.Attributes, AttributeNames: wire.FileAttributeNames([]string{}, fi.Attributes),
-			})
+			resp.Entries = append(resp.Entries, lsEntryOf(fi))
 		}
 		if next := offset + len(page); next < len(all) {
 			resp.NextOffset = &next
@@ -427,6 +423,41 @@ func (s *apiServer) cifsLs(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.EntryCount = len(resp.Entries)
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// lsPaging returns the page a listing request asks for: offset (default 0) and limit
+// (default defaultListLimit, at most maxListLimit).
+func lsPaging(body cifsRequest) (offset, limit int, e *apiError) {
+	offset, limit = 0, defaultListLimit
+	if body.Offset != nil {
+		if offset = *body.Offset; offset < 0 {
+			return 0, 0, badRequest("offset", "offset %d: must not be negative", offset)
+		}
+	}
+	if body.Limit != nil {
+		if limit = *body.Limit; limit < 1 || limit > maxListLimit {
+			return 0, 0, badRequest("limit", "limit %d: must be 1-%d entries per answer", limit, maxListLimit)
+		}
+	}
+	return offset, limit, nil
+}
+
+// listSorted lists dir of the session's share, sorted by name; truncated says the listing
+// was cut at maxListedEntries.
+func listSorted(cs *cifsSession, dir string) (all []client.FileInfo, truncated bool, err error) {
+	err = cs.share.ReadDir(cs.ctx, dir, func(fi client.FileInfo) error {
+		if len(all) >= maxListedEntries {
+			truncated = true
+			return client.ErrStop
+		}
+		all = append(all, fi)
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	slices.SortFunc(all, func(a, b client.FileInfo) int { return strings.Compare(a.Name, b.Name) })
+	return all, truncated, nil
 }
 
 // --- /api/cifs/read -----------------------------------------------------------------------
@@ -507,12 +538,7 @@ func (s *apiServer) cifsStatCredentialed(w http.ResponseWriter, r *http.Request,
 		writeJSON(w, cifsCode(cs.ctx, err), resp)
 		return
 	}
-	size, alloc := uint64(fi.Size), uint64(fi.AllocationSize)
-	resp.statFields = statFields{
-		CreationTime: optTime(fi.CreationTime), LastAccessTime: optTime(fi.LastAccessTime), LastWriteTime: optTime(fi.LastWriteTime),
-		ChangeTime: optTime(fi.ChangeTime), FileAttributes: fmt.Sprintf("0x%04x", fi.Attributes), IsDirectory: &fi.IsDir,
-		Size: &size, AllocationSize: &alloc, Attributes: wire.FileAttributeNames([]string{}, fi.Attributes),
-	}
+	resp.statFields = statFieldsOf(fi)
 	resp.RawAttributes = fi.Attributes
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -395,7 +395,7 @@ func (s *apiServer) smbStat(w http.ResponseWriter, r *http.Request) {
 	st := findStat(pr.res, pr.share)
 	if ok, msg := statOutcome(pr, st); ok {
 		resp.Success = true
-		resp.statFields = statFieldsOf(st)
+		resp.statFields = statFieldsOf(st.Info())
 		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = msg
@@ -431,12 +431,14 @@ func statOutcome(pr *probeRun, st *probes.Stat) (bool, string) {
 	return false, firstError(pr.res, []probes.StageName{probes.StageStat})
 }
 
-func statFieldsOf(st *probes.Stat) statFields {
-	attrs := uint32(hex32Or(st.AttributesRaw))
+// statFieldsOf is the seed API's form of a stat.
+func statFieldsOf(fi client.FileInfo) statFields {
+	size, alloc := uint64(fi.Size), uint64(fi.AllocationSize)
 	return statFields{
-		CreationTime: st.CreationTime, LastAccessTime: st.LastAccessTime, LastWriteTime: st.LastWriteTime,
-		ChangeTime: st.ChangeTime, FileAttributes: fmt.Sprintf("0x%04x", attrs), IsDirectory: st.IsDirectory,
-		Size: st.Size, AllocationSize: st.AllocationSize, Attributes: st.Attributes,
+		CreationTime: client.TimeOrNil(fi.CreationTime), LastAccessTime: client.TimeOrNil(fi.LastAccessTime),
+		LastWriteTime: client.TimeOrNil(fi.LastWriteTime), ChangeTime: client.TimeOrNil(fi.ChangeTime),
+		FileAttributes: fmt.Sprintf("0x%04x", fi.Attributes), IsDirectory: &fi.IsDir,
+		Size: &size, AllocationSize: &alloc, Attributes: fi.AttributeNames(),
 	}
 }
 
@@ -532,8 +534,8 @@ func (s *apiServer) cifsStat(w http.ResponseWriter, r *http.Request) {
 	st := findStat(pr.res, pr.share)
 	if ok, msg := statOutcome(pr, st); ok {
 		resp.Success = true
-		resp.statFields = statFieldsOf(st)
-		resp.RawAttributes = uint32(hex32Or(st.AttributesRaw))
+		resp.statFields = statFieldsOf(st.Info())
+		resp.RawAttributes = st.Info().Attributes
 		resp.Protocol = string(client.ProtocolSMB2)
 	} else {
 		resp.Error = msg

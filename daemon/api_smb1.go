@@ -223,12 +223,7 @@ func (s *apiServer) smb1Stat(r *http.Request, pr *probeRun, c *common, start tim
 		}
 		return sid, tid, nil, 0, err.Error(), true
 	}
-	size, alloc := uint64(fi.Size), uint64(fi.AllocationSize)
-	f := statFields{
-		CreationTime: optTime(fi.CreationTime), LastAccessTime: optTime(fi.LastAccessTime), LastWriteTime: optTime(fi.LastWriteTime),
-		ChangeTime: optTime(fi.ChangeTime), FileAttributes: fmt.Sprintf("0x%04x", fi.Attributes), IsDirectory: &fi.IsDir,
-		Size: &size, AllocationSize: &alloc, Attributes: wire.FileAttributeNames([]string{}, fi.Attributes),
-	}
+	f := statFieldsOf(fi)
 	return sid, tid, &f, fi.Attributes, "", true
 }
 

@@ -95,6 +95,7 @@ var internalFields = map[string]bool{
 	"probes.ShareAccess.raw":      true, // numbers the records render as names; the seed API's
 	"probes.SessionInfo.id":       true, // responses carry them
 	"probes.SessionInfo.rawFlags": true,
+	"probes.Stat.info":            true, // the stat's client.FileInfo, for the seed API's stat fields
 }
 
 func (f *filler) fill(v reflect.Value, depth int) {

@@ -1,6 +1,10 @@
 package probes
 
-import "time"
+import (
+	"time"
+
+	"github.com/smbsweep/smbsweep/client"
+)
 
 // SchemaVersion names the result schema every record carries (docs/schema.md).
 const SchemaVersion = "smbsweep/v1"
@@ -278,7 +282,12 @@ type Stat struct {
 	LastAccessTime *time.Time `json:"last_access_time"`
 	LastWriteTime  *time.Time `json:"last_write_time"`
 	ChangeTime     *time.Time `json:"change_time"`
+
+	info client.FileInfo // what the stat read, for the API's seed responses
 }
+
+// Info returns the metadata the stat read (zero fields for what it could not read).
+func (s *Stat) Info() client.FileInfo { return s.info }
 
 // AuthInfo is the credentialed NTLMv2 logon of stage auth, on its own connection. It never
 // holds the password or NT hash.

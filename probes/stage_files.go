@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/smbsweep/smbsweep/client"
-	"github.com/smbsweep/smbsweep/wire"
 )
 
 // defaultListEntries caps the ls stage's listing when ListMaxEntries is 0: a scan record is
@@ -75,12 +74,7 @@ func stageLs(ctx context.Context, s *Session, r *Result) error {
 		opts.Deadline = dl.Add(-min(time.Second, time.Until(dl)/10))
 	}
 	res, err := sh.Walk(ctx, s.Opts.StatPath, opts, func(fi client.FileInfo) error {
-		l.Entries = append(l.Entries, FileEntry{
-			Name: fi.Name, Path: fi.Path, IsDir: fi.IsDir, Size: fi.Size,
-			Attributes:   wire.FileAttributeNames([]string{}, fi.Attributes),
-			CreationTime: timeOrNil(fi.CreationTime), LastAccessTime: timeOrNil(fi.LastAccessTime),
-			LastWriteTime: timeOrNil(fi.LastWriteTime), ChangeTime: timeOrNil(fi.ChangeTime),
-		})
+		l.Entries = append(l.Entries, fileEntryOf(fi))
 		return nil
 	})
 	l.Count, l.Truncated, l.Reason, l.NotEntered, l.Errors = res.Entries, res.Truncated, res.Reason, res.NotEntered, res.Errors
@@ -110,10 +104,11 @@ func stageRead(ctx context.Context, s *Session, r *Result) error {
 	return nil
 }
 
-func timeOrNil(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
+// fileEntryOf is the scan record's form of one listed file or directory.
+func fileEntryOf(fi client.FileInfo) FileEntry {
+	return FileEntry{
+		Name: fi.Name, Path: fi.Path, IsDir: fi.IsDir, Size: fi.Size, Attributes: fi.AttributeNames(),
+		CreationTime: client.TimeOrNil(fi.CreationTime), LastAccessTime: client.TimeOrNil(fi.LastAccessTime),
+		LastWriteTime: client.TimeOrNil(fi.LastWriteTime), ChangeTime: client.TimeOrNil(fi.ChangeTime),
 	}
-	t = t.UTC()
-	return &t
 }

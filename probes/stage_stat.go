@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
 )
@@ -50,13 +51,9 @@ func stageStat(ctx context.Context, s *Session, r *Result) error {
 	if err := basic.Validate(); err != nil {
 		return &transport.ProtocolError{Op: "FileBasicInformation", Err: err}
 	}
-	st.CreationTime = filetime(basic.CreationTime())
-	st.LastAccessTime = filetime(basic.LastAccessTime())
-	st.LastWriteTime = filetime(basic.LastWriteTime())
-	st.ChangeTime = filetime(basic.ChangeTime())
-	st.Attributes = wire.FileAttributeNames(st.Attributes, basic.FileAttributes())
-	attrs := Hex32(basic.FileAttributes())
-	st.AttributesRaw = &attrs
+	fi := client.FileInfoAt(s.Opts.StatPath)
+	fi.SetBasic(basic)
+	st.fill(fi, false)
 
 	q.FileInfoClass = wire.FileStandardInformationClass
 	if out, err = s.queryFileInfo(ctx, tid, &q, st, "FileStandardInformation"); err != nil {
@@ -66,10 +63,25 @@ func stageStat(ctx context.Context, s *Session, r *Result) error {
 	if err := std.Validate(); err != nil {
 		return &transport.ProtocolError{Op: "FileStandardInformation", Err: err}
 	}
-	size, alloc := uint64(std.EndOfFile()), uint64(std.AllocationSize())
-	st.Size, st.AllocationSize = &size, &alloc
-	st.IsDirectory = Bool(std.Directory())
+	fi.SetStandard(std)
+	st.fill(fi, true)
 	return nil
+}
+
+// fill renders fi into the record: its attributes and times (FileBasicInformation), and with
+// standard (FileStandardInformation read too) its sizes and directory flag. The record keeps
+// fi for the API's seed responses (Stat.Info).
+func (st *Stat) fill(fi client.FileInfo, standard bool) {
+	st.info = fi
+	st.Attributes = fi.AttributeNames()
+	attrs := Hex32(fi.Attributes)
+	st.AttributesRaw = &attrs
+	st.CreationTime, st.LastAccessTime = client.TimeOrNil(fi.CreationTime), client.TimeOrNil(fi.LastAccessTime)
+	st.LastWriteTime, st.ChangeTime = client.TimeOrNil(fi.LastWriteTime), client.TimeOrNil(fi.ChangeTime)
+	if standard {
+		size, alloc := uint64(fi.Size), uint64(fi.AllocationSize)
+		st.Size, st.AllocationSize, st.IsDirectory = &size, &alloc, Bool(fi.IsDir)
+	}
 }
 
 // queryFileInfo sends one QUERY_INFO and returns its output buffer (a view valid until the

@@ -344,34 +344,18 @@ func runFileCommand(ctx context.Context, cmd string, f *filesFlags, req fileRequ
 	var in io.Reader
 	if cmd == "put" {
 		// Open the local input before connecting: a bad path is a usage error, found early.
-		switch req.local {
-		case "", "-":
-			in = stdin
-		default:
-			fh, err := os.Open(req.local)
-			if err != nil {
-				return usagef("%v", err)
-			}
-			defer fh.Close()
-			in = fh
+		fh, err := openPutInput(req.local, stdin)
+		if err != nil {
+			return err
 		}
+		defer fh.Close()
+		in = fh
 	}
-	d := &net.Dialer{}
-	opts := client.ConnectOptions{Options: client.Options{Dialects: req.dialects, Encrypt: f.encrypt}}
-	if f.smb1 {
-		opts.Protocol = client.ProtocolSMB1
-	}
-	c, err := client.Connect(ctx, d, req.target.Addr, opts, req.cred)
+	c, err := connectFiles(ctx, cmd, f, req, stderr)
 	if err != nil {
-		if errors.Is(err, client.ErrNoSMB2) {
-			return fmt.Errorf("%w (drop -encrypt/-dialect to let smbsweep use SMB1)", err)
-		}
 		return err
 	}
 	defer c.Close()
-	if why := c.Fallback(); why != "" {
-		fmt.Fprintf(stderr, "smbsweep %s: the server does not speak SMB2 (%s); using SMB1\n", cmd, output.SanitizeTerminal(why))
-	}
 	sh, err := c.Share(ctx, req.target.Share)
 	if err != nil {
 		return err
@@ -389,23 +373,62 @@ func runFileCommand(ctx context.Context, cmd string, f *filesFlags, req fileRequ
 	case "get":
 		return runGet(ctx, sh, f, req, view, stdout)
 	case "put":
-		mode := client.CreateOnly
-		switch {
-		case f.overwrite:
-			mode = client.Overwrite
-		case f.appendMode:
-			mode = client.Append
-		}
-		res, err := sh.WriteFile(ctx, req.target.Path, in, mode)
-		if err != nil {
-			if errors.Is(err, client.ErrExists) {
-				return fmt.Errorf("%w; give -overwrite to replace it or -append to add to it", err)
-			}
-			return err
-		}
-		return view.put(res)
+		return runPut(ctx, sh, f, req, in, view)
 	}
 	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// openPutInput opens put's local input: the file named local, or stdin for "" and "-". A
+// file that cannot be opened is a usage error.
+func openPutInput(local string, stdin io.Reader) (io.ReadCloser, error) {
+	switch local {
+	case "", "-":
+		return io.NopCloser(stdin), nil
+	}
+	fh, err := os.Open(local)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return fh, nil
+}
+
+// connectFiles connects and logs on (SMB1 when -smb1 says so, or when the server does not
+// speak SMB2, which it notes on stderr).
+func connectFiles(ctx context.Context, cmd string, f *filesFlags, req fileRequest, stderr io.Writer) (*client.Conn, error) {
+	opts := client.ConnectOptions{Options: client.Options{Dialects: req.dialects, Encrypt: f.encrypt}}
+	if f.smb1 {
+		opts.Protocol = client.ProtocolSMB1
+	}
+	c, err := client.Connect(ctx, &net.Dialer{}, req.target.Addr, opts, req.cred)
+	if err != nil {
+		if errors.Is(err, client.ErrNoSMB2) {
+			return nil, fmt.Errorf("%w (drop -encrypt/-dialect to let smbsweep use SMB1)", err)
+		}
+		return nil, err
+	}
+	if why := c.Fallback(); why != "" {
+		fmt.Fprintf(stderr, "smbsweep %s: the server does not speak SMB2 (%s); using SMB1\n", cmd, output.SanitizeTerminal(why))
+	}
+	return c, nil
+}
+
+// runPut writes in to the target with the mode the flags choose (create only by default).
+func runPut(ctx context.Context, sh client.FS, f *filesFlags, req fileRequest, in io.Reader, view *fileView) error {
+	mode := client.CreateOnly
+	switch {
+	case f.overwrite:
+		mode = client.Overwrite
+	case f.appendMode:
+		mode = client.Append
+	}
+	res, err := sh.WriteFile(ctx, req.target.Path, in, mode)
+	if err != nil {
+		if errors.Is(err, client.ErrExists) {
+			return fmt.Errorf("%w; give -overwrite to replace it or -append to add to it", err)
+		}
+		return err
+	}
+	return view.put(res)
 }
 
 func runLs(ctx context.Context, sh client.FS, f *filesFlags, req fileRequest, view *fileView, stderr io.Writer) error {
@@ -503,20 +526,13 @@ type fileJSON struct {
 	Protocol client.Protocol `json:"protocol"`
 }
 
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	t = t.UTC()
-	return &t
-}
-
+// toJSON is the CLI's JSON form of fi, without the protocol (see fileView.toJSON).
 func toJSON(fi client.FileInfo) fileJSON {
 	return fileJSON{
 		Name: fi.Name, Path: fi.Path, IsDir: fi.IsDir, Size: fi.Size, AllocationSize: fi.AllocationSize,
-		Attributes: wire.FileAttributeNames([]string{}, fi.Attributes), AttributesRaw: fmt.Sprintf("0x%08x", fi.Attributes),
-		CreationTime: timePtr(fi.CreationTime), LastAccessTime: timePtr(fi.LastAccessTime),
-		LastWriteTime: timePtr(fi.LastWriteTime), ChangeTime: timePtr(fi.ChangeTime),
+		Attributes: fi.AttributeNames(), AttributesRaw: fmt.Sprintf("0x%08x", fi.Attributes),
+		CreationTime: client.TimeOrNil(fi.CreationTime), LastAccessTime: client.TimeOrNil(fi.LastAccessTime),
+		LastWriteTime: client.TimeOrNil(fi.LastWriteTime), ChangeTime: client.TimeOrNil(fi.ChangeTime),
 	}
 }
 
