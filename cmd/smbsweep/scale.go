@@ -214,10 +214,31 @@ func resumeHash(sf *scanFlags, set *scanner.TargetSet) (string, error) {
 		"o=" + sf.out, "jsonl=" + strconv.FormatBool(sf.jsonl), "csv=" + strconv.FormatBool(sf.csv),
 		"relay-list=" + sf.relayList, "smb1-list=" + sf.smb1List,
 	}
-	if sf.ports != "" { // only when given, so checkpoints of scans without it keep their hash
-		parts = append(parts, "ports="+sf.ports)
+	return sweep.ConfigHash(set, append(parts, resumeExtras(sf)...)...), nil
+}
+
+// resumeExtras are the later flags that change what is scanned or written, each only when it
+// differs from its default, so that checkpoints of scans without them keep their hash. The
+// credentials count by the account (a run as another user sees other shares), never by the
+// password or hash.
+func resumeExtras(sf *scanFlags) []string {
+	var parts []string
+	add := func(set bool, kv string) {
+		if set {
+			parts = append(parts, kv)
+		}
 	}
-	return sweep.ConfigHash(set, parts...), nil
+	add(sf.ports != "", "ports="+sf.ports)
+	add(sf.enumUsers, "enum-users=true")
+	add(sf.enumUsers && sf.ridRangeSet, "rid-range="+sf.ridRange)
+	add(len(sf.probeShares) > 0, "probe-shares="+sf.probeShares.String())
+	add(sf.creds.user != "", "u="+sf.creds.user)
+	add(sf.creds.domain != "", "d="+sf.creds.domain)
+	add(sf.encrypt, "encrypt=true")
+	add(sf.depth != 0, "depth="+strconv.Itoa(sf.depth))
+	add(sf.maxEntries != defaultMaxEntries, "max-entries="+strconv.Itoa(sf.maxEntries))
+	add(sf.maxBytes != defaultMaxBytes, "max-bytes="+strconv.FormatInt(sf.maxBytes, 10))
+	return parts
 }
 
 // create opens an output file: truncated for a new scan, appended to when resuming (the

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -453,5 +455,63 @@ func TestDefaultConnectAheadFitsQuietly(t *testing.T) {
 				t.Errorf("stderr %q, want a warning with %q", stderr.String(), tc.warn)
 			}
 		})
+	}
+}
+
+// TestResumeHashCoversWhatIsScanned: every flag that changes what a scan probes or writes
+// changes the -resume configuration hash (so a resume with it changed is refused as "a
+// different scan"), a flag left at its default does not (older checkpoints keep their hash),
+// and the secret of the credentials never enters it.
+func TestResumeHashCoversWhatIsScanned(t *testing.T) {
+	b := scanner.NewTargetBuilder(445)
+	if err := b.Add("127.0.0.1/30"); err != nil {
+		t.Fatal(err)
+	}
+	set, err := b.Build(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := func(args ...string) string {
+		t.Helper()
+		var f scanFlags
+		g := newGroupedFlags("smbsweep scan")
+		defineScanFlags(g, &f)
+		g.SetOutput(io.Discard)
+		if err := g.Parse(args); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		g.Visit(func(fl *flag.Flag) { f.ridRangeSet = f.ridRangeSet || fl.Name == "rid-range" })
+		h, err := resumeHash(&f, set)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return h
+	}
+	base := hash()
+	if got := hash("-max-entries", "1000", "-max-bytes", "65536", "-depth", "0", "-c", "7", "-timeout", "3s"); got != base {
+		t.Error("defaults given explicitly, or concurrency and timeouts, changed the hash")
+	}
+	for _, args := range [][]string{
+		{"-profile", "full"},
+		{"-enum-users"},
+		{"-probe-shares", "C$,ADMIN$"},
+		{"-u", "alice"},
+		{"-u", "alice", "-d", "CORP"},
+		{"-encrypt"},
+		{"-depth", "2"},
+		{"-max-entries", "10"},
+		{"-max-bytes", "1"},
+		{"-ports", "445,139"},
+	} {
+		if hash(args...) == base {
+			t.Errorf("%v does not change the resume hash", args)
+		}
+	}
+	if hash("-enum-users", "-rid-range", "500-600") == hash("-enum-users") {
+		t.Error("-rid-range does not change the hash of an -enum-users scan")
+	}
+	if hash("-u", "alice", "-p", "one") != hash("-u", "alice", "-p", "two") ||
+		hash("-u", "alice", "-H", strings.Repeat("a", 32)) != hash("-u", "alice") {
+		t.Error("the password or NT hash enters the resume hash")
 	}
 }

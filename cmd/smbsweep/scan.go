@@ -181,14 +181,20 @@ func defineProbeFlags(g *groupedFlags, f *scanFlags, defaults sweep.Settings) {
 	g.add("enum-users", "rid-range")
 }
 
+// Defaults of scan -max-entries and -max-bytes.
+const (
+	defaultMaxEntries = 1000
+	defaultMaxBytes   = 64 << 10
+)
+
 // defineCredentialedFlags defines -u and the other credentials, and the flags of the stages
 // that need them (in the same -h group).
 func defineCredentialedFlags(g *groupedFlags, f *scanFlags) {
 	f.creds.define(g)
 	g.BoolVar(&f.encrypt, "encrypt", false, "encrypt the credentialed session even when the server does not require it (SMB 3.x)")
 	g.IntVar(&f.depth, "depth", 0, "with -probes ls: list subdirectories down to `N` levels (0 = the directory only)")
-	g.IntVar(&f.maxEntries, "max-entries", 1000, "with -probes ls: stop after `N` entries per host")
-	g.Int64Var(&f.maxBytes, "max-bytes", 64<<10, "with -probes read: read at most `N` bytes of -path")
+	g.IntVar(&f.maxEntries, "max-entries", defaultMaxEntries, "with -probes ls: stop after `N` entries per host")
+	g.Int64Var(&f.maxBytes, "max-bytes", defaultMaxBytes, "with -probes read: read at most `N` bytes of -path")
 	g.add("encrypt", "depth", "max-entries", "max-bytes")
 }
 
