@@ -78,10 +78,16 @@ func (n *NXC) WriteResult(r *probes.Result) error {
 	return n.out.add(b.Bytes())
 }
 
-// NXCOS is the OS text after "[*]": the NTLM-reported version (major.minor.build) as the
-// server sent it, else the SMB1 logon's NativeOS (what NetExec shows for SMB1 hosts, e.g.
-// "Windows 5.1"), else the SMB dialect.
+// NXCOS is the OS text after "[*]", as NetExec words it: the OS the record identified
+// (probes.OSInfo) with its build ("Windows Server 2019 (1809) Build 17763"; for Samba the
+// SMB1 NativeLanMan when the logon gave one, "Samba 4.17.12-Debian", else "Samba"); without a
+// name, the NTLM-reported version (major.minor.build) as the server sent it, else the SMB1
+// logon's NativeOS (what NetExec shows for SMB1 hosts, e.g. "Windows 5.1"), else the SMB
+// dialect.
 func NXCOS(r *probes.Result) string {
+	if name := nxcOSName(r); name != "" {
+		return SanitizeTerminal(name)
+	}
 	if r.NTLM != nil {
 		if v := probes.StringOr(r.NTLM.OSVersion, ""); v != "" {
 			return SanitizeTerminal(v)
@@ -97,6 +103,25 @@ func NXCOS(r *probes.Result) string {
 		return "SMB 1"
 	}
 	return "SMB"
+}
+
+// nxcOSName is the identified OS name of NXCOS, "" when the record names none.
+func nxcOSName(r *probes.Result) string {
+	if r.OS == nil || r.OS.Name == nil {
+		return ""
+	}
+	name := *r.OS.Name
+	switch probes.StringOr(r.OS.Family, "") {
+	case probes.OSFamilySamba:
+		if r.SMB1 != nil && strings.HasPrefix(r.SMB1.NativeLanManager, "Samba ") {
+			return r.SMB1.NativeLanManager
+		}
+	case probes.OSFamilyWindows:
+		if f := strings.Split(probes.StringOr(r.OS.Version, ""), "."); len(f) == 3 && f[2] != "0" {
+			name += " Build " + f[2] // major.minor.build
+		}
+	}
+	return name
 }
 
 // NXCItems returns the parenthesized (key:value) items of an SMB host's line, in NetExec's

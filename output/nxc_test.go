@@ -74,3 +74,29 @@ func TestNXCOSNativeOS(t *testing.T) {
 		t.Errorf("NXCOS = %q, want the NTLM version first", got)
 	}
 }
+
+// TestNXCOSName: a record whose OS was identified shows the name as NetExec does, a Windows
+// name with its build and Samba by its SMB1 NativeLanMan when the logon gave one; escaped.
+func TestNXCOSName(t *testing.T) {
+	win := &probes.Result{NTLM: &probes.NTLMInfo{OSVersion: probes.String("10.0.17763")},
+		OS: &probes.OSInfo{Family: probes.String(probes.OSFamilyWindows), Name: probes.String("Windows 10 1809 / Windows Server 2019 (1809)"), Version: probes.String("10.0.17763")}}
+	samba := &probes.Result{NTLM: &probes.NTLMInfo{OSVersion: probes.String("6.1.0")},
+		OS: &probes.OSInfo{Family: probes.String(probes.OSFamilySamba), Name: probes.String("Samba"), Version: probes.String("6.1.0")}}
+	sambaSMB1 := &probes.Result{NTLM: samba.NTLM, OS: samba.OS,
+		SMB1: &probes.SMB1Info{NativeOS: "Windows 6.1", NativeLanManager: "Samba 4.17.12-Debian\x1b[2J"}}
+	unnamed := &probes.Result{NTLM: &probes.NTLMInfo{OSVersion: probes.String("10.0.99999")},
+		OS: &probes.OSInfo{Version: probes.String("10.0.99999")}}
+	for _, c := range []struct {
+		r    *probes.Result
+		want string
+	}{
+		{win, "Windows 10 1809 / Windows Server 2019 (1809) Build 17763"},
+		{samba, "Samba"},
+		{sambaSMB1, "Samba 4.17.12-Debian\\x1b[2J"},
+		{unnamed, "10.0.99999"},
+	} {
+		if got := NXCOS(c.r); got != c.want {
+			t.Errorf("NXCOS = %q, want %q", got, c.want)
+		}
+	}
+}

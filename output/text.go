@@ -328,11 +328,16 @@ func (t *Text) identity(b *bytes.Buffer, r *probes.Result) {
 }
 
 // findings writes the host's true findings, one line each; a verdict finding gets nmap's two
-// lines ("VULNERABLE: ...", "State: ..."). A severity raised on a domain controller says so.
+// lines ("VULNERABLE: ...", "State: ..."). A verdict the host's checks ran for but could not
+// decide is written too, with its reason, in nmap's words ("State: UNKNOWN (unable to test)"):
+// unknown is never safe, so it is not left out as a false finding is. (On a host that did not
+// answer SMB the error line already says why nothing was decided.) A severity raised on a
+// domain controller says so.
 func (t *Text) findings(b *bytes.Buffer, r *probes.Result) {
 	seen := make(map[string]bool, len(r.Findings))
 	for _, f := range r.Findings {
-		if f.Value == nil || !*f.Value || seen[f.ID] {
+		unknown := f.State == probes.StateUnknown && r.Status == probes.StatusSMB
+		if (f.Value == nil || !*f.Value) && !unknown || seen[f.ID] {
 			continue
 		}
 		seen[f.ID] = true
@@ -341,9 +346,14 @@ func (t *Text) findings(b *bytes.Buffer, r *probes.Result) {
 			suffix = " " + t.paint(ansiDim, "(severity raised: domain controller)")
 		}
 		if f.State != "" {
-			label := t.severity(f.Severity)
-			b.WriteString("  " + label + " VULNERABLE: " + verdictTitle(f) + suffix + "\n")
-			b.WriteString("  " + strings.Repeat(" ", max(8, utf8.RuneCountInString(f.Severity)+2)) + "   State: " + verdictState(f.State) + "\n")
+			indent := "  " + strings.Repeat(" ", max(8, utf8.RuneCountInString(f.Severity)+2)) + "   "
+			if unknown {
+				b.WriteString("  " + t.severity(f.Severity) + " " + verdictTitle(f) + suffix + "\n")
+				b.WriteString(indent + "State: UNKNOWN (unable to test): " + SanitizeTerminal(strings.TrimPrefix(f.Reason, "unknown: ")) + "\n")
+				continue
+			}
+			b.WriteString("  " + t.severity(f.Severity) + " VULNERABLE: " + verdictTitle(f) + suffix + "\n")
+			b.WriteString(indent + "State: " + verdictState(f.State) + "\n")
 			continue
 		}
 		for _, line := range findingLines(f.ID, r) {

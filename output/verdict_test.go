@@ -72,3 +72,36 @@ func TestVerdictCSVMetricsSummary(t *testing.T) {
 		t.Errorf(`smbsweep_findings_total{finding="smbghost"} = %v, want 1`, v)
 	}
 }
+
+// TestVerdictTextUnknown: a verdict the checks could not decide on an SMB host is written with
+// nmap's "UNKNOWN (unable to test)" and the reason; on a host that did not answer SMB it is
+// not (the error line says why), and a not-vulnerable verdict is not written.
+func TestVerdictTextUnknown(t *testing.T) {
+	ms17 := probes.Finding{ID: probes.FindingMS17010, Severity: "critical", State: probes.StateUnknown,
+		Reason: "unknown: ms17010: anonymous SESSION_SETUP_ANDX refused with STATUS_ACCESS_DENIED\x1b[2J", CVE: []string{"CVE-2017-0143"}}
+	ghost := probes.Finding{ID: probes.FindingSMBGhost, Value: probes.Bool(false), Severity: "critical", State: probes.StateNotVulnerable,
+		Reason: "SMB 3.1.1 without compression", CVE: []string{"CVE-2020-0796"}}
+	smb := sambaRecord()
+	smb.Findings = append(smb.Findings, ms17, ghost)
+	refused := refusedRecord()
+	refused.Findings = append(refused.Findings, ms17)
+	var buf bytes.Buffer
+	tx := NewText(&buf, "stdout", false)
+	for _, r := range []*probes.Result{smb, refused} {
+		if err := tx.WriteResult(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got := buf.String()
+	want := "  [critical] Remote Code Execution vulnerability in Microsoft SMBv1 servers (ms17-010) CVE-2017-0143\n" +
+		"               State: UNKNOWN (unable to test): ms17010: anonymous SESSION_SETUP_ANDX refused with STATUS_ACCESS_DENIED\\x1b[2J\n"
+	if strings.Count(got, want) != 1 {
+		t.Errorf("want the unknown ms17-010 verdict once, for the SMB host:\n%s", got)
+	}
+	if strings.Contains(got, "SMBGhost") || strings.Contains(got, "VULNERABLE") {
+		t.Errorf("a not-vulnerable verdict was written:\n%s", got)
+	}
+}

@@ -59,7 +59,7 @@ func TestSMBOnlyAndViews(t *testing.T) {
 			smbLine = l
 		}
 	}
-	for _, want := range []string{"SMB ", " 445 ", "SWEEP-SMB1", "[*] ", "(name:SWEEP-SMB1)", "(domain:SWEEP-SMB1)", "(signing:False)", "(SMBv1:True)", "(Null Auth:True)", "(findings:smb1_enabled,signing_not_required"} {
+	for _, want := range []string{"SMB ", " 445 ", "SWEEP-SMB1", "[*] Samba", "(name:SWEEP-SMB1)", "(domain:SWEEP-SMB1)", "(signing:False)", "(SMBv1:True)", "(Null Auth:True)", "(findings:smb1_enabled,signing_not_required"} {
 		if !strings.Contains(smbLine, want) {
 			t.Errorf("nxc line lacks %q: %q", want, smbLine)
 		}
