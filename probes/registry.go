@@ -139,6 +139,14 @@ func StageNames() []string {
 	return names
 }
 
+// Credentialed reports whether the named stage works with the -u credentials: the stages on
+// the credentialed connection (auth, ls, read), whose results (a logon's outcome, a listing, a
+// file's content) are private.
+func Credentialed(name string) bool {
+	i := slices.IndexFunc(stageDefs, func(d stageDef) bool { return string(d.name) == name })
+	return i >= 0 && stageDefs[i].conn == connAuth
+}
+
 // StageHelp returns one "name: what it does" line per stage, for -h.
 func StageHelp() string {
 	var b strings.Builder

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/smbsweep/smbsweep/daemon"
+	"github.com/smbsweep/smbsweep/probes"
 )
 
 // privateOutput reports whether scan's -o may carry what must stay private (issue 17): the
@@ -12,9 +13,7 @@ import (
 // ls stages, which need credentials). Such a file is created 0600 (output.OpenFile); -trace
 // always is.
 func (f *scanFlags) privateOutput() bool {
-	return f.creds.user != "" || slices.ContainsFunc(f.stages, func(s string) bool {
-		return s == "auth" || s == "ls" || s == "read"
-	})
+	return f.creds.user != "" || slices.ContainsFunc(f.stages, probes.Credentialed)
 }
 
 // checkMetricsExposure applies serve's rule to scan's -metrics-addr: an address that is not

@@ -923,13 +923,13 @@ func buildPipeline(f *scanFlags, opts *probes.Options) (*probes.Pipeline, error)
 		stages = append(stages, p.Stages...)
 	}
 	if f.enumDialects {
-		stages = append(stages, "dialects")
+		stages = append(stages, string(probes.StageDialects))
 	}
 	if opts.Credentials != nil {
-		stages = append(stages, "auth")
+		stages = append(stages, string(probes.StageAuth))
 	}
 	if f.checkWrite {
-		stages = append(stages, "access")
+		stages = append(stages, string(probes.StageAccess))
 	}
 	p, err := probes.NewPipeline(stages, opts)
 	if err != nil {
