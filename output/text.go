@@ -422,17 +422,18 @@ func findingLines(id string, r *probes.Result) []string {
 		})
 	case probes.FindingShareWritable:
 		return shareLines("Share writable", r, func(_ probes.Share, a probes.ShareAccess) bool {
-			return (a.Identity == "anonymous" || a.Identity == "guest") && a.Write != nil && *a.Write
+			return (a.Identity == probes.IdentityAnonymous || a.Identity == probes.IdentityGuest) && a.Write != nil && *a.Write
 		})
 	case probes.FindingSMB3Unsupported:
 		return []string{"SMB 3.x not supported"}
 	case probes.FindingEncryptionUnsupported:
 		return []string{"SMB encryption not supported"}
-	case probes.FindingCoercibleInterface:
+	case probes.FindingCoercibleInterface, probes.FindingCoercibleCredentialed:
+		credentialed := id == probes.FindingCoercibleCredentialed
 		var lines []string
 		if r.RPC != nil {
 			for _, in := range r.RPC.Interfaces {
-				if in.Reachable != nil && *in.Reachable {
+				if in.Reachable != nil && *in.Reachable && (in.Identity == probes.IdentityUser) == credentialed {
 					lines = append(lines, "Coercible RPC interface reachable: "+SanitizeTerminal(in.Interface+` on \`+in.Pipe+" ("+in.Identity+")"))
 				}
 			}

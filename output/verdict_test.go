@@ -105,3 +105,34 @@ func TestVerdictTextUnknown(t *testing.T) {
 		t.Errorf("a not-vulnerable verdict was written:\n%s", got)
 	}
 }
+
+// TestCoercionTextByIdentity: the coercion finding without credentials names the anonymous and
+// guest reach only, the credentialed finding the account's only.
+func TestCoercionTextByIdentity(t *testing.T) {
+	r := sambaRecord()
+	r.RPC = &probes.RPCSurface{Interfaces: []probes.RPCInterface{
+		{Identity: probes.IdentityAnonymous, Pipe: "netdfs", Interface: "MS-DFSNM", Reachable: probes.Bool(true)},
+		{Identity: probes.IdentityUser, Pipe: "spoolss", Interface: "MS-RPRN", Reachable: probes.Bool(true)},
+	}}
+	r.Findings = append(r.Findings,
+		probes.Finding{ID: probes.FindingCoercibleInterface, Value: probes.Bool(true), Severity: "medium"},
+		probes.Finding{ID: probes.FindingCoercibleCredentialed, Value: probes.Bool(true), Severity: "low"})
+	var buf bytes.Buffer
+	tx := NewText(&buf, "stdout", false)
+	if err := tx.WriteResult(r); err != nil {
+		t.Fatal(err)
+	}
+	tx.Flush()
+	got := buf.String()
+	for _, want := range []string{
+		"  [medium] Coercible RPC interface reachable: MS-DFSNM on \\netdfs (anonymous)\n",
+		"  [low]    Coercible RPC interface reachable: MS-RPRN on \\spoolss (user)\n",
+	} {
+		if strings.Count(got, want) != 1 {
+			t.Errorf("want once %q in:\n%s", want, got)
+		}
+	}
+	if strings.Count(got, "Coercible RPC interface reachable") != 2 {
+		t.Errorf("an identity's reach is listed under the other finding:\n%s", got)
+	}
+}

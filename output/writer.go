@@ -46,6 +46,7 @@ var FindingIDs = []string{
 	probes.FindingMS17010,
 	probes.FindingDoublePulsar,
 	probes.FindingCoercibleInterface,
+	probes.FindingCoercibleCredentialed,
 	probes.FindingWebClientRunning,
 	probes.FindingSpoolerRunning,
 	probes.FindingAnonymousLSA,

@@ -131,7 +131,7 @@ func TestWriterConcurrentRecordsAndSummary(t *testing.T) {
 		probes.FindingAnonymousShareReadable: half, probes.FindingShareWritable: half,
 		probes.FindingGuestSession: 0, probes.FindingSMB3Unsupported: 0, probes.FindingEncryptionUnsupported: 0,
 		probes.FindingSMBGhost: 0, probes.FindingMS17010: 0, probes.FindingDoublePulsar: 0, // every known id is listed, zeros included
-		probes.FindingCoercibleInterface: 0, probes.FindingWebClientRunning: 0, probes.FindingSpoolerRunning: 0,
+		probes.FindingCoercibleInterface: 0, probes.FindingCoercibleCredentialed: 0, probes.FindingWebClientRunning: 0, probes.FindingSpoolerRunning: 0,
 		probes.FindingAnonymousLSA: 0, probes.FindingAnonymousSIDTranslation: 0, probes.FindingAnonymousPasswordPolicy: 0,
 	}
 	if fmt.Sprint(s.Findings) != fmt.Sprint(want) {

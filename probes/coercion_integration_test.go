@@ -3,12 +3,14 @@ package probes_test
 import (
 	"context"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/internal/testing/sambatest"
 	"github.com/smbsweep/smbsweep/probes"
 	"github.com/smbsweep/smbsweep/transport"
@@ -138,4 +140,62 @@ func checkFinding(t *testing.T, r *probes.Result, id, value, reason string) *pro
 		t.Errorf("%s = %+v, want %s with a reason starting %q", id, f, value, reason)
 	}
 	return f
+}
+
+// TestFleetCoercionCredentialed: with -u, the coercion stage also binds as the account, on the
+// auth stage's own connection (encrypted on the encrypt server), and its outcomes agree with
+// what impacket reports for the same account, server, pipe and interface. On servers that
+// refuse IPC$ to the anonymous and guest sessions (nonull) or refuse the null session
+// (encrypt), the account still decides the surface: coercible_interface_reachable keeps its
+// meaning (without credentials), and the account's reach is the credentialed finding; the
+// services are decided by the account where anonymous could not tell.
+func TestFleetCoercionCredentialed(t *testing.T) {
+	fleet := sambatest.Require(t)
+	py := impacketPython(t)
+	for _, name := range []string{"nonull", "encrypt"} {
+		t.Run(name, func(t *testing.T) {
+			srv := fleet.Server(name)
+			opts := &probes.Options{Credentials: &client.Credentials{User: sambatest.TestUser, Password: sambatest.TestPassword}}
+			r := runStages(t, srv, opts, "auth", "coercion")
+			if st := r.Stages["coercion"]; st.Status != probes.StageOK {
+				t.Fatalf("coercion stage %+v", st)
+			}
+			var user []probes.RPCInterface
+			for _, rec := range r.RPC.Interfaces {
+				if rec.Identity == probes.IdentityUser {
+					user = append(user, rec)
+				}
+			}
+			if len(user) == 0 {
+				t.Fatalf("no record for the credentialed identity: %+v", r.RPC.Interfaces)
+			}
+			oracle := impacketBinds(t, py, srv, sambatest.TestUser, sambatest.TestPassword, user)
+			for _, rec := range user {
+				if want := oracle[rec.Pipe]; rec.Outcome != want {
+					t.Errorf("user %s \\%s: %s (%s), impacket says %s", rec.Interface, rec.Pipe, rec.Outcome, rec.Evidence, want)
+				}
+			}
+			f := checkFinding(t, r, probes.FindingCoercibleCredentialed, "true", "coercible interface reachable with credentials: ")
+			if f != nil && !strings.Contains(f.Reason, `MS-DFSNM on \netdfs (user)`) {
+				t.Errorf("credentialed finding reason %q", f.Reason)
+			}
+			if f := finding(r, probes.FindingCoercibleInterface); f == nil || tri(f.Value) == "true" {
+				t.Errorf("coercible_interface_reachable = %+v: the account's reach must not count as reach without credentials", f)
+			}
+			checkFinding(t, r, probes.FindingSpoolerRunning, "false", "Print Spooler not running")
+			checkFinding(t, r, probes.FindingWebClientRunning, "false", "WebClient not running")
+			var ws []string
+			for _, w := range r.RPC.WebClient {
+				ws = append(ws, w.Identity+"="+tri(w.Running))
+			}
+			if !slices.Contains(ws, "user=false") {
+				t.Errorf("WebClient per identity %v: want the account to find the pipe absent", ws)
+			}
+		})
+	}
+	// Without -u the credentialed finding is not in the record at all.
+	r := runStages(t, fleet.Server("default"), &probes.Options{}, "coercion")
+	if f := finding(r, probes.FindingCoercibleCredentialed); f != nil {
+		t.Errorf("credentialed finding without -u: %+v", f)
+	}
 }

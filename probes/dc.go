@@ -32,9 +32,10 @@ var dcShares = []string{"SYSVOL", "NETLOGON"}
 // authentication, SMB1 worms landing on the host that holds every credential, a DC coerced
 // into authenticating to a relay).
 var raisedOnDC = map[string]bool{
-	FindingSMB1Enabled:        true,
-	FindingSigningNotRequired: true,
-	FindingCoercibleInterface: true,
+	FindingSMB1Enabled:           true,
+	FindingSigningNotRequired:    true,
+	FindingCoercibleInterface:    true,
+	FindingCoercibleCredentialed: true,
 }
 
 // severityAbove is the next severity up.

@@ -25,6 +25,7 @@ var findingSeverity = map[string]string{
 	FindingMS17010:                "critical",
 	FindingDoublePulsar:           "critical",
 	FindingCoercibleInterface:     "medium",
+	FindingCoercibleCredentialed:  "low",
 	FindingWebClientRunning:       "medium",
 	FindingSpoolerRunning:         "low",
 }
@@ -76,8 +77,12 @@ func evaluateFindings(r *Result, opts *Options) {
 		addFinding(r, FindingShareWritable, v, why)
 	}
 	if _, ran := r.Stages[StageCoercion]; ran {
-		v, why := coercionFinding(r)
+		v, why := coercionFinding(r, false)
 		addFinding(r, FindingCoercibleInterface, v, why)
+		if opts.Credentials != nil {
+			v, why = coercionFinding(r, true)
+			addFinding(r, FindingCoercibleCredentialed, v, why)
+		}
 		v, why = serviceFinding(r, func(s *RPCSurface) []ServiceState { return s.WebClient }, "WebClient")
 		addFinding(r, FindingWebClientRunning, v, why)
 		v, why = serviceFinding(r, func(s *RPCSurface) []ServiceState { return s.Spooler }, "Print Spooler")
@@ -241,7 +246,7 @@ func shareFinding(r *Result, field func(ShareAccess) *bool, what string) (*bool,
 			continue
 		}
 		for _, a := range sh.Access {
-			if a.Identity != identityAnonymous && a.Identity != identityGuest {
+			if a.Identity != IdentityAnonymous && a.Identity != IdentityGuest {
 				continue
 			}
 			switch v := field(a); {
@@ -266,14 +271,20 @@ func shareFinding(r *Result, field func(ShareAccess) *bool, what string) (*bool,
 }
 
 // coercionFinding: some interface that can coerce authentication accepted a BIND from an
-// identity without credentials. True names each (interface, pipe, identity); false only when
-// every pipe was decided for every identity probed; null otherwise.
-func coercionFinding(r *Result) (*bool, string) {
+// identity without credentials (anonymous, guest), or with credentialed, from the -u account.
+// True names each (interface, pipe, identity); false only when every pipe was decided for
+// every such identity probed; null otherwise.
+func coercionFinding(r *Result, credentialed bool) (*bool, string) {
 	if r.RPC == nil || len(r.RPC.Interfaces) == 0 {
 		return nil, "unknown: " + stageWhy(r, StageCoercion)
 	}
 	var yes, unknown []string
+	var recs []RPCInterface
 	for _, in := range r.RPC.Interfaces {
+		if (in.Identity == IdentityUser) != credentialed {
+			continue
+		}
+		recs = append(recs, in)
 		what := in.Interface + " on \\" + in.Pipe + " (" + in.Identity + ")"
 		switch {
 		case in.Reachable == nil:
@@ -283,12 +294,18 @@ func coercionFinding(r *Result) (*bool, string) {
 		}
 	}
 	switch {
+	case len(recs) == 0 && credentialed:
+		return nil, "unknown: the credentialed logon did not succeed (" + stageWhy(r, StageAuth) + ")"
+	case len(recs) == 0:
+		return nil, "unknown: no anonymous or guest session was granted: only the credentialed identity was probed"
+	case len(yes) > 0 && credentialed:
+		return Bool(true), "coercible interface reachable with credentials: " + strings.Join(yes, ", ")
 	case len(yes) > 0:
 		return Bool(true), "coercible interface reachable: " + strings.Join(yes, ", ")
 	case len(unknown) > 0:
 		return nil, "unknown: no answer to the BIND of " + strings.Join(unknown, ", ")
 	}
-	return Bool(false), "no coercible interface reachable by " + strings.Join(identitiesOf(r.RPC.Interfaces), ", ") + " (every pipe absent, refused or the bind rejected)"
+	return Bool(false), "no coercible interface reachable by " + strings.Join(identitiesOf(recs), ", ") + " (every pipe absent, refused or the bind rejected)"
 }
 
 // serviceFinding: a service runs, as any identity could tell. The pipe's presence does not

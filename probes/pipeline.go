@@ -534,10 +534,12 @@ func (s *Session) tree(share string) (uint32, bool) {
 	return tid, ok
 }
 
-// Identities a share access record is filed under.
+// Identities a share access or RPC record is filed under: the null session, the guest
+// mapping, the -u account (the auth stage's logon).
 const (
-	identityAnonymous = "anonymous"
-	identityGuest     = "guest"
+	IdentityAnonymous = "anonymous"
+	IdentityGuest     = "guest"
+	IdentityUser      = "user"
 )
 
 // useIdentity points the shared connection at the session of identity for the next requests.
@@ -547,9 +549,9 @@ func (s *Session) useIdentity(identity string) {
 		return
 	}
 	switch identity {
-	case identityAnonymous:
+	case IdentityAnonymous:
 		s.conn.Use(s.nullSMB2)
-	case identityGuest:
+	case IdentityGuest:
 		s.conn.Use(s.guestSMB2)
 	}
 }

@@ -50,6 +50,19 @@ func treeRan(_ *Session, r *Result) string {
 	return ""
 }
 
+// coercionGate runs the coercion stage when some identity holds a session: anonymous or
+// guest (anySession), or the -u account whose logon the auth stage made.
+func coercionGate(s *Session, r *Result) string {
+	why := anySession(s, r)
+	if why == "" || s.authLoggedOn(r) {
+		return ""
+	}
+	if s.Opts.Credentials != nil {
+		return why + ", and the credentialed logon did not succeed"
+	}
+	return why
+}
+
 // anySession gates stages that need an anonymous or guest session.
 func anySession(s *Session, r *Result) string {
 	if s.nullSession || s.guestSession {

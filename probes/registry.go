@@ -32,13 +32,13 @@ const (
 	StageShares     StageName = "shares"
 	StageShareProbe StageName = "shareprobe"
 	StageAccess     StageName = "access"
-	StageCoercion   StageName = "coercion"
 	StageLSA        StageName = "lsa"
 	StageSAMR       StageName = "samr"
 	StageAuth       StageName = "auth"
 	StageLs         StageName = "ls"
 	StageRead       StageName = "read"
 	StageStat       StageName = "stat"
+	StageCoercion   StageName = "coercion"
 	StageNBStat     StageName = "nbstat"
 )
 
@@ -96,11 +96,6 @@ var stageDefs = []stageDef{
 	{name: StageAccess, conn: connSMB2, smb1: true, requires: []StageName{StageNegotiate}, after: []StageName{StageSession},
 		uses: []StageName{StageGuest, StageTree, StageShares, StageShareProbe}, gate: anySession, run: stageAccess,
 		about: "per share and identity: tree connect, read check; write check with -check-write"},
-	// coercion runs after access: the ~10 pipe handles per identity it leaves for closeLater
-	// then go with the connection instead of costing a CLOSE each before the next stage.
-	{name: StageCoercion, conn: connSMB2, requires: []StageName{StageNegotiate}, after: []StageName{StageSession}, uses: []StageName{StageGuest},
-		gate: anySession, run: stageCoercion,
-		about: "per identity: BIND only to the RPC interfaces that can coerce authentication (RPRN, EFSR, DFSNM, FSRVP, EVEN); WebClient and Spooler running"},
 	{name: StageLSA, conn: connSMB2, smb1: true, requires: []StageName{StageNegotiate}, after: []StageName{StageSession}, uses: []StageName{StageGuest},
 		gate: anySession, run: stageLSA,
 		about: "per identity: LSA on \\lsarpc (read-only): domain name and SID, SID translation; RID cycling with -enum-users"},
@@ -115,6 +110,12 @@ var stageDefs = []stageDef{
 		about: "credentialed read of -path on the first -share (up to -max-bytes)"},
 	{name: StageStat, conn: connSMB2, requires: []StageName{StageSession}, after: []StageName{StageTree}, gate: treeRan, run: stageStat,
 		about: "CREATE + QUERY_INFO of -path on the first -share"},
+	// coercion runs after every other stage of the shared connection: the ~10 pipe handles per
+	// identity it leaves for closeLater then go with the connection instead of costing a CLOSE
+	// each before the next stage; and after auth, whose logon is its third identity.
+	{name: StageCoercion, conn: connSMB2, requires: []StageName{StageNegotiate}, after: []StageName{StageSession},
+		uses: []StageName{StageGuest, StageAuth}, gate: coercionGate, run: stageCoercion,
+		about: "per identity (anonymous, guest, -u): BIND only to the RPC interfaces that can coerce authentication (RPRN, EFSR, DFSNM, FSRVP, EVEN); WebClient and Spooler running"},
 	{name: StageNBStat, conn: connNBStat, begin: beginNBStat, run: stageNBStat,
 		about: "NetBIOS NODE STATUS on UDP 137 (names, MAC, workgroup, users, DC); the query goes out when the host starts"},
 }

@@ -63,7 +63,7 @@ func (s *Session) reopen(ctx context.Context) error {
 		}
 	}
 	if ipc {
-		_, st, tid, err := s.treeConnect(ctx, "IPC$", identityAnonymous)
+		_, st, tid, err := s.treeConnect(ctx, "IPC$", IdentityAnonymous)
 		if err == nil && st != wire.StatusSuccess {
 			err = refusal(st, "TREE_CONNECT to IPC$")
 		}
@@ -73,7 +73,7 @@ func (s *Session) reopen(ctx context.Context) error {
 		s.ipcTree, s.hasIPC = tid, true
 	}
 	for name := range trees {
-		_, st, tid, err := s.treeConnect(ctx, name, identityAnonymous)
+		_, st, tid, err := s.treeConnect(ctx, name, IdentityAnonymous)
 		if err != nil {
 			return fail("TREE_CONNECT "+name, err)
 		}

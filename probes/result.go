@@ -397,6 +397,7 @@ const (
 	FindingMS17010                = "ms17_010"             // verdict: CVE-2017-0143 to 0148 (stage ms17010)
 	FindingDoublePulsar           = "doublepulsar_implant" // verdict: the implant answered its ping (stage ms17010)
 	FindingCoercibleInterface     = "coercible_interface_reachable"
+	FindingCoercibleCredentialed  = "coercible_interface_reachable_credentialed" // the -u account's BIND (stage coercion)
 	FindingWebClientRunning       = "webclient_running"
 	FindingSpoolerRunning         = "spooler_running"
 )

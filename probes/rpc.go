@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
 	"github.com/smbsweep/smbsweep/wire/dcerpc"
@@ -23,10 +24,8 @@ const (
 	pipeChunk = 64 << 10
 )
 
-// pipeAccess is what RPC pipes are opened with: read/write data and attributes, EAs,
-// READ_CONTROL and SYNCHRONIZE (the access Windows clients use for RPC pipes).
-const pipeAccess = wire.AccessReadData | wire.AccessWriteData | wire.AccessAppendData | wire.AccessReadEA |
-	wire.AccessWriteEA | wire.AccessReadAttributes | wire.AccessWriteAttributes | wire.AccessReadControl | wire.AccessSynchronize
+// pipeAccess is what RPC pipes are opened with (the access Windows clients use for them).
+const pipeAccess = client.PipeAccess
 
 // pipeTransport moves DCE/RPC bytes through one open named pipe. A pipe is a byte stream: a
 // reply may come in any number of chunks, which need not follow fragment boundaries.
@@ -58,6 +57,26 @@ func (p *smb2Pipe) read(ctx context.Context) ([]byte, error) { return p.s.pipeRe
 // release leaves the CLOSE for the connection's next use (closeLater): the default profile's
 // last stage then costs no extra round trip.
 func (p *smb2Pipe) release() { p.s.closeLater(p.tid, p.fid) }
+
+// authPipe is a pipeTransport over the auth stage's credentialed connection (package client:
+// signed, or encrypted when the server requires it).
+type authPipe struct {
+	ctx   context.Context // for the CLOSE of release
+	p     *client.Pipe
+	chunk uint32
+}
+
+func (a *authPipe) transceive(ctx context.Context, in []byte) ([]byte, error) {
+	out, _, err := a.p.Transceive(ctx, in, a.chunk)
+	return out, clientRefusal(err, "FSCTL_PIPE_TRANSCEIVE")
+}
+
+func (a *authPipe) read(ctx context.Context) ([]byte, error) {
+	data, _, err := a.p.Read(ctx, a.chunk)
+	return data, clientRefusal(err, "READ of the pipe")
+}
+
+func (a *authPipe) release() { _ = a.p.Close(a.ctx) }
 
 // openRPCPipe opens the named pipe of IPC$ as identity (tree-connecting IPC$ when needed) over
 // the protocol the host speaks (openPipeFor). A CREATE the server refuses returns its NT status

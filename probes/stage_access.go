@@ -24,7 +24,7 @@ const WriteCheckPrefix = "smbsweep-write-check-"
 // Read-only by default.
 func stageAccess(ctx context.Context, s *Session, r *Result) error {
 	checked := 0
-	for _, id := range []string{identityAnonymous, identityGuest} {
+	for _, id := range []string{IdentityAnonymous, IdentityGuest} {
 		if !s.hasSession(id) {
 			continue
 		}
@@ -51,7 +51,7 @@ func (s *Session) checkShare(ctx context.Context, r *Result, i int, identity str
 	acc := accessRecord(&r.Shares[i], identity)
 	var tid uint32
 	reuse := false
-	if identity == identityAnonymous {
+	if identity == IdentityAnonymous {
 		tid, reuse = s.tree(name)
 	}
 	if !reuse {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/smbsweep/smbsweep/client"
 	"github.com/smbsweep/smbsweep/transport"
 	"github.com/smbsweep/smbsweep/wire"
 )
@@ -34,42 +35,110 @@ var coercionTargets = []coercionTarget{
 const webClientPipe = "DAV RPC SERVICE"
 
 // stageCoercion maps the coercion surface for each identity that holds a session (anonymous,
-// then guest): every pipe of coercionTargets is opened on IPC$ and sent one BIND of its
-// interface, then closed (at the connection's next use); the WebClient pipe is only opened.
-// Answers the server gave are recorded whatever they are; a transport failure ends the stage
-// (the connection is unusable), a malformed BIND reply is recorded for its pipe and, once the
-// rest was probed, makes the stage an error that names it.
+// then guest, on the shared connection; then the -u account on the auth stage's connection,
+// when that logon succeeded): every pipe of coercionTargets is opened on IPC$ and sent one BIND
+// of its interface, then closed; the WebClient pipe is only opened. Answers the server gave
+// are recorded whatever they are; a transport failure ends that identity's probing (its
+// connection is unusable), a malformed BIND reply is recorded for its pipe and, once the rest
+// was probed, makes the stage an error that names it.
 func stageCoercion(ctx context.Context, s *Session, r *Result) error {
 	r.RPC = &RPCSurface{Interfaces: []RPCInterface{}, WebClient: []ServiceState{}, Spooler: []ServiceState{}}
 	var firstErr error
+	note := func(id string, err error) {
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("%s: %w", id, err)
+		}
+	}
 	probed := 0
-	for _, id := range []string{identityAnonymous, identityGuest} {
+	for _, id := range []string{IdentityAnonymous, IdentityGuest} {
 		if !s.hasSession(id) {
 			continue
 		}
 		probed++
-		err := s.coercionAs(ctx, r, id)
-		if err == nil {
-			continue
+		err := s.coercionAs(ctx, r, id, s.sharedPipes(id))
+		note(id, err)
+		if err != nil && !errors.As(err, new(*transport.ProtocolError)) {
+			break // the connection failed: another identity would not get further on it
 		}
-		if firstErr == nil {
-			firstErr = fmt.Errorf("%s: %w", id, err)
-		}
-		if !errors.As(err, new(*transport.ProtocolError)) {
-			break // the connection failed: another identity would not get further
-		}
+	}
+	if s.authLoggedOn(r) {
+		probed++
+		note(IdentityUser, s.coercionAs(ctx, r, IdentityUser, s.authPipes()))
 	}
 	if probed == 0 {
-		return fmt.Errorf("%w: no anonymous or guest session to open pipes with", errNotApplicable)
+		return fmt.Errorf("%w: no anonymous, guest or credentialed session to open pipes with", errNotApplicable)
 	}
 	return firstErr
+}
+
+// pipeOpener opens the pipes of one identity: ipc tree-connects IPC$ (a refusal is an
+// *ntRefusal), open opens a pipe on it (a refused CREATE is its status with a nil pipe and a
+// nil error), alive says whether the identity's connection is still usable after an error.
+type pipeOpener struct {
+	ipc   func(ctx context.Context, r *Result) error
+	open  func(ctx context.Context, name string) (pipeTransport, wire.NTStatus, error)
+	alive func() bool
+}
+
+// sharedPipes opens pipes as identity (anonymous or guest) on the shared SMB2 connection.
+func (s *Session) sharedPipes(identity string) pipeOpener {
+	var tid uint32
+	return pipeOpener{
+		ipc: func(ctx context.Context, r *Result) (err error) {
+			tid, err = s.ipcTreeFor(ctx, r, identity)
+			return err
+		},
+		open: func(ctx context.Context, name string) (pipeTransport, wire.NTStatus, error) {
+			s.useIdentity(identity)
+			p, st, err := s.openPipeOn(ctx, tid, name)
+			if p == nil {
+				return nil, st, err
+			}
+			return p, st, err
+		},
+		alive: func() bool { return s.conn != nil && s.conn.Err() == nil },
+	}
+}
+
+// authLoggedOn reports whether the auth stage's credentialed logon succeeded (its connection
+// then serves the "user" identity).
+func (s *Session) authLoggedOn(r *Result) bool {
+	return s.auth != nil && r.Auth != nil && r.Auth.Success != nil && *r.Auth.Success
+}
+
+// authPipes opens pipes as the -u account on the auth stage's connection. Its IPC$ tree is
+// disconnected with the connection when the host is done.
+func (s *Session) authPipes() pipeOpener {
+	var ipc *client.Share
+	chunk := uint32(pipeChunk)
+	if m := s.auth.Negotiated().MaxTransactSize; m != 0 && m < chunk {
+		chunk = m
+	}
+	return pipeOpener{
+		ipc: func(ctx context.Context, r *Result) (err error) {
+			ipc, err = s.auth.TreeConnect(ctx, "IPC$")
+			return clientRefusal(err, "TREE_CONNECT to IPC$")
+		},
+		open: func(ctx context.Context, name string) (pipeTransport, wire.NTStatus, error) {
+			p, err := ipc.OpenPipe(ctx, name)
+			var ce *client.Error
+			switch {
+			case errors.As(err, &ce) && ce.Status != 0:
+				return nil, ce.Status, nil
+			case err != nil:
+				return nil, 0, unwrapClient(err)
+			}
+			return &authPipe{ctx: ctx, p: p, chunk: chunk}, wire.StatusSuccess, nil
+		},
+		alive: func() bool { return true }, // a protocol error leaves the client's connection as it was
+	}
 }
 
 // coercionAs probes every pipe as identity on one IPC$ tree. It returns the first protocol
 // error after probing the rest, or a transport error at once. When IPC$ refuses the identity,
 // no pipe is reachable by it: every record says so without further requests.
-func (s *Session) coercionAs(ctx context.Context, r *Result, identity string) error {
-	tid, err := s.ipcTreeFor(ctx, r, identity)
+func (s *Session) coercionAs(ctx context.Context, r *Result, identity string, po pipeOpener) error {
+	err := po.ipc(ctx, r)
 	var ref *ntRefusal
 	switch {
 	case errors.As(err, &ref):
@@ -80,15 +149,14 @@ func (s *Session) coercionAs(ctx context.Context, r *Result, identity string) er
 	}
 	var protoErr error
 	for _, tg := range coercionTargets {
-		s.useIdentity(identity)
-		rec, err := s.bindOnly(ctx, identity, tid, tg)
+		rec, err := bindOnly(ctx, identity, po, tg)
 		r.RPC.Interfaces = append(r.RPC.Interfaces, rec)
 		if tg.pipe == "spoolss" {
 			r.RPC.Spooler = append(r.RPC.Spooler, spoolerState(&rec))
 		}
 		switch {
 		case err == nil:
-		case errors.As(err, new(*transport.ProtocolError)) && s.conn != nil && s.conn.Err() == nil:
+		case errors.As(err, new(*transport.ProtocolError)) && po.alive():
 			if protoErr == nil {
 				protoErr = err
 			}
@@ -96,8 +164,7 @@ func (s *Session) coercionAs(ctx context.Context, r *Result, identity string) er
 			return err
 		}
 	}
-	s.useIdentity(identity)
-	st, err := s.webClient(ctx, identity, tid)
+	st, err := webClient(ctx, identity, po)
 	r.RPC.WebClient = append(r.RPC.WebClient, st)
 	if err != nil {
 		return err
@@ -121,12 +188,11 @@ func (s *Session) ipcRefused(r *Result, identity string, ref *ntRefusal) {
 	r.RPC.WebClient = append(r.RPC.WebClient, ServiceState{Identity: identity, Evidence: "unknown: " + ref.Error()})
 }
 
-// bindOnly opens tg's pipe on the IPC$ tree tid of identity and sends one BIND of its
-// interface. The record says what came back; the error is a transport or protocol failure (the
-// record then says "error").
-func (s *Session) bindOnly(ctx context.Context, identity string, tid uint32, tg coercionTarget) (RPCInterface, error) {
+// bindOnly opens tg's pipe as identity and sends one BIND of its interface. The record says
+// what came back; the error is a transport or protocol failure (the record then says "error").
+func bindOnly(ctx context.Context, identity string, po pipeOpener, tg coercionTarget) (RPCInterface, error) {
 	rec := RPCInterface{Identity: identity, Pipe: tg.pipe, Interface: tg.iface.Spec, Syntax: tg.iface.Syntax.String()}
-	pipe, st, err := s.openPipeOn(ctx, tid, tg.pipe)
+	pipe, st, err := po.open(ctx, tg.pipe)
 	if err != nil {
 		rec.Outcome, rec.Evidence = RPCError, "CREATE of pipe \\"+tg.pipe+": "+briefError(err)
 		return rec, err
@@ -191,10 +257,10 @@ func spoolerState(rec *RPCInterface) ServiceState {
 
 // webClient decides "WebClient running" as identity from a CREATE of the DAV RPC SERVICE
 // pipe: success means running, OBJECT_NAME_NOT_FOUND not running, ACCESS_DENIED (or any other
-// refusal) cannot tell. The pipe is closed at the connection's next use; nothing is written.
-func (s *Session) webClient(ctx context.Context, identity string, tid uint32) (ServiceState, error) {
+// refusal) cannot tell. The pipe is released at once; nothing is written.
+func webClient(ctx context.Context, identity string, po pipeOpener) (ServiceState, error) {
 	st := ServiceState{Identity: identity}
-	pipe, status, err := s.openPipeOn(ctx, tid, webClientPipe)
+	pipe, status, err := po.open(ctx, webClientPipe)
 	if err != nil {
 		st.Evidence = "unknown: CREATE of pipe \\" + webClientPipe + ": " + briefError(err)
 		return st, err

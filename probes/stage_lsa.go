@@ -73,7 +73,7 @@ func (s *Session) eachIdentity(what string, probe func(identity string) (rpcOutc
 	var firstErr error
 	var firstRef *ntRefusal
 	exposed, probed := false, 0
-	for _, id := range []string{identityAnonymous, identityGuest} {
+	for _, id := range []string{IdentityAnonymous, IdentityGuest} {
 		if !s.hasSession(id) {
 			continue
 		}

@@ -98,7 +98,7 @@ func (s *Session) shareProbeIdentity(ctx context.Context) (string, error) {
 	canary := "smbsweep-probe-" + hex.EncodeToString(rnd[:])
 	var last wire.NTStatus
 	var tried []string
-	for _, identity := range []string{identityAnonymous, identityGuest} {
+	for _, identity := range []string{IdentityAnonymous, IdentityGuest} {
 		if !s.hasSession(identity) {
 			continue
 		}

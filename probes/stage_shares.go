@@ -24,7 +24,7 @@ const maxShareEnumBytes = 2 << 20
 func stageShares(ctx context.Context, s *Session, r *Result) error {
 	var firstErr error
 	listed := 0
-	for _, id := range []string{identityAnonymous, identityGuest} {
+	for _, id := range []string{IdentityAnonymous, IdentityGuest} {
 		if !s.hasSession(id) {
 			continue
 		}
@@ -123,11 +123,11 @@ func mergeShareEnum(r *Result, identity string, stub []byte) error {
 
 // ipcTreeFor returns a tree id of IPC$ for identity, connecting it when needed.
 func (s *Session) ipcTreeFor(ctx context.Context, r *Result, identity string) (uint32, error) {
-	if identity == identityAnonymous && s.hasIPC {
+	if identity == IdentityAnonymous && s.hasIPC {
 		s.useIdentity(identity)
 		return s.ipcTree, nil
 	}
-	if identity == identityGuest && s.guestIPC != 0 {
+	if identity == IdentityGuest && s.guestIPC != 0 {
 		s.useIdentity(identity)
 		return s.guestIPC, nil
 	}
@@ -141,7 +141,7 @@ func (s *Session) ipcTreeFor(ctx context.Context, r *Result, identity string) (u
 	if st != wire.StatusSuccess {
 		return 0, refusal(st, "TREE_CONNECT to IPC$")
 	}
-	if identity == identityGuest {
+	if identity == IdentityGuest {
 		s.guestIPC = tid
 	}
 	return tid, nil
@@ -210,9 +210,9 @@ func contains(list []string, s string) bool {
 // hasSession reports whether identity holds a session on the shared connection.
 func (s *Session) hasSession(identity string) bool {
 	switch identity {
-	case identityAnonymous:
+	case IdentityAnonymous:
 		return s.nullSession
-	case identityGuest:
+	case IdentityGuest:
 		return s.guestSession
 	}
 	return false

@@ -110,9 +110,9 @@ func (s *Session) useIdentitySMB1(identity string) {
 		return
 	}
 	switch identity {
-	case identityAnonymous:
+	case IdentityAnonymous:
 		_ = s.smb1c.UseUID(s.nullUID) // null and guest sessions are never signed
-	case identityGuest:
+	case IdentityGuest:
 		_ = s.smb1c.UseUID(s.guestUID)
 	}
 }

@@ -20,7 +20,7 @@ func stageStat(ctx context.Context, s *Session, r *Result) error {
 	if !ok {
 		return fmt.Errorf("%w: share %s was not tree-connected", errNotApplicable, share)
 	}
-	s.useIdentity(identityAnonymous)
+	s.useIdentity(IdentityAnonymous)
 	st := &Stat{Path: s.Opts.StatPath, Attributes: []string{}}
 	attachStat(r, share, "anonymous", st)
 	name := NormalizePath(s.Opts.StatPath)

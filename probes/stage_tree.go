@@ -48,7 +48,7 @@ func (s *Session) treeConnect(ctx context.Context, share, identity string) (Shar
 // connect: that is not an exposure), then each share named with -share.
 func stageTree(ctx context.Context, s *Session, r *Result) error {
 	null := r.Sessions.Null
-	acc, ipcStatus, tid, err := s.treeConnect(ctx, "IPC$", identityAnonymous)
+	acc, ipcStatus, tid, err := s.treeConnect(ctx, "IPC$", IdentityAnonymous)
 	if err != nil {
 		null.Evidence = "anonymous session set up, but the IPC$ TREE_CONNECT did not complete: " + err.Error()
 		return err
@@ -67,7 +67,7 @@ func stageTree(ctx context.Context, s *Session, r *Result) error {
 		if share == "IPC$" {
 			continue
 		}
-		acc, st, tid, err := s.treeConnect(ctx, share, identityAnonymous)
+		acc, st, tid, err := s.treeConnect(ctx, share, IdentityAnonymous)
 		if err != nil {
 			return err
 		}
