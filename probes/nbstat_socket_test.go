@@ -423,3 +423,47 @@ func TestNBStatPrequery(t *testing.T) {
 		t.Errorf("early %v, pending %d after the host ended", sock.early, len(sock.pending))
 	}
 }
+
+// TestNBStatAnswerKeptAfterDeadline: a host whose TCP port accepts and never answers uses its
+// whole deadline on negotiate; the NBSTAT answer that came meanwhile is still recorded (the
+// stage only collects, so the deadline does not skip it), not reported as "host deadline
+// reached before this stage".
+func TestNBStatAnswerKeptAfterDeadline(t *testing.T) {
+	resp := nbstatCapture(t)
+	const host = "127.0.0.84"
+	r := startResponder(t, host+":0", func(pc *net.UDPConn, from netip.AddrPort, id uint16, _ int) {
+		_, _ = pc.WriteToUDPAddrPort(withID(resp, id), from)
+	})
+	silent, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	sock := newTestSocket(t, NBStatConfig{Port: r.port(), Window: time.Second})
+	var d net.Dialer
+	p, err := NewPipeline([]string{"negotiate", "nbstat"}, &Options{NBStat: sock, Dialer: &d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	res := p.Run(ctx, Target{Addr: netip.MustParseAddr(host), Port: uint16(silent.Addr().(*net.TCPAddr).Port)})
+	if res.Status != StatusIOTimeout {
+		t.Errorf("status %s, want io-timeout", res.Status)
+	}
+	if st := res.Stages["nbstat"]; st == nil || st.Status != StageOK {
+		t.Fatalf("nbstat stage %+v, want ok", st)
+	}
+	if nb := res.NBStat; nb == nil || nb.Answered == nil || !*nb.Answered || len(nb.Names) == 0 {
+		t.Errorf("the answer that came before the deadline was lost: %+v", nb)
+	}
+}

@@ -198,7 +198,10 @@ func (p *Pipeline) runStage(ctx context.Context, st *Stage, s *Session, r *Resul
 		sr.Status, sr.Reason, sr.class = StageSkipped, reason, class
 		return
 	}
-	if err := ctx.Err(); err != nil {
+	// A stage that began with the host (Begin: its request left then) only collects what came
+	// back, without a packet: it runs after the host deadline too, so that an answer that
+	// arrived in time is not lost, and says itself when none came.
+	if err := ctx.Err(); err != nil && (st.Begin == nil || !errors.Is(err, context.DeadlineExceeded)) {
 		sr.Status, sr.Reason, sr.class = StageSkipped, "host deadline (-timeout) reached before this stage", StatusIOTimeout
 		if errors.Is(err, context.Canceled) {
 			sr.Reason, sr.class = "scan interrupted before this stage", StatusInterrupted
