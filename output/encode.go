@@ -2,6 +2,7 @@ package output
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -182,6 +183,10 @@ func (e *jsonEncoder) summary(s *probes.Summary) {
 	e.counts(s.Statuses)
 	e.raw(`,"findings":`)
 	e.counts(s.Findings)
+	if len(s.Verdicts) > 0 {
+		e.raw(`,"verdicts":`)
+		e.verdictCounts(s.Verdicts)
+	}
 	if p := s.Pacing; p != nil {
 		e.raw(`,"pacing":{"slots":`)
 		e.int(int64(p.Slots))
@@ -672,6 +677,20 @@ func (e *jsonEncoder) stages(m map[probes.StageName]*probes.StageResult) {
 }
 
 // counts appends a map of counters with its keys sorted.
+// verdictCounts appends the summary's counts per verdict id and state, ids in sorted order.
+func (e *jsonEncoder) verdictCounts(m map[string]map[string]int) {
+	e.buf = append(e.buf, '{')
+	for i, id := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		e.str(id)
+		e.buf = append(e.buf, ':')
+		e.counts(m[id])
+	}
+	e.buf = append(e.buf, '}')
+}
+
 func (e *jsonEncoder) counts(m map[string]int) {
 	if m == nil {
 		e.raw("null")

@@ -80,7 +80,7 @@ func (d MetricDef) mustBe(k MetricKind, vec bool) {
 
 // scanDefs are the scan's metrics (ScanMetrics).
 var scanDefs = struct {
-	HostsScanned, Incomplete, StageDuration, Findings, InFlight, Targets, StartTime,
+	HostsScanned, Incomplete, StageDuration, Findings, Verdicts, InFlight, Targets, StartTime,
 	NBStatQueries, NBStatDatagrams, NBStatHosts MetricDef
 }{
 	HostsScanned: MetricDef{Kind: KindCounter, Name: "smbsweep_hosts_scanned_total",
@@ -92,6 +92,9 @@ var scanDefs = struct {
 		Buckets: stageBuckets},
 	Findings: MetricDef{Kind: KindCounter, Name: "smbsweep_findings_total",
 		Help: "Hosts on which a finding was true, by finding id.", Labels: []string{"finding"}},
+	Verdicts: MetricDef{Kind: KindCounter, Name: "smbsweep_verdicts_total",
+		Help:   "Hosts that answered SMB, by verdict finding id and state (vulnerable, likely, not_vulnerable, unknown).",
+		Labels: []string{"finding", "state"}},
 	InFlight: MetricDef{Kind: KindGauge, Name: "smbsweep_hosts_in_flight",
 		Help: "Targets being scanned right now."},
 	Targets: MetricDef{Kind: KindGauge, Name: "smbsweep_targets",

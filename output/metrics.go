@@ -2,6 +2,7 @@ package output
 
 import (
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +40,7 @@ type ScanMetrics struct {
 	incomplete    prometheus.Counter
 	stageDuration *prometheus.HistogramVec
 	findings      *prometheus.CounterVec
+	verdicts      *prometheus.CounterVec
 	inFlight      prometheus.Gauge
 	targets       prometheus.Gauge
 	startTime     prometheus.Gauge
@@ -61,6 +63,7 @@ func NewScanMetrics(reg prometheus.Registerer) *ScanMetrics {
 		incomplete:    d.Incomplete.Counter(),
 		stageDuration: d.StageDuration.HistogramVec(),
 		findings:      d.Findings.CounterVec(),
+		verdicts:      d.Verdicts.CounterVec(),
 		inFlight:      d.InFlight.Gauge(),
 		targets:       d.Targets.Gauge(),
 		startTime:     d.StartTime.Gauge(),
@@ -74,7 +77,7 @@ func NewScanMetrics(reg prometheus.Registerer) *ScanMetrics {
 	}
 	m.zeroSeries()
 	if reg != nil {
-		reg.MustRegister(m.hostsScanned, m.incomplete, m.stageDuration, m.findings, m.inFlight, m.targets, m.startTime)
+		reg.MustRegister(m.hostsScanned, m.incomplete, m.stageDuration, m.findings, m.verdicts, m.inFlight, m.targets, m.startTime)
 		reg.MustRegister(m.nbstatQueries, m.nbstatGrams, m.nbstatHosts)
 	}
 	return m
@@ -97,6 +100,11 @@ func (m *ScanMetrics) zeroSeries() {
 	}
 	for _, id := range FindingIDs {
 		m.findings.WithLabelValues(id)
+	}
+	for _, id := range probes.VerdictIDs {
+		for _, st := range probes.VerdictStates {
+			m.verdicts.WithLabelValues(id, st)
+		}
 	}
 	for _, a := range NBStatAttempts {
 		m.nbstatQueries.WithLabelValues(a)
@@ -134,6 +142,11 @@ func (m *ScanMetrics) Observe(r *probes.Result) {
 	for _, id := range trueFindings(r) {
 		m.findings.WithLabelValues(closed(m.ids, id)).Inc()
 	}
+	verdictStates(r, func(id, state string) {
+		if slices.Contains(probes.VerdictIDs, id) && slices.Contains(probes.VerdictStates, state) {
+			m.verdicts.WithLabelValues(id, state).Inc()
+		}
+	})
 	if nb := r.NBStat; nb != nil {
 		m.nbstatHosts.WithLabelValues(yesNoUnknown(nb.Answered)).Inc()
 	}

@@ -107,6 +107,9 @@ func TestMetricsObserve(t *testing.T) {
 	for _, o := range probes.NBStatOutcomes {
 		allowed[string(o)] = true
 	}
+	for _, st := range probes.VerdictStates {
+		allowed[st] = true
+	}
 	for _, mf := range mfs {
 		for _, metric := range mf.GetMetric() {
 			for _, lp := range metric.GetLabel() {

@@ -25,7 +25,7 @@ const schemaDoc = "../docs/schema.md"
 // take in a key path (stages.<name>.status).
 var mapPlaceholders = map[string]map[string]string{
 	"host":    {"stages": "<name>"},
-	"summary": {"statuses": "<status>", "findings": "<id>"},
+	"summary": {"statuses": "<status>", "findings": "<id>", "verdicts": "<id>", "verdicts.<id>": "<state>"},
 }
 
 // fillValue sets every field reachable from v to a non-zero value: pointers allocated, slices and

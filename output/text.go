@@ -547,6 +547,7 @@ func (t *Text) WriteSummary(s *probes.Summary) error {
 	}
 	writeCounts(b, "statuses", s.Statuses, statusOrder())
 	writeCounts(b, "findings", s.Findings, FindingIDs)
+	writeVerdicts(b, s.Verdicts)
 	if p := s.Pacing; p != nil {
 		b.WriteString("  " + pacingWords(p) + "\n")
 	}
@@ -595,6 +596,33 @@ func writeCounts(b *bytes.Buffer, title string, m map[string]int, order []string
 	for _, k := range keys {
 		name := SanitizeTerminal(k)
 		fmt.Fprintf(b, "    %s%*s  %d\n", name, width-utf8.RuneCountInString(name), "", m[k])
+	}
+}
+
+// writeVerdicts writes, for each verdict id some SMB host has a state of, its non-zero state
+// counts on one line ("ms17_010  not_vulnerable 3, unknown 1"); nothing when no host has one.
+func writeVerdicts(b *bytes.Buffer, v map[string]map[string]int) {
+	type line struct{ id, counts string }
+	var lines []line
+	width := 0
+	for _, id := range probes.VerdictIDs {
+		var parts []string
+		for _, st := range probes.VerdictStates {
+			if n := v[id][st]; n != 0 {
+				parts = append(parts, fmt.Sprintf("%s %d", st, n))
+			}
+		}
+		if parts != nil {
+			width = max(width, len(id))
+			lines = append(lines, line{id, strings.Join(parts, ", ")})
+		}
+	}
+	if lines == nil {
+		return
+	}
+	b.WriteString("  verdicts (hosts that answered SMB):\n")
+	for _, l := range lines {
+		fmt.Fprintf(b, "    %-*s  %s\n", width, l.id, l.counts)
 	}
 }
 

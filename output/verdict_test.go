@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -134,5 +135,60 @@ func TestCoercionTextByIdentity(t *testing.T) {
 	}
 	if strings.Count(got, "Coercible RPC interface reachable") != 2 {
 		t.Errorf("an identity's reach is listed under the other finding:\n%s", got)
+	}
+}
+
+// TestVerdictCounts: the summary and the metrics count the verdict states of the hosts that
+// answered SMB, zeros included, one state per host and verdict id; a host that did not answer
+// SMB is not counted (its status says why nothing was decided); the text summary lists the
+// non-zero states.
+func TestVerdictCounts(t *testing.T) {
+	unknown := probes.Finding{ID: probes.FindingMS17010, Severity: "critical", State: probes.StateUnknown, Reason: "unknown: logon refused"}
+	patched := probes.Finding{ID: probes.FindingMS17010, Value: probes.Bool(false), Severity: "critical", State: probes.StateNotVulnerable}
+	a, b, refused := sambaRecord(), sambaRecord(), refusedRecord()
+	a.Findings = append(a.Findings, unknown, unknown) // a repeated id counts once
+	b.Findings = append(b.Findings, patched)
+	refused.Findings = append(refused.Findings, unknown)
+	recs := []*probes.Result{a, b, refused, verdictRecord()}
+
+	var buf bytes.Buffer
+	m := NewScanMetrics(prometheus.NewPedanticRegistry())
+	w := NewWriter(NewText(&buf, "stdout", false), m)
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := &probes.Summary{Targets: uint64(len(recs))}
+	if err := w.Close(s); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]int{
+		probes.FindingMS17010:      {"vulnerable": 0, "likely": 0, "not_vulnerable": 1, "unknown": 1},
+		probes.FindingSMBGhost:     {"vulnerable": 0, "likely": 1, "not_vulnerable": 0, "unknown": 0},
+		probes.FindingDoublePulsar: {"vulnerable": 0, "likely": 0, "not_vulnerable": 0, "unknown": 0},
+	}
+	if fmt.Sprint(s.Verdicts) != fmt.Sprint(want) {
+		t.Errorf("summary verdicts %v, want %v", s.Verdicts, want)
+	}
+	for id, states := range want {
+		for st, n := range states {
+			if got := testutil.ToFloat64(m.verdicts.WithLabelValues(id, st)); got != float64(n) {
+				t.Errorf(`smbsweep_verdicts_total{finding=%q,state=%q} = %v, want %d`, id, st, got, n)
+			}
+		}
+	}
+	text := buf.String()
+	for _, line := range []string{
+		"  verdicts (hosts that answered SMB):\n",
+		"    ms17_010  not_vulnerable 1, unknown 1\n",
+		"    smbghost  likely 1\n",
+	} {
+		if !strings.Contains(text, line) {
+			t.Errorf("text summary lacks %q:\n%s", line, text)
+		}
+	}
+	if strings.Contains(text, "doublepulsar_implant ") {
+		t.Errorf("a verdict without counts is listed:\n%s", text)
 	}
 }

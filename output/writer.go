@@ -78,6 +78,7 @@ type Writer struct {
 	scanned    uint64
 	statuses   map[string]int
 	findings   map[string]int
+	verdicts   map[string]map[string]int
 	incomplete int
 }
 
@@ -97,6 +98,7 @@ func NewWriter(sinks ...Sink) *Writer {
 	for _, id := range FindingIDs {
 		w.findings[id] = 0
 	}
+	w.verdicts = zeroVerdicts()
 	go w.run()
 	return w
 }
@@ -173,6 +175,41 @@ func (w *Writer) fillSummary(s *probes.Summary) {
 	for k, v := range w.findings {
 		s.Findings[k] = v
 	}
+	s.Verdicts = zeroVerdicts()
+	for id, states := range w.verdicts {
+		for st, n := range states {
+			s.Verdicts[id][st] = n
+		}
+	}
+}
+
+// zeroVerdicts is a verdict count of every verdict id and state, all zero.
+func zeroVerdicts() map[string]map[string]int {
+	m := make(map[string]map[string]int, len(probes.VerdictIDs))
+	for _, id := range probes.VerdictIDs {
+		m[id] = make(map[string]int, len(probes.VerdictStates))
+		for _, st := range probes.VerdictStates {
+			m[id][st] = 0
+		}
+	}
+	return m
+}
+
+// verdictStates calls fn with the state of each verdict of r (the first finding of each
+// verdict id) when r answered SMB; other hosts have none to count: their status says why
+// nothing was decided.
+func verdictStates(r *probes.Result, fn func(id, state string)) {
+	if r.Status != probes.StatusSMB {
+		return
+	}
+	for _, id := range probes.VerdictIDs {
+		for _, f := range r.Findings {
+			if f.ID == id && f.State != "" {
+				fn(id, f.State)
+				break
+			}
+		}
+	}
 }
 
 func (w *Writer) run() {
@@ -217,6 +254,13 @@ func (w *Writer) handle(r *probes.Result) {
 	for _, id := range trueFindings(r) {
 		w.findings[id]++
 	}
+	verdictStates(r, func(id, state string) {
+		if m := w.verdicts[id]; m != nil {
+			if _, ok := m[state]; ok {
+				m[state]++
+			}
+		}
+	})
 	for i, sink := range w.sinks {
 		if !w.failed[i] {
 			w.call(i, guard(func() error { return sink.WriteResult(r) }))

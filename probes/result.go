@@ -506,6 +506,12 @@ const (
 	StateUnknown       = "unknown"
 )
 
+// VerdictStates lists the verdict states in the order the summary and the text view give them.
+var VerdictStates = []string{StateVulnerable, StateLikely, StateNotVulnerable, StateUnknown}
+
+// VerdictIDs lists the finding ids that are verdicts (they carry a State).
+var VerdictIDs = []string{FindingMS17010, FindingDoublePulsar, FindingSMBGhost}
+
 // StageStatus is the outcome of one pipeline stage.
 type StageStatus string
 
@@ -567,8 +573,13 @@ type Summary struct {
 	Incomplete int            `json:"incomplete"`
 	Statuses   map[string]int `json:"statuses"`
 	Findings   map[string]int `json:"findings"` // hosts per finding id where value is true
-	Pacing     *Pacing        `json:"pacing,omitempty"`
-	Errors     []string       `json:"errors,omitempty"`
+	// Verdicts counts the hosts that answered SMB by verdict finding id and state, zeros
+	// included: how many hosts a check could not decide is a result as much as how many are
+	// vulnerable. A host whose record lacks the verdict (its check was not in the profile)
+	// counts under no state.
+	Verdicts map[string]map[string]int `json:"verdicts,omitempty"`
+	Pacing   *Pacing                   `json:"pacing,omitempty"`
+	Errors   []string                  `json:"errors,omitempty"`
 }
 
 // Pacing is how a scan paced its probes: how many it could run at once and how many it did
