@@ -92,7 +92,7 @@ func (s *Session) sharedPipes(identity string) pipeOpener {
 			s.useIdentity(identity)
 			p, st, err := s.openPipeOn(ctx, tid, name)
 			if p == nil {
-				return nil, st, err
+				return nil, st, err // a nil interface, not a typed nil *smb2Pipe
 			}
 			return p, st, err
 		},
@@ -130,7 +130,10 @@ func (s *Session) authPipes() pipeOpener {
 			}
 			return &authPipe{ctx: ctx, p: p, chunk: chunk}, wire.StatusSuccess, nil
 		},
-		alive: func() bool { return true }, // a protocol error leaves the client's connection as it was
+		// The client does not expose its connection's state: after a protocol error the next
+		// pipe is tried; on a connection that broke, each remaining request fails at once,
+		// without traffic, and its record says so.
+		alive: func() bool { return true },
 	}
 }
 
