@@ -2,7 +2,6 @@ package output
 
 import (
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -142,11 +141,7 @@ func (m *ScanMetrics) Observe(r *probes.Result) {
 	for _, id := range trueFindings(r) {
 		m.findings.WithLabelValues(closed(m.ids, id)).Inc()
 	}
-	verdictStates(r, func(id, state string) {
-		if slices.Contains(probes.VerdictIDs, id) && slices.Contains(probes.VerdictStates, state) {
-			m.verdicts.WithLabelValues(id, state).Inc()
-		}
-	})
+	verdictStates(r, func(id, state string) { m.verdicts.WithLabelValues(id, state).Inc() })
 	if nb := r.NBStat; nb != nil {
 		m.nbstatHosts.WithLabelValues(yesNoUnknown(nb.Answered)).Inc()
 	}

@@ -145,11 +145,12 @@ func TestCoercionTextByIdentity(t *testing.T) {
 func TestVerdictCounts(t *testing.T) {
 	unknown := probes.Finding{ID: probes.FindingMS17010, Severity: "critical", State: probes.StateUnknown, Reason: "unknown: logon refused"}
 	patched := probes.Finding{ID: probes.FindingMS17010, Value: probes.Bool(false), Severity: "critical", State: probes.StateNotVulnerable}
-	a, b, refused := sambaRecord(), sambaRecord(), refusedRecord()
+	a, b, refused, odd := sambaRecord(), sambaRecord(), refusedRecord(), sambaRecord()
 	a.Findings = append(a.Findings, unknown, unknown) // a repeated id counts once
 	b.Findings = append(b.Findings, patched)
 	refused.Findings = append(refused.Findings, unknown)
-	recs := []*probes.Result{a, b, refused, verdictRecord()}
+	odd.Findings = append(odd.Findings, probes.Finding{ID: probes.FindingMS17010, State: "bogus"}) // outside the closed set: not counted
+	recs := []*probes.Result{a, b, refused, odd, verdictRecord()}
 
 	var buf bytes.Buffer
 	m := NewScanMetrics(prometheus.NewPedanticRegistry())

@@ -5,6 +5,7 @@ package output
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -197,7 +198,8 @@ func zeroVerdicts() map[string]map[string]int {
 
 // verdictStates calls fn with the state of each verdict of r (the first finding of each
 // verdict id) when r answered SMB; other hosts have none to count: their status says why
-// nothing was decided.
+// nothing was decided. Ids and states come only from the closed sets probes.VerdictIDs and
+// probes.VerdictStates, so callers may use them as map keys and label values as they are.
 func verdictStates(r *probes.Result, fn func(id, state string)) {
 	if r.Status != probes.StatusSMB {
 		return
@@ -205,7 +207,9 @@ func verdictStates(r *probes.Result, fn func(id, state string)) {
 	for _, id := range probes.VerdictIDs {
 		for _, f := range r.Findings {
 			if f.ID == id && f.State != "" {
-				fn(id, f.State)
+				if slices.Contains(probes.VerdictStates, f.State) {
+					fn(id, f.State)
+				}
 				break
 			}
 		}
@@ -254,13 +258,7 @@ func (w *Writer) handle(r *probes.Result) {
 	for _, id := range trueFindings(r) {
 		w.findings[id]++
 	}
-	verdictStates(r, func(id, state string) {
-		if m := w.verdicts[id]; m != nil {
-			if _, ok := m[state]; ok {
-				m[state]++
-			}
-		}
-	})
+	verdictStates(r, func(id, state string) { w.verdicts[id][state]++ })
 	for i, sink := range w.sinks {
 		if !w.failed[i] {
 			w.call(i, guard(func() error { return sink.WriteResult(r) }))
